@@ -1,0 +1,41 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+CONFIG ?= config/monitor.toml
+
+.PHONY: install run poll demo test lint typecheck bench clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/monitor --config $(CONFIG) run
+
+poll: $(STAMP)
+	$(BIN)/monitor --config $(CONFIG) poll
+
+demo: $(STAMP)
+	$(BIN)/python -m monitor.demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check monitor tests bench migrations
+	$(BIN)/ruff format --check monitor tests bench migrations
+
+typecheck: $(STAMP)
+	$(BIN)/mypy monitor
+
+test: lint typecheck
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,83 @@
+"""The project's exception tree. Every error says which thing it concerns and what to do about it."""
+
+from __future__ import annotations
+
+
+class MonitorError(Exception):
+    """Base of every error the project raises on purpose; the CLI turns it into one line and an exit code."""
+
+    exit_code = 1
+
+
+class ConfigError(MonitorError):
+    """The config file is unreadable or invalid. ``problems`` holds one ``path:line: message`` per mistake."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class QueryError(MonitorError):
+    """A watchlist query does not parse: ``position`` is the 0-based offset in the query text."""
+
+    exit_code = 2
+
+    def __init__(self, query: str, position: int, expected: str, watchlist: str | None = None) -> None:
+        self.query = query
+        self.position = position
+        self.expected = expected
+        self.watchlist = watchlist
+        where = f"watchlist {watchlist!r}: " if watchlist else ""
+        super().__init__(f"{where}query error at position {position + 1}: expected {expected}")
+
+
+class FetchError(MonitorError):
+    """A URL could not be fetched. ``url`` names it, ``reason`` is short and human ("HTTP 404", "timeout after 30s")."""
+
+    def __init__(
+        self,
+        url: str,
+        reason: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        permanent: bool = False,
+    ) -> None:
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
+        self.status = status
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+class FeedParseError(MonitorError):
+    """A body is not a feed (empty, an HTML page, unparseable)."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
+
+
+class ExtractError(MonitorError):
+    """Article text could not be extracted (too big, too slow, not HTML, worker crashed)."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
+
+
+class StoreError(MonitorError):
+    """The database cannot be opened, migrated or written."""
+
+    exit_code = 3
+
+
+class AlreadyRunningError(MonitorError):
+    """Another daemon holds the database."""
+
+    exit_code = 4

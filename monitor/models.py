@@ -1,0 +1,174 @@
+"""The plain immutable values that flow through the pipeline. No I/O and no third-party imports here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+# The fields of an article that watchlists look at; unscoped terms look at the first three.
+TEXT_FIELDS = ("title", "summary", "body")
+ALL_FIELDS = ("title", "summary", "body", "url", "feed")
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """What one HTTP (or file://) request gave back."""
+
+    url: str  # the URL asked for
+    final_url: str  # after redirects
+    status: int  # 200, 304, ...; 200 for file://
+    body: bytes  # empty for 304
+    headers: Mapping[str, str]  # lower-case names
+    etag: str | None = None
+    last_modified: str | None = None
+    permanent_redirect: str | None = None  # the new URL when a 301/308 was followed
+    elapsed: float = 0.0
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def text_charset(self) -> str | None:
+        """The charset named by the Content-Type header, if any."""
+        content_type = self.headers.get("content-type", "")
+        for part in content_type.split(";")[1:]:
+            name, _, value = part.strip().partition("=")
+            if name.strip().lower() == "charset" and value.strip():
+                return value.strip().strip("\"'")
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One item of a parsed feed."""
+
+    key: str  # canonical URL, or the guid when there is no link
+    url: str | None
+    guid: str | None
+    title: str
+    summary: str  # plain text
+    published: datetime | None  # UTC; None when the feed gives no date
+    author: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    title: str
+    entries: tuple[Entry, ...]
+    warning: str | None = None  # set when the feed was malformed but still readable
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """The main text and metadata extracted from an article page."""
+
+    text: str
+    title: str | None = None
+    author: str | None = None
+    published: datetime | None = None
+    sitename: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """An entry with its full text (when it could be had), ready to match and store."""
+
+    feed: str
+    key: str
+    url: str | None
+    guid: str | None
+    title: str
+    summary: str
+    text: str  # extracted body; empty when full text is off or failed
+    published: datetime  # UTC; first-seen time when the feed gave none
+    first_seen: datetime
+    author: str | None = None
+    sitename: str | None = None
+    fetch_error: str | None = None  # why the full text is missing
+
+    def fields(self) -> dict[str, str]:
+        """The text of each field watchlists can scope to."""
+        return {
+            "title": self.title,
+            "summary": self.summary,
+            "body": self.text,
+            "url": self.url or "",
+            "feed": self.feed,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class WatchlistSpec:
+    """What the matcher needs of a configured watchlist."""
+
+    name: str
+    terms: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    query: str | None = None
+    feeds: tuple[str, ...] | None = None  # None: every feed
+
+
+@dataclass(frozen=True, slots=True)
+class Snippet:
+    """About 200 characters of one field around a match; ``marks`` are (start, end) offsets into ``text``."""
+
+    field: str
+    text: str
+    marks: tuple[tuple[int, int], ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return {"field": self.field, "text": self.text, "marks": [list(m) for m in self.marks]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> Snippet:
+        marks = data.get("marks") or []
+        assert isinstance(marks, list)
+        return cls(
+            field=str(data["field"]),
+            text=str(data["text"]),
+            marks=tuple((int(a), int(b)) for a, b in marks),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Why one watchlist matched one article."""
+
+    watchlist: str
+    matched: tuple[str, ...]  # the terms or clauses that matched, as written in the config
+    snippets: tuple[Snippet, ...] = ()
+    fields: tuple[str, ...] = ()  # the fields the matches were found in
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A stored match of a watchlist on an article, as read back for listing and alerting."""
+
+    id: int
+    watchlist: str
+    feed: str
+    url: str | None
+    title: str
+    published: datetime
+    found_at: datetime
+    matched: tuple[str, ...]
+    snippets: tuple[Snippet, ...]
+    sitename: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One hit owed to one notifier."""
+
+    id: int
+    hit: Hit
+    notifier: str
+    status: str  # pending, sent, failed, dead
+    attempts: int
+    next_attempt: datetime | None
+    last_error: str | None = None
+    created_at: datetime | None = None
+    sent_targets: tuple[int, ...] = field(default=())  # indexes of the notifier's URLs that already succeeded
