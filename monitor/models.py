@@ -172,3 +172,39 @@ class Delivery:
     last_error: str | None = None
     created_at: datetime | None = None
     sent_targets: tuple[int, ...] = field(default=())  # indexes of the notifier's URLs that already succeeded
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What the store remembers about a feed between polls."""
+
+    name: str
+    url: str  # as configured
+    current_url: str | None = None  # where a permanent redirect moved it
+    etag: str | None = None
+    last_modified: str | None = None
+    last_polled: datetime | None = None
+    last_status: str | None = None  # ok, not-modified, error
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    entries_seen: int = 0
+    next_poll: datetime | None = None
+    gone: bool = False  # the server said 410 Gone
+
+    @property
+    def fetch_url(self) -> str:
+        return self.current_url or self.url
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    """The outcome of one feed's poll, returned as a value (a failing feed is not an exception)."""
+
+    feed: str
+    status: str  # ok, not-modified, error
+    new_entries: int = 0
+    hits: int = 0
+    error: str | None = None
+    warning: str | None = None
+    elapsed: float = 0.0
+    page_errors: tuple[str, ...] = ()

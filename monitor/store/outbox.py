@@ -1,0 +1,170 @@
+"""The delivery outbox: what each notifier still owes, claimed by one sender at a time."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, Row, and_, func, or_, select, update
+
+from monitor.models import Delivery
+from monitor.store.repository import hit_from_row, hit_query
+from monitor.store.tables import deliveries, hits, notifier_state
+
+OPEN = ("pending", "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryOutcome:
+    """What one send attempt did to one delivery."""
+
+    id: int
+    sent: bool
+    sent_targets: tuple[int, ...] = ()
+    error: str | None = None
+    next_attempt: datetime | None = None
+    dead: bool = False
+
+
+class Outbox:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def due(self, now: datetime, notifiers: Iterable[str] | None = None) -> list[Delivery]:
+        """Open deliveries whose time has come and that no sender holds, oldest first."""
+        query = _delivery_query().where(
+            deliveries.c.status.in_(OPEN),
+            deliveries.c.next_attempt_at <= now,
+            or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until < now),
+        )
+        if notifiers is not None:
+            query = query.where(deliveries.c.notifier.in_(list(notifiers)))
+        with self.engine.begin() as conn:
+            return [_delivery(row) for row in conn.execute(query.order_by(deliveries.c.id))]
+
+    def claim(self, ids: Sequence[int], now: datetime, until: datetime) -> set[int]:
+        """Take the given deliveries for sending; returns those this caller got (another process may hold some)."""
+        with self.engine.begin() as conn:
+            claimed = conn.scalars(
+                update(deliveries)
+                .where(
+                    deliveries.c.id.in_(list(ids)),
+                    deliveries.c.status.in_(OPEN),
+                    or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until < now),
+                )
+                .values(claimed_until=until)
+                .returning(deliveries.c.id)
+            )
+            return set(claimed)
+
+    def record(self, outcomes: Sequence[DeliveryOutcome], now: datetime) -> None:
+        """Write the result of a send: sent rows are done, failed ones wait for their next attempt or die."""
+        with self.engine.begin() as conn:
+            for outcome in outcomes:
+                values: dict[str, Any] = {
+                    "attempts": deliveries.c.attempts + 1,
+                    "claimed_until": None,
+                    "sent_targets": json.dumps(sorted(outcome.sent_targets)),
+                }
+                if outcome.sent:
+                    values |= {"status": "sent", "sent_at": now, "last_error": None}
+                else:
+                    values |= {
+                        "status": "dead" if outcome.dead else "failed",
+                        "last_error": outcome.error,
+                        "next_attempt_at": outcome.next_attempt,
+                    }
+                conn.execute(update(deliveries).where(deliveries.c.id == outcome.id).values(**values))
+
+    def release(self, ids: Sequence[int]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(deliveries).where(deliveries.c.id.in_(list(ids))).values(claimed_until=None))
+
+    def listing(
+        self, *, status: str | None = None, notifier: str | None = None, limit: int | None = 200
+    ) -> list[Delivery]:
+        query = _delivery_query()
+        if status:
+            query = query.where(deliveries.c.status == status)
+        if notifier:
+            query = query.where(deliveries.c.notifier == notifier)
+        query = query.order_by(deliveries.c.id.desc())
+        if limit:
+            query = query.limit(limit)
+        with self.engine.begin() as conn:
+            return [_delivery(row) for row in conn.execute(query)]
+
+    def retry(self, now: datetime, notifier: str | None = None, statuses: Sequence[str] = ("dead",)) -> int:
+        """Put dead (or failed) deliveries back in the queue at once; returns how many."""
+        condition = deliveries.c.status.in_(list(statuses))
+        if notifier:
+            condition = and_(condition, deliveries.c.notifier == notifier)
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(deliveries)
+                .where(condition)
+                .values(status="pending", next_attempt_at=now, claimed_until=None, created_at=now)
+            )
+            return result.rowcount
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        """Number of deliveries per (notifier, status)."""
+        query = select(deliveries.c.notifier, deliveries.c.status, func.count()).group_by(
+            deliveries.c.notifier, deliveries.c.status
+        )
+        with self.engine.begin() as conn:
+            return {(row[0], row[1]): row[2] for row in conn.execute(query)}
+
+    def messages_sent_since(self, notifier: str, since: datetime) -> int:
+        """How many messages a notifier sent since a time (deliveries sent together share one sent_at)."""
+        query = select(func.count(func.distinct(deliveries.c.sent_at))).where(
+            deliveries.c.notifier == notifier, deliveries.c.status == "sent", deliveries.c.sent_at >= since
+        )
+        with self.engine.begin() as conn:
+            return conn.scalar(query) or 0
+
+    def last_digest(self, key: str) -> datetime | None:
+        with self.engine.begin() as conn:
+            return conn.scalar(select(notifier_state.c.last_digest_at).where(notifier_state.c.notifier == key))
+
+    def set_last_digest(self, key: str, at: datetime) -> None:
+        with self.engine.begin() as conn:
+            updated = conn.execute(
+                update(notifier_state).where(notifier_state.c.notifier == key).values(last_digest_at=at)
+            )
+            if updated.rowcount == 0:
+                conn.execute(notifier_state.insert().values(notifier=key, last_digest_at=at))
+
+
+def _delivery_query() -> Any:
+    return (
+        hit_query()
+        .add_columns(
+            deliveries.c.id.label("delivery_id"),
+            deliveries.c.notifier,
+            deliveries.c.status,
+            deliveries.c.attempts,
+            deliveries.c.next_attempt_at,
+            deliveries.c.last_error,
+            deliveries.c.created_at,
+            deliveries.c.sent_targets,
+        )
+        .join(deliveries, deliveries.c.hit_id == hits.c.id)
+    )
+
+
+def _delivery(row: Row[Any]) -> Delivery:
+    return Delivery(
+        id=row.delivery_id,
+        hit=hit_from_row(row),
+        notifier=row.notifier,
+        status=row.status,
+        attempts=row.attempts,
+        next_attempt=row.next_attempt_at,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        sent_targets=tuple(json.loads(row.sent_targets)),
+    )

@@ -1,0 +1,237 @@
+"""The functions the pipeline and the CLI call to read and write the database. Short transactions only."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, Row, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
+
+from monitor.errors import StoreError
+from monitor.models import Article, FeedState, Hit, Match, Snippet
+from monitor.store import engine as engine_setup
+from monitor.store.tables import articles, deliveries, feeds, hits
+
+SEEN_CHECK_BATCH = 500
+
+
+class Store:
+    """The project's database: feeds' poll state, articles, hits and the delivery outbox."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True) -> Store:
+        try:
+            engine = engine_setup.create_store_engine(url)
+            if migrate:
+                engine_setup.upgrade(engine)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot open database {url}: {exc}") from exc
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # feeds -------------------------------------------------------------------------------------------
+
+    def sync_feeds(self, configured: Mapping[str, str]) -> None:
+        """Make a row for every configured feed; a feed whose configured URL changed forgets its old state."""
+        with self.engine.begin() as conn:
+            known = {row.name: row.url for row in conn.execute(select(feeds.c.name, feeds.c.url))}
+            for name, url in configured.items():
+                if name not in known:
+                    conn.execute(
+                        insert(feeds).values(name=name, url=url, consecutive_failures=0, entries_seen=0, gone=False)
+                    )
+                elif known[name] != url:
+                    conn.execute(
+                        update(feeds)
+                        .where(feeds.c.name == name)
+                        .values(url=url, current_url=None, etag=None, last_modified=None, gone=False)
+                    )
+
+    def feed_state(self, name: str) -> FeedState:
+        with self.engine.begin() as conn:
+            row = conn.execute(select(feeds).where(feeds.c.name == name)).one_or_none()
+        if row is None:
+            raise StoreError(f"feed {name!r} is not in the database; run `monitor poll` with a config naming it")
+        return _feed_state(row)
+
+    def feed_states(self) -> list[FeedState]:
+        with self.engine.begin() as conn:
+            return [_feed_state(row) for row in conn.execute(select(feeds).order_by(feeds.c.name))]
+
+    def record_poll(self, name: str, **values: Any) -> None:
+        """Write a poll's outcome: any of the feeds table's columns (last_status, etag, next_poll_at, ...)."""
+        with self.engine.begin() as conn:
+            conn.execute(update(feeds).where(feeds.c.name == name).values(**values))
+
+    # articles and hits -------------------------------------------------------------------------------
+
+    def unseen(self, keys: Iterable[str]) -> set[str]:
+        """The keys (canonical URLs or guids) not stored yet."""
+        wanted = list(dict.fromkeys(keys))
+        seen: set[str] = set()
+        with self.engine.begin() as conn:
+            for start in range(0, len(wanted), SEEN_CHECK_BATCH):
+                batch = wanted[start : start + SEEN_CHECK_BATCH]
+                seen.update(conn.scalars(select(articles.c.key).where(articles.c.key.in_(batch))))
+        return set(wanted) - seen
+
+    def save_article(
+        self,
+        article: Article,
+        matches: Sequence[Match],
+        notifiers: Mapping[str, Sequence[str]],
+        *,
+        alert: bool,
+        now: datetime,
+    ) -> list[int] | None:
+        """Store an article, its hits and their pending deliveries in one transaction.
+
+        Returns the new hit ids, or None when the article was already stored (another poll got it first).
+        """
+        with self.engine.begin() as conn:
+            article_id = conn.execute(
+                _insert_ignore(articles, self.engine.dialect.name)
+                .values(_article_row(article))
+                .on_conflict_do_nothing(index_elements=["key"])
+                .returning(articles.c.id)
+            ).scalar_one_or_none()
+            if article_id is None:
+                return None
+            hit_ids = []
+            for match in matches:
+                hit_id = conn.execute(
+                    insert(hits)
+                    .values(
+                        article_id=article_id,
+                        watchlist=match.watchlist,
+                        matched=json.dumps(list(match.matched)),
+                        fields=json.dumps(list(match.fields)),
+                        snippets=json.dumps([s.to_dict() for s in match.snippets]),
+                        found_at=now,
+                        alerted=alert,
+                    )
+                    .returning(hits.c.id)
+                ).scalar_one()
+                hit_ids.append(hit_id)
+                if alert:
+                    for notifier in notifiers.get(match.watchlist, ()):
+                        conn.execute(
+                            insert(deliveries).values(
+                                hit_id=hit_id,
+                                notifier=notifier,
+                                status="pending",
+                                attempts=0,
+                                next_attempt_at=now,
+                                sent_targets="[]",
+                                created_at=now,
+                            )
+                        )
+            return hit_ids
+
+    def hits(
+        self,
+        *,
+        watchlist: str | None = None,
+        since: datetime | None = None,
+        limit: int | None = 100,
+        ids: Sequence[int] | None = None,
+    ) -> list[Hit]:
+        """Stored hits, newest first."""
+        query = hit_query()
+        if watchlist:
+            query = query.where(hits.c.watchlist == watchlist)
+        if since:
+            query = query.where(hits.c.found_at >= since)
+        if ids is not None:
+            query = query.where(hits.c.id.in_(list(ids)))
+        query = query.order_by(hits.c.found_at.desc(), hits.c.id.desc())
+        if limit:
+            query = query.limit(limit)
+        with self.engine.begin() as conn:
+            return [hit_from_row(row) for row in conn.execute(query)]
+
+    def counts(self) -> dict[str, int]:
+        with self.engine.begin() as conn:
+            return {
+                "articles": conn.scalar(select(func.count()).select_from(articles)) or 0,
+                "hits": conn.scalar(select(func.count()).select_from(hits)) or 0,
+            }
+
+
+def hit_query() -> Any:
+    return select(
+        hits.c.id,
+        hits.c.watchlist,
+        hits.c.matched,
+        hits.c.snippets,
+        hits.c.found_at,
+        articles.c.feed,
+        articles.c.url,
+        articles.c.title,
+        articles.c.published_at,
+        articles.c.sitename,
+    ).join(articles, articles.c.id == hits.c.article_id)
+
+
+def hit_from_row(row: Row[Any]) -> Hit:
+    return Hit(
+        id=row.id,
+        watchlist=row.watchlist,
+        feed=row.feed,
+        url=row.url,
+        title=row.title,
+        published=row.published_at,
+        found_at=row.found_at,
+        matched=tuple(json.loads(row.matched)),
+        snippets=tuple(Snippet.from_dict(s) for s in json.loads(row.snippets)),
+        sitename=row.sitename,
+    )
+
+
+def _insert_ignore(table: Any, dialect: str) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING, which SQLite and PostgreSQL both speak; RETURNING gives only new rows."""
+    return postgresql_insert(table) if dialect == "postgresql" else sqlite_insert(table)
+
+
+def _article_row(article: Article) -> dict[str, Any]:
+    return {
+        "key": article.key,
+        "feed": article.feed,
+        "url": article.url,
+        "guid": article.guid,
+        "title": article.title,
+        "summary": article.summary,
+        "text": article.text,
+        "author": article.author,
+        "sitename": article.sitename,
+        "published_at": article.published,
+        "first_seen_at": article.first_seen,
+        "fetch_error": article.fetch_error,
+    }
+
+
+def _feed_state(row: Row[Any]) -> FeedState:
+    return FeedState(
+        name=row.name,
+        url=row.url,
+        current_url=row.current_url,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        last_polled=row.last_polled_at,
+        last_status=row.last_status,
+        last_error=row.last_error,
+        consecutive_failures=row.consecutive_failures,
+        entries_seen=row.entries_seen,
+        next_poll=row.next_poll_at,
+        gone=row.gone,
+    )
