@@ -1,0 +1,131 @@
+"""Sending one message to apprise URLs, each URL its own target with its own result.
+
+Why one fresh apprise object per URL and send: apprise sleeps ``request_rate_per_sec`` between two sends
+of the same plugin object (5.5 s for email); a new object has never sent, so it never waits, and we also
+set the rate to 0 on it. It also lets us keep one result, and one captured log, per target.
+
+Body format per target:
+
+- HTML (with apprise's plain-text alternative part) for services whose native format is HTML and that
+  take no Markdown: email (``mailto://``, ``mailtos://``) and other mail services;
+- Markdown for services that render it: Slack, Discord, Matrix, Telegram (apprise translates CommonMark
+  into each service's dialect) and ``json://`` webhooks, whose ``message`` field then holds Markdown,
+  readable as it is and renderable by the receiver;
+- plain text for everything else, and for every target when the message has no HTML or Markdown
+  (a user template).
+
+A ``?format=`` in the URL still wins: apprise converts the body we give into it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+import apprise
+
+from monitor.notify.masking import mask_secrets, redact
+from monitor.notify.render import Message
+
+# apprise stops waiting after ``timeout``; this margin lets it report TIMEOUT itself before we give up.
+_GRACE_SECONDS = 1.0
+_MAX_ERROR_CHARS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class TargetResult:
+    """The outcome for the notifier URL at ``index``. ``target`` and ``error`` are free of secrets."""
+
+    index: int
+    target: str
+    ok: bool
+    error: str | None = None
+
+
+async def send_message(
+    urls: Sequence[str], message: Message, *, skip: Collection[int] = (), timeout: float = 30.0
+) -> list[TargetResult]:
+    """Send ``message`` to every URL whose index is not in ``skip``, all at once.
+
+    Returns one result per URL sent to, in index order. Never raises for a failing target: a malformed
+    URL, a refusal, a crash inside apprise or no answer within ``timeout`` seconds is a failed result.
+    """
+    sends = [_send_one(index, url, message, timeout) for index, url in enumerate(urls) if index not in skip]
+    return list(await asyncio.gather(*sends))
+
+
+async def _send_one(index: int, url: str, message: Message, timeout: float) -> TargetResult:
+    target = mask_secrets(url)
+    log = _private_logger()
+    plugin = apprise.Apprise.instantiate(url)
+    if plugin is None:
+        return TargetResult(
+            index, target, False, "not a usable apprise URL (unknown scheme or missing parts)"
+        )
+    plugin.request_rate_per_sec = 0
+    plugin.logger = log  # capture this target's detailed reasons without touching apprise's global logger
+    body, body_format = choose_body(plugin, message)
+    sender = apprise.Apprise(plugin)
+    try:
+        result = await asyncio.wait_for(
+            sender.async_notify(
+                body=body,
+                title=message.title,
+                body_format=body_format,
+                timeout=timeout,
+                log_level=logging.DEBUG,
+            ),
+            timeout + _GRACE_SECONDS,
+        )
+    except TimeoutError:
+        return TargetResult(index, target, False, f"no answer within {timeout:g}s")
+    except Exception as error:  # a bug inside a plugin must not cost the other targets their results
+        return TargetResult(index, target, False, _clean(f"{type(error).__name__}: {error}", url))
+    if result:
+        return TargetResult(index, target, True)
+    return TargetResult(index, target, False, _clean(failure_reason(result, timeout), url))
+
+
+def choose_body(plugin: apprise.NotifyBase, message: Message) -> tuple[str, apprise.NotifyFormat]:
+    """The best of the message's bodies for this service (see the module docstring)."""
+    declared = _declared_formats(plugin)
+    if apprise.NotifyFormat.MARKDOWN in declared and message.markdown:
+        return message.markdown, apprise.NotifyFormat.MARKDOWN
+    if declared[:1] == (apprise.NotifyFormat.HTML,) and message.html:
+        return message.html, apprise.NotifyFormat.HTML
+    return message.text, apprise.NotifyFormat.TEXT
+
+
+def _declared_formats(plugin: apprise.NotifyBase) -> tuple[apprise.NotifyFormat, ...]:
+    declared = plugin.notify_format
+    values = [declared] if isinstance(declared, str) else list(declared or ())
+    return tuple(apprise.NotifyFormat(value) for value in values)
+
+
+def failure_reason(result: apprise.AppriseResult, timeout: float) -> str:
+    """What apprise said went wrong: its warnings and errors, and the socket or SMTP error behind them."""
+    if result.status == apprise.AppriseResultStatus.TIMEOUT:
+        return f"no answer within {timeout:g}s"
+    lines = [entry.message for entry in result.logs() if _is_reason(entry)]
+    return "; ".join(dict.fromkeys(lines)) or f"failed ({result.status.name.lower()}, no reason given)"
+
+
+def _is_reason(entry: apprise.NotifyLogEntry) -> bool:
+    if entry.level in ("WARNING", "ERROR", "CRITICAL"):
+        return True
+    return entry.message.startswith("Socket Exception")
+
+
+def _clean(reason: str, url: str) -> str:
+    reason = " ".join(redact(reason, url).split())
+    return reason if len(reason) <= _MAX_ERROR_CHARS else reason[: _MAX_ERROR_CHARS - 1] + "…"
+
+
+def _private_logger() -> logging.Logger:
+    """A logger of our own for one send: DEBUG so apprise's reasons are recorded, not propagated so
+    they reach the application only as the (masked) TargetResult.error."""
+    log = logging.Logger("monitor.notify.target", logging.DEBUG)
+    log.propagate = False
+    return log
