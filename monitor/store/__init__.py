@@ -1,6 +1,6 @@
 """Storage: SQLAlchemy tables, engine set-up and the repository the pipeline calls."""
 
-from monitor.store.outbox import Outbox
-from monitor.store.repository import Store
+from monitor.store.outbox import DeliveryOutcome, Outbox
+from monitor.store.repository import DaemonRecord, Store
 
-__all__ = ["Outbox", "Store"]
+__all__ = ["DaemonRecord", "DeliveryOutcome", "Outbox", "Store"]

@@ -128,7 +128,9 @@ class Outbox:
 
     def last_digest(self, key: str) -> datetime | None:
         with self.engine.begin() as conn:
-            return conn.scalar(select(notifier_state.c.last_digest_at).where(notifier_state.c.notifier == key))
+            return conn.scalar(
+                select(notifier_state.c.last_digest_at).where(notifier_state.c.notifier == key)
+            )
 
     def set_last_digest(self, key: str, at: datetime) -> None:
         with self.engine.begin() as conn:

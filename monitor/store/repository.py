@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from monitor.errors import StoreError
 from monitor.models import Article, FeedState, Hit, Match, Snippet
 from monitor.store import engine as engine_setup
-from monitor.store.tables import articles, deliveries, feeds, hits
+from monitor.store.tables import articles, daemon, deliveries, feeds, hits
 
 SEEN_CHECK_BATCH = 500
 
@@ -48,7 +48,9 @@ class Store:
             for name, url in configured.items():
                 if name not in known:
                     conn.execute(
-                        insert(feeds).values(name=name, url=url, consecutive_failures=0, entries_seen=0, gone=False)
+                        insert(feeds).values(
+                            name=name, url=url, consecutive_failures=0, entries_seen=0, gone=False
+                        )
                     )
                 elif known[name] != url:
                     conn.execute(
@@ -61,7 +63,9 @@ class Store:
         with self.engine.begin() as conn:
             row = conn.execute(select(feeds).where(feeds.c.name == name)).one_or_none()
         if row is None:
-            raise StoreError(f"feed {name!r} is not in the database; run `monitor poll` with a config naming it")
+            raise StoreError(
+                f"feed {name!r} is not in the database; run `monitor poll` with a config naming it"
+            )
         return _feed_state(row)
 
     def feed_states(self) -> list[FeedState]:
@@ -160,6 +164,14 @@ class Store:
         with self.engine.begin() as conn:
             return [hit_from_row(row) for row in conn.execute(query)]
 
+    def housekeeping(self) -> None:
+        """Periodic upkeep: fold the WAL back into the database file and refresh the query planner's statistics."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.exec_driver_sql("PRAGMA optimize")
+
     def counts(self) -> dict[str, int]:
         with self.engine.begin() as conn:
             return {
@@ -235,3 +247,29 @@ def _feed_state(row: Row[Any]) -> FeedState:
         next_poll=row.next_poll_at,
         gone=row.gone,
     )
+
+
+class DaemonRecord:
+    """Which daemon (if any) said it runs on this database, read from the ``daemon`` table."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def read(self) -> Row[Any] | None:
+        with self.engine.begin() as conn:
+            return conn.execute(select(daemon).where(daemon.c.id == 1)).one_or_none()
+
+    def claim(self, pid: int, hostname: str, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(daemon.delete().where(daemon.c.id == 1))
+            conn.execute(
+                insert(daemon).values(id=1, pid=pid, hostname=hostname, started_at=now, heartbeat_at=now)
+            )
+
+    def heartbeat(self, pid: int, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(daemon).where(daemon.c.pid == pid).values(heartbeat_at=now))
+
+    def release(self, pid: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(daemon.delete().where(daemon.c.pid == pid))

@@ -1,0 +1,131 @@
+"""The command line: parse arguments, build the real parts, print. Errors become one line and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from monitor import __version__, commands
+from monitor.config import default_config_path, parse_duration
+from monitor.errors import MonitorError
+from monitor.logs import setup_logging
+
+log = logging.getLogger("monitor")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="monitor", description="Media-monitoring alert daemon.")
+    parser.add_argument(
+        "--config", type=Path, help="config file (default: $MONITOR_CONFIG or config/monitor.toml)"
+    )
+    parser.add_argument(
+        "--log-level", choices=["debug", "info", "warning", "error"], help="default: from config"
+    )
+    parser.add_argument("--log-format", choices=["text", "json"], default="text")
+    parser.add_argument("--version", action="version", version=f"monitor {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("check", help="validate the config file and print a summary")
+
+    poll = sub.add_parser("poll", help="poll every feed once, store hits, send alerts, exit")
+    poll.add_argument(
+        "--feed", action="append", default=[], metavar="NAME", help="only this feed (repeatable)"
+    )
+    poll.add_argument("--no-notify", action="store_true", help="store hits but send nothing now")
+
+    sub.add_parser("run", help="run as a service: poll on schedule, deliver alerts, follow config edits")
+
+    hits = sub.add_parser("hits", help="list stored hits, newest first")
+    hits.add_argument("--watchlist", metavar="NAME")
+    hits.add_argument("--since", metavar="2d|DATE", help="a duration back from now, or an ISO date")
+    hits.add_argument("--limit", type=int, default=50)
+    hits.add_argument("--format", choices=["table", "json", "csv"], default="table")
+
+    status = sub.add_parser("status", help="daemon, feeds and delivery state")
+    status.add_argument("--format", choices=["table", "json"], default="table")
+
+    deliveries = sub.add_parser("deliveries", help="list alert deliveries, or retry dead ones")
+    deliveries.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
+    deliveries.add_argument("--status", choices=["pending", "failed", "dead", "sent"])
+    deliveries.add_argument("--notifier", metavar="NAME")
+    deliveries.add_argument("--limit", type=int, default=100)
+    deliveries.add_argument("--format", choices=["table", "json"], default="table")
+
+    test = sub.add_parser("notify-test", help="send a test message to one notifier or all")
+    test.add_argument("notifier", nargs="?", metavar="NOTIFIER")
+
+    match = sub.add_parser("match", help="try watchlists on one article; nothing is stored or sent")
+    which = match.add_mutually_exclusive_group()
+    which.add_argument("--watchlist", metavar="NAME")
+    which.add_argument("--query", metavar="Q")
+    source = match.add_mutually_exclusive_group(required=True)
+    source.add_argument("--url")
+    source.add_argument("--file", type=Path)
+    source.add_argument("-", dest="stdin", action="store_true", help="read the text from standard input")
+
+    db = sub.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.log_level or "info", args.log_format)
+    config_path: Path = args.config or default_config_path()
+    try:
+        return dispatch(args, config_path)
+    except MonitorError as exc:
+        print(f"monitor: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def dispatch(args: argparse.Namespace, config_path: Path) -> int:
+    command: str = args.command
+    if command == "check":
+        return commands.check(config_path)
+    if command == "run":
+        from monitor.daemon import run_daemon
+
+        return run_daemon(config_path, log_level=args.log_level, log_format=args.log_format)
+    config = commands.load(config_path, args.log_level)
+    if command == "poll":
+        return asyncio.run(commands.poll(config, args.feed, notify=not args.no_notify))
+    if command == "hits":
+        return commands.hits(config, args.watchlist, parse_since(args.since), args.limit, args.format)
+    if command == "status":
+        return commands.status(config, args.format)
+    if command == "deliveries":
+        return commands.deliveries(config, args.action, args.status, args.notifier, args.limit, args.format)
+    if command == "notify-test":
+        return asyncio.run(commands.notify_test(config, args.notifier))
+    if command == "match":
+        source: Any = args.url or args.file or "-"
+        return asyncio.run(commands.match(config, args.watchlist, args.query, source))
+    if command == "db":
+        return commands.db_upgrade(config)
+    raise AssertionError(command)
+
+
+def parse_since(text: str | None) -> datetime | None:
+    """ "2d" means two days back from now; "2026-11-01" (or any ISO date-time) is read as UTC."""
+    if not text:
+        return None
+    try:
+        return datetime.now(UTC) - timedelta(seconds=parse_duration(text))
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise MonitorError(
+            f"--since {text!r}: use a duration such as 2d or 6h, or a date such as 2026-11-01"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

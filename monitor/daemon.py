@@ -1,0 +1,255 @@
+"""`monitor run`: the scheduler shell around the pipeline.
+
+One APScheduler job per feed at its own interval, a delivery job every second, upkeep jobs; the config file is
+watched and re-applied without a restart; SIGTERM/SIGINT stop gracefully, a second signal stops at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from watchfiles import awatch
+
+from monitor.errors import ConfigError
+from monitor.lock import DaemonLock
+from monitor.logs import setup_logging
+from monitor.pipeline import FeedJob, poll_summary
+from monitor.runtime import Config, Runtime, load_config, open_runtime
+from monitor.store import DaemonRecord
+
+log = logging.getLogger("monitor.daemon")
+
+DELIVERY_EVERY = 1.0
+HEARTBEAT_EVERY = 10.0
+HOUSEKEEPING_EVERY = 6 * 3600.0
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def run_daemon(path: Path, *, log_level: str | None = None, log_format: str = "text") -> int:
+    config = load_config(path)
+    setup_logging(log_level or config.settings.monitor.log_level, log_format)
+    for warning in config.settings.warnings:
+        log.warning("%s", warning)
+    lock = DaemonLock(config.settings.monitor.database)
+    lock.acquire()
+    try:
+        asyncio.run(Daemon(path, config).run())
+    finally:
+        lock.release()
+    return 0
+
+
+class Daemon:
+    def __init__(self, path: Path, config: Config) -> None:
+        self.path = path
+        self.config = config
+        self.stopping = asyncio.Event()
+        self.inflight: set[asyncio.Task[object]] = set()  # polls and sends a graceful stop waits for
+        self.runtime: Runtime | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+
+    async def run(self) -> None:
+        async with open_runtime(self.config) as runtime:
+            self.runtime = runtime
+            record = DaemonRecord(runtime.store.engine)
+            record.claim(os.getpid(), socket.gethostname(), now())
+            scheduler = self.scheduler = AsyncIOScheduler(timezone=UTC)
+            scheduler.start()  # inside the running loop, as AsyncIOScheduler requires
+            for index, job in enumerate(self.config.jobs):
+                self._schedule_feed(job, self._first_poll(job, index, len(self.config.jobs)))
+            scheduler.add_job(
+                self._deliver, IntervalTrigger(seconds=DELIVERY_EVERY), id="deliver", **_ONE_AT_A_TIME
+            )
+            scheduler.add_job(
+                lambda: record.heartbeat(os.getpid(), now()),
+                IntervalTrigger(seconds=HEARTBEAT_EVERY),
+                id="heartbeat",
+            )
+            scheduler.add_job(
+                self._housekeeping,
+                IntervalTrigger(seconds=HOUSEKEEPING_EVERY),
+                id="housekeeping",
+                **_ONE_AT_A_TIME,
+            )
+            self._install_signals()
+            watcher = asyncio.create_task(self._watch_config())
+            log.info(
+                "daemon started pid=%d feeds=%d watchlists=%d config=%s",
+                os.getpid(),
+                len(self.config.jobs),
+                len(self.config.settings.watchlists),
+                self.path,
+            )
+            await self.stopping.wait()
+            watcher.cancel()
+            await self._shutdown(scheduler)
+            record.release(os.getpid())
+        log.info("daemon stopped")
+
+    # scheduling --------------------------------------------------------------------------------------------
+
+    def _first_poll(self, job: FeedJob, index: int, count: int) -> datetime:
+        """Spread the first polls over the first interval, unless the database says a feed is due sooner or,
+        after a failure, later (its backoff survives a restart)."""
+        assert self.runtime
+        state = self.runtime.store.feed_state(job.name)
+        staggered = now() + timedelta(seconds=job.interval * index / max(count, 1))
+        if state.next_poll and (state.consecutive_failures or state.next_poll < staggered):
+            return max(state.next_poll, now())
+        return staggered
+
+    def _schedule_feed(self, job: FeedJob, first: datetime) -> None:
+        assert self.scheduler
+        self.scheduler.add_job(
+            self._poll,
+            IntervalTrigger(seconds=job.interval, jitter=min(job.interval * 0.1, 60.0)),
+            id=_job_id(job.name),
+            args=[job.name],
+            next_run_time=first,
+            replace_existing=True,
+            misfire_grace_time=max(int(job.interval), 1),
+            **_ONE_AT_A_TIME,
+        )
+
+    async def _poll(self, name: str) -> None:
+        runtime = self.runtime
+        jobs = {job.name: job for job in self.config.jobs}
+        if runtime is None or name not in jobs or self.stopping.is_set():
+            return
+        pipeline = runtime.pipeline  # a poll finishes with the config it started with
+        with self._tracked():
+            result = await pipeline.poll_safely(jobs[name], now())
+        (log.warning if result.status == "error" else log.info)("%s", poll_summary(result))
+        if result.status == "error":
+            self._follow_backoff(name)
+
+    def _follow_backoff(self, name: str) -> None:
+        """A failing feed's next poll is the backed-off time the pipeline stored, not the next interval."""
+        assert self.runtime and self.scheduler
+        state = self.runtime.store.feed_state(name)
+        job = self.scheduler.get_job(_job_id(name))
+        if job and state.next_poll:
+            job.modify(next_run_time=state.next_poll)
+            log.info(
+                "feed=%s backing off after %d failures; next poll %s",
+                name,
+                state.consecutive_failures,
+                state.next_poll.isoformat(timespec="seconds"),
+            )
+
+    async def _deliver(self) -> None:
+        if self.runtime is None:
+            return
+        deliverer = self.runtime.deliverer
+        with self._tracked():
+            try:
+                await deliverer.deliver_due(now())
+            except Exception:
+                log.exception("delivery run failed; pending alerts stay queued for the next run")
+
+    def _housekeeping(self) -> None:
+        if self.runtime:
+            self.runtime.store.housekeeping()
+
+    @contextmanager
+    def _tracked(self) -> Iterator[None]:
+        """Count the current task as in-flight work that a graceful stop waits for."""
+        task = asyncio.current_task()
+        if task:
+            self.inflight.add(task)
+        try:
+            yield
+        finally:
+            if task:
+                self.inflight.discard(task)
+
+    # config reload -----------------------------------------------------------------------------------------
+
+    async def _watch_config(self) -> None:
+        target = self.path.resolve()
+        async for changes in awatch(target.parent, debounce=300, step=100, stop_event=self.stopping):
+            if any(Path(changed).resolve() == target for _, changed in changes):
+                self.reload()
+
+    def reload(self) -> None:
+        try:
+            config = load_config(self.path)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                log.error("config not applied, still running on the last good one: %s", problem)
+            return
+        assert self.runtime and self.scheduler
+        old = {job.name: job for job in self.config.jobs}
+        new = {job.name: job for job in config.jobs}
+        self.config = config
+        self.runtime.apply(config)
+        for name in old.keys() - new.keys():
+            self.scheduler.remove_job(_job_id(name))
+        for index, name in enumerate(sorted(new.keys() - old.keys())):
+            self._schedule_feed(new[name], now() + timedelta(seconds=min(index, new[name].interval)))
+        changed = [n for n in new.keys() & old.keys() if new[n] != old[n]]
+        for name in changed:
+            self._schedule_feed(new[name], now() + timedelta(seconds=new[name].interval))
+        for warning in config.settings.warnings:
+            log.warning("%s", warning)
+        log.info(
+            "config reloaded: feeds added=%s removed=%s changed=%s; %d watchlists, %d notifiers",
+            sorted(new.keys() - old.keys()) or "-",
+            sorted(old.keys() - new.keys()) or "-",
+            sorted(changed) or "-",
+            len(config.settings.watchlists),
+            len(config.settings.notifiers),
+        )
+
+    # life cycle --------------------------------------------------------------------------------------------
+
+    def _install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._on_stop_signal, sig)
+        loop.add_signal_handler(signal.SIGHUP, self._on_hup)
+
+    def _on_stop_signal(self, sig: signal.Signals) -> None:
+        if self.stopping.is_set():
+            log.warning("second %s: exiting now", sig.name)
+            os._exit(1)
+        log.info("%s: finishing in-flight work (up to %gs), then stopping", sig.name, self._deadline)
+        self.stopping.set()
+
+    def _on_hup(self) -> None:
+        log.info("SIGHUP: reloading %s", self.path)
+        self.reload()
+
+    @property
+    def _deadline(self) -> float:
+        return self.config.settings.monitor.shutdown_timeout
+
+    async def _shutdown(self, scheduler: AsyncIOScheduler) -> None:
+        scheduler.pause()
+        pending = {t for t in self.inflight if not t.done()}
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=self._deadline)
+            for task in late:
+                log.warning("stopping work that outlived the %gs shutdown deadline", self._deadline)
+                task.cancel()
+        scheduler.shutdown(wait=False)
+
+
+_ONE_AT_A_TIME = {"coalesce": True, "max_instances": 1}
+
+
+def _job_id(feed: str) -> str:
+    return f"feed:{feed}"

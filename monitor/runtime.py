@@ -1,0 +1,168 @@
+"""Builds the real parts from validated settings. The CLI and the daemon are the only callers."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from monitor.config import NotifierSettings, Settings, WatchlistSettings, load_settings
+from monitor.delivery import Deliverer, Policy
+from monitor.errors import ConfigError, QueryError
+from monitor.fetch import Fetcher
+from monitor.match import Matcher, compile_watchlists
+from monitor.pipeline import FeedJob, Pipeline, PollLimits
+from monitor.store import Outbox, Store
+from monitor.workers import WorkerPool
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Settings plus the watchlists compiled from them: everything a valid config file yields."""
+
+    settings: Settings
+    matcher: Matcher
+
+    @property
+    def jobs(self) -> list[FeedJob]:
+        return [FeedJob(f.name, f.url, f.interval, f.fulltext) for f in self.settings.feeds]
+
+    @property
+    def routes(self) -> dict[str, tuple[str, ...]]:
+        return {w.name: w.notify for w in self.settings.watchlists}
+
+
+def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
+    """Read, validate and compile the config file; every mistake comes back as a ConfigError with file:line."""
+    settings = load_settings(path) if env is None else load_settings(path, env)
+    return Config(settings, compile_matcher(settings))
+
+
+def compile_matcher(settings: Settings) -> Matcher:
+    try:
+        return compile_watchlists(settings.watchlist_specs())
+    except QueryError as exc:
+        index = next((i for i, w in enumerate(settings.watchlists) if w.name == exc.watchlist), None)
+        key = "query"
+        if index is not None and not _in_query(settings.watchlists[index], exc.query):
+            key = "terms"
+        where = settings.where("watchlist", index, key) if index is not None else str(settings.path)
+        raise ConfigError(
+            [f"{where}: [[watchlist]] {exc}\n    {exc.query}\n    {' ' * exc.position}^"]
+        ) from exc
+
+
+def _in_query(watchlist: WatchlistSettings, text: str) -> bool:
+    return watchlist.query is not None and text == watchlist.query
+
+
+def policies(settings: Settings) -> tuple[dict[str, Policy], dict[tuple[str, str], Policy]]:
+    """Each notifier's sending policy, and the policies of watchlists that override a notifier's mode."""
+    by_name = {n.name: _policy(n) for n in settings.notifiers}
+    overrides = {}
+    for watchlist in settings.watchlists:
+        if watchlist.mode is None:
+            continue
+        for name in watchlist.notify:
+            base = by_name[name]
+            overrides[(name, watchlist.name)] = Policy(
+                **{
+                    **{f: getattr(base, f) for f in Policy.__dataclass_fields__},
+                    "mode": watchlist.mode,
+                    "schedule": watchlist.schedule or base.schedule,
+                }
+            )
+    return by_name, overrides
+
+
+def _policy(notifier: NotifierSettings) -> Policy:
+    quiet = notifier.quiet_hours
+    return Policy(
+        notifier=notifier.name,
+        urls=notifier.urls,
+        mode=notifier.mode,
+        schedule=notifier.schedule,
+        timezone=notifier.timezone,
+        max_per_hour=notifier.max_per_hour,
+        quiet_hours=(quiet.start, quiet.end) if quiet else None,
+        send_empty=notifier.send_empty,
+        template=str(notifier.template) if notifier.template else None,
+    )
+
+
+@dataclass(slots=True)
+class Runtime:
+    config: Config
+    store: Store
+    outbox: Outbox
+    fetcher: Fetcher
+    workers: WorkerPool
+    pipeline: Pipeline
+    deliverer: Deliverer
+
+    def apply(self, config: Config) -> None:
+        """Switch to a new valid config: later polls and sends use it; a poll in flight keeps its own."""
+        self.config = config
+        self.store.sync_feeds({f.name: f.url for f in config.settings.feeds})
+        self.pipeline = _pipeline(config, self.fetcher, self.workers, self.store)
+        self.deliverer = _deliverer(config, self.outbox)
+
+
+def open_store(settings: Settings) -> Store:
+    return Store.open(settings.monitor.database)
+
+
+@asynccontextmanager
+async def open_runtime(config: Config, *, workers: int | None = None) -> AsyncIterator[Runtime]:
+    settings = config.settings.monitor
+    store = open_store(config.settings)
+    store.sync_feeds({f.name: f.url for f in config.settings.feeds})
+    outbox = Outbox(store.engine)
+    pool = WorkerPool(settings.workers if workers is None else workers)
+    fetcher = Fetcher(
+        timeout=settings.timeout,
+        user_agent=settings.user_agent,
+        max_connections=settings.max_connections,
+        max_per_host=settings.max_per_host,
+    )
+    try:
+        yield Runtime(
+            config,
+            store,
+            outbox,
+            fetcher,
+            pool,
+            _pipeline(config, fetcher, pool, store),
+            _deliverer(config, outbox),
+        )
+    finally:
+        await fetcher.aclose()
+        pool.close()
+        store.close()
+
+
+def _pipeline(config: Config, fetcher: Fetcher, pool: WorkerPool, store: Store) -> Pipeline:
+    settings = config.settings.monitor
+    limits = PollLimits(
+        max_feed_size=settings.max_feed_size,
+        max_page_size=settings.max_page_size,
+        extract_timeout=settings.extract_timeout,
+        notify_max_age=settings.notify_max_age,
+        max_backoff=settings.max_backoff,
+    )
+    return Pipeline(fetcher, pool, store, config.matcher, config.routes, limits, random.Random())
+
+
+def _deliverer(config: Config, outbox: Outbox) -> Deliverer:
+    settings = config.settings.monitor
+    by_name, overrides = policies(config.settings)
+    return Deliverer(
+        outbox,
+        by_name,
+        overrides,
+        retry_for=settings.retry_for,
+        group_window=settings.group_window,
+        timeout=settings.timeout,
+    )
