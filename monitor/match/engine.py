@@ -1,0 +1,408 @@
+"""The compiled matcher: every watchlist in one Aho-Corasick automaton, evaluated only where its words occur.
+
+Each field is folded once into " w1 w2 ... wn ". Each phrase becomes one automaton pattern " w1 w2 " (or
+" w1 w2" when its last word is a prefix); a phrase with a prefix word inside is cut into several patterns
+checked for consecutive word positions. One scan per field gives the set of patterns present. A watchlist is
+evaluated only when one of its trigger patterns is present (for an AND, the trigger of one child suffices), and
+word positions are worked out only for NEAR, cut phrases and snippets.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any
+
+import ahocorasick
+
+from monitor.errors import QueryError
+from monitor.models import TEXT_FIELDS, Match, WatchlistSpec
+
+from .fold import FoldedField, fold_text
+from .query import And, FeedIs, Near, Node, Not, Phrase, parse_query, parse_term, positive_leaves
+from .reference import Explanation, explain_spec
+from .snippets import Evidence, build_snippets
+
+Occurrence = tuple[int, int]  # first and last word index
+SCANNED_FIELDS = (*TEXT_FIELDS, "url")
+_second = itemgetter(1)
+
+
+class _Always:
+    """Trigger of a clause that the automaton cannot see (feed:NAME): evaluate on every article."""
+
+
+ALWAYS = _Always()
+Trigger = frozenset[int] | _Always
+
+
+# --- per-article state ------------------------------------------------------------------------------------
+
+
+class ArticleScan:
+    """One article, folded and scanned once; positions and spans are worked out on demand."""
+
+    def __init__(self, fields: Mapping[str, str], automaton: Any, scan_url: bool) -> None:
+        names = SCANNED_FIELDS if scan_url else TEXT_FIELDS
+        self.folded = {name: FoldedField.of(fields.get(name, "")) for name in names}
+        self.hits = {
+            name: list(automaton.iter(f.padded)) if f.words else [] for name, f in self.folded.items()
+        }
+        self.found = {name: set(map(_second, hits)) for name, hits in self.hits.items()}
+        self.raw_feed = fields.get("feed", "")
+        self._feed: str | None = None
+        self._ends: dict[str, dict[int, list[int]]] = {}
+
+    @property
+    def feed(self) -> str:
+        if self._feed is None:
+            self._feed = fold_text(self.raw_feed)
+        return self._feed
+
+    def present(self) -> set[int]:
+        return set().union(*self.found.values())
+
+    def ends(self, name: str, pattern: int) -> list[int]:
+        """End offsets (in the padded field) of each occurrence of ``pattern``."""
+        by_pattern = self._ends.get(name)
+        if by_pattern is None:
+            by_pattern = self._ends[name] = {}
+            for end, found in self.hits[name]:
+                by_pattern.setdefault(found, []).append(end)
+        return by_pattern.get(pattern, [])
+
+
+# --- compiled clauses -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    pattern: int
+    words: int
+    prefix: bool  # ends in the middle of a word
+
+
+class CompiledPhrase:
+    def __init__(self, phrase: Phrase, segments: tuple[Segment, ...]) -> None:
+        self.phrase = phrase
+        self.segments = segments
+        self.fields = tuple(name for name in phrase.fields if name in SCANNED_FIELDS)
+        self.label = phrase.source
+
+    def trigger(self) -> Trigger:
+        return frozenset([self.segments[0].pattern])
+
+    def in_field(self, scan: ArticleScan, name: str) -> bool:
+        found = scan.found.get(name)
+        if not found or any(segment.pattern not in found for segment in self.segments):
+            return False
+        return len(self.segments) == 1 or bool(self.occurrences(scan, name))
+
+    def evaluate(self, scan: ArticleScan) -> bool:
+        return any(self.in_field(scan, name) for name in self.fields)
+
+    def occurrences(self, scan: ArticleScan, name: str) -> list[Occurrence]:
+        starts = scan.folded[name].starts
+        found: list[Occurrence] | None = None
+        for segment in self.segments:
+            located = [_segment_span(segment, starts, end) for end in scan.ends(name, segment.pattern)]
+            if found is None:
+                found = located
+            else:
+                by_start = {span[0]: span for span in located}
+                found = [(first, by_start[last + 1][1]) for first, last in found if last + 1 in by_start]
+        return sorted(set(found or []))
+
+
+def _segment_span(segment: Segment, starts: list[int], end: int) -> Occurrence:
+    # An exact pattern ends on the space after its last word; a prefix ends inside its last word.
+    last = bisect_right(starts, end if segment.prefix else end - 1) - 1
+    return last - segment.words + 1, last
+
+
+class CompiledFeed:
+    def __init__(self, leaf: FeedIs) -> None:
+        self.name = leaf.name
+        self.label = f"feed:{leaf.source}"
+
+    def trigger(self) -> Trigger:
+        return ALWAYS
+
+    def evaluate(self, scan: ArticleScan) -> bool:
+        return scan.feed == self.name
+
+
+class CompiledNear:
+    def __init__(self, near: Near, left: list[CompiledPhrase], right: list[CompiledPhrase]) -> None:
+        self.left = left
+        self.right = right
+        self.distance = near.distance
+        self.label = near.source
+
+    def trigger(self) -> Trigger:
+        left, right = (frozenset(p.segments[0].pattern for p in side) for side in (self.left, self.right))
+        return left if len(left) <= len(right) else right
+
+    def evaluate(self, scan: ArticleScan) -> bool:
+        return any(self.pairs(scan, name) for name in SCANNED_FIELDS)
+
+    def pairs(self, scan: ArticleScan, name: str) -> list[Occurrence]:
+        """The occurrences of either side that have one of the other side close enough, in field ``name``."""
+        if not self.side_present(self.left, scan, name) or not self.side_present(self.right, scan, name):
+            return []
+        lefts = _side_occurrences(self.left, scan, name)
+        rights = _side_occurrences(self.right, scan, name)
+        close_lefts = _close_to(lefts, rights, self.distance)
+        if not close_lefts:
+            return []
+        return sorted(set(close_lefts + _close_to(rights, lefts, self.distance)))
+
+    @staticmethod
+    def side_present(side: list[CompiledPhrase], scan: ArticleScan, name: str) -> bool:
+        return any(name in p.fields and p.in_field(scan, name) for p in side)
+
+
+def _side_occurrences(side: list[CompiledPhrase], scan: ArticleScan, name: str) -> list[Occurrence]:
+    return sorted({o for p in side if name in p.fields for o in p.occurrences(scan, name)})
+
+
+def _close_to(these: list[Occurrence], others: list[Occurrence], distance: int) -> list[Occurrence]:
+    """The occurrences in ``these`` with an occurrence of ``others`` at most ``distance`` words away."""
+    other_starts = sorted(o[0] for o in others)
+    other_ends = sorted(o[1] for o in others)
+    close = []
+    for first, last in these:
+        after = bisect_right(other_starts, last)  # the nearest other starting after this one ends
+        if after < len(other_starts) and other_starts[after] - last - 1 <= distance:
+            close.append((first, last))
+            continue
+        before = bisect_left(other_ends, first) - 1  # the nearest other ending before this one starts
+        if before >= 0 and first - other_ends[before] - 1 <= distance:
+            close.append((first, last))
+    return close
+
+
+class CompiledAnd:
+    def __init__(self, children: list[Compiled]) -> None:
+        self.children = children
+
+    def trigger(self) -> Trigger:
+        triggers = [child.trigger() for child in self.children]
+        sets = [t for t in triggers if isinstance(t, frozenset)]
+        return min(sets, key=len) if sets else ALWAYS
+
+    def evaluate(self, scan: ArticleScan) -> bool:
+        return all(child.evaluate(scan) for child in self.children)
+
+
+class CompiledOr:
+    def __init__(self, children: list[Compiled]) -> None:
+        self.children = children
+
+    def trigger(self) -> Trigger:
+        return _union([child.trigger() for child in self.children])
+
+    def evaluate(self, scan: ArticleScan) -> bool:
+        return any(child.evaluate(scan) for child in self.children)
+
+
+class CompiledNot:
+    def __init__(self, child: Compiled) -> None:
+        self.child = child
+
+    def trigger(self) -> Trigger:
+        # "a OR NOT b" holds on an article without a or b: only a NOT inside an AND can be skipped.
+        return ALWAYS
+
+    def evaluate(self, scan: ArticleScan) -> bool:
+        return not self.child.evaluate(scan)
+
+
+Compiled = CompiledPhrase | CompiledFeed | CompiledNear | CompiledAnd | CompiledOr | CompiledNot
+ClauseLeaf = CompiledPhrase | CompiledFeed | CompiledNear
+
+
+class _Compiler:
+    """Turns phrases into automaton patterns (shared between watchlists) and query trees into clauses."""
+
+    def __init__(self) -> None:
+        self.patterns: dict[str, int] = {}
+        self.scans_url = False
+        self.leaves: dict[int, ClauseLeaf] = {}  # id(query leaf) -> compiled, to find positive clauses again
+
+    def pattern(self, text: str) -> int:
+        return self.patterns.setdefault(text, len(self.patterns))
+
+    def phrase(self, phrase: Phrase) -> CompiledPhrase:
+        segments: list[Segment] = []
+        pending: list[str] = []
+        for index, word in enumerate(phrase.words):
+            pending.append(word.text)
+            if word.prefix or index == len(phrase.words) - 1:
+                text = " " + " ".join(pending) + ("" if word.prefix else " ")
+                segments.append(Segment(self.pattern(text), len(pending), word.prefix))
+                pending = []
+        compiled = CompiledPhrase(phrase, tuple(segments))
+        self.scans_url = self.scans_url or "url" in phrase.fields
+        self.leaves[id(phrase)] = compiled
+        return compiled
+
+    def node(self, node: Node) -> Compiled:
+        if isinstance(node, Phrase):
+            return self.phrase(node)
+        if isinstance(node, FeedIs):
+            compiled_feed = CompiledFeed(node)
+            self.leaves[id(node)] = compiled_feed
+            return compiled_feed
+        if isinstance(node, Near):
+            near = CompiledNear(
+                node, [self.phrase(p) for p in node.left], [self.phrase(p) for p in node.right]
+            )
+            self.leaves[id(node)] = near
+            return near
+        if isinstance(node, Not):
+            return CompiledNot(self.node(node.child))
+        children = [self.node(child) for child in node.children]
+        return CompiledAnd(children) if isinstance(node, And) else CompiledOr(children)
+
+
+class CompiledWatchlist:
+    def __init__(self, spec: WatchlistSpec, compiler: _Compiler) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.feeds = None if spec.feeds is None else frozenset(fold_text(name) for name in spec.feeds)
+        try:
+            self.terms = [compiler.phrase(parse_term(term)) for term in spec.terms]
+            self.exclude = [compiler.phrase(parse_term(term)) for term in spec.exclude]
+            query = parse_query(spec.query) if spec.query else None
+        except QueryError as error:
+            error.watchlist = spec.name
+            error.args = (f"watchlist {spec.name!r}: {error}",)
+            raise
+        # A query made only of NOT clauses matches nothing (it would otherwise match nearly every article).
+        positive = positive_leaves(query) if query is not None else []
+        self.query = compiler.node(query) if query is not None and positive else None
+        self.query_clauses = [compiler.leaves[id(leaf)] for leaf in positive] if self.query else []
+
+    def trigger(self) -> Trigger | None:
+        """None when the watchlist can never match."""
+        triggers: list[Trigger] = [term.trigger() for term in self.terms]
+        if self.query is not None:
+            triggers.append(self.query.trigger())
+        return _union(triggers) if triggers else None
+
+    def matches(self, scan: ArticleScan) -> bool:
+        if self.feeds is not None and scan.feed not in self.feeds:
+            return False
+        wanted = any(term.evaluate(scan) for term in self.terms) or (
+            self.query is not None and self.query.evaluate(scan)
+        )
+        return wanted and not any(term.evaluate(scan) for term in self.exclude)
+
+    def evidence(self, scan: ArticleScan) -> list[Evidence]:
+        """What made the watchlist match: each true clause with the fields and word ranges it was found at."""
+        found: list[Evidence] = []
+        for term in self.terms:
+            found.extend(_phrase_evidence(term, scan))
+        for clause in self.query_clauses:
+            if isinstance(clause, CompiledPhrase):
+                found.extend(_phrase_evidence(clause, scan))
+            elif isinstance(clause, CompiledNear):
+                found.extend(
+                    Evidence(clause.label, name, pairs)
+                    for name in SCANNED_FIELDS
+                    if (pairs := clause.pairs(scan, name))
+                )
+            elif clause.evaluate(scan):
+                found.append(Evidence(clause.label, "feed", []))
+        return found
+
+
+def _phrase_evidence(phrase: CompiledPhrase, scan: ArticleScan) -> list[Evidence]:
+    return [
+        Evidence(phrase.label, name, phrase.occurrences(scan, name))
+        for name in phrase.fields
+        if phrase.in_field(scan, name)
+    ]
+
+
+def _union(triggers: list[Trigger]) -> Trigger:
+    sets = [t for t in triggers if isinstance(t, frozenset)]
+    return ALWAYS if len(sets) < len(triggers) else frozenset().union(*sets)
+
+
+class Matcher:
+    """All watchlists compiled together; ``match`` one article at a time."""
+
+    def __init__(self, watchlists: list[CompiledWatchlist], patterns: dict[str, int], scan_url: bool) -> None:
+        self._watchlists = watchlists
+        self._automaton: Any = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        for text, pattern in patterns.items():
+            self._automaton.add_word(text, pattern)
+        if patterns:
+            self._automaton.make_automaton()
+        self._scan_url = scan_url
+        self._always: list[int] = []
+        self._by_pattern: dict[int, list[int]] = {}
+        for index, watchlist in enumerate(watchlists):
+            trigger = watchlist.trigger()
+            if trigger is ALWAYS:
+                self._always.append(index)
+            elif isinstance(trigger, frozenset):
+                for pattern in trigger:
+                    self._by_pattern.setdefault(pattern, []).append(index)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(w.name for w in self._watchlists)
+
+    def _scan(self, fields: Mapping[str, str]) -> ArticleScan:
+        return ArticleScan(fields, self._automaton if self._by_pattern else _EMPTY, self._scan_url)
+
+    def _candidates(self, scan: ArticleScan) -> list[int]:
+        candidates = set(self._always)
+        by_pattern = self._by_pattern
+        for pattern in scan.present():
+            indexes = by_pattern.get(pattern)
+            if indexes:
+                candidates.update(indexes)
+        return sorted(candidates)
+
+    def match(self, fields: Mapping[str, str]) -> list[Match]:
+        """One Match per watchlist that matches the article, in the order the watchlists were given."""
+        scan = self._scan(fields)
+        matches = []
+        for index in self._candidates(scan):
+            watchlist = self._watchlists[index]
+            if watchlist.matches(scan):
+                matches.append(_to_match(watchlist.name, watchlist.evidence(scan), scan))
+        return matches
+
+    def explain(self, fields: Mapping[str, str]) -> list[Explanation]:
+        """For every watchlist, whether it matches the article and why (slow: for people, not the pipeline)."""
+        return [explain_spec(w.spec, fields) for w in self._watchlists]
+
+
+class _EmptyAutomaton:
+    def iter(self, text: str) -> list[tuple[int, int]]:
+        return []
+
+
+_EMPTY = _EmptyAutomaton()
+
+
+def _to_match(name: str, evidence: list[Evidence], scan: ArticleScan) -> Match:
+    labels = list(dict.fromkeys(e.label for e in evidence))
+    field_names = {e.field for e in evidence}
+    ordered_fields = tuple(f for f in (*SCANNED_FIELDS, "feed") if f in field_names)
+    texts = {name: scan.folded[name] for name in scan.folded}
+    return Match(name, tuple(labels), build_snippets(evidence, texts), ordered_fields)
+
+
+def compile_watchlists(specs: Iterable[WatchlistSpec]) -> Matcher:
+    """Compile every watchlist into one matcher; raises QueryError naming the watchlist whose query is wrong."""
+    compiler = _Compiler()
+    watchlists = [CompiledWatchlist(spec, compiler) for spec in specs]
+    return Matcher(watchlists, compiler.patterns, compiler.scans_url)

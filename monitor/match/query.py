@@ -1,0 +1,302 @@
+"""The watchlist query language: tokens, the syntax tree and a recursive-descent parser.
+
+    query   := or ; or := and ("OR" and)* ; and := unary (["AND"] unary)*
+    unary   := ("NOT" | "-") unary | near ; near := primary ["NEAR" ["/" N] primary]
+    primary := FIELD ":" primary | "(" or ")" | '"' words '"' | WORD
+
+Operators are only recognised in capitals. A field scope is pushed down onto the leaves it covers, so the
+tree that comes out has no scope nodes: every leaf knows the fields it looks at.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from monitor.errors import QueryError
+from monitor.models import TEXT_FIELDS
+
+from .fold import fold_words
+
+SCOPABLE_FIELDS = ("title", "summary", "body", "url", "feed")
+DEFAULT_NEAR = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    text: str  # folded
+    prefix: bool = False  # written with a trailing '*'
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """A term of one or more consecutive words, looked for in ``fields``."""
+
+    words: tuple[Word, ...]
+    fields: tuple[str, ...]
+    source: str  # as written
+
+    def label(self) -> str:
+        return f'"{self.source.strip(chr(34))}"'
+
+
+@dataclass(frozen=True, slots=True)
+class FeedIs:
+    """``feed:NAME``: the article's feed name, folded, equals ``name``."""
+
+    name: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Near:
+    """Some alternative of ``left`` and some of ``right`` with at most ``distance`` words between them."""
+
+    left: tuple[Phrase, ...]
+    right: tuple[Phrase, ...]
+    distance: int
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    child: Node
+
+
+Node = Phrase | FeedIs | Near | And | Or | Not
+Leaf = Phrase | FeedIs
+
+
+def parse_words(text: str) -> tuple[Word, ...]:
+    """Fold a term as written into words; a '*' right after a word makes that word a prefix."""
+    words: list[Word] = []
+    pieces = text.split("*")
+    for index, piece in enumerate(pieces):
+        folded = [Word(word) for word in fold_words(piece)]
+        starred = index < len(pieces) - 1 and bool(piece) and bool(fold_words(piece[-1]))
+        if folded and starred:
+            folded[-1] = Word(folded[-1].text, prefix=True)
+        words.extend(folded)
+    return tuple(words)
+
+
+def parse_term(term: str) -> Phrase:
+    """A configured term (plain text, not the query language): a word, a phrase, or a prefix like "permit*"."""
+    words = parse_words(term)
+    if not words:
+        raise QueryError(term, 0, "a term with at least one letter or digit")
+    return Phrase(words, TEXT_FIELDS, term)
+
+
+# --- tokens -------------------------------------------------------------------------------------------------
+
+_TOKEN_RE = re.compile(
+    r"""
+    (?P<space>\s+)
+  | (?P<open>\()
+  | (?P<close>\))
+  | (?P<quote>"[^"]*"?)
+  | (?P<near>NEAR(?:/(?P<distance>\d*))?(?=[\s("]|$))
+  | (?P<op>(?:AND|OR|NOT)(?=[\s("]|$))
+  | (?P<minus>-(?=[^\s-]))
+  | (?P<field>[A-Za-z]+:(?=\S))
+  | (?P<word>[^\s()"]+)
+    """,
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    kind: str  # open, close, quote, near, op, minus, field, word, end
+    text: str
+    position: int
+    distance: int = DEFAULT_NEAR
+
+
+def tokenize_query(query: str) -> list[Token]:
+    tokens: list[Token] = []
+    position = 0
+    while position < len(query):
+        match = _TOKEN_RE.match(query, position)
+        assert match is not None  # the word alternative matches any other character
+        kind = match.lastgroup or "word"
+        if kind == "distance":
+            kind = "near"
+        if kind == "near":
+            tokens.append(_near_token(query, match))
+        elif kind != "space":
+            tokens.append(Token(kind, match.group(), position))
+        position = match.end()
+    tokens.append(Token("end", "", len(query)))
+    return tokens
+
+
+def _near_token(query: str, match: re.Match[str]) -> Token:
+    digits = match.group("distance")
+    if digits == "":
+        raise QueryError(query, match.start() + 5, "a number after NEAR/")
+    distance = DEFAULT_NEAR if digits is None else int(digits)
+    return Token("near", match.group(), match.start(), distance)
+
+
+# --- parser -------------------------------------------------------------------------------------------------
+
+
+class _Parser:
+    def __init__(self, query: str) -> None:
+        self.query = query
+        self.tokens = tokenize_query(query)
+        self.index = 0
+
+    @property
+    def token(self) -> Token:
+        return self.tokens[self.index]
+
+    def advance(self) -> Token:
+        token = self.token
+        self.index += 1
+        return token
+
+    def fail(self, expected: str, position: int | None = None) -> QueryError:
+        return QueryError(self.query, self.token.position if position is None else position, expected)
+
+    def parse(self) -> Node:
+        if self.token.kind == "end":
+            raise self.fail("a term")
+        node = self.parse_or(TEXT_FIELDS)
+        if self.token.kind == "close":
+            raise self.fail("an operator or the end of the query (unbalanced ')')")
+        if self.token.kind != "end":
+            raise self.fail("AND, OR or the end of the query")
+        return node
+
+    def parse_or(self, fields: tuple[str, ...]) -> Node:
+        children = [self.parse_and(fields)]
+        while self.token.kind == "op" and self.token.text == "OR":
+            self.advance()
+            children.append(self.parse_and(fields))
+        return children[0] if len(children) == 1 else Or(tuple(children))
+
+    def parse_and(self, fields: tuple[str, ...]) -> Node:
+        children = [self.parse_unary(fields)]
+        while True:
+            if self.token.kind == "op" and self.token.text == "AND":
+                self.advance()
+            elif not self.starts_unary():
+                break
+            children.append(self.parse_unary(fields))
+        return children[0] if len(children) == 1 else And(tuple(children))
+
+    def starts_unary(self) -> bool:
+        token = self.token
+        return token.kind in ("open", "quote", "minus", "field", "word") or (
+            token.kind == "op" and token.text == "NOT"
+        )
+
+    def parse_unary(self, fields: tuple[str, ...]) -> Node:
+        if self.token.kind == "minus" or (self.token.kind == "op" and self.token.text == "NOT"):
+            operator = self.advance()
+            if not self.starts_unary():
+                raise self.fail(f"a term after {operator.text}")
+            return Not(self.parse_unary(fields))
+        return self.parse_near(fields)
+
+    def parse_near(self, fields: tuple[str, ...]) -> Node:
+        start = self.token.position
+        left = self.parse_primary(fields)
+        if self.token.kind != "near":
+            return left
+        near = self.advance()
+        if self.token.kind not in ("open", "quote", "field", "word"):
+            raise self.fail(f"a term after {near.text}")
+        right_start = self.token.position
+        right = self.parse_primary(fields)
+        source = self.query[
+            start : self.tokens[self.index - 1].position + len(self.tokens[self.index - 1].text)
+        ]
+        if self.token.kind == "near":
+            raise self.fail("AND or OR between two NEAR clauses (NEAR cannot be chained)")
+        return Near(
+            self.near_side(left, start), self.near_side(right, right_start), near.distance, source.strip()
+        )
+
+    def near_side(self, node: Node, position: int) -> tuple[Phrase, ...]:
+        if isinstance(node, Phrase):
+            return (node,)
+        if isinstance(node, Or) and all(isinstance(child, Phrase) for child in node.children):
+            return tuple(child for child in node.children if isinstance(child, Phrase))
+        raise self.fail("a term, a phrase or an (a OR b) group of them beside NEAR", position)
+
+    def parse_primary(self, fields: tuple[str, ...]) -> Node:
+        token = self.token
+        if token.kind == "field":
+            return self.parse_scoped()
+        if token.kind == "open":
+            self.advance()
+            if self.token.kind in ("close", "end"):
+                raise self.fail("a term after '('")
+            node = self.parse_or(fields)
+            if self.token.kind != "close":
+                raise self.fail("')'")
+            self.advance()
+            return node
+        if token.kind == "quote":
+            return self.parse_quote(fields)
+        if token.kind == "word":
+            self.advance()
+            return self.leaf(token, token.text, fields)
+        if token.kind == "end":
+            raise self.fail("a term")
+        raise self.fail(f"a term, not {token.text!r}")
+
+    def parse_quote(self, fields: tuple[str, ...]) -> Node:
+        token = self.advance()
+        if len(token.text) < 2 or not token.text.endswith('"'):
+            raise self.fail("a closing '\"'", token.position + len(token.text))
+        return self.leaf(token, token.text[1:-1], fields)
+
+    def parse_scoped(self) -> Node:
+        token = self.advance()
+        name = token.text[:-1]
+        if name not in SCOPABLE_FIELDS:
+            valid = ", ".join(SCOPABLE_FIELDS)
+            raise self.fail(f"a valid field: unknown field {name!r} (valid: {valid})", token.position)
+        if self.token.kind not in ("open", "quote", "word"):
+            raise self.fail(f"a term after {token.text}")
+        return self.parse_primary((name,))
+
+    def leaf(self, token: Token, text: str, fields: tuple[str, ...]) -> Leaf:
+        if fields == ("feed",):
+            name = " ".join(fold_words(text))
+            if not name:
+                raise self.fail("a feed name", token.position)
+            return FeedIs(name, token.text)
+        words = parse_words(text)
+        if not words:
+            raise self.fail("a term with at least one letter or digit", token.position)
+        return Phrase(words, fields, token.text)
+
+
+def parse_query(text: str) -> Node:
+    """Parse a watchlist query; raises QueryError(query, position, expected) when it does not parse."""
+    return _Parser(text).parse()
+
+
+def positive_leaves(node: Node) -> list[Phrase | FeedIs | Near]:
+    """The leaves and NEAR clauses outside any NOT, in order: the clauses that can make a query match."""
+    if isinstance(node, Phrase | FeedIs | Near):
+        return [node]
+    if isinstance(node, Not):
+        return []
+    return [leaf for child in node.children for leaf in positive_leaves(child)]

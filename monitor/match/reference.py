@@ -1,0 +1,168 @@
+"""The plain evaluator: tokenise each field, walk the query tree, say why.
+
+It is slow and obvious on purpose. Tests check the compiled matcher against it, and ``Matcher.explain`` uses it
+to tell a user why a watchlist did or did not match an article.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from monitor.models import TEXT_FIELDS, WatchlistSpec
+
+from .fold import fold_words_slowly
+from .query import And, FeedIs, Near, Node, Not, Or, Phrase, Word, parse_query, parse_term
+
+Occurrence = tuple[int, int]  # first and last word index
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Whether one watchlist matches one article, and why, one reason a line."""
+
+    name: str
+    matched: bool
+    lines: list[str] = field(default_factory=list)
+
+
+class Article:
+    """The words of each field of one article, folded the plain way."""
+
+    def __init__(self, fields: Mapping[str, str]) -> None:
+        self.words = {name: fold_words_slowly(fields.get(name, "")) for name in (*TEXT_FIELDS, "url")}
+        self.feed = " ".join(fold_words_slowly(fields.get("feed", "")))
+        self.raw_feed = fields.get("feed", "")
+
+
+def _word_matches(pattern: Word, word: str) -> bool:
+    return word.startswith(pattern.text) if pattern.prefix else word == pattern.text
+
+
+def occurrences(phrase: Phrase, words: list[str]) -> list[Occurrence]:
+    size = len(phrase.words)
+    return [
+        (start, start + size - 1)
+        for start in range(len(words) - size + 1)
+        if all(_word_matches(p, w) for p, w in zip(phrase.words, words[start : start + size], strict=True))
+    ]
+
+
+def found_in(phrase: Phrase, article: Article) -> list[str]:
+    return [name for name in phrase.fields if occurrences(phrase, article.words[name])]
+
+
+def _label(source: str) -> str:
+    return f'"{source.strip(chr(34))}"'
+
+
+def _side_label(side: tuple[Phrase, ...]) -> str:
+    return " or ".join(_label(p.source) for p in side)
+
+
+def _gap(left: Occurrence, right: Occurrence) -> int | None:
+    """Words between two occurrences, or None when they overlap."""
+    if left[1] < right[0]:
+        return right[0] - left[1] - 1
+    if right[1] < left[0]:
+        return left[0] - right[1] - 1
+    return None
+
+
+def near_gaps(near: Near, article: Article) -> dict[str, int]:
+    """For each field holding both sides, the fewest words between them."""
+    gaps: dict[str, int] = {}
+    for name in (*TEXT_FIELDS, "url"):
+        lefts = [o for p in near.left if name in p.fields for o in occurrences(p, article.words[name])]
+        rights = [o for p in near.right if name in p.fields for o in occurrences(p, article.words[name])]
+        pair_gaps = [g for a in lefts for b in rights if (g := _gap(a, b)) is not None]
+        if pair_gaps:
+            gaps[name] = min(pair_gaps)
+    return gaps
+
+
+def _explain_phrase(phrase: Phrase, article: Article) -> tuple[bool, list[str]]:
+    names = found_in(phrase, article)
+    scope = "" if phrase.fields == TEXT_FIELDS else f" in {', '.join(phrase.fields)}"
+    if names:
+        return True, [f"{_label(phrase.source)} found in {', '.join(names)}"]
+    return False, [f"{_label(phrase.source)} not found{scope}"]
+
+
+def _explain_near(near: Near, article: Article) -> tuple[bool, list[str]]:
+    head = f"NEAR/{near.distance}: {_side_label(near.left)} and {_side_label(near.right)}"
+    gaps = near_gaps(near, article)
+    close = {name: gap for name, gap in gaps.items() if gap <= near.distance}
+    if close:
+        name, gap = min(close.items(), key=lambda item: item[1])
+        return True, [f"{head} are {gap} words apart in {name}"]
+    if gaps:
+        name, gap = min(gaps.items(), key=lambda item: item[1])
+        return False, [f"{head} are {gap} words apart (in {name})"]
+    missing = [
+        _side_label(side) for side in (near.left, near.right) if not any(found_in(p, article) for p in side)
+    ]
+    if missing:
+        return False, [f"NEAR/{near.distance}: {' and '.join(missing)} not found"]
+    return False, [f"{head} never occur in the same field"]
+
+
+def explain_node(node: Node, article: Article) -> tuple[bool, list[str]]:
+    """Evaluate ``node`` on ``article``: the result and one line per clause."""
+    if isinstance(node, Phrase):
+        return _explain_phrase(node, article)
+    if isinstance(node, FeedIs):
+        ok = article.feed == node.name
+        verb = "matches" if ok else "does not match"
+        return ok, [f"feed:{node.source} {verb} feed {article.raw_feed!r}"]
+    if isinstance(node, Near):
+        return _explain_near(node, article)
+    if isinstance(node, Not):
+        ok, lines = explain_node(node.child, article)
+        return not ok, [f"NOT ({line})" for line in lines]
+    results = [explain_node(child, article) for child in node.children]
+    lines = [line for _, child_lines in results for line in child_lines]
+    if isinstance(node, And):
+        return all(ok for ok, _ in results), lines
+    assert isinstance(node, Or)
+    return any(ok for ok, _ in results), lines
+
+
+def has_positive_clause(node: Node) -> bool:
+    """False for a query made only of NOT clauses, which matches nothing."""
+    if isinstance(node, Phrase | FeedIs | Near):
+        return True
+    if isinstance(node, Not):
+        return False
+    return any(has_positive_clause(child) for child in node.children)
+
+
+def explain_spec(spec: WatchlistSpec, fields: Mapping[str, str]) -> Explanation:
+    """Whether ``spec`` matches the article given by ``fields``, with the reasons."""
+    article = Article(fields)
+    if spec.feeds is not None:
+        allowed = {" ".join(fold_words_slowly(name)) for name in spec.feeds}
+        if article.feed not in allowed:
+            line = f"feed {article.raw_feed!r} is not one of: {', '.join(spec.feeds)}"
+            return Explanation(spec.name, False, [line])
+    lines: list[str] = []
+    wanted = False
+    for term in spec.terms:
+        ok, term_lines = _explain_phrase(parse_term(term), article)
+        wanted = wanted or ok
+        lines.extend(f"term {line}" for line in term_lines)
+    if spec.query:
+        query = parse_query(spec.query)
+        ok, query_lines = explain_node(query, article)
+        if not has_positive_clause(query):
+            ok = False
+            query_lines.append("a query made only of NOT clauses matches nothing")
+        wanted = wanted or ok
+        lines.extend(f"query: {line}" for line in query_lines)
+    if wanted:
+        for term in spec.exclude:
+            names = found_in(parse_term(term), article)
+            if names:
+                wanted = False
+                lines.append(f"excluded by {_label(term)} in {', '.join(names)}")
+    return Explanation(spec.name, wanted, lines)
