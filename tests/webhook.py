@@ -74,7 +74,8 @@ class WebhookServer:
         self._server = _Server(self)
         self.host = HOST
         self.port: int = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval makes shutdown() (each test's teardown) quick.
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     def start(self) -> None:
         self._thread.start()

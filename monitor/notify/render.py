@@ -201,7 +201,8 @@ _ENVIRONMENT = jinja2.Environment(
 
 def _render(name: str, groups: list[WatchlistGroup], **context: Any) -> str:
     count = sum(len(group.hits) for group in groups)
-    return _ENVIRONMENT.get_template(name).render(groups=groups, count=count, **context)
+    # Services strip trailing whitespace anyway; without it the body sent is exactly the one rendered.
+    return _ENVIRONMENT.get_template(name).render(groups=groups, count=count, **context).rstrip()
 
 
 def render_user_template(

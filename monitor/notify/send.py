@@ -128,4 +128,6 @@ def _private_logger() -> logging.Logger:
     they reach the application only as the (masked) TargetResult.error."""
     log = logging.Logger("monitor.notify.target", logging.DEBUG)
     log.propagate = False
+    # Without a handler, logging's last resort would print warnings of abandoned (timed-out) sends to stderr.
+    log.addHandler(logging.NullHandler())
     return log
