@@ -671,10 +671,10 @@ class _Loader:
         settings = Settings(
             path=Path(self.path),
             monitor=monitor,
-            feeds=tuple(feeds),
-            watchlists=tuple(watchlists),
-            notifiers=tuple(notifiers),
-            warnings=tuple(_warnings(feeds, watchlists)),
+            feeds=tuple(feeds.values()),
+            watchlists=tuple(watchlists.values()),
+            notifiers=tuple(notifiers.values()),
+            warnings=tuple(_warnings(list(feeds.values()), list(watchlists.values()))),
         )
         settings._locator = self.locator
         return settings
@@ -706,11 +706,13 @@ class _Loader:
 
     def _validate_all(
         self, model: type[_S], kind: str, raws: list[Any], defaults: Mapping[str, Any] | None = None
-    ) -> list[_S]:
-        valid = (
-            self._validate(model, kind, index, {**(defaults or {}), **raw}) for index, raw in enumerate(raws)
-        )
-        return [item for item in valid if item is not None]
+    ) -> dict[int, _S]:
+        """The valid tables by their index in the file (the invalid ones are reported and left out)."""
+        valid = {
+            index: self._validate(model, kind, index, {**(defaults or {}), **raw})
+            for index, raw in enumerate(raws)
+        }
+        return {index: item for index, item in valid.items() if item is not None}
 
     def _validate(self, model: type[_S], kind: str, index: int | None, raw: dict[str, Any]) -> _S | None:
         prefix: KeyPath = (kind,) if index is None else (kind, index)
@@ -738,8 +740,8 @@ class _Loader:
             else:
                 first_seen[name] = index
 
-    def _check_notifiers(self, notifiers: list[NotifierSettings]) -> None:
-        for index, notifier in enumerate(notifiers):
+    def _check_notifiers(self, notifiers: dict[int, NotifierSettings]) -> None:
+        for index, notifier in notifiers.items():
             if notifier.mode == "digest" and notifier.schedule is None:
                 self.report(
                     ("notifier", index, "mode"),
@@ -748,15 +750,15 @@ class _Loader:
 
     def _check_watchlists(
         self,
-        watchlists: list[WatchlistSettings],
+        watchlists: dict[int, WatchlistSettings],
         tables: dict[str, list[Any]],
-        notifiers: list[NotifierSettings],
+        notifiers: dict[int, NotifierSettings],
     ) -> None:
         # Names come from the raw tables so that an invalid feed or notifier, already reported, is not also
         # reported as unknown here.
         defined = {kind: list(dict.fromkeys(_names(tables[kind]))) for kind in ("feed", "notifier")}
-        schedules = {notifier.name: notifier.schedule for notifier in notifiers}
-        for index, watchlist in enumerate(watchlists):
+        schedules = {notifier.name: notifier.schedule for notifier in notifiers.values()}
+        for index, watchlist in watchlists.items():
             label = f'[[watchlist]] "{watchlist.name}"'
             if not watchlist.terms and watchlist.query is None:
                 self.report(("watchlist", index), f"{label}: needs terms or a query (or both)")
