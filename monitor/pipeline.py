@@ -116,7 +116,8 @@ class Pipeline:
         if len(fetched.body) <= INLINE_PARSE_LIMIT:
             return feeds.parse_feed(fetched.body, url=fetched.final_url, headers=headers)
         parse = functools.partial(feeds.parse_feed, url=fetched.final_url, headers=headers)
-        return await self.workers.run(parse, fetched.body, timeout=self.limits.extract_timeout)
+        parsed: ParsedFeed = await self.workers.run(parse, fetched.body, timeout=self.limits.extract_timeout)
+        return parsed
 
     def _new_entries(self, entries: Sequence[Entry]) -> list[Entry]:
         unique = {entry.key: entry for entry in reversed(entries)}  # the first occurrence wins
@@ -235,7 +236,7 @@ def backoff_delay(
 ) -> float:
     """Seconds until the next poll of a failing feed: the interval doubled per failure, capped, jittered by up
     to 10 %, never sooner than the server's Retry-After."""
-    delay = min(interval * 2 ** max(failures - 1, 0), max(max_backoff, interval))
+    delay = float(min(interval * 2 ** max(failures - 1, 0), max(max_backoff, interval)))
     delay *= 1 + rng.random() * 0.1
     return max(delay, retry_after or 0.0)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Engine, Row, and_, func, or_, select, update
 
 from monitor.models import Delivery
 from monitor.store.repository import hit_from_row, hit_query
@@ -99,7 +99,7 @@ class Outbox:
 
     def retry(self, now: datetime, notifier: str | None = None, statuses: Sequence[str] = ("dead",)) -> int:
         """Put dead (or failed) deliveries back in the queue at once; returns how many."""
-        condition = deliveries.c.status.in_(list(statuses))
+        condition: ColumnElement[bool] = deliveries.c.status.in_(list(statuses))
         if notifier:
             condition = and_(condition, deliveries.c.notifier == notifier)
         with self.engine.begin() as conn:

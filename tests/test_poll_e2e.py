@@ -1,0 +1,207 @@
+"""`monitor poll` end to end, as a user runs it: a local feed server, real SMTP and webhook targets, SQLite."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from tests.factory import Item, article_page, json_lines, recent, rss, run_cli, story_paragraphs, write_config
+from tests.httpserver import LocalServer, http_server
+from tests.smtpserver import SmtpServer, smtp_server
+from tests.webhook import WebhookServer, webhook_server
+
+__all__ = ["http_server", "smtp_server", "webhook_server"]
+
+WATCHLIST = {
+    "name": "arms-exports",
+    "terms": ["Wescam", "Baykar", "Bayraktar", "export permit*"],
+    "exclude": ["hockey"],
+    "notify": ["desk-email", "chat"],
+}
+
+
+def serve_news(server: LocalServer) -> None:
+    """A feed with a story matching only in its full text, an excluded one, an unrelated one, and one whose
+    page is gone (so it must be matched on its summary)."""
+    server.route(
+        "/feed.xml",
+        body=rss(
+            [
+                Item(
+                    "Ottawa silent on drone parts",
+                    server.url("/story"),
+                    "Ministers declined to comment.",
+                    recent(),
+                ),
+                Item("Baykar sponsors hockey final", server.url("/sport"), "A Bayraktar fly-past.", recent()),
+                Item("City council meets", server.url("/council"), "Budget talks continue.", recent()),
+                Item(
+                    "Permits row", server.url("/gone"), "New export permits for Turkey questioned.", recent()
+                ),
+            ]
+        ),
+        headers={"Content-Type": "application/rss+xml; charset=utf-8"},
+        etag='"v1"',
+    )
+    html = {"Content-Type": "text/html; charset=utf-8"}
+    server.route(
+        "/story", body=article_page("Ottawa silent on drone parts", story_paragraphs()), headers=html
+    )
+    server.route(
+        "/sport", body=article_page("Baykar sponsors hockey", ["Hockey fans cheered."] * 6), headers=html
+    )
+    server.route("/council", body=article_page("Council", ["The council discussed roads."] * 6), headers=html)
+    server.route("/gone", status=404, body=b"not found")
+
+
+def config_for(tmp_path: Path, server: LocalServer, smtp: SmtpServer, hook: WebhookServer) -> Path:
+    return write_config(
+        tmp_path,
+        feeds=[{"name": "gazette", "url": server.url("/feed.xml")}],
+        watchlists=[WATCHLIST],
+        notifiers=[
+            {"name": "desk-email", "urls": [smtp.apprise_url()]},
+            {"name": "chat", "urls": [hook.apprise_url()]},
+        ],
+    )
+
+
+def test_poll_stores_hits_and_alerts_once_by_email_and_chat(
+    tmp_path: Path, http_server: LocalServer, smtp_server: SmtpServer, webhook_server: WebhookServer
+) -> None:
+    serve_news(http_server)
+    config = config_for(tmp_path, http_server, smtp_server, webhook_server)
+
+    first = run_cli(config, "poll")
+    assert first.returncode == 0, first.stderr
+    assert "gazette" in first.stdout and "status=ok" in first.stdout
+    assert "/gone: HTTP 404" in first.stdout  # the page that could not be had is reported
+
+    hits = json_lines(run_cli(config, "hits", "--format", "json").stdout)
+    assert sorted(h["url"] for h in hits) == [http_server.url("/gone"), http_server.url("/story")]
+    story = next(h for h in hits if h["url"].endswith("/story"))
+    assert story["watchlist"] == "arms-exports" and story["feed"] == "gazette"
+    assert "Wescam" in story["matched"] and "Baykar" in story["matched"]
+    assert "Wescam" in story["snippet"] or "Baykar" in story["snippet"]
+    assert {"title", "published", "found_at"} <= story.keys()
+
+    assert len(smtp_server.messages) == 1  # hits found together go out as one message per notifier
+    mail = smtp_server.messages[0]
+    assert mail["Subject"] == "arms-exports: 2 new articles"
+    html_part = mail.get_body(("html",))
+    assert html_part is not None and "<mark>" in html_part.get_content()
+    assert len(webhook_server.posts) == 1
+    assert "Ottawa silent on drone parts" in webhook_server.posts[0].body.decode()
+
+    second = run_cli(config, "poll")
+    assert second.returncode == 0, second.stderr
+    assert "status=not-modified" in second.stdout
+    assert http_server.requests_for("/feed.xml")[-1].headers.get("if-none-match") == '"v1"'
+    assert len(smtp_server.messages) == 1 and len(webhook_server.posts) == 1  # nothing is alerted twice
+
+
+def test_entries_too_old_are_stored_but_not_alerted(
+    tmp_path: Path, http_server: LocalServer, smtp_server: SmtpServer, webhook_server: WebhookServer
+) -> None:
+    http_server.route(
+        "/feed.xml",
+        body=rss([Item("Wescam archive piece", http_server.url("/old"), "Wescam in 2019.", recent(24 * 10))]),
+    )
+    http_server.route("/old", status=404)
+    config = config_for(tmp_path, http_server, smtp_server, webhook_server)
+    assert run_cli(config, "poll").returncode == 0
+    assert len(json_lines(run_cli(config, "hits", "--format", "json").stdout)) == 1
+    assert smtp_server.messages == [] and webhook_server.posts == []
+
+
+def test_bad_feeds_are_recorded_and_the_others_go_on(tmp_path: Path, http_server: LocalServer) -> None:
+    http_server.route(
+        "/good.xml", body=rss([Item("Wescam news", http_server.url("/p"), "Wescam.", recent())])
+    )
+    http_server.route("/p", status=404)
+    http_server.route("/missing.xml", status=404)
+    http_server.route(
+        "/page.xml",
+        body=b"<!doctype html><html><body><p>Welcome</p></body></html>",
+        headers={"Content-Type": "text/html"},
+    )
+    http_server.route("/empty.xml", body=b"")
+    http_server.route("/broken.xml", body=b"<rss><channel><item><title>unclosed")
+    http_server.route("/slow.xml", body=rss([]), delay=8)
+    http_server.route("/huge.xml", body=b"<rss>" + b" " * 2_000_000 + b"</rss>")
+    http_server.route("/loop.xml", redirect="/loop.xml", status=302)
+    names = ["good", "missing", "page", "empty", "broken", "slow", "huge", "loop"]
+    config = write_config(
+        tmp_path,
+        monitor={"timeout": "2s", "max_feed_size": "1MB"},
+        feeds=[{"name": n, "url": http_server.url(f"/{n}.xml")} for n in names],
+        watchlists=[{"name": "w", "terms": ["Wescam"], "notify": ["console"]}],
+        notifiers=[{"name": "console"}],
+    )
+    result = run_cli(config, "poll")
+    assert result.returncode == 0, result.stderr
+    assert "8 feeds polled, 7 failed, 1 hits" in result.stdout
+
+    status = json_lines(run_cli(config, "status", "--format", "json").stdout)[0]
+    feeds = {f["name"]: f for f in status["feeds"]}
+    assert feeds["good"]["last_status"] == "ok" and feeds["good"]["entries_seen"] == 1
+    expected = {
+        "missing": "404",
+        "page": "HTML",
+        "empty": "empty",
+        "slow": "timed out",
+        "huge": "larger than",
+        "loop": "redirect",
+    }
+    for name, words in expected.items():
+        assert feeds[name]["last_status"] == "error"
+        assert words in feeds[name]["last_error"], (name, feeds[name]["last_error"])
+        assert feeds[name]["consecutive_failures"] == 1
+    assert feeds["broken"]["last_status"] == "error"
+    assert "alert to console: 1 hits sent" in result.stdout
+
+
+def test_notifier_down_during_poll_gets_everything_after_it_returns(
+    tmp_path: Path, http_server: LocalServer, smtp_server: SmtpServer, webhook_server: WebhookServer
+) -> None:
+    serve_news(http_server)
+    config = config_for(tmp_path, http_server, smtp_server, webhook_server)
+    smtp_server.refuse_with = "451 4.3.0 try again later"
+    assert run_cli(config, "poll").returncode == 0
+    assert len(webhook_server.posts) == 1 and smtp_server.messages == []
+
+    failed = json_lines(run_cli(config, "deliveries", "--status", "failed", "--format", "json").stdout)
+    assert len(failed) == 2 and {d["notifier"] for d in failed} == {"desk-email"}
+    assert all(d["attempts"] == 1 and d["last_error"] for d in failed)
+
+    smtp_server.refuse_with = None
+    assert run_cli(config, "deliveries", "retry").returncode == 0
+    assert run_cli(config, "poll").returncode == 0
+    assert (
+        len(smtp_server.messages) == 1
+        and smtp_server.messages[0]["Subject"] == "arms-exports: 2 new articles"
+    )
+    assert len(webhook_server.posts) == 1  # the chat target that worked is not sent again
+    sent = json_lines(run_cli(config, "deliveries", "--status", "sent", "--format", "json").stdout)
+    assert len(sent) == 4
+
+
+def test_check_names_file_and_line_of_a_typo(tmp_path: Path) -> None:
+    config = tmp_path / "monitor.toml"
+    config.write_text('[monitor]\nintervall = "15m"\n', encoding="utf-8")
+    result = run_cli(config, "check")
+    assert result.returncode == 2
+    assert f"{config}:2:" in result.stderr and "intervall" in result.stderr and "interval" in result.stderr
+
+
+def test_hits_since_filters_and_csv(
+    tmp_path: Path, http_server: LocalServer, smtp_server: SmtpServer, webhook_server: WebhookServer
+) -> None:
+    serve_news(http_server)
+    config = config_for(tmp_path, http_server, smtp_server, webhook_server)
+    assert run_cli(config, "poll", "--no-notify").returncode == 0
+    assert smtp_server.messages == []
+    csv_out = run_cli(config, "hits", "--format", "csv", "--since", "1h").stdout.splitlines()
+    assert csv_out[0].startswith("found_at,watchlist,feed,title") and len(csv_out) == 3
+    future = run_cli(config, "hits", "--since", (recent(-48) + timedelta(0)).date().isoformat())
+    assert "no hits" in future.stdout
