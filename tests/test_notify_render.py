@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.errors import ConfigError
 from monitor.models import Hit, Snippet
 from monitor.notify import Message, log_message, render_message
 
@@ -183,3 +184,28 @@ def _order(body: str, *needles: str) -> bool:
             return False
         position += len(needle)
     return True
+
+
+def test_the_documented_template_example_renders(tmp_path: Path) -> None:
+    docs = Path(__file__).parent.parent / "docs" / "templates.md"
+    example = docs.read_text().split("```jinja\n", 1)[1].split("```", 1)[0]
+    template = tmp_path / "example.j2"
+    template.write_text(example)
+    text = render_message("desk", [hit(snippets=(RAFALE_SNIPPET,))], template=template).text
+    assert "- France sells Rafale jets (Example News, 2026-11-03 14:05 UTC)" in text
+    assert "the *Rafale* *export* to India." in text
+
+
+@pytest.mark.parametrize(
+    ("source", "problem"),
+    [("{% for %}", "example.j2:1: template syntax error"), ("{{ no_such_thing }}", "template error")],
+)
+def test_broken_user_template_is_a_config_error_naming_the_file(
+    tmp_path: Path, source: str, problem: str
+) -> None:
+    template = tmp_path / "example.j2"
+    template.write_text(source)
+    with pytest.raises(ConfigError, match=problem):
+        render_message("desk", [hit()], template=template)
+    with pytest.raises(ConfigError, match="not found"):
+        render_message("desk", [hit()], template=tmp_path / "missing.j2")

@@ -15,6 +15,7 @@ from typing import Any
 
 import jinja2
 
+from monitor.errors import ConfigError
 from monitor.models import Hit, Snippet
 from monitor.notify import safety
 
@@ -221,6 +222,7 @@ def render_user_template(
       ``matched`` (tuple of terms) and ``snippets`` (tuple of str, highlights as ``*term*``).
 
     Text from feeds arrives with '@' mentions and bare URLs defused, on one line each.
+    A missing file, a syntax error or an unknown variable raises ConfigError naming the file.
     """
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(path.parent),
@@ -232,12 +234,21 @@ def render_user_template(
     )
     groups = _views(hits, plain_snippet, safety.plain)
     flat = sorted((h for g in groups for h in g.hits), key=lambda h: _utc(h.published_at), reverse=True)
-    return environment.get_template(path.name).render(
-        subject=subject,
-        notifier=notifier,
-        digest=digest,
-        now=now,
-        count=len(flat),
-        groups=groups,
-        hits=flat,
-    )
+    try:
+        template = environment.get_template(path.name)
+    except jinja2.TemplateNotFound:
+        raise ConfigError([f"{path}: template file not found"]) from None
+    except jinja2.TemplateSyntaxError as error:
+        raise ConfigError([f"{path}:{error.lineno}: template syntax error: {error.message}"]) from None
+    try:
+        return template.render(
+            subject=subject,
+            notifier=notifier,
+            digest=digest,
+            now=now,
+            count=len(flat),
+            groups=groups,
+            hits=flat,
+        )
+    except jinja2.TemplateError as error:  # e.g. an unknown variable: name the file, not a stack trace
+        raise ConfigError([f"{path}: template error: {error}"]) from None
