@@ -22,11 +22,11 @@ poll: $(STAMP)
 	$(BIN)/monitor --config $(CONFIG) poll
 
 demo: $(STAMP)
-	$(BIN)/python -m monitor.demo
+	$(BIN)/python demo/run.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check monitor tests bench migrations
-	$(BIN)/ruff format --check monitor tests bench migrations
+	$(BIN)/ruff check monitor tests bench migrations demo
+	$(BIN)/ruff format --check monitor tests bench migrations demo
 
 typecheck: $(STAMP)
 	$(BIN)/mypy monitor
