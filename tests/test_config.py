@@ -435,7 +435,11 @@ def test_every_problem_is_reported_together_in_file_order(tmp_path: Path) -> Non
         (5, "[monitor] fulltext: expected true or false, got a string"),
         (6, "[monitor] log_level: expected 'debug', 'info', 'warning' or 'error', got 'loud'"),
         (8, "[[feed]] #1: missing required key 'name'"),
-        (13, "[[feed]] #2 \"dup\" url: must be an http://, https:// or file:// URL (got 'ftp://****:****@example.org/****')"),
+        (
+            13,
+            '[[feed]] #2 "dup" url: must be an http://, https:// or file:// URL '
+            "(got 'ftp://****:****@example.org/****')",
+        ),
         (14, '[[feed]] #2 "dup" interval: must be at least 1s (got 0s)'),
         (17, '[[feed]] #3 "dup": duplicate name (also [[feed]] #2 at line 11)'),
         (20, '[[watchlist]] "empty": needs terms or a query (or both)'),
