@@ -1,0 +1,323 @@
+"""Feed bytes -> entries: RSS 0.9x/1.0/2.0, RDF and Atom through feedparser, JSON Feed through json.
+
+Also the URL canonicalisation that gives entries a stable key across feeds and tracking parameters.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import io
+import json
+import re
+import time
+import zlib
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import feedparser
+from url_normalize import url_normalize
+
+from monitor.errors import FeedParseError
+from monitor.models import Entry, ParsedFeed
+
+MAX_DECOMPRESSED = 50 << 20  # a gzip body may not unpack to more than this
+GZIP_MAGIC = b"\x1f\x8b"
+
+# Query parameters that only say where a click came from; they never change what a page shows.
+TRACKING_PARAMS = frozenset(
+    {"fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "mc_cid", "mc_eid", "igshid"}
+    | {"_ga", "_gl", "ref_src", "ref_url", "cmpid", "ncid", "ocid", "sr_share", "spm", "at_medium"}
+    | {"at_campaign", "xtor", "__twitter_impression", "_hsenc", "_hsmi", "mkt_tok", "vero_id", "oly_enc_id"}
+)
+TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_")
+
+# Response headers feedparser must not see: the body it gets is already decoded and whole.
+DROPPED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+def canonical_url(url: str, base: str | None = None) -> str:
+    """A stable form of an article URL: the key that says two links are the same article.
+
+    Lower-case scheme and host, no default port, no fragment, no tracking parameters, the remaining
+    query parameters sorted. Non-http URLs (tag:, urn:) come back resolved but otherwise untouched.
+    """
+    url = url.strip()
+    if base:
+        url = urljoin(base, url)
+    if urlsplit(url).scheme.lower() not in ("http", "https"):
+        return url
+    try:
+        normal = url_normalize(url) or url
+    except (ValueError, UnicodeError):
+        normal = url  # an unencodable host: keep what the feed said rather than lose the entry
+    parts = urlsplit(normal)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", _clean_query(parts.query), ""))
+
+
+def _clean_query(query: str) -> str:
+    kept = [p for p in query.split("&") if p and not _is_tracking(p.partition("=")[0])]
+    return "&".join(sorted(kept))
+
+
+def _is_tracking(name: str) -> bool:
+    name = name.lower()
+    return name in TRACKING_PARAMS or name.startswith(TRACKING_PREFIXES)
+
+
+def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str] | None = None) -> ParsedFeed:
+    """Read a feed body. Raises FeedParseError when it is not a feed (empty, HTML, unparseable)."""
+    body = _gunzip(body, url) if body.startswith(GZIP_MAGIC) else body
+    start = _significant_start(body)
+    if not start:
+        raise FeedParseError(url, "empty body")
+    if start.startswith((b"{", b"[")):
+        return _parse_json_feed(body, url)
+    if start.startswith(b"<?xml") and body[:1].isspace():
+        body = body.lstrip()  # a blank line before the XML declaration is common and harmless
+    return _parse_xml_feed(body, url, headers or {}, start)
+
+
+def _gunzip(body: bytes, url: str) -> bytes:
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        data = inflater.decompress(body, MAX_DECOMPRESSED)
+    except zlib.error as exc:
+        raise FeedParseError(url, f"gzip body could not be decompressed: {exc}") from None
+    if inflater.unconsumed_tail:
+        raise FeedParseError(url, f"gzip body unpacks to more than {MAX_DECOMPRESSED >> 20} MB")
+    if not inflater.eof:
+        raise FeedParseError(url, "gzip body could not be decompressed: it is truncated")
+    return data
+
+
+def _significant_start(body: bytes) -> bytes:
+    """The first bytes after BOMs and whitespace, lower-cased, for sniffing what the body is."""
+    head = body[:4096]
+    for bom in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"):
+        head = head.removeprefix(bom)
+    if head[:2] in (b"<\0", b"\0<"):  # UTF-16 without a BOM: sniff the ASCII bytes only
+        head = head.replace(b"\0", b"")
+    return head.lstrip().lower()
+
+
+def _looks_like_html(start: bytes) -> bool:
+    return start.startswith((b"<!doctype html", b"<html")) or (b"<html" in start and b"<rss" not in start)
+
+
+# ---- XML feeds (feedparser) -------------------------------------------------------------------------------
+
+
+def _parse_xml_feed(body: bytes, url: str, headers: Mapping[str, str], start: bytes) -> ParsedFeed:
+    response_headers = {k.lower(): v for k, v in headers.items() if k.lower() not in DROPPED_HEADERS}
+    response_headers["content-type"] = _content_type(body, response_headers.get("content-type"))
+    response_headers["content-location"] = url
+    try:
+        # Bytes only ever inside BytesIO: bare bytes would be taken for a file path.
+        parsed = feedparser.parse(io.BytesIO(body), response_headers=response_headers)
+    except Exception as exc:  # feedparser is a large parser of hostile input: any crash means "not a feed"
+        raise FeedParseError(url, f"unparseable: {type(exc).__name__}: {exc}") from None
+    if not parsed.version and _looks_like_html(start):
+        raise FeedParseError(url, "not a feed: looks like an HTML page")
+    problem = _bozo_reason(parsed)
+    if not parsed.entries and (_is_fatal(parsed) or not parsed.version):
+        raise FeedParseError(url, f"not a feed: {problem or 'no RSS, RDF or Atom element found'}")
+    entries = tuple(_xml_entry(e, url) for e in parsed.entries)
+    warning = f"malformed feed, read anyway: {problem}" if problem else None
+    return ParsedFeed(title=_plain(parsed.feed.get("title", "")), entries=entries, warning=warning)
+
+
+def _content_type(body: bytes, declared: str | None) -> str:
+    """The content type to tell feedparser, correcting charset labels that are known to mislead.
+
+    Bytes above 0x7F that decode as UTF-8 are UTF-8 whatever the header or the XML declaration claims:
+    labels lie far more often than text in another encoding happens to form valid UTF-8.
+    Without a charset, the type becomes application/xml so that the XML declaration decides (RFC 7303);
+    feedparser would read text/xml as US-ASCII, and flags a missing content type as malformed.
+    """
+    declared = declared or "application/xml"
+    mime = declared.split(";")[0].strip().lower() or "application/xml"
+    if "charset=" not in declared.lower() and mime.startswith("text/") and "xml" in mime:
+        declared = mime = "application/xml"
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")) or body.isascii():
+        return declared
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return declared
+    return f"{mime}; charset=utf-8"
+
+
+def _is_fatal(parsed: Any) -> bool:
+    """A bozo flag about the charset label only means the label was wrong; the document itself was read."""
+    benign = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+    return bool(parsed.get("bozo")) and not isinstance(parsed.get("bozo_exception"), benign)
+
+
+def _bozo_reason(parsed: Any) -> str | None:
+    if not parsed.get("bozo"):
+        return None
+    exc = parsed.get("bozo_exception")
+    text = str(exc).strip() if exc is not None else ""
+    return (text or type(exc).__name__)[:200]
+
+
+def _xml_entry(item: Any, feed_url: str) -> Entry:
+    link = _text_or_none(item.get("link"))
+    guid = _text_or_none(item.get("id"))
+    title = _plain(item.get("title", ""))
+    summary = _plain(item.get("summary") or _first_content(item))
+    author = _text_or_none(item.get("author"))
+    # dict.get: FeedParserDict.get would map a missing key to another one, with a deprecation warning.
+    published = _struct_time_utc(dict.get(item, "published_parsed") or dict.get(item, "updated_parsed"))
+    return _entry(feed_url, link, guid, title, summary, published, author)
+
+
+def _first_content(item: Any) -> str:
+    for content in item.get("content") or ():
+        value = content.get("value")
+        if value:
+            return str(value)
+    return ""
+
+
+def _struct_time_utc(value: time.struct_time | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+# ---- JSON Feed -------------------------------------------------------------------------------------------
+
+
+def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
+    try:
+        document = json.loads(body, strict=False)  # raw control characters in strings are common
+    except (ValueError, RecursionError) as exc:
+        raise FeedParseError(url, f"not a feed: invalid JSON ({exc})") from None
+    if not isinstance(document, dict) or not isinstance(document.get("items"), list):
+        raise FeedParseError(url, "not a feed: JSON without a JSON Feed 'items' list")
+    version = str(document.get("version", ""))
+    known = "jsonfeed.org/version/" in version
+    warning = None if known else f"JSON Feed without a known version ({version!r}), read anyway"
+    entries = tuple(_json_entry(item, url) for item in document["items"] if isinstance(item, dict))
+    return ParsedFeed(title=_plain(_string(document.get("title"))), entries=entries, warning=warning)
+
+
+def _json_entry(item: Mapping[str, Any], feed_url: str) -> Entry:
+    link = _text_or_none(_string(item.get("url")) or _string(item.get("external_url")))
+    guid = _text_or_none(_string(item.get("id")))
+    title = _plain(_string(item.get("title")))
+    summary = _plain(
+        _string(item.get("summary")) or _string(item.get("content_text")) or _string(item.get("content_html"))
+    )
+    published = _iso_utc(item.get("date_published")) or _iso_utc(item.get("date_modified"))
+    return _entry(feed_url, link, guid, title, summary, published, _json_author(item))
+
+
+def _json_author(item: Mapping[str, Any]) -> str | None:
+    authors = item.get("authors")
+    candidates = authors if isinstance(authors, list) else [item.get("author")]  # 1.1 list, 1.0 object
+    names = [_string(a.get("name")) for a in candidates if isinstance(a, dict)]
+    return _text_or_none(", ".join(n for n in names if n))
+
+
+def _iso_utc(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def _string(value: object) -> str:
+    """JSON Feed fields as text; ids may be numbers, anything else counts as missing."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return ""
+
+
+# ---- shared ------------------------------------------------------------------------------------------------
+
+
+def _entry(
+    feed_url: str,
+    link: str | None,
+    guid: str | None,
+    title: str,
+    summary: str,
+    published: datetime | None,
+    author: str | None,
+) -> Entry:
+    url = urljoin(feed_url, link) if link else None
+    if url:
+        key = canonical_url(url)
+    elif guid:
+        key = guid
+    else:
+        key = "sha256:" + hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest()[:32]
+    return Entry(
+        key=key, url=url, guid=guid, title=title, summary=summary, published=published, author=author
+    )
+
+
+def _text_or_none(value: object) -> str | None:
+    text = value.strip() if isinstance(value, str) else ""
+    return text or None
+
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+def _plain(markup: object) -> str:
+    """HTML fragment -> one line of plain text: tags dropped, entities decoded, whitespace collapsed."""
+    if not isinstance(markup, str) or not markup:
+        return ""
+    if "<" not in markup and "&" not in markup:
+        return _WHITESPACE.sub(" ", markup).strip()
+    stripper = _TextOnly()
+    stripper.feed(markup)
+    stripper.close()
+    return _WHITESPACE.sub(" ", "".join(stripper.parts())).strip()
+
+
+class _TextOnly(HTMLParser):
+    """Collects the text of an HTML fragment, with a space where a block ends so words do not fuse."""
+
+    SKIPPED = frozenset({"script", "style", "template", "noscript"})
+    BREAKING = frozenset({"p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6"})
+    BREAKING |= frozenset({"blockquote", "pre", "ul", "ol", "table", "section", "article", "figure", "hr"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self._parts: list[str] = []
+        self._skipping = 0
+
+    def parts(self) -> Iterator[str]:
+        return iter(self._parts)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.SKIPPED:
+            self._skipping += 1
+        elif tag in self.BREAKING:
+            self._parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIPPED:
+            self._skipping = max(0, self._skipping - 1)
+        elif tag in self.BREAKING:
+            self._parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self._parts.append(data)

@@ -1,0 +1,325 @@
+"""Feed parsing on hand-made edge cases and on every feed of the real-world corpus."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from monitor.errors import FeedParseError
+from monitor.feeds import MAX_DECOMPRESSED, canonical_url, parse_feed
+from monitor.models import ParsedFeed
+
+FEED_URL = "https://news.example.org/feeds/main.xml"
+CORPUS = os.environ.get("MONITOR_CORPUS")
+needs_corpus = pytest.mark.skipif(not CORPUS, reason="MONITOR_CORPUS is not set (path to the shared corpus)")
+
+
+def corpus_feed(name: str) -> bytes:
+    assert CORPUS
+    return (Path(CORPUS) / "feeds" / name).read_bytes()
+
+
+def corpus_feed_files() -> list[Path]:
+    if not CORPUS:
+        return []
+    return sorted(p for p in (Path(CORPUS) / "feeds").rglob("*") if p.is_file())
+
+
+def rss(items: str, *, prolog: str = '<?xml version="1.0" encoding="utf-8"?>') -> bytes:
+    return f'{prolog}<rss version="2.0"><channel><title>News</title>{items}</channel></rss>'.encode()
+
+
+def parse(body: bytes, **options: object) -> ParsedFeed:
+    return parse_feed(body, url=FEED_URL, **options)  # type: ignore[arg-type]
+
+
+def parse_error(body: bytes) -> str:
+    with pytest.raises(FeedParseError) as caught:
+        parse(body)
+    assert caught.value.url == FEED_URL
+    return caught.value.reason
+
+
+# ---- the whole corpus ---------------------------------------------------------------------------------------
+
+
+@needs_corpus
+@pytest.mark.parametrize("path", corpus_feed_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_corpus_file_parses_or_says_why_not(path: Path) -> None:
+    try:
+        feed = parse_feed(path.read_bytes(), url=f"https://example.org/{path.name}")
+    except FeedParseError as error:
+        assert error.reason
+        return
+    for entry in feed.entries:
+        assert entry.key
+        assert entry.published is None or entry.published.tzinfo is UTC
+        assert "<p>" not in entry.summary
+
+
+@needs_corpus
+def test_real_feeds_yield_their_entries() -> None:
+    assert len(parse(corpus_feed("rsparser/DaringFireball.atom")).entries) == 48
+    assert len(parse(corpus_feed("rsparser/bio.rdf")).entries) == 30
+    assert len(parse(corpus_feed("rsparser/atp.rss")).entries) == 100
+    assert len(parse(corpus_feed("feedjira/TechCrunch.xml")).entries) == 20
+
+
+# ---- charsets ---------------------------------------------------------------------------------------------
+
+
+@needs_corpus
+@pytest.mark.parametrize("header", [None, "text/xml", "text/xml; charset=utf-8"])
+def test_iso_8859_1_feed_whatever_the_header_says(header: str | None) -> None:
+    headers = {"Content-Type": header} if header else None
+    feed = parse(corpus_feed("miniflux-v2/encoding_ISO-8859-1.xml"), headers=headers)
+    assert feed.title == "Golem.de"
+    assert "Viele Spieler wünschen sich" in feed.entries[0].summary
+
+
+@needs_corpus
+def test_windows_1251_feed_with_a_lying_utf8_header() -> None:
+    headers = {"content-type": "application/rss+xml; charset=utf-8"}
+    feed = parse(corpus_feed("miniflux-v2/encoding_WINDOWS-1251.xml"), headers=headers)
+    assert feed.entries[0].title == "Цитата #17703"
+    assert feed.warning and "windows-1251" in feed.warning
+
+
+@needs_corpus
+@pytest.mark.parametrize(
+    ("name", "header"),
+    [
+        ("miniflux-v2-encoding/windows-1252.xml", None),
+        ("miniflux-v2-encoding/windows-1252.xml", "text/xml"),
+        ("miniflux-v2-encoding/windows-1252.xml", "text/xml; charset=utf-8"),
+        ("miniflux-v2-encoding/windows-1252-incorrect-prolog.xml", None),  # UTF-8 bytes, 1252 prolog
+        ("miniflux-v2-encoding/windows-1252-incorrect-prolog.xml", "text/xml; charset=iso-8859-1"),
+    ],
+)
+def test_windows_1252_euro_sign(name: str, header: str | None) -> None:
+    feed = parse(corpus_feed(name), headers={"content-type": header} if header else None)
+    assert feed.title == "Euro €"
+    assert feed.entries == ()  # a valid feed without items is not an error
+
+
+@needs_corpus
+def test_koi8r_feed() -> None:
+    feed = parse(corpus_feed("miniflux-v2-encoding/koi8r.xml"))
+    assert feed.title == "Пример RSS ленты"
+    assert feed.entries[0].title == "Первая новость"
+
+
+# ---- not feeds --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", [b"", b"   \n\t ", b"\xef\xbb\xbf\n"])
+def test_empty_body(body: bytes) -> None:
+    assert parse_error(body) == "empty body"
+
+
+def test_html_page() -> None:
+    page = b"<!DOCTYPE html><html><head><title>Home</title></head><body><p>Hello</p></body></html>"
+    assert parse_error(page) == "not a feed: looks like an HTML page"
+
+
+@needs_corpus
+def test_html_page_from_the_corpus() -> None:
+    with pytest.raises(FeedParseError, match="looks like an HTML page"):
+        parse(corpus_feed("node-feedparser/notafeed.html"))
+
+
+def test_plain_xml_that_is_no_feed() -> None:
+    assert parse_error(b"<?xml version='1.0'?><catalog><book/></catalog>").startswith("not a feed")
+
+
+def test_truncated_feed_without_entries() -> None:
+    assert parse_error(b'<?xml version="1.0"?><rss version="2.0"><channel><title>Cut').startswith(
+        "not a feed"
+    )
+
+
+def test_bytes_are_never_taken_for_a_file_path() -> None:
+    assert parse_error(b"/etc/passwd").startswith("not a feed")
+
+
+def test_entity_bomb_is_not_expanded() -> None:
+    lol = "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10))
+    body = (
+        f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY lol0 "lol">{lol}]>'
+        '<rss version="2.0"><channel><title>&lol9;</title>'
+        "<item><title>Bomb &lol9;</title><link>https://example.org/a</link></item></channel></rss>"
+    ).encode()
+    try:
+        feed = parse(body)
+    except FeedParseError:
+        return
+    assert len(feed.title) < 1000
+    assert all(len(entry.title) < 1000 for entry in feed.entries)
+
+
+def test_external_entity_is_not_read(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET")
+    body = (
+        f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY xxe SYSTEM "{secret.as_uri()}">]>'
+        '<rss version="2.0"><channel><title>x</title>'
+        "<item><title>a &xxe;</title><link>https://example.org/a</link></item></channel></rss>"
+    ).encode()
+    try:
+        feed = parse(body)
+    except FeedParseError:
+        return
+    assert all("TOP-SECRET" not in e.title + e.summary for e in feed.entries)
+
+
+# ---- malformed but readable -------------------------------------------------------------------------------
+
+
+def test_unescaped_ampersand_is_a_warning_not_a_failure() -> None:
+    feed = parse(rss("<item><title>A & B</title><link>https://example.org/a?x=1&y=2</link></item>"))
+    assert feed.warning and feed.warning.startswith("malformed feed, read anyway")
+    assert len(feed.entries) == 1
+
+
+def test_blank_line_before_the_xml_declaration_is_no_problem() -> None:
+    feed = parse(b"\n\n" + rss("<item><title>A</title><link>https://example.org/a</link></item>"))
+    assert feed.warning is None
+    assert feed.entries[0].title == "A"
+
+
+# ---- entries ----------------------------------------------------------------------------------------------
+
+
+def test_entry_fields() -> None:
+    feed = parse(
+        rss(
+            "<item><title>Rates &amp; &lt;b&gt;banks&lt;/b&gt;</title>"
+            "<link>/2026/rates?utm_source=rss&amp;id=7#top</link><guid isPermaLink='false'>g-1</guid>"
+            "<description>&lt;p&gt;Central  bank&lt;/p&gt;&lt;p&gt;raises&amp;nbsp;rates&lt;/p&gt;"
+            "&lt;script&gt;track()&lt;/script&gt;</description>"
+            "<pubDate>Mon, 02 Nov 2026 12:30:00 +0200</pubDate><author>ed@example.org (Ed)</author></item>"
+        )
+    )
+    entry = feed.entries[0]
+    assert feed.title == "News"
+    assert entry.title == "Rates & banks"
+    assert entry.summary == "Central bank raises rates"
+    assert entry.url == "https://news.example.org/2026/rates?utm_source=rss&id=7#top"
+    assert entry.key == "https://news.example.org/2026/rates?id=7"
+    assert entry.guid == "g-1"
+    assert entry.published == datetime(2026, 11, 2, 10, 30, tzinfo=UTC)
+    assert entry.author
+
+
+def test_key_falls_back_to_guid_then_to_a_stable_hash() -> None:
+    body = rss(
+        "<item><title>With guid</title><guid isPermaLink='false'>urn:x:1</guid></item>"
+        "<item><title>Bare</title><description>Only text</description></item>"
+    )
+    first, second = parse(body).entries
+    assert (first.key, first.url, first.published) == ("urn:x:1", None, None)
+    assert second.key.startswith("sha256:")
+    assert second.key == parse(body).entries[1].key
+
+
+def test_atom_entry_with_content_and_updated_date() -> None:
+    body = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Atom</title><id>urn:f</id><updated>2026-11-02T10:00:00Z</updated>
+<entry><title type="html">A &amp;amp; B</title><id>urn:e:1</id><link href="https://example.org/e1"/>
+<updated>2026-11-02T09:00:00-05:00</updated><content type="html">&lt;p&gt;Body text&lt;/p&gt;</content></entry>
+</feed>"""
+    entry = parse(body).entries[0]
+    assert entry.title == "A & B"
+    assert entry.summary == "Body text"
+    assert entry.published == datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
+    assert entry.key == "https://example.org/e1"
+
+
+# ---- JSON Feed --------------------------------------------------------------------------------------------
+
+
+def test_json_feed() -> None:
+    document = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "JSON News",
+        "items": [
+            {
+                "id": 1,
+                "url": "https://example.org/j1?fbclid=abc",
+                "title": "First",
+                "content_html": "<p>Hello <b>world</b></p>",
+                "date_published": "2026-11-02T10:00:00+01:00",
+                "authors": [{"name": "Ann"}, {"name": "Bo"}],
+            },
+            {"id": "two", "content_text": "No title,  no url", "author": {"name": "Cy"}},
+            "not an item",
+        ],
+    }
+    feed = parse(json.dumps(document).encode())
+    first, second = feed.entries
+    assert (feed.title, feed.warning) == ("JSON News", None)
+    assert (first.key, first.guid, first.summary) == ("https://example.org/j1", "1", "Hello world")
+    assert first.published == datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    assert first.author == "Ann, Bo"
+    assert (second.key, second.title, second.summary, second.author) == ("two", "", "No title, no url", "Cy")
+
+
+def test_json_that_is_no_feed() -> None:
+    assert parse_error(b'{"rss": {"channel": {}}}') == "not a feed: JSON without a JSON Feed 'items' list"
+    assert parse_error(b'{"items": [').startswith("not a feed: invalid JSON")
+
+
+@needs_corpus
+def test_json_feeds_from_the_corpus() -> None:
+    assert len(parse(corpus_feed("rsparser/DaringFireball.json")).entries) == 48
+    assert len(parse(corpus_feed("feedjira/json_feed.json")).entries) == 20
+
+
+# ---- gzip bodies ------------------------------------------------------------------------------------------
+
+
+def test_gzip_body_is_decompressed() -> None:
+    feed = parse(gzip.compress(rss("<item><title>Zipped</title><link>https://example.org/z</link></item>")))
+    assert feed.entries[0].title == "Zipped"
+
+
+@needs_corpus
+def test_gzip_bodies_from_the_corpus() -> None:
+    assert len(parse(corpus_feed("node-feedparser/compressed.xml")).entries) == 10
+    assert len(parse(corpus_feed("node-feedparser/invalid-characters-gzipped.xml")).entries) == 25
+
+
+def test_gzip_bomb_is_refused() -> None:
+    bomb = gzip.compress(b" " * (MAX_DECOMPRESSED + 1), compresslevel=1)
+    assert parse_error(bomb).startswith("gzip body unpacks to more than")
+
+
+def test_broken_gzip() -> None:
+    assert parse_error(b"\x1f\x8b\x08\x00garbage").startswith("gzip body could not be decompressed")
+
+
+# ---- canonical URLs ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "canonical"),
+    [
+        ("HTTP://News.Example.COM:80/a/../b?z=2&a=1#frag", "http://news.example.com/b?a=1&z=2"),
+        ("https://example.org:443/x?utm_source=rss&utm_medium=feed&id=3", "https://example.org/x?id=3"),
+        ("https://example.org/x?fbclid=abc&gclid=def", "https://example.org/x"),
+        ("https://example.org", "https://example.org/"),
+        ("https://example.org:8443/%7euser", "https://example.org:8443/~user"),
+        ("tag:example.org,2026:1", "tag:example.org,2026:1"),
+    ],
+)
+def test_canonical_url(url: str, canonical: str) -> None:
+    assert canonical_url(url) == canonical
+
+
+def test_canonical_url_resolves_against_a_base() -> None:
+    assert canonical_url("../b?x=1", "https://Example.org/feeds/a.xml") == "https://example.org/b?x=1"
