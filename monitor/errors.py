@@ -52,6 +52,10 @@ class FetchError(MonitorError):
         self.retry_after = retry_after
         self.permanent = permanent
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Rebuild from (url, reason) so the error survives pickling across worker processes.
+        return (type(self), (self.url, self.reason), self.__dict__)
+
 
 class FeedParseError(MonitorError):
     """A body is not a feed (empty, an HTML page, unparseable)."""
@@ -61,6 +65,10 @@ class FeedParseError(MonitorError):
         self.url = url
         self.reason = reason
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Rebuild from (url, reason) so the error survives pickling across worker processes.
+        return (type(self), (self.url, self.reason), self.__dict__)
+
 
 class ExtractError(MonitorError):
     """Article text could not be extracted (too big, too slow, not HTML, worker crashed)."""
@@ -69,6 +77,10 @@ class ExtractError(MonitorError):
         super().__init__(f"{url}: {reason}")
         self.url = url
         self.reason = reason
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Rebuild from (url, reason) so the error survives pickling across worker processes.
+        return (type(self), (self.url, self.reason), self.__dict__)
 
 
 class StoreError(MonitorError):
