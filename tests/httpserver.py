@@ -63,7 +63,9 @@ class LocalServer:
         self._httpd.daemon_threads = True
         self._httpd.local_server = self  # type: ignore[attr-defined]
         self.port: int = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="test-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="test-http", daemon=True
+        )
 
     def start(self) -> LocalServer:
         self._thread.start()
