@@ -1,0 +1,92 @@
+"""The worker pool with real processes: budgets kill, exceptions come back, the pool keeps working."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from monitor.errors import ExtractError
+from monitor.workers import WorkerCrashed, WorkerPool
+
+
+# Tasks run in other processes, so they live at module level where a worker can import them.
+def square(n: int) -> int:
+    return n * n
+
+
+def pid() -> int:
+    return os.getpid()
+
+
+def sleep_then_return(seconds: float) -> str:
+    time.sleep(seconds)
+    return "finished"
+
+
+def fail(url: str) -> None:
+    raise ExtractError(url, "no main text found")
+
+
+def die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[WorkerPool]:
+    with WorkerPool(workers=1) as pool:
+        yield pool
+
+
+def test_runs_a_function_in_another_process(pool: WorkerPool) -> None:
+    assert asyncio.run(pool.run(square, 7, timeout=10)) == 49
+    assert asyncio.run(pool.run(pid, timeout=10)) != os.getpid()
+
+
+def test_task_past_its_budget_is_killed_and_the_pool_still_works(pool: WorkerPool) -> None:
+    before = asyncio.run(pool.run(pid, timeout=10))
+    with pytest.raises(TimeoutError):
+        asyncio.run(pool.run(sleep_then_return, 60, timeout=0.3))
+    after = asyncio.run(pool.run(pid, timeout=10))
+    assert after != before  # the only worker was replaced
+    assert asyncio.run(pool.run(square, 3, timeout=10)) == 9
+
+
+def test_the_task_exception_comes_back_with_its_fields(pool: WorkerPool) -> None:
+    with pytest.raises(ExtractError) as caught:
+        asyncio.run(pool.run(fail, "https://example.org/a", timeout=10))
+    assert (caught.value.url, caught.value.reason) == ("https://example.org/a", "no main text found")
+
+
+def test_a_worker_that_dies_is_reported_and_replaced(pool: WorkerPool) -> None:
+    with pytest.raises(WorkerCrashed, match="worker process died running die"):
+        asyncio.run(pool.run(die, timeout=10))
+    assert asyncio.run(pool.run(square, 4, timeout=10)) == 16
+
+
+def test_concurrent_tasks_share_the_workers() -> None:
+    async def go(pool: WorkerPool) -> list[int]:
+        return await asyncio.gather(*(pool.run(square, n, timeout=10) for n in range(8)))
+
+    with WorkerPool(workers=2) as pool:
+        assert asyncio.run(go(pool)) == [n * n for n in range(8)]
+
+
+def test_initializer_runs_in_the_inline_pool() -> None:
+    calls: list[str] = []
+    WorkerPool(workers=0, initializer=lambda: calls.append("warm"))
+    assert calls == ["warm"]
+
+
+def test_inline_pool_runs_in_this_process_and_keeps_budgets() -> None:
+    pool = WorkerPool(workers=0)
+    assert asyncio.run(pool.run(pid, timeout=10)) == os.getpid()
+    with pytest.raises(ExtractError):
+        asyncio.run(pool.run(fail, "https://example.org/a", timeout=10))
+    with pytest.raises(TimeoutError):
+        asyncio.run(pool.run(sleep_then_return, 0.2, timeout=0.02))
+    pool.close()
