@@ -216,8 +216,9 @@ def deliveries(
     try:
         outbox = Outbox(store.engine)
         if action == "retry":
-            count = outbox.retry(now(), notifier=notifier)
-            print(f"{count} dead deliveries queued again" + (f" for {notifier}" if notifier else ""))
+            count = outbox.retry(now(), notifier=notifier, statuses=("failed", "dead"))
+            target = f" for {notifier}" if notifier else ""
+            print(f"{count} failed or dead deliveries{target} queued to be sent at the next delivery run")
             return 0
         rows = [
             {

@@ -123,9 +123,10 @@ def _parse_xml_feed(body: bytes, url: str, headers: Mapping[str, str], start: by
     if not parsed.version and _looks_like_html(start):
         raise FeedParseError(url, "not a feed: looks like an HTML page")
     problem = _bozo_reason(parsed)
-    if not parsed.entries and (_is_fatal(parsed) or not parsed.version):
+    # A broken document can leave an "entry" with nothing in it: that is debris, not news.
+    entries = tuple(e for e in (_xml_entry(item, url) for item in parsed.entries) if _has_content(e))
+    if not entries and (_is_fatal(parsed) or not parsed.version):
         raise FeedParseError(url, f"not a feed: {problem or 'no RSS, RDF or Atom element found'}")
-    entries = tuple(_xml_entry(e, url) for e in parsed.entries)
     warning = f"malformed feed, read anyway: {problem}" if problem else None
     return ParsedFeed(title=_plain(parsed.feed.get("title", "")), entries=entries, warning=warning)
 
@@ -194,6 +195,10 @@ def _struct_time_utc(value: time.struct_time | None) -> datetime | None:
 
 
 # ---- JSON Feed -------------------------------------------------------------------------------------------
+
+
+def _has_content(entry: Entry) -> bool:
+    return bool(entry.url or entry.guid or entry.title or entry.summary)
 
 
 def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
