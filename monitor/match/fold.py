@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from itertools import accumulate, chain, repeat
 from dataclasses import dataclass, field
 
 # Combining marks are part of a word: NFKC composes most of them (e + ◌́ = é) and folding drops the rest.
@@ -22,6 +23,7 @@ _MARKS = "\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u0610-\u061a\u064b-\u065f\u1ab
 # `\w` without the underscore, plus marks; the underscore is blanked beforehand.
 _WORD_RE = re.compile(rf"[\w{_MARKS}]+")
 _ALNUM_RE = re.compile(r"[^\W_]+")
+_ASCII_WORD_RE = re.compile(r"[a-z0-9]+")
 
 # Separators common in news text; blanking them (same length) lets most articles take the ASCII path.
 _COMMON_SEPARATORS = "\xa0’‘“”–—…£€°•·´\xad\u200b\u200c\u200d\u2063\ufeff«»„"
@@ -91,6 +93,8 @@ def word_spans(text: str) -> list[tuple[int, int]]:
     """
     if not text.isascii():
         text = _blank_common_separators(text)
+    if text.isascii():
+        return _ascii_word_spans(text.translate(_ASCII_FOLD))
     lowered = _lowered_same_length(text)
     source = lowered if lowered is not None else text.replace("_", " ")
     spans: list[tuple[int, int]] = []
@@ -99,6 +103,21 @@ def word_spans(text: str) -> list[tuple[int, int]]:
         count = 1 if word.isascii() and lowered is not None else len(fold_word(word).split())
         spans.extend([match.span()] * count)
     return spans
+
+
+def _ascii_word_spans(translated: str) -> list[tuple[int, int]]:
+    # Without a Python step per word: interleave the lengths of separators and words and add them up.
+    separators = _ASCII_WORD_RE.split(translated)
+    words = _ASCII_WORD_RE.findall(translated)
+    lengths = chain.from_iterable(zip(map(len, separators), map(len, words), strict=False))
+    offsets = list(accumulate(lengths, initial=0))
+    return list(zip(offsets[1::2], offsets[2::2], strict=False))
+
+
+def word_starts(words: list[str]) -> list[int]:
+    """Offset of each word in " w1 w2 ... wn " (and a last entry one past the end), without a Python loop."""
+    offsets = list(accumulate(chain.from_iterable(zip(map(len, words), repeat(1))), initial=1))
+    return offsets[0::2]
 
 
 def fold_words_slowly(text: str) -> list[str]:
@@ -133,12 +152,7 @@ class FoldedField:
     def starts(self) -> list[int]:
         """Offset in ``padded`` of each word's first character."""
         if self._starts is None:
-            starts = [1]
-            position = 1
-            for word in self.words:
-                position += len(word) + 1
-                starts.append(position)
-            self._starts = starts
+            self._starts = word_starts(self.words)
         return self._starts
 
     @property

@@ -1,0 +1,235 @@
+"""The watchlist matcher: folding, words, each query operator, scopes, snippets, errors, explanations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.errors import QueryError
+from monitor.match import Explanation, compile_watchlists, fold_text, parse_query
+from monitor.models import Match, WatchlistSpec
+
+SAMPLE = Path("/work/shared/samples/wescam-turkey-2020.txt")
+
+
+def matches(body: str, *, title: str = "", **spec: object) -> list[Match]:
+    matcher = compile_watchlists([WatchlistSpec("w", **spec)])  # type: ignore[arg-type]
+    return matcher.match({"title": title, "body": body, "feed": "globe", "url": "https://example.ca/a/wescam-news"})
+
+
+def hit(body: str, **spec: object) -> bool:
+    return bool(matches(body, **spec))
+
+
+# --- folding and words --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("Défense nationale, ÉTÉ naïf", "defense nationale ete naif"),
+        ("İSTANBUL ıspanak İzmir", "istanbul ispanak izmir"),
+        ("Straße STRASSE", "strasse strasse"),
+        ("ﬁnance ½", "finance 1 2"),
+        ("L3Harris WESCAM’s Wescam-built", "l3harris wescam s wescam built"),
+    ],
+)
+def test_fold_text(text: str, folded: str) -> None:
+    assert fold_text(text) == folded
+
+
+@pytest.mark.parametrize("text", ["Wescam’s gear", "Wescam-built turrets", "L3Harris Wescam", "WESCAM."])
+def test_word_inside_punctuation_matches(text: str) -> None:
+    assert hit(text, terms=("Wescam",))
+
+
+def test_word_inside_a_longer_word_does_not_match() -> None:
+    assert not hit("The WesCamp summer camp", terms=("Wescam",))
+
+
+@pytest.mark.parametrize(
+    ("term", "text"),
+    [("Turquie", "la TURQUIE"), ("istanbul", "İstanbul"), ("Istanbul", "ıstanbul"), ("Strasse", "Straße")],
+)
+def test_folding_applies_to_terms_and_text(term: str, text: str) -> None:
+    assert hit(text, terms=(term,))
+
+
+def test_phrase_and_prefix_terms() -> None:
+    assert hit("new export-permits were issued", terms=("export permits",))
+    assert hit("export permits", terms=("export permit*",))
+    assert not hit("export the permits", terms=("export permits",))
+    assert not hit("an exporter", terms=("export",))
+    assert hit("an exporter", terms=("export*",))
+
+
+# --- the query language -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "text", "expected"),
+    [
+        ("Wescam Baykar", "Wescam sold to Baykar", True),
+        ("Wescam Baykar", "Wescam alone", False),
+        ("Wescam AND Baykar", "Baykar and Wescam", True),
+        ("Wescam OR Baykar", "only Baykar", True),
+        ("Wescam OR Baykar", "neither", False),
+        ("Wescam NOT hockey", "Wescam at the hockey game", False),
+        ("Wescam -hockey", "Wescam at the game", True),
+        ("Wescam and Baykar", "Wescam Baykar", False),  # lower-case 'and' is a word to find
+        ("Wescam and Baykar", "Wescam and Baykar", True),
+        ("Wescam OR Baykar TB2", "Wescam", True),  # AND binds tighter than OR
+        ("(Wescam OR Baykar) TB2", "Wescam", False),
+        ('"export permits"', "export permits", True),
+        ('"export permits"', "permits export", False),
+        ("permit*", "the permitting office", True),
+        ('"MX-15"', "an MX 15 turret", True),
+        ("NOT hockey", "nothing about sport", False),  # only NOT clauses: matches nothing
+        ("Wescam OR NOT hockey", "nothing about sport", True),
+    ],
+)
+def test_operators(query: str, text: str, expected: bool) -> None:
+    assert hit(text, query=query) is expected
+
+
+def _gap_text(gap: int) -> str:
+    return "export " + " ".join(["x"] * gap) + " permits"
+
+
+@pytest.mark.parametrize(("gap", "expected"), [(0, True), (4, True), (5, False)])
+def test_near_at_and_beyond_the_limit(gap: int, expected: bool) -> None:
+    assert hit(_gap_text(gap), query="export NEAR/4 permits") is expected
+    assert hit(_gap_text(gap).replace("export", "@").replace("permits", "export").replace("@", "permits"),
+               query="export NEAR/4 permits") is expected  # fmt: skip
+
+
+def test_near_defaults_to_ten_and_measures_phrases_from_their_ends() -> None:
+    assert hit(_gap_text(10), query="export NEAR permits")
+    assert not hit(_gap_text(11), query="export NEAR permits")
+    text = "the MX-15 " + "x " * 20 + "Bayraktar TB2 drones"
+    query = '(Wescam OR "MX-15") NEAR/20 (Baykar OR "Bayraktar TB2")'
+    assert hit(text, query=query)
+    assert not hit(text, query=query.replace("/20", "/19"))
+
+
+def test_near_never_spans_fields() -> None:
+    assert not matches("Baykar drones", title="Wescam", query="Wescam NEAR/20 Baykar")
+
+
+def test_field_scopes() -> None:
+    assert matches("nothing", title="Baykar drones", query="title:Baykar")
+    assert not matches("Baykar drones", title="nothing", query="title:Baykar")
+    assert matches("x", query="url:wescam")
+    assert not matches("x", query="url:baykar")
+    assert matches("Baykar", query="feed:globe Baykar")
+    assert not matches("Baykar", query="feed:star Baykar")
+    assert matches("nothing", title="Wescam", query='title:(Baykar OR "L3Harris Wescam" OR Wescam)')
+
+
+def test_a_phrase_never_spans_two_fields() -> None:
+    assert not matches("permits granted", title="Canada halts export", terms=("export permits",))
+
+
+def test_feed_restriction_and_exclude() -> None:
+    assert hit("Wescam", terms=("Wescam",), feeds=("Globe",))
+    assert not hit("Wescam", terms=("Wescam",), feeds=("Star",))
+    assert not hit("Wescam hockey night", terms=("Wescam",), exclude=("hockey",))
+
+
+def test_matches_come_in_spec_order_with_terms_as_written() -> None:
+    specs = [
+        WatchlistSpec("drones", query="Baykar NEAR/5 drones"),
+        WatchlistSpec("none", terms=("Ploughshares",)),
+        WatchlistSpec("wescam", terms=("Wescam", "export permit*")),
+    ]
+    matcher = compile_watchlists(specs)
+    found = matcher.match({"title": "Wescam export permits", "body": "Baykar builds drones."})
+    assert [m.watchlist for m in found] == ["drones", "wescam"]
+    assert found[0].matched == ("Baykar NEAR/5 drones",)
+    assert found[1].matched == ("Wescam", "export permit*")
+    assert found[1].fields == ("title",)
+    assert matcher.names == ("drones", "none", "wescam")
+
+
+# --- snippets -----------------------------------------------------------------------------------------------
+
+
+def _marked(match: Match) -> list[str]:
+    return [s.text[a:b] for s in match.snippets for a, b in s.marks]
+
+
+def test_snippet_marks_survive_length_changing_folds() -> None:
+    body = "ﬁrst İİİ ßß Straße: the İSTANBUL ﬁrm WESCAM’s gear and Straße again"
+    [match] = matches(body, terms=("Wescam", "Straße"))
+    assert set(_marked(match)) == {"WESCAM", "Straße"}
+
+
+def test_snippets_of_the_founding_story() -> None:
+    story = SAMPLE.read_text(encoding="utf-8")
+    [match] = matches(story, terms=("Wescam", "export permit*", "Project Ploughshares"))
+    assert set(match.matched) >= {"Wescam", "export permit*"}
+    assert 1 <= len(match.snippets) <= 3
+    for snippet in match.snippets:
+        assert snippet.text in story.replace("\n", " ")
+        assert len(snippet.text) <= 260
+        assert snippet.marks
+    assert "Wescam" in _marked(match)
+    assert "export permits" in _marked(match)
+    [near] = matches(story, query='(Wescam OR "MX-15") NEAR/20 (Baykar OR Bayraktar OR TB2)')
+    assert {"Wescam", "Baykar"} <= set(_marked(near))
+
+
+def test_snippets_start_and_end_on_word_boundaries() -> None:
+    body = " ".join(f"word{i}" for i in range(200)) + " Wescam " + " ".join(f"tail{i}" for i in range(200))
+    [match] = matches(body, terms=("Wescam",))
+    text = match.snippets[0].text
+    assert text.split()[0] in body.split() and text.split()[-1] in body.split()
+
+
+# --- errors and explanations --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "position", "expected"),
+    [
+        ("(Wescam OR Baykar", 17, "')'"),
+        ("export NEAR/4", 13, "a term after NEAR/4"),
+        ("titel:Baykar", 0, "unknown field 'titel' (valid: title, summary, body, url, feed)"),
+        ('"export permits', 15, "closing"),
+        ("Wescam AND", 10, "a term"),
+        ("Wescam NEAR (Baykar AND TB2)", 12, "beside NEAR"),
+    ],
+)
+def test_parse_errors_give_position_and_expectation(query: str, position: int, expected: str) -> None:
+    with pytest.raises(QueryError) as caught:
+        parse_query(query)
+    assert caught.value.position == position
+    assert expected in caught.value.expected
+
+
+def test_compile_names_the_watchlist_with_the_bad_query() -> None:
+    with pytest.raises(QueryError) as caught:
+        compile_watchlists([WatchlistSpec("good", terms=("x",)), WatchlistSpec("bad", query="(x")])
+    assert caught.value.watchlist == "bad"
+    assert "bad" in str(caught.value)
+
+
+def test_explanations() -> None:
+    matcher = compile_watchlists(
+        [
+            WatchlistSpec("both", query="Wescam Baykar"),
+            WatchlistSpec("near", query="export NEAR/4 permits"),
+            WatchlistSpec("sport", terms=("Wescam",), exclude=("hockey",)),
+        ]
+    )
+    body = "Wescam export a b c d e f g permits, at hockey"
+    both, near, sport = matcher.explain({"body": body})
+    assert isinstance(both, Explanation)
+    assert both.name == "both" and not both.matched
+    assert any('"Baykar" not found' in line for line in both.lines)
+    assert any('"Wescam" found in body' in line for line in both.lines)
+    assert not near.matched
+    assert any('NEAR/4: "export" and "permits" are 7 words apart' in line for line in near.lines)
+    assert not sport.matched
+    assert 'excluded by "hockey" in body' in sport.lines
