@@ -21,7 +21,9 @@ def main(argv: list[str]) -> int:
     chosen = argv or available
     unknown = [name for name in chosen if name not in available]
     if unknown:
-        print(f"unknown scenario(s): {', '.join(unknown)} (available: {', '.join(available)})", file=sys.stderr)
+        print(
+            f"unknown scenario(s): {', '.join(unknown)} (available: {', '.join(available)})", file=sys.stderr
+        )
         return 2
     for name in chosen:
         module = importlib.import_module(f"bench.{name}")

@@ -15,7 +15,9 @@ SAMPLE = Path("/work/shared/samples/wescam-turkey-2020.txt")
 
 def matches(body: str, *, title: str = "", **spec: object) -> list[Match]:
     matcher = compile_watchlists([WatchlistSpec("w", **spec)])  # type: ignore[arg-type]
-    return matcher.match({"title": title, "body": body, "feed": "globe", "url": "https://example.ca/a/wescam-news"})
+    return matcher.match(
+        {"title": title, "body": body, "feed": "globe", "url": "https://example.ca/a/wescam-news"}
+    )
 
 
 def hit(body: str, **spec: object) -> bool:

@@ -345,6 +345,7 @@ class Matcher:
         self._automaton: Any = ahocorasick.Automaton(ahocorasick.STORE_INTS)
         for text, pattern in patterns.items():
             self._automaton.add_word(text, pattern)
+        self._has_patterns = bool(patterns)
         if patterns:
             self._automaton.make_automaton()
         self._scan_url = scan_url
@@ -363,7 +364,7 @@ class Matcher:
         return tuple(w.name for w in self._watchlists)
 
     def _scan(self, fields: Mapping[str, str]) -> ArticleScan:
-        return ArticleScan(fields, self._automaton if self._by_pattern else _EMPTY, self._scan_url)
+        return ArticleScan(fields, self._automaton if self._has_patterns else _EMPTY, self._scan_url)
 
     def _candidates(self, scan: ArticleScan) -> list[int]:
         candidates = set(self._always)

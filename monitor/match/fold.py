@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from itertools import accumulate, chain, repeat
 from dataclasses import dataclass, field
+from itertools import accumulate, chain, repeat
 
 # Combining marks are part of a word: NFKC composes most of them (e + ◌́ = é) and folding drops the rest.
 _MARKS = "\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u0610-\u061a\u064b-\u065f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"

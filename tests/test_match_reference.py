@@ -1,0 +1,88 @@
+"""The compiled matcher agrees with the plain reference evaluator on random texts and queries."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.match import compile_watchlists
+from monitor.match.reference import explain_spec
+from monitor.models import WatchlistSpec
+
+# A small vocabulary so that matches, near misses and folding variants happen often.
+WORDS = ["wescam", "Wescam", "WESCAM’s", "baykar", "Baykar-built", "export", "permits", "permit", "İzmir",
+         "izmir", "Straße", "strasse", "été", "ete", "tb2", "x"]  # fmt: skip
+SEPARATORS = [" ", " ", " ", ", ", "-", "\n", " (", ") ", "’"]
+TERMS = [
+    "wescam",
+    "Baykar",
+    "export permits",
+    "export permit*",
+    "perm*",
+    "Izmir",
+    "strasse",
+    "ete",
+    "tb2",
+    "x*",
+]
+FIELDS = ["", "title:", "body:", "summary:"]
+
+
+@st.composite
+def texts(draw: st.DrawFn) -> str:
+    words = draw(st.lists(st.sampled_from(WORDS), max_size=14))
+    seps = draw(st.lists(st.sampled_from(SEPARATORS), min_size=len(words), max_size=len(words)))
+    return "".join(w + s for w, s in zip(words, seps, strict=True))
+
+
+@st.composite
+def leaves(draw: st.DrawFn) -> str:
+    term = draw(st.sampled_from(TERMS))
+    written = f'"{term}"' if " " in term else term
+    kind = draw(st.integers(0, 3))
+    if kind == 0:
+        other = draw(st.sampled_from(TERMS))
+        other = f'"{other}"' if " " in other else other
+        distance = draw(st.sampled_from(["NEAR", "NEAR/0", "NEAR/1", "NEAR/3"]))
+        return f"{written} {distance} ({other} OR x)"
+    return draw(st.sampled_from(FIELDS)) + written
+
+
+def queries() -> st.SearchStrategy[str]:
+    def combine(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+        return st.one_of(
+            st.tuples(children, st.sampled_from([" ", " AND ", " OR "]), children).map(
+                lambda t: f"({''.join(t)})"
+            ),
+            children.map(lambda c: f"NOT {c}"),
+        )
+
+    return st.recursive(leaves(), combine, max_leaves=5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    title=texts(),
+    body=texts(),
+    query=st.one_of(st.none(), queries()),
+    terms=st.lists(st.sampled_from(TERMS), max_size=2),
+    exclude=st.lists(st.sampled_from(TERMS), max_size=1),
+)
+def test_compiled_matcher_agrees_with_reference(
+    title: str, body: str, query: str | None, terms: list[str], exclude: list[str]
+) -> None:
+    spec = WatchlistSpec("w", terms=tuple(terms), exclude=tuple(exclude), query=query)
+    fields = {"title": title, "body": body, "summary": "", "url": "", "feed": "f"}
+    compiled = bool(compile_watchlists([spec]).match(fields))
+    assert compiled == explain_spec(spec, fields).matched
+
+
+@settings(max_examples=100, deadline=None)
+@given(body=texts(), term=st.sampled_from(TERMS))
+def test_snippet_marks_point_at_the_matched_words(body: str, term: str) -> None:
+    found = compile_watchlists([WatchlistSpec("w", terms=(term,))]).match({"body": body})
+    for match in found:
+        for snippet in match.snippets:
+            for start, end in snippet.marks:
+                marked = snippet.text[start:end]
+                assert marked.strip() == marked and marked
