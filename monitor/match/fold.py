@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from itertools import accumulate, chain, repeat
 
@@ -114,6 +115,32 @@ def _ascii_word_spans(translated: str) -> list[tuple[int, int]]:
     return list(zip(offsets[1::2], offsets[2::2], strict=False))
 
 
+_SPACE_RUN_RE = re.compile(" {2,}")
+
+
+def ascii_shifts(text: str) -> tuple[list[int], list[int], int] | None:
+    """How " w1 w2 ... " positions map back to ``text`` when it takes the ASCII path, else None.
+
+    Folding there is one character for one, except that runs of separators shrink to one space. So a word at
+    padded position p starts at p - 1 + (characters dropped before it): one entry per run of two or more
+    separators, far fewer than words. Returns (padded position after each run, dropped so far, leading run).
+    """
+    if not text.isascii():
+        text = _blank_common_separators(text)
+        if not text.isascii():
+            return None
+    translated = text.translate(_ASCII_FOLD)
+    lead = len(translated) - len(translated.lstrip(" "))
+    positions: list[int] = []
+    dropped: list[int] = []
+    total = lead
+    for run in _SPACE_RUN_RE.finditer(translated, lead):
+        total += run.end() - run.start() - 1
+        positions.append(run.end() - total + 1)
+        dropped.append(total)
+    return positions, dropped, lead
+
+
 def word_starts(words: list[str]) -> list[int]:
     """Offset of each word in " w1 w2 ... wn " (and a last entry one past the end), without a Python loop."""
     offsets = list(accumulate(chain.from_iterable(zip(map(len, words), repeat(1))), initial=1))
@@ -142,6 +169,7 @@ class FoldedField:
     padded: str  # " w1 w2 ... wn ", so that patterns " word " fall on word boundaries
     _starts: list[int] | None = field(default=None, repr=False)
     _spans: list[tuple[int, int]] | None = field(default=None, repr=False)
+    _shifts: tuple[list[int], list[int], int] | bool | None = field(default=False, repr=False)
 
     @classmethod
     def of(cls, text: str) -> FoldedField:
@@ -154,6 +182,22 @@ class FoldedField:
         if self._starts is None:
             self._starts = word_starts(self.words)
         return self._starts
+
+    def char_span(self, first: int, last: int) -> tuple[int, int]:
+        """Offsets in ``original`` from the start of word ``first`` to the end of word ``last``."""
+        if self._shifts is False:
+            self._shifts = ascii_shifts(self.original)
+        shifts = self._shifts
+        if not isinstance(shifts, tuple):
+            return self.spans[first][0], self.spans[last][1]
+        positions, dropped, lead = shifts
+        starts = self.starts
+
+        def original_start(word: int) -> int:
+            index = bisect_right(positions, starts[word]) - 1
+            return starts[word] - 1 + (dropped[index] if index >= 0 else lead)
+
+        return original_start(first), original_start(last) + len(self.words[last])
 
     @property
     def spans(self) -> list[tuple[int, int]]:

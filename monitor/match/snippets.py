@@ -59,8 +59,8 @@ def _ordered_marks(evidence: list[Evidence], folded: Mapping[str, FoldedField]) 
     for item in evidence:
         if item.field not in folded or not item.occurrences:
             continue
-        spans = folded[item.field].spans
-        chars = [(item.field, spans[a][0], spans[b][1]) for a, b in item.occurrences]
+        text = folded[item.field]
+        chars = [(item.field, *text.char_span(a, b)) for a, b in item.occurrences]
         first.append(chars[0])
         rest.extend(chars[1:])
     return list(dict.fromkeys(first + rest))
