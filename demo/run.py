@@ -108,6 +108,11 @@ name = "console"
 """
 
 
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
 def monitor(config: Path, *args: str) -> None:
     print(f"\n$ monitor {' '.join(args)}", flush=True)
     subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), *args], check=True)
@@ -118,8 +123,7 @@ def main() -> None:
         root = Path(folder)
         site = root / "site"
         site.mkdir()
-        handler = partial(SimpleHTTPRequestHandler, directory=str(site))
-        handler.log_message = lambda *args: None  # type: ignore[method-assign]
+        handler = partial(QuietHandler, directory=str(site))
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_address[1]}"
