@@ -66,6 +66,11 @@ class Daemon:
             self.runtime = runtime
             record = DaemonRecord(runtime.store.engine)
             record.claim(os.getpid(), socket.gethostname(), now())
+            released = runtime.outbox.release_all()
+            if released:
+                log.warning(
+                    "%d alerts were being sent when the last run stopped; sending them again", released
+                )
             scheduler = self.scheduler = AsyncIOScheduler(timezone=UTC)
             scheduler.start()  # inside the running loop, as AsyncIOScheduler requires
             for index, job in enumerate(self.config.jobs):

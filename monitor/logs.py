@@ -38,6 +38,7 @@ def setup_logging(level: str = "info", fmt: str = "text") -> None:
         "trafilatura",
         "htmldate",
         "courlan",
-        "apprise",
     ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # apprise logs target URLs with their tokens; each target's failure reason is captured and masked instead.
+    logging.getLogger("apprise").setLevel(logging.CRITICAL + 1)

@@ -83,6 +83,14 @@ class Outbox:
         with self.engine.begin() as conn:
             conn.execute(update(deliveries).where(deliveries.c.id.in_(list(ids))).values(claimed_until=None))
 
+    def release_all(self) -> int:
+        """Drop every claim: at daemon start, claims left by a crashed sender would otherwise delay its alerts."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(deliveries).where(deliveries.c.claimed_until.is_not(None)).values(claimed_until=None)
+            )
+            return result.rowcount
+
     def listing(
         self, *, status: str | None = None, notifier: str | None = None, limit: int | None = 200
     ) -> list[Delivery]:
