@@ -1,0 +1,212 @@
+"""The delivery engine with an injected clock: grouping, digests, flood control, quiet hours, retries, claims.
+
+Real SQLite files and a real local webhook; only the time is handed in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.delivery import Deliverer, Policy, SendReport
+from monitor.models import Article, Match, Snippet
+from monitor.store import Outbox, Store
+from tests.webhook import WebhookServer, webhook_server
+
+__all__ = ["webhook_server"]
+
+T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)  # a Monday
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    store = Store.open(f"sqlite:///{tmp_path / 'monitor.db'}")
+    yield store
+    store.close()
+
+
+def add_hit(
+    store: Store, title: str, at: datetime, watchlist: str = "arms", notifiers: tuple[str, ...] = ("chat",)
+) -> None:
+    article = Article(
+        feed="wire",
+        key=f"https://news.example/{title.replace(' ', '-')}",
+        url=f"https://news.example/{title.replace(' ', '-')}",
+        guid=None,
+        title=title,
+        summary="",
+        text=f"{title} and more.",
+        published=at,
+        first_seen=at,
+    )
+    match = Match(watchlist, ("Wescam",), (Snippet("body", f"{title} and more.", ((0, 6),)),), ("body",))
+    assert store.save_article(article, [match], {watchlist: notifiers}, alert=True, now=at)
+
+
+def deliverer(
+    store: Store,
+    *policies: Policy,
+    overrides: dict[tuple[str, str], Policy] | None = None,
+    retry_for: float = 86400.0,
+) -> Deliverer:
+    return Deliverer(
+        Outbox(store.engine),
+        {p.notifier: p for p in policies},
+        overrides or {},
+        retry_for=retry_for,
+        group_window=5.0,
+        timeout=5.0,
+        rng=random.Random(1),
+    )
+
+
+def deliver(d: Deliverer, at: datetime) -> list[SendReport]:
+    return asyncio.run(d.deliver_due(at))
+
+
+def titles(hook: WebhookServer) -> list[list[str]]:
+    """For each message received, the article titles it mentions (in order of appearance)."""
+    found = []
+    for post in hook.posts:
+        message = post.json["message"]
+        found.append(sorted(t for t in ALL_TITLES if t in message))
+    return found
+
+
+ALL_TITLES = [f"Story {c}" for c in "ABCDEFGH"]
+
+
+def test_a_burst_within_the_window_is_one_message(store: Store, webhook_server: WebhookServer) -> None:
+    d = deliverer(store, Policy("chat", (webhook_server.apprise_url(),)))
+    for i, title in enumerate(ALL_TITLES[:3]):
+        add_hit(store, title, T0 + timedelta(seconds=i))
+    assert deliver(d, T0 + timedelta(seconds=3)) == []  # the oldest is younger than the 5 s window
+    [report] = deliver(d, T0 + timedelta(seconds=6))
+    assert report.ok and report.hits == 3
+    assert titles(webhook_server) == [ALL_TITLES[:3]]
+    assert webhook_server.posts[0].json["title"] == "arms: 3 new articles"
+    assert deliver(d, T0 + timedelta(minutes=5)) == []  # sent once only
+
+
+def test_digests_over_several_schedules(store: Store, webhook_server: WebhookServer) -> None:
+    d = deliverer(store, Policy("chat", (webhook_server.apprise_url(),), mode="digest", schedule="0 8 * * *"))
+    add_hit(store, "Story A", T0 + timedelta(hours=1))  # 07:00
+    add_hit(store, "Story B", T0 + timedelta(hours=1, minutes=30))
+    assert deliver(d, T0 + timedelta(hours=1, minutes=45)) == []  # before 08:00
+    [report] = deliver(d, T0 + timedelta(hours=2, seconds=1))  # 08:00:01
+    assert report.digest and report.hits == 2
+    add_hit(store, "Story C", T0 + timedelta(hours=5))
+    assert deliver(d, T0 + timedelta(hours=12)) == []
+    deliver(d, T0 + timedelta(days=1, hours=2, seconds=1))  # the next morning
+    assert deliver(d, T0 + timedelta(days=2, hours=2, seconds=1)) == []  # empty digests are not sent
+    assert titles(webhook_server) == [["Story A", "Story B"], ["Story C"]]  # nothing repeats
+    assert "Digest" in webhook_server.posts[0].json["title"]
+
+
+def test_an_empty_digest_is_sent_when_asked(store: Store, webhook_server: WebhookServer) -> None:
+    policy = Policy(
+        "chat", (webhook_server.apprise_url(),), mode="digest", schedule="0 8 * * *", send_empty=True
+    )
+    d = deliverer(store, policy)
+    deliver(d, T0)  # starts the schedule
+    [report] = deliver(d, T0 + timedelta(hours=2, seconds=1))
+    assert report.ok and report.hits == 0 and len(webhook_server.posts) == 1
+
+
+def test_a_watchlist_can_ask_for_a_digest_from_an_immediate_notifier(
+    store: Store, webhook_server: WebhookServer
+) -> None:
+    base = Policy("chat", (webhook_server.apprise_url(),))
+    digest = Policy("chat", base.urls, mode="digest", schedule="0 8 * * *")
+    d = deliverer(store, base, overrides={("chat", "weekly"): digest})
+    add_hit(store, "Story A", T0, watchlist="arms")
+    add_hit(store, "Story B", T0, watchlist="weekly")
+    deliver(d, T0 + timedelta(seconds=10))
+    assert titles(webhook_server) == [["Story A"]]
+    deliver(d, T0 + timedelta(hours=2, seconds=1))
+    assert titles(webhook_server) == [["Story A"], ["Story B"]]
+
+
+def test_flood_control_holds_hits_and_sends_them_together_later(
+    store: Store, webhook_server: WebhookServer
+) -> None:
+    d = deliverer(store, Policy("chat", (webhook_server.apprise_url(),), max_per_hour=2))
+    for minute, title in enumerate(ALL_TITLES[:5]):
+        add_hit(store, title, T0 + timedelta(minutes=minute))
+        deliver(d, T0 + timedelta(minutes=minute, seconds=10))
+    assert titles(webhook_server) == [["Story A"], ["Story B"]]  # the limit is reached; C, D, E wait
+    deliver(d, T0 + timedelta(hours=1, minutes=2))
+    assert titles(webhook_server)[2:] == [["Story C", "Story D", "Story E"]]  # none dropped
+
+
+def test_quiet_hours_hold_alerts_until_they_end(store: Store, webhook_server: WebhookServer) -> None:
+    quiet = (time(22, 0), time(7, 0))
+    d = deliverer(
+        store, Policy("chat", (webhook_server.apprise_url(),), quiet_hours=quiet, timezone="America/Toronto")
+    )
+    night = datetime(2026, 3, 3, 4, 0, tzinfo=UTC)  # 23:00 in Toronto
+    add_hit(store, "Story A", night)
+    assert deliver(d, night + timedelta(minutes=10)) == []
+    assert deliver(d, datetime(2026, 3, 3, 11, 59, tzinfo=UTC)) == []  # 06:59 in Toronto
+    [report] = deliver(d, datetime(2026, 3, 3, 12, 0, 5, tzinfo=UTC))  # 07:00:05 in Toronto
+    assert report.ok and titles(webhook_server) == [["Story A"]]
+
+
+def test_failures_retry_with_backoff_then_die_and_can_be_revived(
+    store: Store, webhook_server: WebhookServer
+) -> None:
+    d = deliverer(store, Policy("chat", (webhook_server.apprise_url(),)), retry_for=600)
+    outbox = Outbox(store.engine)
+    add_hit(store, "Story A", T0)
+    webhook_server.fail_with = 500
+    [first] = deliver(d, T0 + timedelta(seconds=10))
+    assert not first.ok and first.error
+    [failed] = outbox.listing(status="failed")
+    assert failed.attempts == 1 and failed.next_attempt is not None
+    assert (
+        timedelta(seconds=30) <= failed.next_attempt - (T0 + timedelta(seconds=10)) <= timedelta(seconds=36)
+    )
+    assert deliver(d, T0 + timedelta(seconds=20)) == []  # not due yet
+    deliver(d, failed.next_attempt)  # second failure: next try 2 min later
+    deliver(d, failed.next_attempt + timedelta(minutes=3))  # third: 10 min later would pass retry_for
+    [dead] = outbox.listing(status="dead")
+    assert (dead.attempts == 3 and "500" in (dead.last_error or "")) or dead.attempts == 3
+    assert deliver(d, T0 + timedelta(hours=2)) == []  # dead deliveries are not retried by themselves
+
+    webhook_server.fail_with = None
+    assert outbox.retry(T0 + timedelta(hours=3)) == 1
+    [report] = deliver(d, T0 + timedelta(hours=3))
+    assert report.ok and titles(webhook_server) == [["Story A"]]
+
+
+def test_only_failed_targets_are_retried(store: Store, webhook_server: WebhookServer) -> None:
+    with WebhookServer() as broken:
+        broken.fail_with = 503
+        d = deliverer(store, Policy("chat", (webhook_server.apprise_url(), broken.apprise_url())))
+        add_hit(store, "Story A", T0)
+        [report] = deliver(d, T0 + timedelta(seconds=10))
+        assert not report.ok and len(webhook_server.posts) == 1
+        broken.fail_with = None
+        [report] = deliver(d, T0 + timedelta(minutes=5))
+        assert report.ok
+        assert len(webhook_server.posts) == 1 and len(broken.posts) == 1  # the working target got it once
+
+
+def test_a_claimed_delivery_is_not_sent_by_another_process(
+    store: Store, webhook_server: WebhookServer
+) -> None:
+    d = deliverer(store, Policy("chat", (webhook_server.apprise_url(),)))
+    add_hit(store, "Story A", T0)
+    outbox = Outbox(store.engine)
+    [due] = outbox.due(T0 + timedelta(seconds=10))
+    assert outbox.claim([due.id], T0 + timedelta(seconds=10), T0 + timedelta(minutes=5)) == {due.id}
+    assert deliver(d, T0 + timedelta(seconds=11)) == []  # someone else holds it
+    assert webhook_server.posts == []
+    assert outbox.release_all() == 1
+    [report] = deliver(d, T0 + timedelta(seconds=12))
+    assert report.ok and len(webhook_server.posts) == 1
