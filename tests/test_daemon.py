@@ -221,3 +221,33 @@ def test_requests_spread_out_while_backing_off(
     assert len(http_server.requests_for("/wire.xml")) == 1
     assert daemon.stop() == 0
     assert os.path.exists(tmp_path / "monitor.db")
+
+
+def test_kill_9_between_storing_and_sending_loses_no_alert(
+    tmp_path: Path,
+    http_server: LocalServer,
+    webhook_server: WebhookServer,
+    start_daemon: Callable[[Path], Daemon],
+) -> None:
+    feed_with(http_server, "/wire.xml", ["Wescam sensors found", "Baykar denies report"])
+    config = base_config(tmp_path, http_server, webhook_server)
+    patient = config.read_text(encoding="utf-8").replace('group_window = "1s"', 'group_window = "1h"')
+    config.write_text(patient, encoding="utf-8")
+    daemon = start_daemon(config)
+
+    def stored() -> int:
+        return len(json_lines(run_cli(config, "hits", "--format", "json").stdout))
+
+    wait_for(lambda: stored() == 2, what="the hits to be stored")
+    daemon.process.kill()  # SIGKILL: no chance to clean up
+    daemon.process.wait()
+    assert webhook_server.posts == []
+
+    config.write_text(patient.replace('group_window = "1h"', 'group_window = "0s"'), encoding="utf-8")
+    restarted = start_daemon(config)
+    wait_for(lambda: webhook_server.posts, what="the alerts after the restart")
+    time.sleep(2)  # room for a duplicate to show up, if there were one
+    text = posted_text(webhook_server)
+    assert len(webhook_server.posts) == 1
+    assert "Wescam sensors found" in text and "Baykar denies report" in text
+    assert restarted.stop() == 0
