@@ -33,8 +33,21 @@ class QueryError(MonitorError):
         super().__init__(f"{where}query error at position {position + 1}: expected {expected}")
 
 
-class FetchError(MonitorError):
-    """A URL could not be fetched. ``url`` names it, ``reason`` is short and human ("HTTP 404", "timeout after 30s")."""
+class UrlError(MonitorError):
+    """A problem with one URL: ``url`` names it, ``reason`` says what went wrong in a few words."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Rebuild from (url, reason) plus the attributes, so the error survives pickling across worker processes.
+        return (type(self), (self.url, self.reason), self.__dict__)
+
+
+class FetchError(UrlError):
+    """A URL could not be fetched ("HTTP 404 Not Found", "timed out after 30s")."""
 
     def __init__(
         self,
@@ -45,42 +58,18 @@ class FetchError(MonitorError):
         retry_after: float | None = None,
         permanent: bool = False,
     ) -> None:
-        super().__init__(f"{url}: {reason}")
-        self.url = url
-        self.reason = reason
+        super().__init__(url, reason)
         self.status = status
         self.retry_after = retry_after
         self.permanent = permanent
 
-    def __reduce__(self) -> tuple[object, ...]:
-        # Rebuild from (url, reason) so the error survives pickling across worker processes.
-        return (type(self), (self.url, self.reason), self.__dict__)
 
-
-class FeedParseError(MonitorError):
+class FeedParseError(UrlError):
     """A body is not a feed (empty, an HTML page, unparseable)."""
 
-    def __init__(self, url: str, reason: str) -> None:
-        super().__init__(f"{url}: {reason}")
-        self.url = url
-        self.reason = reason
 
-    def __reduce__(self) -> tuple[object, ...]:
-        # Rebuild from (url, reason) so the error survives pickling across worker processes.
-        return (type(self), (self.url, self.reason), self.__dict__)
-
-
-class ExtractError(MonitorError):
+class ExtractError(UrlError):
     """Article text could not be extracted (too big, too slow, not HTML, worker crashed)."""
-
-    def __init__(self, url: str, reason: str) -> None:
-        super().__init__(f"{url}: {reason}")
-        self.url = url
-        self.reason = reason
-
-    def __reduce__(self) -> tuple[object, ...]:
-        # Rebuild from (url, reason) so the error survives pickling across worker processes.
-        return (type(self), (self.url, self.reason), self.__dict__)
 
 
 class StoreError(MonitorError):
