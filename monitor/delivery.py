@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from monitor.models import Delivery
 from monitor.notify import Message, log_message, render_message, send_message
-from monitor.notify.outbox import next_digest, quiet_until, retry_delay
+from monitor.notify.timing import next_digest, quiet_until, retry_delay
 from monitor.store.outbox import DeliveryOutcome, Outbox
 
 log = logging.getLogger("monitor.deliver")
