@@ -205,3 +205,62 @@ def test_hits_since_filters_and_csv(
     assert csv_out[0].startswith("found_at,watchlist,feed,title") and len(csv_out) == 3
     future = run_cli(config, "hits", "--since", (recent(-48) + timedelta(0)).date().isoformat())
     assert "no hits" in future.stdout
+
+
+def test_permanent_redirects_move_the_feed_and_gone_feeds_are_recorded(
+    tmp_path: Path, http_server: LocalServer
+) -> None:
+    http_server.route("/old.xml", status=301, redirect="/new.xml")
+    http_server.route("/new.xml", body=rss([Item("Wescam", http_server.url("/p"), "Wescam.", recent())]))
+    http_server.route("/dead.xml", status=410, body=b"gone")
+    config = write_config(
+        tmp_path,
+        monitor={"fulltext": False},
+        feeds=[
+            {"name": "moved", "url": http_server.url("/old.xml")},
+            {"name": "dead", "url": http_server.url("/dead.xml")},
+        ],
+        watchlists=[{"name": "w", "terms": ["Wescam"]}],
+    )
+    assert run_cli(config, "poll").returncode == 0
+    assert run_cli(config, "poll").returncode == 0
+    # The second poll went straight to the new address.
+    assert len(http_server.requests_for("/old.xml")) == 1 and len(http_server.requests_for("/new.xml")) == 2
+    status = json_lines(run_cli(config, "status", "--format", "json").stdout)[0]
+    feeds = {f["name"]: f for f in status["feeds"]}
+    assert feeds["moved"]["moved_to"] == http_server.url("/new.xml") and feeds["moved"]["last_status"] == "ok"
+    assert feeds["dead"]["gone"] is True and "410" in feeds["dead"]["last_error"]
+    table = run_cli(config, "status").stdout
+    assert f"moved permanently: {http_server.url('/old.xml')} -> {http_server.url('/new.xml')}" in table
+
+
+def test_secrets_never_appear_in_output_or_logs(
+    tmp_path: Path, http_server: LocalServer, smtp_server: SmtpServer
+) -> None:
+    serve_news(http_server)
+    smtp_server.refuse_with = "554 5.7.1 rejected"
+    secret = "hunter2-very-secret"
+    config = write_config(
+        tmp_path,
+        feeds=[{"name": "gazette", "url": http_server.url("/feed.xml")}],
+        watchlists=[{**WATCHLIST, "notify": ["desk-email"]}],
+        notifiers=[
+            {
+                "name": "desk-email",
+                "urls": [
+                    f"mailto://alerts:${{SMTP_PASSWORD}}@127.0.0.1:{smtp_server.port}?from=a@example.org&to=b@example.org"
+                ],
+            }
+        ],
+    )
+    env = {"SMTP_PASSWORD": secret}
+    outputs = [
+        run_cli(config, "check", env=env),
+        run_cli(config, "--log-level", "debug", "poll", env=env),
+        run_cli(config, "deliveries", "--format", "json", env=env),
+        run_cli(config, "status", env=env),
+        run_cli(config, "notify-test", env=env),
+    ]
+    assert json_lines(outputs[2].stdout)[0]["status"] == "failed"
+    for result in outputs:
+        assert secret not in result.stdout and secret not in result.stderr
