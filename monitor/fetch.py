@@ -7,6 +7,7 @@ Every failure comes back as a `FetchError` whose `reason` is short and human ("H
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import mimetypes
 import socket
 import time
@@ -95,6 +96,7 @@ class Fetcher:
         self._max_per_host = max_per_host
         self._slots = asyncio.Semaphore(max_connections)
         self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._private_hosts: dict[str, bool] = {}
         self._client = httpx.AsyncClient(
             http1=True,
             http2=False,
@@ -124,9 +126,17 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         accept: str = FEED_ACCEPT,
+        linked_from: str | None = None,
     ) -> FetchResult:
+        """``linked_from``: the feed that linked to this URL. A page linked from a feed on a public host may not
+        lead into the local network (loopback, private, link-local addresses), so a hostile feed cannot make us
+        fetch internal services; feeds that are themselves on a private network may link anywhere."""
         scheme = urlsplit(url).scheme.lower()
         if scheme == "file":
+            if linked_from is not None and not linked_from.startswith("file:"):
+                raise FetchError(
+                    url, "a file:// link in a feed from the network is not followed", permanent=True
+                )
             return await asyncio.to_thread(read_file_url, url, max_size)
         if scheme not in ("http", "https"):
             raise FetchError(url, f"unsupported URL scheme {scheme or '(none)'!r}", permanent=True)
@@ -140,9 +150,37 @@ class Fetcher:
             started = time.monotonic()
             try:
                 async with asyncio.timeout(self._timeout):
-                    return await self._follow(url, headers, max_size, started)
+                    return await self._follow(url, headers, max_size, started, linked_from)
             except (TimeoutError, httpx.TimeoutException):
                 raise FetchError(url, f"timed out after {self._timeout:g}s") from None
+
+    async def _refuse_private(self, url: str, current: str, linked_from: str) -> None:
+        host = urlsplit(current).hostname or ""
+        if not await self._is_private(host):
+            return
+        feed_host = urlsplit(linked_from).hostname or ""
+        if linked_from.startswith("file:") or await self._is_private(feed_host):
+            return
+        raise FetchError(
+            url, f"refused: {host} is on a private network and the feed linking to it ({feed_host}) is not"
+        )
+
+    async def _is_private(self, host: str) -> bool:
+        """Whether a host name or address leads into a private network (cached per host)."""
+        known = self._private_hosts.get(host)
+        if known is not None:
+            return known
+        try:
+            addresses = [ipaddress.ip_address(host.strip("[]"))]
+        except ValueError:
+            try:
+                infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+            except OSError:
+                return False  # unresolvable: the request itself will fail with a clear reason
+            addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+        private = any(not address.is_global for address in addresses)
+        self._private_hosts[host] = private
+        return private
 
     def _host_slot(self, url: str) -> asyncio.Semaphore:
         key = _host_key(url)
@@ -152,11 +190,13 @@ class Fetcher:
         return slot
 
     async def _follow(
-        self, url: str, headers: Mapping[str, str], max_size: int, started: float
+        self, url: str, headers: Mapping[str, str], max_size: int, started: float, linked_from: str | None
     ) -> FetchResult:
         current = url
         permanent_redirect: str | None = None
         for hop in range(self._max_redirects + 1):
+            if linked_from is not None:
+                await self._refuse_private(url, current, linked_from)
             response = await self._send(url, current, headers)
             try:
                 location = response.headers.get("location")

@@ -26,7 +26,7 @@ from monitor.workers import WorkerPool
 log = logging.getLogger("monitor.poll")
 
 # Feeds smaller than this are parsed on the event loop: shipping them to a worker costs more than parsing.
-INLINE_PARSE_LIMIT = 256 * 1024
+INLINE_PARSE_LIMIT = 16 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +128,7 @@ class Pipeline:
         page: Page | None = None
         error: str | None = None
         if job.fulltext and entry.url and entry.url.startswith(("http://", "https://", "file://")):
-            page, error = await self.fetch_page(entry.url)
+            page, error = await self.fetch_page(entry.url, linked_from=job.url)
         return Article(
             feed=job.name,
             key=entry.key,
@@ -144,10 +144,12 @@ class Pipeline:
             fetch_error=error,
         )
 
-    async def fetch_page(self, url: str) -> tuple[Page | None, str | None]:
+    async def fetch_page(self, url: str, linked_from: str | None = None) -> tuple[Page | None, str | None]:
         """The extracted page, or why there is none (the entry is then matched on its title and summary)."""
         try:
-            fetched = await self.fetcher.fetch(url, max_size=self.limits.max_page_size, accept=PAGE_ACCEPT)
+            fetched = await self.fetcher.fetch(
+                url, max_size=self.limits.max_page_size, accept=PAGE_ACCEPT, linked_from=linked_from
+            )
             if not extract.is_html(fetched):
                 kind = fetched.headers.get("content-type", "unknown type").split(";")[0]
                 return None, f"not an HTML page ({kind})"
