@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from monitor import output
-from monitor.config import mask_url
 from monitor.delivery import SendReport
 from monitor.errors import MonitorError
 from monitor.match import compile_watchlists
@@ -19,6 +18,7 @@ from monitor.models import Hit, WatchlistSpec
 from monitor.notify import Message, log_message, send_message
 from monitor.pipeline import poll_summary
 from monitor.runtime import Config, load_config, open_runtime, open_store
+from monitor.secrets import mask_url
 from monitor.store import DaemonRecord, Outbox
 from monitor.store import engine as store_engine
 

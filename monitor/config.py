@@ -35,6 +35,7 @@ from pydantic_core import PydanticCustomError
 
 from monitor.errors import ConfigError
 from monitor.models import WatchlistSpec
+from monitor.secrets import mask_url
 
 DEFAULT_CONFIG_PATH = Path("config/monitor.toml")
 
@@ -95,64 +96,6 @@ def parse_size(text: str) -> int:
     if not found or found.group(2) not in _SIZE_UNITS:
         raise ValueError(f"bad size {text!r} (use e.g. 512KB, 10MB, 5MiB)")
     return int(float(found.group(1)) * _SIZE_UNITS[found.group(2)])
-
-
-# --- masking secrets in URLs --------------------------------------------------------------------------------
-
-MASK = "****"
-# Schemes whose host is a real host and whose path is not a credential. Any other scheme is token-style
-# (tgram://bottoken/chatid, slack://A/B/C): its user, non-hostname host and path segments are all masked.
-_WEB_SCHEMES = ("http", "https", "json", "jsons", "xml", "xmls", "form", "forms", "file")
-_MAIL_CHAT_SCHEMES = ("mailto", "mailtos", "matrix", "matrixs")
-_DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "mssql", "oracle")
-_HOST_SCHEMES = frozenset((*_WEB_SCHEMES, *_MAIL_CHAT_SCHEMES, *_DATABASE_SCHEMES))
-_SECRET_NAME = re.compile(
-    r"token|key|secret|pass|pwd|auth|sig|cred|session|cookie|bearer|hash|hmac|otp|private|code", re.I
-)
-# A long run of letters and digits mixed is very likely a token whatever its parameter is called.
-_RANDOM_LOOKING = re.compile(r"(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_\-.:~+/=]{20,}")
-_HOSTNAME = re.compile(r"localhost|\[[0-9a-fA-F:.]+\]|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
-
-
-def mask_url(url: str) -> str:
-    """``url`` with its secrets replaced by ``****``: the password, token-looking query and header values,
-    and the user, host and path of token-style notification schemes. Safe to log or show."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
-        return MASK
-    rest, qmark, query = rest.partition("?")
-    netloc, slash, path = rest.partition("/")
-    base_scheme = scheme.lower().split("+")[0]
-    host_style = base_scheme in _HOST_SCHEMES
-    masked = f"{scheme}://{_mask_netloc(netloc, host_style)}{slash}"
-    masked += path if host_style else "/".join(_mask_path_segment(part) for part in path.split("/"))
-    return masked + qmark + "&".join(_mask_query_item(item) for item in query.split("&")) if qmark else masked
-
-
-def _mask_netloc(netloc: str, host_style: bool) -> str:
-    userinfo, at, hostport = netloc.rpartition("@")
-    user, colon, _password = userinfo.partition(":")
-    if not host_style:
-        user = MASK if user else ""
-        host, port_colon, port = hostport.rpartition(":") if _has_port(hostport) else (hostport, "", "")
-        hostport = (host if _HOSTNAME.fullmatch(host) else MASK if host else "") + port_colon + port
-    return f"{user}{colon and ':' + MASK}{at}{hostport}"
-
-
-def _has_port(hostport: str) -> bool:
-    return re.fullmatch(r".+:\d{1,5}", hostport) is not None
-
-
-def _mask_path_segment(segment: str) -> str:
-    # Slack-style "#channel" and "@user" targets name places, not credentials.
-    return segment if not segment or segment[0] in "#@" else MASK
-
-
-def _mask_query_item(item: str) -> str:
-    name, eq, value = item.partition("=")
-    if eq and value and (_SECRET_NAME.search(name) or _RANDOM_LOOKING.fullmatch(value)):
-        return f"{name}={MASK}"
-    return item
 
 
 # --- ${VAR} expansion ---------------------------------------------------------------------------------------

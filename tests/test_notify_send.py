@@ -11,7 +11,8 @@ from email.message import EmailMessage
 import pytest
 
 from monitor.models import Hit, Snippet
-from monitor.notify import Message, TargetResult, mask_secrets, render_message, send_message
+from monitor.notify import Message, TargetResult, render_message, send_message
+from monitor.secrets import mask_url
 from tests.smtpserver import SmtpServer, free_port, smtp_server  # noqa: F401
 from tests.webhook import WebhookServer, webhook_server  # noqa: F401
 
@@ -144,7 +145,7 @@ def test_secrets_never_appear_in_results(message: Message) -> None:
     shown = f"{result.target} {result.error}"
     for secret in ("hunter2pass", "tok3nAbcdef1234567890", "s3cr3tvalue", "k3yvalue99"):
         assert secret not in shown
-    assert result.target.startswith(f"json://user:***@127.0.0.1:{port}/")
+    assert result.target.startswith(f"json://user:****@127.0.0.1:{port}/")
 
 
 @pytest.mark.parametrize(
@@ -152,13 +153,13 @@ def test_secrets_never_appear_in_results(message: Message) -> None:
     [
         (
             "mailtos://me:app-pass@example.org?from=a@example.org&to=b@example.org",
-            "mailtos://me:***@example.org?from=a@example.org&to=b@example.org",
+            "mailtos://me:****@example.org?from=a@example.org&to=b@example.org",
         ),
-        ("json://host/path?+X-Token=abc&format=markdown", "json://host/path?+X-Token=***&format=markdown"),
-        ("discord://4174216298/JHMHI8qBe7bk2ZwO5U711o3dcYLvq4btFc", "discord://4174216298/***"),
-        ("tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/-100123", "tgram://***/-100123"),
+        ("json://host/path?+X-Token=abc&format=markdown", "json://host/path?+X-Token=****&format=markdown"),
+        ("discord://4174216298/JHMHI8qBe7bk2ZwO5U711o3dcYLvq4btFc", "discord://****/****"),
+        ("tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/-100123", "tgram://****/****"),
         ("json://127.0.0.1:8080/path", "json://127.0.0.1:8080/path"),
     ],
 )
-def test_mask_secrets(url: str, masked: str) -> None:
-    assert mask_secrets(url) == masked
+def test_mask_url_on_apprise_targets(url: str, masked: str) -> None:
+    assert mask_url(url) == masked

@@ -1,8 +1,7 @@
 """Alerts: render hits into a message (Jinja2 templates) and send it to apprise URLs, one target each."""
 
 from monitor.notify.console import log_message
-from monitor.notify.masking import mask_secrets
 from monitor.notify.render import Message, render_message
 from monitor.notify.send import TargetResult, send_message
 
-__all__ = ["Message", "TargetResult", "log_message", "mask_secrets", "render_message", "send_message"]
+__all__ = ["Message", "TargetResult", "log_message", "render_message", "send_message"]

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import apprise
 
-from monitor.notify.masking import mask_secrets, redact
 from monitor.notify.render import Message
+from monitor.secrets import mask_url, redact
 
 # apprise stops waiting after ``timeout``; this margin lets it report TIMEOUT itself before we give up.
 _GRACE_SECONDS = 1.0
@@ -57,7 +57,7 @@ async def send_message(
 
 
 async def _send_one(index: int, url: str, message: Message, timeout: float) -> TargetResult:
-    target = mask_secrets(url)
+    target = mask_url(url)
     log = _private_logger()
     plugin = apprise.Apprise.instantiate(url)
     if plugin is None:
