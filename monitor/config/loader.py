@@ -1,0 +1,271 @@
+"""Reading the config file: TOML -> ``Settings``, with every mistake reported as ``path:line: message``."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import (
+    ValidationError,
+)
+
+from monitor.config.settings import (
+    FeedSettings,
+    MonitorSettings,
+    NotifierSettings,
+    Section,
+    Settings,
+    WatchlistSettings,
+    describe_value,
+)
+from monitor.config.source import KeyPath, LineLocator, expand_tree
+from monitor.config.units import format_duration
+from monitor.errors import ConfigError
+
+# --- loading ------------------------------------------------------------------------------------------------
+
+_TABLES = ("monitor", "feed", "watchlist", "notifier")
+_VALID_TABLES = "[monitor], [[feed]], [[watchlist]], [[notifier]]"
+_EXPECTED = {
+    "string_type": "expected a string",
+    "bool_type": "expected true or false",
+    "int_type": "expected a whole number",
+    "int_parsing": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "tuple_type": 'expected a list such as ["a", "b"]',
+    "list_type": 'expected a list such as ["a", "b"]',
+    "path_type": "expected a file path (a string)",
+    "dataclass_type": "expected a string",
+}
+
+
+def load_settings(path: Path, env: Mapping[str, str] = os.environ) -> Settings:
+    """Read and validate the config file at ``path``; ``${VAR}`` references expand from ``env``.
+
+    Raises ConfigError listing every problem as ``path:line: message``, in file order."""
+    text = _read_text(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError([f"{path}:{_toml_error_line(str(error), text)}: invalid TOML: {error}"]) from None
+    return _Loader(path, LineLocator(text), env).load(data)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return Path(path).read_bytes().decode("utf-8")
+    except OSError as error:
+        raise ConfigError([f"{path}: cannot read the config file: {error.strerror}"]) from None
+    except UnicodeDecodeError as error:
+        line = Path(path).read_bytes()[: error.start].count(b"\n") + 1
+        raise ConfigError([f"{path}:{line}: the config file is not UTF-8 text"]) from None
+
+
+def _toml_error_line(message: str, text: str) -> int:
+    found = re.search(r"\(at line (\d+), column \d+\)", message)
+    return int(found.group(1)) if found else max(1, len(text.splitlines()))
+
+
+def _label(kind: str, index: int | None, raw: object) -> str:
+    if index is None:
+        return f"[{kind}]"
+    name = raw.get("name") if isinstance(raw, dict) else None
+    return f"[[{kind}]] #{index + 1}" + (f' "{name}"' if isinstance(name, str) else "")
+
+
+def _key_label(loc: tuple[int | str, ...]) -> str:
+    return " ".join(str(part) if isinstance(part, str) else f"item {part + 1}" for part in loc)
+
+
+class _Loader:
+    """One load: collects problems with their lines instead of stopping at the first."""
+
+    def __init__(self, path: Path, locator: LineLocator, env: Mapping[str, str]) -> None:
+        self.path = path
+        self.base = Path(path).resolve().parent
+        self.locator = locator
+        self.env = env
+        self.problems: list[tuple[int, str]] = []
+
+    def report(self, key_path: KeyPath, message: str) -> None:
+        self.problems.append((self.locator.line_of(*key_path) or 0, message))
+
+    def load(self, raw: dict[str, Any]) -> Settings:
+        expansion_problems: list[tuple[KeyPath, str]] = []
+        data = expand_tree(raw, self.env, (), expansion_problems)
+        for key_path, message in expansion_problems:
+            self.report(key_path, message)
+        tables = self._split_tables(data)
+        monitor = self._validate(MonitorSettings, "monitor", None, tables["monitor"][0]) or MonitorSettings()
+        feed_defaults = {"interval": monitor.interval, "fulltext": monitor.fulltext}
+        feeds = self._validate_all(FeedSettings, "feed", tables["feed"], feed_defaults)
+        notifiers = self._validate_all(NotifierSettings, "notifier", tables["notifier"])
+        watchlists = self._validate_all(WatchlistSettings, "watchlist", tables["watchlist"])
+        for kind in ("feed", "notifier", "watchlist"):
+            self._check_unique_names(kind, tables[kind])
+        self._check_notifiers(notifiers)
+        self._check_watchlists(watchlists, tables, notifiers)
+        if self.problems:
+            ordered = sorted(self.problems, key=lambda problem: problem[0])
+            raise ConfigError([self._format(line, message) for line, message in ordered])
+        settings = Settings(
+            path=Path(self.path),
+            monitor=monitor,
+            feeds=tuple(feeds.values()),
+            watchlists=tuple(watchlists.values()),
+            notifiers=tuple(notifiers.values()),
+            warnings=tuple(_warnings(list(feeds.values()), list(watchlists.values()))),
+        )
+        settings._locator = self.locator
+        return settings
+
+    def _format(self, line: int, message: str) -> str:
+        return f"{self.path}:{line}: {message}" if line else f"{self.path}: {message}"
+
+    def _split_tables(self, data: dict[str, Any]) -> dict[str, list[Any]]:
+        """The raw tables by kind; a misplaced or unknown top-level entry is reported and left out."""
+        tables: dict[str, list[Any]] = {"monitor": [{}], "feed": [], "watchlist": [], "notifier": []}
+        for key, value in data.items():
+            if key == "monitor":
+                if isinstance(value, dict):
+                    tables["monitor"] = [value]
+                else:
+                    self.report((key,), "[monitor] must be a table: write [monitor] on a line of its own")
+            elif key in _TABLES:
+                if isinstance(value, list) and all(isinstance(item, dict) for item in value):
+                    tables[key] = value
+                else:
+                    self.report(
+                        (key,), f"{key} must be written as [[{key}]] tables (double brackets), one each"
+                    )
+            elif isinstance(value, dict):
+                self.report((key,), f"unknown table [{key}] (valid tables: {_VALID_TABLES})")
+            else:
+                self.report((key,), f"unknown top-level key '{key}' (valid tables: {_VALID_TABLES})")
+        return tables
+
+    def _validate_all(
+        self, model: type[_S], kind: str, raws: list[Any], defaults: Mapping[str, Any] | None = None
+    ) -> dict[int, _S]:
+        """The valid tables by their index in the file (the invalid ones are reported and left out)."""
+        valid = {
+            index: self._validate(model, kind, index, {**(defaults or {}), **raw})
+            for index, raw in enumerate(raws)
+        }
+        return {index: item for index, item in valid.items() if item is not None}
+
+    def _validate(self, model: type[_S], kind: str, index: int | None, raw: dict[str, Any]) -> _S | None:
+        prefix: KeyPath = (kind,) if index is None else (kind, index)
+        try:
+            return model.model_validate(raw, context={"base": self.base})
+        except ValidationError as error:
+            for detail in error.errors():
+                loc = tuple(detail["loc"])
+                key_path, message = _explain(detail["type"], loc, detail, model)
+                self.report((*prefix, *key_path), f"{_label(kind, index, raw)}{message}")
+            return None
+
+    def _check_unique_names(self, kind: str, raws: list[Any]) -> None:
+        first_seen: dict[str, int] = {}
+        for index, raw in enumerate(raws):
+            name = raw.get("name")
+            if not isinstance(name, str):
+                continue
+            if name in first_seen:
+                first = first_seen[name]
+                where = f"[[{kind}]] #{first + 1} at line {self.locator.line_of(kind, first)}"
+                self.report(
+                    (kind, index, "name"), f"{_label(kind, index, raw)}: duplicate name (also {where})"
+                )
+            else:
+                first_seen[name] = index
+
+    def _check_notifiers(self, notifiers: dict[int, NotifierSettings]) -> None:
+        for index, notifier in notifiers.items():
+            if notifier.mode == "digest" and notifier.schedule is None:
+                self.report(
+                    ("notifier", index, "mode"),
+                    f'[[notifier]] "{notifier.name}": mode = "digest" needs a schedule, e.g. "0 8 * * *"',
+                )
+
+    def _check_watchlists(
+        self,
+        watchlists: dict[int, WatchlistSettings],
+        tables: dict[str, list[Any]],
+        notifiers: dict[int, NotifierSettings],
+    ) -> None:
+        # Names come from the raw tables so that an invalid feed or notifier, already reported, is not also
+        # reported as unknown here.
+        defined = {kind: list(dict.fromkeys(_names(tables[kind]))) for kind in ("feed", "notifier")}
+        schedules = {notifier.name: notifier.schedule for notifier in notifiers.values()}
+        for index, watchlist in watchlists.items():
+            label = f'[[watchlist]] "{watchlist.name}"'
+            if not watchlist.terms and watchlist.query is None:
+                self.report(("watchlist", index), f"{label}: needs terms or a query (or both)")
+            if watchlist.feeds == ():
+                self.report(
+                    ("watchlist", index, "feeds"),
+                    f"{label}: feeds is empty; leave it out to watch every feed",
+                )
+            for key, kind in (("feeds", "feed"), ("notify", "notifier")):
+                for name in getattr(watchlist, key) or ():
+                    if name not in defined[kind]:
+                        known = ", ".join(defined[kind]) or "none"
+                        self.report(
+                            ("watchlist", index, key),
+                            f"{label}: {key} names unknown {kind} '{name}' (defined: {known})",
+                        )
+            if watchlist.schedule is not None and watchlist.mode != "digest":
+                self.report(
+                    ("watchlist", index, "schedule"), f'{label}: schedule only applies with mode = "digest"'
+                )
+            if watchlist.mode == "digest" and watchlist.schedule is None:
+                unscheduled = [name for name in watchlist.notify if name in schedules and not schedules[name]]
+                if unscheduled:
+                    self.report(
+                        ("watchlist", index, "mode"),
+                        f'{label}: mode = "digest" needs a schedule, here or on notifier '
+                        + ", ".join(f"'{name}'" for name in unscheduled),
+                    )
+
+
+_S = TypeVar("_S", bound=Section)
+
+
+def _names(raws: list[Any]) -> list[str]:
+    return [raw["name"] for raw in raws if isinstance(raw.get("name"), str)]
+
+
+def _explain(kind: str, loc: tuple[int | str, ...], detail: Any, model: type[Section]) -> tuple[KeyPath, str]:
+    """A pydantic error as (key path to locate, message after the table label)."""
+    if kind == "extra_forbidden":
+        return loc, f": unknown key '{loc[-1]}' (valid keys: {', '.join(model.model_fields)})"
+    if kind == "missing":
+        return (), f": missing required key '{loc[-1]}'"
+    key = _key_label(loc)
+    if kind == "config":
+        return loc[:1], f" {key}: {detail['msg']}"
+    if kind == "literal_error":
+        got = repr(detail["input"]) if isinstance(detail["input"], str) else describe_value(detail["input"])
+        return loc[:1], f" {key}: expected {detail['ctx']['expected']}, got {got}"
+    if kind in _EXPECTED:
+        return loc[:1], f" {key}: {_EXPECTED[kind]}, got {describe_value(detail['input'])}"
+    return loc[:1], f" {key}: {detail['msg']}"
+
+
+def _warnings(feeds: list[FeedSettings], watchlists: list[WatchlistSettings]) -> list[str]:
+    found = [
+        f"{feed.name}: interval {format_duration(feed.interval)} is under a minute; "
+        "that is impolite to real sites"
+        for feed in feeds
+        if feed.interval < 60
+    ]
+    if not feeds:
+        found.append("no [[feed]] in the config: nothing will be polled")
+    if not watchlists:
+        found.append("no [[watchlist]] in the config: nothing will be matched")
+    return found

@@ -1,0 +1,349 @@
+"""The validated, frozen settings: pydantic models with a field type per kind of value."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import re
+import zoneinfo
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+from croniter import croniter
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    StrictInt,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from monitor.config.source import LineLocator
+from monitor.config.units import format_duration, parse_duration, parse_size
+from monitor.models import WatchlistSpec
+from monitor.secrets import mask_url
+
+DEFAULT_CONFIG_PATH = Path("config/monitor.toml")
+
+
+def _project_version() -> str:
+    try:
+        return importlib.metadata.version("monitor")
+    except importlib.metadata.PackageNotFoundError:  # running from a source tree that was never installed
+        return "0"
+
+
+DEFAULT_USER_AGENT = (
+    f"monitor/{_project_version()} (media monitoring; +https://github.com/monitor-alerts/monitor)"
+)
+
+
+def default_config_path(env: Mapping[str, str] = os.environ) -> Path:
+    """``$MONITOR_CONFIG`` when set, else ``config/monitor.toml`` relative to the working directory."""
+    return Path(env["MONITOR_CONFIG"]) if env.get("MONITOR_CONFIG") else DEFAULT_CONFIG_PATH
+
+
+# --- field types --------------------------------------------------------------------------------------------
+
+
+def _problem(message: str) -> PydanticCustomError:
+    return PydanticCustomError("config", "{message}", {"message": message})
+
+
+def _duration_input(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _problem(f'expected a duration such as "15m", got {describe_value(value)}')
+    if isinstance(value, str):
+        try:
+            return parse_duration(value)
+        except ValueError as error:
+            raise _problem(str(error)) from None
+    return float(value)
+
+
+def _size_input(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise _problem(f'expected a size such as "10MB", got {describe_value(value)}')
+    if isinstance(value, str):
+        try:
+            return parse_size(value)
+        except ValueError as error:
+            raise _problem(str(error)) from None
+    return value
+
+
+def _at_least(minimum: float, show: Callable[[float], str]) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if value < minimum:
+            raise _problem(f"must be at least {show(minimum)} (got {show(value)})")
+        return value
+
+    return check
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise _problem("must not be empty")
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(_duration_input), AfterValidator(_at_least(0, format_duration))]
+PositiveDuration = Annotated[
+    float, BeforeValidator(_duration_input), AfterValidator(_at_least(0.001, format_duration))
+]
+FeedInterval = Annotated[
+    float, BeforeValidator(_duration_input), AfterValidator(_at_least(1, format_duration))
+]
+Size = Annotated[int, BeforeValidator(_size_input), AfterValidator(_at_least(1, lambda n: f"{n:g} bytes"))]
+Count = Annotated[StrictInt, AfterValidator(_at_least(1, lambda n: f"{n:g}"))]
+Name = Annotated[str, AfterValidator(_not_blank)]
+Text = Annotated[str, AfterValidator(_not_blank)]
+Mode = Literal["immediate", "digest"]
+
+
+def _base_folder(info: ValidationInfo) -> Path:
+    context = info.context or {}
+    return Path(context.get("base", "."))
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    """A daily span, in the notifier's time zone, when alerts wait; it may wrap past midnight."""
+
+    start: time
+    end: time
+
+    def covers(self, moment: time) -> bool:
+        if self.start < self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end
+
+
+def _quiet_hours_input(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    found = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", value)
+    hours = [int(part) for part in found.groups()] if found else []
+    if not found or hours[0] > 23 or hours[2] > 23 or hours[1] > 59 or hours[3] > 59:
+        raise _problem(f'bad quiet hours {value!r} (use e.g. "22:00-07:00")')
+    span = QuietHours(time(hours[0], hours[1]), time(hours[2], hours[3]))
+    if span.start == span.end:
+        raise _problem(f"quiet hours {value!r} start and end at the same time")
+    return span
+
+
+# --- the models ---------------------------------------------------------------------------------------------
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class MonitorSettings(Section):
+    """The [monitor] table: the daemon as a whole and the defaults of every feed."""
+
+    database: str = Field(default="sqlite:///monitor.db", validate_default=True)
+    interval: FeedInterval = 900.0
+    timeout: PositiveDuration = 30.0
+    max_feed_size: Size = 10_000_000
+    max_page_size: Size = 5_000_000
+    fulltext: StrictBool = True
+    notify_max_age: PositiveDuration = 3 * 86400.0
+    user_agent: Text = DEFAULT_USER_AGENT
+    max_connections: Count = 20
+    max_per_host: Count = 4
+    extract_timeout: PositiveDuration = 20.0
+    workers: Count = 2
+    shutdown_timeout: Duration = 20.0
+    retry_for: Duration = 86400.0
+    max_backoff: PositiveDuration = 6 * 3600.0
+    group_window: Duration = 5.0
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_log_level(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("database")
+    @classmethod
+    def _resolve_database(cls, value: str, info: ValidationInfo) -> str:
+        scheme, sep, rest = value.partition("://")
+        if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
+            raise _problem(f'not a database URL: {mask_url(value)!r} (use e.g. "sqlite:///monitor.db")')
+        if scheme.split("+")[0].lower() != "sqlite" or not rest.startswith("/"):
+            return value
+        file, qmark, query = rest[1:].partition("?")
+        if not file or file == ":memory:" or file.startswith("/"):
+            return value
+        return f"{scheme}:///{(_base_folder(info) / file).resolve()}{qmark}{query}"
+
+
+class FeedSettings(Section):
+    """One [[feed]]: a news feed to poll."""
+
+    name: Name
+    url: str
+    interval: FeedInterval
+    fulltext: StrictBool
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str, info: ValidationInfo) -> str:
+        scheme, sep, rest = value.partition("://")
+        if sep and scheme.lower() in ("http", "https") and rest.split("/")[0]:
+            return value
+        if sep and scheme.lower() == "file":
+            file = Path(
+                rest
+            )  # "file:///abs/feed.xml" or "file://feeds/x.xml" (relative to the config folder)
+            return (file if file.is_absolute() else (_base_folder(info) / file).resolve()).as_uri()
+        raise _problem(f"must be an http://, https:// or file:// URL (got {mask_url(value)!r})")
+
+
+class WatchlistSettings(Section):
+    """One [[watchlist]]: what to look for, where, and whom to tell."""
+
+    name: Name
+    terms: tuple[Text, ...] = ()
+    exclude: tuple[Text, ...] = ()
+    query: Text | None = None
+    feeds: tuple[Name, ...] | None = None
+    notify: tuple[Name, ...] = ()
+    mode: Mode | None = None
+    schedule: str | None = None
+
+    @field_validator("schedule")
+    @classmethod
+    def _check_schedule(cls, value: str | None) -> str | None:
+        return None if value is None else _valid_cron(value)
+
+    def spec(self) -> WatchlistSpec:
+        return WatchlistSpec(self.name, self.terms, self.exclude, self.query, self.feeds)
+
+
+class NotifierSettings(Section):
+    """One [[notifier]]: where alerts go (apprise URLs) and when."""
+
+    name: Name
+    urls: tuple[str, ...] = ()
+    mode: Mode = "immediate"
+    schedule: str | None = None
+    timezone: str = "UTC"
+    max_per_hour: Count | None = None
+    quiet_hours: Annotated[QuietHours | None, BeforeValidator(_quiet_hours_input)] = None
+    send_empty: StrictBool = False
+    template: Path | None = None
+
+    @property
+    def logs_only(self) -> bool:
+        """The console notifier, or one without URLs, writes alerts to the log."""
+        return self.name == "console" or not self.urls
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    @field_validator("urls")
+    @classmethod
+    def _check_urls(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
+        for url in urls:
+            if not re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", url):
+                raise _problem(f"not an apprise URL: {mask_url(url)!r} (expected scheme://...)")
+        return urls
+
+    @field_validator("schedule")
+    @classmethod
+    def _check_schedule(cls, value: str | None) -> str | None:
+        return None if value is None else _valid_cron(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise _problem(f"unknown time zone {value!r} (use a name such as UTC or Europe/Paris)") from None
+        return value
+
+    @field_validator("template")
+    @classmethod
+    def _resolve_template(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        file = (_base_folder(info) / value).resolve()
+        if not file.is_file():
+            raise _problem(f"template file not found: {file}")
+        return file
+
+
+def _valid_cron(value: str) -> str:
+    if not croniter.is_valid(value):
+        raise _problem(f'bad cron schedule {value!r} (use e.g. "0 8 * * *" for 08:00 every day)')
+    return value
+
+
+class Settings(BaseModel):
+    """The whole validated config file. Build it with ``load_settings``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: Path
+    monitor: MonitorSettings
+    feeds: tuple[FeedSettings, ...] = ()
+    watchlists: tuple[WatchlistSettings, ...] = ()
+    notifiers: tuple[NotifierSettings, ...] = ()
+    warnings: tuple[str, ...] = ()
+    _locator: LineLocator = PrivateAttr(default_factory=lambda: LineLocator(""))
+
+    def watchlist_specs(self) -> list[WatchlistSpec]:
+        return [watchlist.spec() for watchlist in self.watchlists]
+
+    def feed(self, name: str) -> FeedSettings:
+        """The feed called ``name``; KeyError when there is none."""
+        return _by_name(self.feeds, name, "feed")
+
+    def watchlist(self, name: str) -> WatchlistSettings:
+        return _by_name(self.watchlists, name, "watchlist")
+
+    def notifier(self, name: str) -> NotifierSettings:
+        return _by_name(self.notifiers, name, "notifier")
+
+    def line_of(self, *key_path: str | int) -> int | None:
+        """The line of a key in the file: ``line_of("watchlist", 2, "query")`` is the ``query =`` line of
+        the third [[watchlist]] (0-based, as in ``self.watchlists``). Falls back to the table header."""
+        return self._locator.line_of(*key_path)
+
+    def where(self, *key_path: str | int) -> str:
+        """``path:line`` of a key, for error messages about it."""
+        line = self.line_of(*key_path)
+        return f"{self.path}:{line}" if line else str(self.path)
+
+
+_Named = TypeVar("_Named", FeedSettings, WatchlistSettings, NotifierSettings)
+
+
+def _by_name(items: Iterable[_Named], name: str, kind: str) -> _Named:
+    for item in items:
+        if item.name == name:
+            return item
+    raise KeyError(f"no {kind} named {name!r}")
+
+
+def describe_value(value: object) -> str:
+    """A value's kind for messages; never the text of a string, which may hold an expanded secret."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    kinds = {str: "a string", list: "a list", dict: "a table"}
+    return next((name for kind, name in kinds.items() if isinstance(value, kind)), type(value).__name__)

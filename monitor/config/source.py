@@ -1,0 +1,136 @@
+"""The raw config text: ``${VAR}`` expansion, and finding the line of a key (tomllib gives no positions)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+# --- ${VAR} expansion ---------------------------------------------------------------------------------------
+
+_REFERENCE = re.compile(r"\$(\$\{)|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|(\$\{)")
+
+
+def expand_env(text: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
+    """``text`` with ``${VAR}`` replaced from ``env`` and ``$${`` turned into ``${``; and the problems found.
+    An unset variable stays as written, so it causes no second error downstream."""
+    problems: list[str] = []
+
+    def replace(found: re.Match[str]) -> str:
+        escaped, name, unfinished = found.groups()
+        if escaped:
+            return "${"
+        if unfinished:
+            problems.append("unfinished ${ (write ${NAME}, or $${ for a literal ${)")
+            return "${"
+        if name not in env:
+            problems.append(f"${{{name}}} is not set in the environment")
+            return found.group(0)
+        return env[name]
+
+    return _REFERENCE.sub(replace, text), problems
+
+
+KeyPath = tuple[str | int, ...]
+
+
+def expand_tree(value: Any, env: Mapping[str, str], at: KeyPath, problems: list[tuple[KeyPath, str]]) -> Any:
+    if isinstance(value, str):
+        expanded, found = expand_env(value, env)
+        problems.extend((at, problem) for problem in found)
+        return expanded
+    if isinstance(value, dict):
+        return {key: expand_tree(item, env, (*at, key), problems) for key, item in value.items()}
+    if isinstance(value, list):
+        return [expand_tree(item, env, (*at, index), problems) for index, item in enumerate(value)]
+    return value
+
+
+# --- locating keys in the file ------------------------------------------------------------------------------
+
+_KEY_PART = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')"""
+_DOTTED_KEY = rf"{_KEY_PART}(?:\s*\.\s*{_KEY_PART})*"
+_HEADER = re.compile(rf"\s*(\[\[?)\s*({_DOTTED_KEY})\s*\]\]?")
+_KEY_LINE = re.compile(rf"\s*({_DOTTED_KEY})\s*=(.*)")
+
+
+def _split_key(dotted: str) -> tuple[str, ...]:
+    return tuple(part.strip('"').strip("'") for part in re.findall(_KEY_PART, dotted))
+
+
+class LineLocator:
+    """Maps key paths such as ("feed", 1, "url") (0-based table index) to 1-based line numbers.
+
+    It only locates: tomllib does the parsing. It tracks multi-line strings and arrays so that lines inside
+    them are never taken for keys or headers."""
+
+    def __init__(self, text: str) -> None:
+        self.lines: dict[KeyPath, int] = {}
+        self._array_counts: dict[tuple[str, ...], int] = {}
+        prefix: KeyPath = ()
+        open_string: str | None = None  # the delimiter of a multi-line string we are inside
+        depth = 0  # open brackets and braces of a value spanning lines
+        for number, line in enumerate(text.splitlines(), start=1):
+            if open_string is None and depth == 0:
+                header = _HEADER.match(line)
+                found = None if header else _KEY_LINE.match(line)
+                if header:
+                    prefix = self._enter_table(_split_key(header.group(2)), header.group(1) == "[[")
+                    self.lines.setdefault(prefix, number)
+                    continue
+                if not found:
+                    continue
+                self.lines.setdefault((*prefix, *_split_key(found.group(1))), number)
+                line = found.group(2)
+            open_string, depth = _scan_value(line, open_string, depth)
+
+    def _enter_table(self, parts: tuple[str, ...], is_array: bool) -> KeyPath:
+        if is_array:
+            self._array_counts[parts] = self._array_counts.get(parts, 0) + 1
+        path: KeyPath = ()
+        for size in range(1, len(parts) + 1):
+            path = (*path, parts[size - 1])
+            if parts[:size] in self._array_counts:  # the latest element of an array of tables
+                path = (*path, self._array_counts[parts[:size]] - 1)
+        return path
+
+    def line_of(self, *key_path: str | int) -> int | None:
+        """The line of ``key_path``, or of its nearest located ancestor (the table header)."""
+        for size in range(len(key_path), 0, -1):
+            if key_path[:size] in self.lines:
+                return self.lines[key_path[:size]]
+        return None
+
+
+def _scan_value(text: str, open_string: str | None, depth: int) -> tuple[str | None, int]:
+    """Carry the multi-line state of a value across one line of text."""
+    position = 0
+    while position < len(text):
+        if open_string is not None:
+            end = _find_closing(text, position, open_string)
+            if end < 0:
+                return open_string, depth
+            position, open_string = end + 3, None
+            continue
+        char = text[position]
+        if char == "#":
+            break
+        if text.startswith(('"""', "'''"), position):
+            open_string, position = text[position : position + 3], position + 3
+            continue
+        if char in "\"'":
+            end = _find_closing(text, position + 1, char)
+            position = len(text) if end < 0 else end + 1
+            continue
+        depth += (char in "[{") - (char in "]}")
+        position += 1
+    return open_string, max(depth, 0)
+
+
+def _find_closing(text: str, start: int, delimiter: str) -> int:
+    position = start
+    while (found := text.find(delimiter, position)) >= 0:
+        if delimiter[0] == "'" or (len(text[:found]) - len(text[:found].rstrip("\\"))) % 2 == 0:
+            return found
+        position = found + 1
+    return -1
