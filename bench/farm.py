@@ -1,0 +1,423 @@
+"""A loopback feed farm for the pipeline benchmarks: many feeds on many "hosts" (ports of 127.0.0.1).
+
+Each feed is a real, well-formed RSS or Atom document from the corpus (``$MONITOR_CORPUS/feeds``), its entry
+links and ids rewritten to article pages of the farm, which serve the real news pages of
+``$MONITOR_CORPUS/articles/scrapinghub-aeb``. Feeds answer with ETag and Last-Modified and give 304 to a
+matching conditional request; bodies are gzipped when the client accepts it.
+
+The farm runs in its own process (so its CPU is not counted against the code under test), binds 127.0.0.1
+only, and exits by itself after ``--lifetime`` seconds. It is steered over HTTP on its first port:
+
+    POST /_farm/advance?new=K[&feeds=N][&title=T]  K new entries, one per feed round-robin over feeds 0..N-1,
+                                                    dated now; answers JSON with the new page URLs
+    GET  /_farm/stats                               requests, 200s, 304s, bytes sent, first fetch of each
+                                                    marked entry
+
+``--advance-every S --advance-new K`` makes it add K entries every S seconds by itself (for the soak).
+
+    python -m bench.farm --feeds 1000 --ports 100 --lifetime 600 --ready-file /tmp/farm.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import email.utils
+import gzip
+import io
+import json
+import os
+import re
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import feedparser
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_TEMPLATE_SIZE = 100 * 1024  # larger real feeds exist; a few of them would dominate every cycle
+URL_MARK = "\x00URL\x00"
+DATE_MARK = "\x00DATE\x00"
+TITLE_MARK = "\x00TITLE\x00"
+
+
+def corpus_root() -> Path:
+    return Path(os.environ.get("MONITOR_CORPUS", ROOT.parent / "shared" / "corpus"))
+
+
+# ---- templates ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Item:
+    text: str  # the item's markup with URL_MARK, DATE_MARK and TITLE_MARK where the farm puts its own values
+    date: str  # the original date text (kept for the feed's original entries)
+    title: str  # the original title text
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    atom: bool
+    content_type: str
+    head: str
+    items: tuple[Item, ...]
+    tail: str
+
+
+_ITEM = re.compile(r"<(item|entry)\b[^>]*>.*?</\1>", re.DOTALL)
+_DATE_TAGS = ("pubDate", "dc:date", "updated", "published")
+
+
+def _mark_item(block: str, atom: bool) -> Item | None:
+    text = block
+    if atom:
+        text, links = re.subn(
+            r'(<link\b(?![^>]*\brel="(?!alternate)[^"]*")[^>]*\bhref=")[^"]*(")', rf"\g<1>{URL_MARK}\2", text
+        )
+        text, _ids = re.subn(r"(<id>)[^<]*(</id>)", rf"\g<1>{URL_MARK}\2", text)
+        if not links:
+            return None
+    else:
+        text, links = re.subn(r"(<link>)[^<]*(</link>)", rf"\g<1>{URL_MARK}\2", text)
+        text = re.sub(r"(<guid\b[^>]*>)[^<]*(</guid>)", rf"\g<1>{URL_MARK}\2", text)
+        text = re.sub(r'(<item\b[^>]*\brdf:about=")[^"]*(")', rf"\g<1>{URL_MARK}\2", text)
+        text = re.sub(r"<feedburner:origLink>[^<]*</feedburner:origLink>", "", text)
+        if not links:
+            return None
+    date = ""
+    for tag in _DATE_TAGS:
+        found = re.search(rf"(<{tag}>)([^<]*)(</{tag}>)", text)
+        if found:
+            date = found.group(2)
+            text = text[: found.start(2)] + DATE_MARK + text[found.end(2) :]
+            break
+    title = ""
+    found = re.search(r"(<title\b[^>]*>)(.*?)(</title>)", text, re.DOTALL)
+    if found:
+        title = found.group(2)
+        text = text[: found.start(2)] + TITLE_MARK + text[found.end(2) :]
+    return Item(text, date, title)
+
+
+def load_templates(root: Path | None = None) -> list[Template]:
+    """The corpus feeds that are well-formed UTF-8 RSS or Atom with linked entries, each checked to parse
+    back to entries that all point at the farm after rewriting."""
+    folder = (root or corpus_root()) / "feeds"
+    templates = []
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path.suffix.lower() in (".json", ".gz", ".opml", ".html", ".htm"):
+            continue
+        raw = path.read_bytes()
+        if len(raw) > MAX_TEMPLATE_SIZE:
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        original = feedparser.parse(io.BytesIO(raw))
+        if original.bozo or len(original.entries) < 3 or not original.version:
+            continue
+        template = _template(path.relative_to(folder).as_posix(), text, original.version.startswith("atom"))
+        if template and _renders_cleanly(template, len(original.entries)):
+            templates.append(template)
+    if not templates:
+        raise SystemExit(f"no usable feeds under {folder}: set MONITOR_CORPUS")
+    return templates
+
+
+def _template(name: str, text: str, atom: bool) -> Template | None:
+    blocks = list(_ITEM.finditer(text))
+    if not blocks:
+        return None
+    items = [_mark_item(m.group(0), atom) for m in blocks]
+    if any(item is None for item in items):
+        return None
+    head = text[: blocks[0].start()]
+    tail = text[blocks[-1].end() :]
+    kind = "application/atom+xml" if atom else "application/rss+xml"
+    return Template(name, atom, f"{kind}; charset=utf-8", head, tuple(i for i in items if i), tail)
+
+
+def _renders_cleanly(template: Template, expected: int) -> bool:
+    feed = Feed(0, template, "http://127.0.0.1:1", time.time())
+    parsed = feedparser.parse(io.BytesIO(feed.render()))
+    links = [e.get("link", "") for e in parsed.entries]
+    return (
+        not parsed.bozo
+        and len(links) == expected
+        and all(link.startswith("http://127.0.0.1:1/a/") for link in links)
+        and len(set(links)) == len(links)
+    )
+
+
+# ---- feeds ----------------------------------------------------------------------------------------------
+
+
+def _rfc822(when: float) -> str:
+    return email.utils.formatdate(when, usegmt=True)
+
+
+def _iso(when: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
+
+
+@dataclass
+class Feed:
+    index: int
+    template: Template
+    base: str  # http://127.0.0.1:PORT
+    changed: float
+    added: list[tuple[float, str | None]] = field(default_factory=list)  # (when, title) of each new entry
+    _cache: tuple[int, bytes, bytes] | None = None
+
+    @property
+    def version(self) -> int:
+        return len(self.added)
+
+    @property
+    def etag(self) -> str:
+        return f'"f{self.index}-{self.version}"'
+
+    def page_url(self, seq: int) -> str:
+        return f"{self.base}/a/{self.index}/{seq}"
+
+    def add(self, when: float, title: str | None) -> str:
+        self.added.append((when, title))
+        self.changed = when
+        self._cache = None
+        return self.page_url(len(self.template.items) + len(self.added) - 1)
+
+    def render(self) -> bytes:
+        """The newest entries first; the document keeps its template's length as new entries push old out."""
+        items = self.template.items
+        total = len(items) + len(self.added)
+        parts = [self.template.head]
+        for seq in range(total - 1, total - 1 - len(items), -1):
+            item = items[seq % len(items)]
+            if seq >= len(items):
+                when, title = self.added[seq - len(items)]
+                date = _iso(when) if self.template.atom else _rfc822(when)
+                title = _xml_text(title) if title else item.title
+            else:
+                date, title = item.date, item.title
+            parts.append(
+                item.text.replace(URL_MARK, self.page_url(seq))
+                .replace(DATE_MARK, date)
+                .replace(TITLE_MARK, title)
+            )
+        parts.append(self.template.tail)
+        return "".join(parts).encode("utf-8")
+
+    def bodies(self) -> tuple[bytes, bytes]:
+        if self._cache is None or self._cache[0] != self.version:
+            plain = self.render()
+            self._cache = (self.version, plain, gzip.compress(plain, compresslevel=6))
+        return self._cache[1], self._cache[2]
+
+
+def _xml_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# ---- the server -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Stats:
+    requests: int = 0
+    ok: int = 0
+    not_modified: int = 0
+    not_found: int = 0
+    bytes_sent: int = 0
+    first_fetch: dict[str, float] = field(default_factory=dict)  # marked title -> first time it was served
+
+
+class Farm:
+    def __init__(self, feeds: int, ports: list[int], templates: list[Template]) -> None:
+        self.ports = ports
+        started = time.time()
+        self.feeds = [
+            Feed(i, templates[i % len(templates)], f"http://127.0.0.1:{ports[i % len(ports)]}", started)
+            for i in range(feeds)
+        ]
+        pages = sorted((corpus_root() / "articles" / "scrapinghub-aeb").glob("*.html.gz"))
+        self.pages = [p.read_bytes() for p in pages]
+        self.plain_pages: dict[int, bytes] = {}
+        self.stats = Stats()
+        self.cursor = 0
+
+    def feed_url(self, index: int) -> str:
+        return f"{self.feeds[index].base}/feed/{index}"
+
+    def advance(self, new: int, among: int | None, title: str | None) -> list[str]:
+        among = min(among or len(self.feeds), len(self.feeds))
+        now = time.time()
+        urls = []
+        for _ in range(new):
+            feed = self.feeds[self.cursor % among]
+            self.cursor += 1
+            urls.append(feed.add(now, title))
+        return urls
+
+    def handle(self, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes, str | None]:
+        """(status, headers, body, marked title served) for a GET."""
+        parts = path.split("?", 1)[0].strip("/").split("/")
+        gz = "gzip" in headers.get("accept-encoding", "")
+        if len(parts) == 2 and parts[0] == "feed" and parts[1].isdigit() and int(parts[1]) < len(self.feeds):
+            return self._feed(self.feeds[int(parts[1])], headers, gz)
+        if len(parts) == 3 and parts[0] == "a" and parts[1].isdigit() and parts[2].isdigit():
+            number = (int(parts[1]) * 7919 + int(parts[2])) % len(self.pages)
+            if gz:
+                return (
+                    200,
+                    {"content-type": "text/html", "content-encoding": "gzip"},
+                    self.pages[number],
+                    None,
+                )
+            plain = self.plain_pages.get(number)
+            if plain is None:
+                plain = self.plain_pages[number] = gzip.decompress(self.pages[number])
+            return 200, {"content-type": "text/html"}, plain, None
+        return 404, {"content-type": "text/plain"}, b"not found", None
+
+    def _feed(
+        self, feed: Feed, headers: dict[str, str], gz: bool
+    ) -> tuple[int, dict[str, str], bytes, str | None]:
+        modified = _rfc822(feed.changed)
+        common = {"etag": feed.etag, "last-modified": modified, "cache-control": "max-age=0"}
+        match = headers.get("if-none-match")
+        since = headers.get("if-modified-since")
+        if (match and match == feed.etag) or (not match and since and _not_after(feed.changed, since)):
+            return 304, common, b"", None
+        plain, packed = feed.bodies()
+        marked = feed.added[-1][1] if feed.added and feed.added[-1][1] else None
+        body_headers = {**common, "content-type": feed.template.content_type}
+        if gz:
+            return 200, {**body_headers, "content-encoding": "gzip"}, packed, marked
+        return 200, body_headers, plain, marked
+
+    def control(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        split = urlsplit(path)
+        query = {k: v[0] for k, v in parse_qs(split.query).items()}
+        if split.path == "/_farm/advance":
+            among = int(query["feeds"]) if "feeds" in query else None
+            urls = self.advance(int(query.get("new", "1")), among, query.get("title"))
+            return 200, {"content-type": "application/json"}, json.dumps({"pages": urls}).encode()
+        if split.path == "/_farm/stats":
+            return 200, {"content-type": "application/json"}, json.dumps(self.stats.__dict__).encode()
+        return 404, {"content-type": "text/plain"}, b"not found"
+
+    async def serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    return
+                lines = head.decode("latin-1").split("\r\n")
+                method, path, version = ([*lines[0].split(" "), "", ""])[:3]
+                headers = {}
+                for line in lines[1:]:
+                    name, _, value = line.partition(":")
+                    if name:
+                        headers[name.strip().lower()] = value.strip()
+                length = int(headers.get("content-length", "0") or 0)
+                if length:
+                    await reader.readexactly(length)
+                marked = None
+                if path.startswith("/_farm/"):
+                    status, out, body = self.control(path)
+                elif method in ("GET", "HEAD"):
+                    status, out, body, marked = self.handle(path, headers)
+                else:
+                    status, out, body = 405, {"content-type": "text/plain"}, b"method not allowed"
+                close = version != "HTTP/1.1" or headers.get("connection", "").lower() == "close"
+                self._count(status, len(body), marked)
+                reason = {200: "OK", 304: "Not Modified", 404: "Not Found", 405: "Method Not Allowed"}[status]
+                lines_out = [f"HTTP/1.1 {status} {reason}", f"content-length: {len(body)}"]
+                lines_out += [f"{k}: {v}" for k, v in out.items()]
+                if close:
+                    lines_out.append("connection: close")
+                head_out = ("\r\n".join(lines_out) + "\r\n\r\n").encode("latin-1")
+                # One write per response: a separate small write for the body waits on delayed ACKs.
+                writer.write(head_out + body if method != "HEAD" and status != 304 else head_out)
+                await writer.drain()
+                if close:
+                    return
+        except ConnectionError:
+            return
+        finally:
+            writer.close()
+
+    def _count(self, status: int, size: int, marked: str | None) -> None:
+        stats = self.stats
+        stats.requests += 1
+        stats.bytes_sent += size
+        if status == 200:
+            stats.ok += 1
+        elif status == 304:
+            stats.not_modified += 1
+        else:
+            stats.not_found += 1
+        if marked and marked not in stats.first_fetch:
+            stats.first_fetch[marked] = time.time()
+
+
+def _not_after(changed: float, since: str) -> bool:
+    try:
+        return int(changed) <= email.utils.parsedate_to_datetime(since).timestamp()
+    except (TypeError, ValueError):
+        return False
+
+
+def _listen(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(4096)
+    sock.setblocking(False)
+    return sock
+
+
+async def serve(args: argparse.Namespace) -> None:
+    sockets = [_listen(0) for _ in range(args.ports)]
+    ports = [s.getsockname()[1] for s in sockets]
+    farm = Farm(args.feeds, ports, load_templates())
+    servers = [await asyncio.start_server(farm.serve_connection, sock=s, backlog=4096) for s in sockets]
+    ready = {
+        "pid": os.getpid(),
+        "control": f"http://127.0.0.1:{ports[0]}",
+        "feeds": [farm.feed_url(i) for i in range(args.feeds)],
+        "templates": [f.template.name for f in farm.feeds[: len({f.template.name for f in farm.feeds})]],
+    }
+    Path(args.ready_file).write_text(json.dumps(ready))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + args.lifetime
+    while loop.time() < deadline:
+        await asyncio.sleep(min(args.advance_every or 1.0, max(deadline - loop.time(), 0.0)))
+        if args.advance_every and args.advance_new:
+            farm.advance(args.advance_new, None, None)
+    for server in servers:
+        server.close()
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(asyncio.gather(*(s.wait_closed() for s in servers)), 2)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.farm", description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", type=int, default=1000)
+    parser.add_argument("--ports", type=int, default=100, help="distinct hosts (ports of 127.0.0.1)")
+    parser.add_argument("--lifetime", type=float, default=900.0, help="seconds until the farm exits")
+    parser.add_argument("--advance-every", type=float, default=0.0, help="add entries every S seconds")
+    parser.add_argument("--advance-new", type=int, default=0, help="entries added each time")
+    parser.add_argument("--ready-file", required=True, help="where to write the farm's ports and URLs")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    asyncio.run(serve(parse_args(sys.argv[1:])))

@@ -1,0 +1,90 @@
+"""One poll cycle through the real code, in its own process, measured: ``python -m bench.pipeline_cycle CONFIG``.
+
+Builds the runtime exactly as ``monitor poll`` does (``load_config`` + ``open_runtime``), runs
+``pipeline.poll_many`` over every configured feed, and prints one JSON line: wall and CPU time of the cycle
+(this process and its worker processes), peak resident memory of each, and the poll outcomes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+from monitor.runtime import load_config, open_runtime
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and every process descended from it, from /proc."""
+    parents: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(stat.rpartition(")")[2].split()[1])
+    tree = [root]
+    for pid in tree:
+        tree.extend(child for child, parent in parents.items() if parent == pid)
+    return tree
+
+
+def process_usage(pid: int) -> tuple[float, int, int]:
+    """(CPU seconds, resident bytes now, peak resident bytes) of one process; zeros when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0, 0, 0
+    cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    rss = int(fields[21]) * PAGE_SIZE
+    peak = next((int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmHWM")), 0)
+    return cpu, rss, peak
+
+
+def tree_usage(root: int) -> dict[int, tuple[float, int, int]]:
+    return {pid: process_usage(pid) for pid in process_tree(root)}
+
+
+async def cycle(config_path: Path) -> dict[str, object]:
+    config = load_config(config_path)
+    opened = time.monotonic()
+    async with open_runtime(config) as runtime:
+        setup = time.monotonic() - opened
+        before = tree_usage(os.getpid())
+        started = time.monotonic()
+        results = await runtime.pipeline.poll_many(config.jobs, datetime.now(UTC))
+        wall = time.monotonic() - started
+        after = tree_usage(os.getpid())
+    statuses = Counter(r.status for r in results)
+    cpu = sum(usage[0] for usage in after.values()) - sum(before.get(pid, (0.0, 0, 0))[0] for pid in after)
+    return {
+        "feeds": len(results),
+        "wall_s": round(wall, 3),
+        "cpu_s": round(cpu, 3),
+        "setup_s": round(setup, 3),
+        "processes": len(after),
+        "peak_rss_mb": round(sum(u[2] for u in after.values()) / 2**20, 1),
+        "peak_rss_main_mb": round(after[os.getpid()][2] / 2**20, 1),
+        "statuses": dict(statuses),
+        "new_entries": sum(r.new_entries for r in results),
+        "hits": sum(r.hits for r in results),
+        "page_errors": sum(len(r.page_errors) for r in results),
+        "errors": sorted({r.error or "" for r in results if r.status == "error"})[:5],
+    }
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING)
+    print(json.dumps(asyncio.run(cycle(Path(sys.argv[1])))))
