@@ -34,7 +34,8 @@ def run_migrations_online() -> None:
 
 
 def _run(connection: object) -> None:
-    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)  # type: ignore[arg-type]
+    batch = connection.dialect.name == "sqlite"  # type: ignore[attr-defined]  # SQLite cannot ALTER most things
+    context.configure(connection=connection, target_metadata=metadata, render_as_batch=batch)  # type: ignore[arg-type]
     with context.begin_transaction():
         context.run_migrations()
 

@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -18,6 +18,7 @@ from monitor.errors import StoreError
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 log = logging.getLogger(__name__)
+MIGRATION_LOCK = 0x6D6F6E69746F7201  # PostgreSQL advisory lock key: one process migrates at a time
 
 
 def create_store_engine(url: str) -> Engine:
@@ -66,6 +67,14 @@ def upgrade(engine: Engine) -> list[str]:
         if current == head:
             return []
         with engine.begin() as conn:
+            # Two processes starting on an old or empty database (a poll beside the daemon) take turns: SQLite's
+            # BEGIN IMMEDIATE or, on PostgreSQL, an advisory lock held until commit. The second then finds the
+            # schema current.
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            current = MigrationContext.configure(conn).get_current_revision()
+            if current == head:
+                return []
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
     except SQLAlchemyError as exc:

@@ -1,4 +1,5 @@
-"""The database schema. Alembic migrations in migrations/ create exactly these tables."""
+"""The database schema. Alembic migrations in migrations/ create exactly these tables (on SQLite the name
+columns keep the VARCHAR(200) of the first migration, a length SQLite never enforces)."""
 
 from __future__ import annotations
 
@@ -42,20 +43,33 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
+class CleanText(TypeDecorator[str]):
+    """Text that PostgreSQL accepts: it refuses NUL characters, which a JSON Feed or a page may carry, so they
+    are dropped there. SQLite stores the text as given."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is not None and dialect.name == "postgresql" and "\x00" in value:
+            return value.replace("\x00", "")
+        return value
+
+
 metadata = MetaData()
 
 feeds = Table(
     "feeds",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("name", String(200), nullable=False, unique=True),
-    Column("url", Text, nullable=False),
-    Column("current_url", Text),
-    Column("etag", Text),
-    Column("last_modified", Text),
+    Column("name", CleanText, nullable=False, unique=True),
+    Column("url", CleanText, nullable=False),
+    Column("current_url", CleanText),
+    Column("etag", CleanText),
+    Column("last_modified", CleanText),
     Column("last_polled_at", UTCDateTime),
     Column("last_status", String(20)),
-    Column("last_error", Text),
+    Column("last_error", CleanText),
     Column("consecutive_failures", Integer, nullable=False, default=0),
     Column("entries_seen", Integer, nullable=False, default=0),
     Column("next_poll_at", UTCDateTime),
@@ -66,18 +80,18 @@ articles = Table(
     "articles",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("key", Text, nullable=False, unique=True),
-    Column("feed", String(200), nullable=False),
-    Column("url", Text),
-    Column("guid", Text),
-    Column("title", Text, nullable=False, default=""),
-    Column("summary", Text, nullable=False, default=""),
-    Column("text", Text, nullable=False, default=""),
-    Column("author", Text),
-    Column("sitename", Text),
+    Column("key", CleanText, nullable=False, unique=True),
+    Column("feed", CleanText, nullable=False),
+    Column("url", CleanText),
+    Column("guid", CleanText),
+    Column("title", CleanText, nullable=False, default=""),
+    Column("summary", CleanText, nullable=False, default=""),
+    Column("text", CleanText, nullable=False, default=""),
+    Column("author", CleanText),
+    Column("sitename", CleanText),
     Column("published_at", UTCDateTime, nullable=False),
     Column("first_seen_at", UTCDateTime, nullable=False),
-    Column("fetch_error", Text),
+    Column("fetch_error", CleanText),
     Index("ix_articles_feed_published", "feed", "published_at"),
 )
 
@@ -86,10 +100,10 @@ hits = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
-    Column("watchlist", String(200), nullable=False),
-    Column("matched", Text, nullable=False),  # JSON list of the terms/clauses that matched
-    Column("fields", Text, nullable=False, default="[]"),  # JSON list of the fields they were found in
-    Column("snippets", Text, nullable=False),  # JSON list of {field, text, marks}
+    Column("watchlist", CleanText, nullable=False),
+    Column("matched", CleanText, nullable=False),  # JSON list of the terms/clauses that matched
+    Column("fields", CleanText, nullable=False, default="[]"),  # JSON list of the fields they were found in
+    Column("snippets", CleanText, nullable=False),  # JSON list of {field, text, marks}
     Column("found_at", UTCDateTime, nullable=False),
     Column("alerted", Boolean, nullable=False),  # False: too old to alert, stored for the record
     UniqueConstraint("article_id", "watchlist", name="uq_hits_article_watchlist"),
@@ -101,12 +115,14 @@ deliveries = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("hit_id", Integer, ForeignKey("hits.id", ondelete="CASCADE"), nullable=False),
-    Column("notifier", String(200), nullable=False),
+    Column("notifier", CleanText, nullable=False),
     Column("status", String(20), nullable=False),  # pending, sent, failed, dead
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime),
-    Column("last_error", Text),
-    Column("sent_targets", Text, nullable=False, default="[]"),  # JSON list of URL indexes already delivered
+    Column("last_error", CleanText),
+    Column(
+        "sent_targets", CleanText, nullable=False, default="[]"
+    ),  # JSON list of URL indexes already delivered
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
     Column("claimed_until", UTCDateTime),  # a sender holds the row until then; a crash lets it expire
@@ -117,7 +133,7 @@ deliveries = Table(
 notifier_state = Table(
     "notifier_state",
     metadata,
-    Column("notifier", String(200), primary_key=True),
+    Column("notifier", CleanText, primary_key=True),
     Column("last_digest_at", UTCDateTime),
 )
 
@@ -126,7 +142,7 @@ daemon = Table(
     metadata,
     Column("id", Integer, primary_key=True),  # always 1: one daemon per database
     Column("pid", Integer, nullable=False),
-    Column("hostname", Text, nullable=False),
+    Column("hostname", CleanText, nullable=False),
     Column("started_at", UTCDateTime, nullable=False),
     Column("heartbeat_at", UTCDateTime, nullable=False),
 )
