@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     hits = sub.add_parser("hits", help="list stored hits, newest first")
     hits.add_argument("--watchlist", metavar="NAME")
     hits.add_argument("--since", metavar="2d|DATE", help="a duration back from now, or an ISO date")
+    hits.add_argument("--query", metavar="Q", help="only hits whose article matches this query")
     hits.add_argument("--limit", type=int, default=50)
     hits.add_argument("--format", choices=["table", "json", "csv"], default="table")
 
@@ -99,7 +100,9 @@ def dispatch(args: argparse.Namespace, config_path: Path) -> int:
     if command == "poll":
         return asyncio.run(commands.poll(config, args.feed, notify=not args.no_notify))
     if command == "hits":
-        return commands.hits(config, args.watchlist, parse_since(args.since), args.limit, args.format)
+        return commands.hits(
+            config, args.watchlist, parse_since(args.since), args.limit, args.format, args.query
+        )
     if command == "status":
         return commands.status(config, args.format)
     if command == "deliveries":

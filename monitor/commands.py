@@ -19,7 +19,7 @@ from monitor.notify import Message, log_message, send_message
 from monitor.pipeline import poll_summary
 from monitor.runtime import Config, load_config, open_runtime, open_store
 from monitor.secrets import mask_url
-from monitor.store import DaemonRecord, Outbox
+from monitor.store import DaemonRecord, Outbox, Store
 from monitor.store import engine as store_engine
 
 log = logging.getLogger("monitor")
@@ -93,10 +93,20 @@ def hit_row(hit: Hit) -> dict[str, Any]:
     }
 
 
-def hits(config: Config, watchlist: str | None, since: datetime | None, limit: int, fmt: str) -> int:
+def hits(
+    config: Config,
+    watchlist: str | None,
+    since: datetime | None,
+    limit: int,
+    fmt: str,
+    query: str | None = None,
+) -> int:
     store = open_store(config.settings)
     try:
-        rows = [hit_row(h) for h in store.hits(watchlist=watchlist, since=since, limit=limit)]
+        found = store.hits(watchlist=watchlist, since=since, limit=None if query else limit)
+        if query:
+            found = _search(store, found, query)[:limit]
+        rows = [hit_row(h) for h in found]
     finally:
         store.close()
     columns = ["found_at", "watchlist", "feed", "title", "matched", "url"]
@@ -110,6 +120,13 @@ def hits(config: Config, watchlist: str | None, since: datetime | None, limit: i
             text += "\n\n" + "\n".join(_explained(r) for r in rows)
     print(text)
     return 0
+
+
+def _search(store: Store, found: list[Hit], query: str) -> list[Hit]:
+    """The hits whose article matches ``query`` (the watchlist query language), in the given order."""
+    matcher = compile_watchlists([WatchlistSpec("search", query=query)])
+    fields = store.article_fields([hit.id for hit in found])
+    return [hit for hit in found if matcher.match(fields.get(hit.id, {}))]
 
 
 def _explained(row: dict[str, Any]) -> str:

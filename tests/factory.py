@@ -62,7 +62,7 @@ def story_paragraphs() -> list[str]:
         return [p.strip() for p in text.split("\n") if p.strip()]
     return [
         "Canadian-made Wescam imaging and targeting systems were found on Turkish Baykar drones.",
-        "Global Affairs would not say whether export permits were granted despite the embargo on Turkey.",
+        "Global Affairs would not say whether export permits were granted, Project Ploughshares said.",
     ] * 5
 
 

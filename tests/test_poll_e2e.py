@@ -203,6 +203,14 @@ def test_hits_since_filters_and_csv(
     assert smtp_server.messages == []
     csv_out = run_cli(config, "hits", "--format", "csv", "--since", "1h").stdout.splitlines()
     assert csv_out[0].startswith("found_at,watchlist,feed,title") and len(csv_out) == 3
+    searched = json_lines(
+        run_cli(config, "hits", "--format", "json", "--query", "body:Ploughshares OR title:row").stdout
+    )
+    assert sorted(h["url"].rsplit("/", 1)[1] for h in searched) == ["gone", "story"]
+    narrowed = json_lines(run_cli(config, "hits", "--format", "json", "--query", "title:permits").stdout)
+    assert [h["title"] for h in narrowed] == ["Permits row"]
+    bad = run_cli(config, "hits", "--query", "(Wescam")
+    assert bad.returncode == 2 and "expected ')'" in bad.stderr
     future = run_cli(config, "hits", "--since", (recent(-48) + timedelta(0)).date().isoformat())
     assert "no hits" in future.stdout
 

@@ -164,6 +164,27 @@ class Store:
         with self.engine.begin() as conn:
             return [hit_from_row(row) for row in conn.execute(query)]
 
+    def article_fields(self, hit_ids: Sequence[int]) -> dict[int, dict[str, str]]:
+        """For each hit, the text fields of its article, as the matcher reads them."""
+        fields: dict[int, dict[str, str]] = {}
+        with self.engine.begin() as conn:
+            for start in range(0, len(hit_ids), SEEN_CHECK_BATCH):
+                batch = list(hit_ids[start : start + SEEN_CHECK_BATCH])
+                query = (
+                    select(hits.c.id, articles)
+                    .join(articles, articles.c.id == hits.c.article_id)
+                    .where(hits.c.id.in_(batch))
+                )
+                for row in conn.execute(query):
+                    fields[row[0]] = {
+                        "title": row.title,
+                        "summary": row.summary,
+                        "body": row.text,
+                        "url": row.url or "",
+                        "feed": row.feed,
+                    }
+        return fields
+
     def housekeeping(self) -> None:
         """Periodic upkeep: fold the WAL back into the database file and refresh the query planner's statistics."""
         if self.engine.dialect.name != "sqlite":
