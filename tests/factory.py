@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -78,10 +79,10 @@ def write_config(
     folder: Path,
     *,
     monitor: dict[str, Any] | None = None,
-    feeds: list[dict[str, Any]] = (),  # type: ignore[assignment]
-    watchlists: list[dict[str, Any]] = (),
-    notifiers: list[dict[str, Any]] = (),
-) -> Path:  # type: ignore[assignment]
+    feeds: Sequence[Mapping[str, Any]] = (),
+    watchlists: Sequence[Mapping[str, Any]] = (),
+    notifiers: Sequence[Mapping[str, Any]] = (),
+) -> Path:
     """A config file from plain dicts; the database goes beside it."""
     lines = ["[monitor]"]
     settings = {"database": "sqlite:///monitor.db", "timeout": "5s", "group_window": "0s", **(monitor or {})}
