@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from itertools import accumulate
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.match import compile_watchlists
+from monitor.match.fold import FoldedField, fold_words_slowly, word_spans
 from monitor.match.reference import explain_spec
 from monitor.models import WatchlistSpec
 
@@ -28,9 +31,13 @@ TERMS = [
 FIELDS = ["", "title:", "body:", "summary:"]
 
 
+# Runs that fold into several words or none, change length when folded or lower-cased, or are not ASCII.
+ODD_WORDS = ["½", "ﬁnance", "ΣΑΣ", "e\u0301te", "İİ", "日本", "ß", "\u0301", "a\x01b", "l·l"]
+
+
 @st.composite
-def texts(draw: st.DrawFn) -> str:
-    words = draw(st.lists(st.sampled_from(WORDS), max_size=14))
+def texts(draw: st.DrawFn, words: list[str] = WORDS) -> str:
+    words = draw(st.lists(st.sampled_from(words), max_size=14))
     seps = draw(st.lists(st.sampled_from(SEPARATORS), min_size=len(words), max_size=len(words)))
     return "".join(w + s for w, s in zip(words, seps, strict=True))
 
@@ -86,3 +93,18 @@ def test_snippet_marks_point_at_the_matched_words(body: str, term: str) -> None:
             for start, end in snippet.marks:
                 marked = snippet.text[start:end]
                 assert marked.strip() == marked and marked
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=texts(WORDS + ODD_WORDS), data=st.data())
+def test_folded_offsets_agree_with_plain_word_spans(text: str, data: st.DataObject) -> None:
+    folded = FoldedField(text)
+    words = folded.padded.split()
+    assert words == fold_words_slowly(text)
+    spans = word_spans(text)
+    starts = list(accumulate((len(word) + 1 for word in words), initial=1))  # in " w1 w2 ... "
+    for _ in range(min(len(words), 5)):
+        first = data.draw(st.integers(0, len(words) - 1))
+        last = data.draw(st.integers(first, min(first + 3, len(words) - 1)))
+        span = folded.char_span(starts[first], starts[last] + len(words[last]))
+        assert span == (spans[first][0], spans[last][1])

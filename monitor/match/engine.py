@@ -18,14 +18,14 @@ from typing import Any
 import ahocorasick
 
 from monitor.errors import QueryError
-from monitor.models import TEXT_FIELDS, Match, WatchlistSpec
+from monitor.models import TEXT_FIELDS, Match, Snippet, WatchlistSpec
 
 from .fold import FoldedField, fold_text
 from .query import And, FeedIs, Near, Node, Not, Phrase, parse_query, parse_term, positive_leaves
 from .reference import Explanation, explain_spec
-from .snippets import Evidence, build_snippets
+from .snippets import Evidence, Windows, build_snippets
 
-Occurrence = tuple[int, int]  # first and last word index
+Occurrence = tuple[int, int]  # in the padded field: start of the first word, end of the last word
 SCANNED_FIELDS = (*TEXT_FIELDS, "url")
 _second = itemgetter(1)
 
@@ -45,15 +45,22 @@ class ArticleScan:
     """One article, folded and scanned once; positions and spans are worked out on demand."""
 
     def __init__(self, fields: Mapping[str, str], automaton: Any, scan_url: bool) -> None:
-        names = SCANNED_FIELDS if scan_url else TEXT_FIELDS
-        self.folded = {name: FoldedField.of(fields.get(name, "")) for name in names}
-        self.hits = {
-            name: list(automaton.iter(f.padded)) if f.words else [] for name, f in self.folded.items()
-        }
-        self.found = {name: set(map(_second, hits)) for name, hits in self.hits.items()}
+        self.folded: dict[str, FoldedField] = {}
+        self.hits: dict[str, list[tuple[int, int]]] = {}
+        self.found: dict[str, set[int]] = {}
+        for name in SCANNED_FIELDS if scan_url else TEXT_FIELDS:
+            folded = self.folded[name] = FoldedField(fields.get(name, ""))
+            hits = self.hits[name] = list(automaton.iter(folded.padded)) if not folded.empty else []
+            self.found[name] = set(map(_second, hits))
         self.raw_feed = fields.get("feed", "")
         self._feed: str | None = None
         self._ends: dict[str, dict[int, list[int]]] = {}
+        # Worked out once per article and shared by every watchlist that needs them: the occurrences of each
+        # phrase (by its patterns) in each field, the evidence of each clause, the snippets of each evidence.
+        self.occurrences: dict[tuple[str, tuple[int, ...]], list[Occurrence]] = {}
+        self.evidence: dict[ClauseLeaf, list[Evidence]] = {}
+        self.snippets: dict[tuple[int, ...], tuple[Snippet, ...]] = {}
+        self.windows: Windows = {}
 
     @property
     def feed(self) -> str:
@@ -80,7 +87,7 @@ class ArticleScan:
 @dataclass(frozen=True, slots=True)
 class Segment:
     pattern: int
-    words: int
+    text: str  # " w1 w2 " (exact) or " w1 w2" (the last word a prefix)
     prefix: bool  # ends in the middle of a word
 
 
@@ -91,15 +98,28 @@ class CompiledPhrase:
         self.fields = tuple(name for name in phrase.fields if name in SCANNED_FIELDS)
         self.label = phrase.source
         self.single = segments[0].pattern if len(segments) == 1 else None
+        self.key = tuple(segment.pattern for segment in segments)
 
     def trigger(self) -> Trigger:
         return frozenset([self.segments[0].pattern])
 
     def in_field(self, scan: ArticleScan, name: str) -> bool:
         found = scan.found.get(name)
-        if not found or any(segment.pattern not in found for segment in self.segments):
+        if not found:
             return False
-        return len(self.segments) == 1 or bool(self.occurrences(scan, name))
+        if self.single is not None:
+            return self.single in found
+        return all(pattern in found for pattern in self.key) and bool(self.occurrences(scan, name))
+
+    def evidence(self, scan: ArticleScan) -> list[Evidence]:
+        found = scan.evidence.get(self)
+        if found is None:
+            found = scan.evidence[self] = [
+                Evidence(self.label, name, self.occurrences(scan, name))
+                for name in self.fields
+                if self.in_field(scan, name)
+            ]
+        return found
 
     def evaluate(self, scan: ArticleScan) -> bool:
         if self.single is not None:  # the common case, kept cheap: one pattern, no positions
@@ -108,22 +128,30 @@ class CompiledPhrase:
         return any(self.in_field(scan, name) for name in self.fields)
 
     def occurrences(self, scan: ArticleScan, name: str) -> list[Occurrence]:
-        starts = scan.folded[name].starts
+        key = (name, self.key)
+        found = scan.occurrences.get(key)
+        if found is None:
+            found = scan.occurrences[key] = self._occurrences(scan, name)
+        return found
+
+    def _occurrences(self, scan: ArticleScan, name: str) -> list[Occurrence]:
+        padded = scan.folded[name].padded
         found: list[Occurrence] | None = None
         for segment in self.segments:
-            located = [_segment_span(segment, starts, end) for end in scan.ends(name, segment.pattern)]
+            located = [_segment_span(segment, padded, end) for end in scan.ends(name, segment.pattern)]
             if found is None:
                 found = located
-            else:
+            else:  # the next segment starts on the word after the space that ends this one
                 by_start = {span[0]: span for span in located}
-                found = [(first, by_start[last + 1][1]) for first, last in found if last + 1 in by_start]
+                found = [(start, by_start[end + 1][1]) for start, end in found if end + 1 in by_start]
         return sorted(set(found or []))
 
 
-def _segment_span(segment: Segment, starts: list[int], end: int) -> Occurrence:
-    # An exact pattern ends on the space after its last word; a prefix ends inside its last word.
-    last = bisect_right(starts, end if segment.prefix else end - 1) - 1
-    return last - segment.words + 1, last
+def _segment_span(segment: Segment, padded: str, end: int) -> Occurrence:
+    # ``end`` is the last character of the pattern: the space after an exact pattern, or a character inside
+    # the last word of a prefix, whose word then ends on the next space.
+    start = end - len(segment.text) + 2
+    return start, padded.index(" ", end) if segment.prefix else end
 
 
 class CompiledFeed:
@@ -136,6 +164,9 @@ class CompiledFeed:
 
     def evaluate(self, scan: ArticleScan) -> bool:
         return scan.feed == self.name
+
+    def evidence(self, scan: ArticleScan) -> list[Evidence]:
+        return [Evidence(self.label, "feed", [])] if self.evaluate(scan) else []
 
 
 class CompiledNear:
@@ -158,33 +189,49 @@ class CompiledNear:
             return []
         lefts = _side_occurrences(self.left, scan, name)
         rights = _side_occurrences(self.right, scan, name)
-        close_lefts = _close_to(lefts, rights, self.distance)
+        padded = scan.folded[name].padded
+        close_lefts = _close_to(lefts, rights, self.distance, padded)
         if not close_lefts:
             return []
-        return sorted(set(close_lefts + _close_to(rights, lefts, self.distance)))
+        return sorted(set(close_lefts + _close_to(rights, lefts, self.distance, padded)))
 
     @staticmethod
     def side_present(side: list[CompiledPhrase], scan: ArticleScan, name: str) -> bool:
         return any(name in p.fields and p.in_field(scan, name) for p in side)
+
+    def evidence(self, scan: ArticleScan) -> list[Evidence]:
+        found = scan.evidence.get(self)
+        if found is None:
+            found = scan.evidence[self] = [
+                Evidence(self.label, name, pairs)
+                for name in SCANNED_FIELDS
+                if (pairs := self.pairs(scan, name))
+            ]
+        return found
 
 
 def _side_occurrences(side: list[CompiledPhrase], scan: ArticleScan, name: str) -> list[Occurrence]:
     return sorted({o for p in side if name in p.fields for o in p.occurrences(scan, name)})
 
 
-def _close_to(these: list[Occurrence], others: list[Occurrence], distance: int) -> list[Occurrence]:
-    """The occurrences in ``these`` with an occurrence of ``others`` at most ``distance`` words away."""
+def _close_to(
+    these: list[Occurrence], others: list[Occurrence], distance: int, padded: str
+) -> list[Occurrence]:
+    """The occurrences in ``these`` with an occurrence of ``others`` at most ``distance`` words away.
+
+    Between the end of one occurrence and the start of a later one there is one space more than words.
+    """
     other_starts = sorted(o[0] for o in others)
     other_ends = sorted(o[1] for o in others)
     close = []
-    for first, last in these:
-        after = bisect_right(other_starts, last)  # the nearest other starting after this one ends
-        if after < len(other_starts) and other_starts[after] - last - 1 <= distance:
-            close.append((first, last))
+    for start, end in these:
+        after = bisect_right(other_starts, end)  # the nearest other starting after this one ends
+        if after < len(other_starts) and padded.count(" ", end, other_starts[after]) - 1 <= distance:
+            close.append((start, end))
             continue
-        before = bisect_left(other_ends, first) - 1  # the nearest other ending before this one starts
-        if before >= 0 and first - other_ends[before] - 1 <= distance:
-            close.append((first, last))
+        before = bisect_left(other_ends, start) - 1  # the nearest other ending before this one starts
+        if before >= 0 and padded.count(" ", other_ends[before], start) - 1 <= distance:
+            close.append((start, end))
     return close
 
 
@@ -235,23 +282,30 @@ class _Compiler:
         self.patterns: dict[str, int] = {}
         self.scans_url = False
         self.leaves: dict[int, ClauseLeaf] = {}  # id(query leaf) -> compiled, to find positive clauses again
+        self.phrases: dict[Phrase, CompiledPhrase] = {}
 
     def pattern(self, text: str) -> int:
         return self.patterns.setdefault(text, len(self.patterns))
 
     def phrase(self, phrase: Phrase) -> CompiledPhrase:
+        # The same phrase written the same way in several watchlists is one clause: its evidence is shared.
+        compiled = self.phrases.get(phrase)
+        if compiled is None:
+            compiled = self.phrases[phrase] = self._phrase(phrase)
+        self.leaves[id(phrase)] = compiled
+        return compiled
+
+    def _phrase(self, phrase: Phrase) -> CompiledPhrase:
         segments: list[Segment] = []
         pending: list[str] = []
         for index, word in enumerate(phrase.words):
             pending.append(word.text)
             if word.prefix or index == len(phrase.words) - 1:
                 text = " " + " ".join(pending) + ("" if word.prefix else " ")
-                segments.append(Segment(self.pattern(text), len(pending), word.prefix))
+                segments.append(Segment(self.pattern(text), text, word.prefix))
                 pending = []
-        compiled = CompiledPhrase(phrase, tuple(segments))
         self.scans_url = self.scans_url or "url" in phrase.fields
-        self.leaves[id(phrase)] = compiled
-        return compiled
+        return CompiledPhrase(phrase, tuple(segments))
 
     def node(self, node: Node) -> Compiled:
         if isinstance(node, Phrase):
@@ -306,30 +360,13 @@ class CompiledWatchlist:
         return wanted and not any(term.evaluate(scan) for term in self.exclude)
 
     def evidence(self, scan: ArticleScan) -> list[Evidence]:
-        """What made the watchlist match: each true clause with the fields and word ranges it was found at."""
+        """What made the watchlist match: each true clause with the fields and places it was found at."""
         found: list[Evidence] = []
         for term in self.terms:
-            found.extend(_phrase_evidence(term, scan))
+            found += term.evidence(scan)
         for clause in self.query_clauses:
-            if isinstance(clause, CompiledPhrase):
-                found.extend(_phrase_evidence(clause, scan))
-            elif isinstance(clause, CompiledNear):
-                found.extend(
-                    Evidence(clause.label, name, pairs)
-                    for name in SCANNED_FIELDS
-                    if (pairs := clause.pairs(scan, name))
-                )
-            elif clause.evaluate(scan):
-                found.append(Evidence(clause.label, "feed", []))
+            found += clause.evidence(scan)
         return found
-
-
-def _phrase_evidence(phrase: CompiledPhrase, scan: ArticleScan) -> list[Evidence]:
-    return [
-        Evidence(phrase.label, name, phrase.occurrences(scan, name))
-        for name in phrase.fields
-        if phrase.in_field(scan, name)
-    ]
 
 
 def _union(triggers: list[Trigger]) -> Trigger:
@@ -399,11 +436,17 @@ _EMPTY = _EmptyAutomaton()
 
 
 def _to_match(name: str, evidence: list[Evidence], scan: ArticleScan) -> Match:
-    labels = list(dict.fromkeys(e.label for e in evidence))
+    labels = tuple(dict.fromkeys([e.label for e in evidence]))
     field_names = {e.field for e in evidence}
-    ordered_fields = tuple(f for f in (*SCANNED_FIELDS, "feed") if f in field_names)
-    texts = {name: scan.folded[name] for name in scan.folded}
-    return Match(name, tuple(labels), build_snippets(evidence, texts), ordered_fields)
+    ordered_fields = tuple(f for f in _FIELD_ORDER if f in field_names)
+    key = tuple(map(id, evidence))  # evidence is kept by the scan: ids stay unique while it lives
+    snippets = scan.snippets.get(key)
+    if snippets is None:
+        snippets = scan.snippets[key] = build_snippets(evidence, scan.folded, scan.windows)
+    return Match(name, labels, snippets, ordered_fields)
+
+
+_FIELD_ORDER = (*SCANNED_FIELDS, "feed")
 
 
 def compile_watchlists(specs: Iterable[WatchlistSpec]) -> Matcher:

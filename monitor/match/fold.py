@@ -4,27 +4,26 @@ A word is a run of letters and digits (combining marks count as part of the word
 text. Each word is then folded: Unicode NFKC, case folding, diacritics dropped (é=e, İ=ı=i, ß=ss); a fold may
 turn one run into several words ("½" gives "1 2") or none. Everything else separates words.
 
-Folding costs more than scanning, so there are three paths that give the same words:
+Folding costs more than scanning, so there are two paths that give the same words:
 - ASCII text (after blanking the common non-ASCII punctuation of news text) is folded with one translate;
-- other text whose lower-casing keeps its length is lower-cased whole and only non-ASCII words are folded one
-  by one;
-- the rest (a dotted İ changes length when lower-cased) is folded word by word from the original.
+- other text is lower-cased whole (unless that changes its length, as a dotted İ does), its few non-ASCII
+  characters are marked by the ASCII encoder as word characters or separators, and only the runs holding
+  non-ASCII word characters are folded one by one.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 import unicodedata
 from bisect import bisect_right
-from dataclasses import dataclass, field
-from itertools import accumulate, chain, repeat
+from itertools import accumulate, chain, compress, repeat
 
 # Combining marks are part of a word: NFKC composes most of them (e + ◌́ = é) and folding drops the rest.
 _MARKS = "\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u0610-\u061a\u064b-\u065f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 # `\w` without the underscore, plus marks; the underscore is blanked beforehand.
 _WORD_RE = re.compile(rf"[\w{_MARKS}]+")
 _ALNUM_RE = re.compile(r"[^\W_]+")
-_ASCII_WORD_RE = re.compile(r"[a-z0-9]+")
 
 # Separators common in news text; blanking them (same length) lets most articles take the ASCII path.
 _COMMON_SEPARATORS = "\xa0’‘“”–—…£€°•·´\xad\u200b\u200c\u200d\u2063\ufeff«»„"
@@ -62,89 +61,100 @@ def _blank_common_separators(text: str) -> str:
     return text
 
 
-def _lowered_same_length(text: str) -> str | None:
-    """The text lower-cased with underscores blanked, or None when lower-casing changes its length."""
-    lowered = text.lower()
-    if len(lowered) != len(text):
-        return None
-    return lowered.replace("_", " ")
-
-
-def fold_words(text: str) -> list[str]:
-    """The folded words of ``text``, in order (the fast path used to match articles)."""
-    if not text.isascii():
-        text = _blank_common_separators(text)
-    if text.isascii():
-        return text.translate(_ASCII_FOLD).split()
-    lowered = _lowered_same_length(text)
-    source = lowered if lowered is not None else text.replace("_", " ")
-    words: list[str] = []
-    for word in _WORD_RE.findall(source):
-        if word.isascii() and lowered is not None:
-            words.append(word)
-        else:
-            words.extend(fold_word(word).split())
-    return words
-
-
-def word_spans(text: str) -> list[tuple[int, int]]:
-    """The (start, end) offsets in ``text`` of each word ``fold_words`` gives, index for index.
-
-    A run that folds into several words gives each of them the span of the whole run.
-    """
-    if not text.isascii():
-        text = _blank_common_separators(text)
-    if text.isascii():
-        return _ascii_word_spans(text.translate(_ASCII_FOLD))
-    lowered = _lowered_same_length(text)
-    source = lowered if lowered is not None else text.replace("_", " ")
-    spans: list[tuple[int, int]] = []
-    for match in _WORD_RE.finditer(source):
-        word = match.group()
-        count = 1 if word.isascii() and lowered is not None else len(fold_word(word).split())
-        spans.extend([match.span()] * count)
-    return spans
-
-
-def _ascii_word_spans(translated: str) -> list[tuple[int, int]]:
-    # Without a Python step per word: interleave the lengths of separators and words and add them up.
-    separators = _ASCII_WORD_RE.split(translated)
-    words = _ASCII_WORD_RE.findall(translated)
-    lengths = chain.from_iterable(zip(map(len, separators), map(len, words), strict=False))
-    offsets = list(accumulate(lengths, initial=0))
-    return list(zip(offsets[1::2], offsets[2::2], strict=False))
-
-
-_SPACE_RUN_RE = re.compile(" {2,}")
-
-
-def ascii_shifts(text: str) -> tuple[list[int], list[int], int] | None:
-    """How " w1 w2 ... " positions map back to ``text`` when it takes the ASCII path, else None.
-
-    Folding there is one character for one, except that runs of separators shrink to one space. So a word at
-    padded position p starts at p - 1 + (characters dropped before it): one entry per run of two or more
-    separators, far fewer than words. Returns (padded position after each run, dropped so far, leading run).
-    """
+def ascii_translated(text: str) -> str | None:
+    """``text`` with letters and digits lower-cased and everything else blanked, one character for one, when it
+    takes the ASCII path; else None."""
     if not text.isascii():
         text = _blank_common_separators(text)
         if not text.isascii():
             return None
-    translated = text.translate(_ASCII_FOLD)
-    lead = len(translated) - len(translated.lstrip(" "))
-    positions: list[int] = []
-    dropped: list[int] = []
-    total = lead
-    for run in _SPACE_RUN_RE.finditer(translated, lead):
-        total += run.end() - run.start() - 1
-        positions.append(run.end() - total + 1)
-        dropped.append(total)
-    return positions, dropped, lead
+    return text.translate(_ASCII_FOLD)
 
 
-def word_starts(words: list[str]) -> list[int]:
-    """Offset of each word in " w1 w2 ... wn " (and a last entry one past the end), without a Python loop."""
-    offsets = list(accumulate(chain.from_iterable(zip(map(len, words), repeat(1))), initial=1))
-    return offsets[0::2]
+def fold_words(text: str) -> list[str]:
+    """The folded words of ``text``, in order (the fast path used to match articles)."""
+    translated = ascii_translated(text)
+    if translated is not None:
+        return translated.split()
+    return _unicode_fold(text)[1]
+
+
+def word_spans(text: str) -> list[tuple[int, int]]:
+    """The (start, end) offsets in ``text`` of each word ``fold_words`` gives, index for index, the plain way
+    (``FoldedField.char_span`` gives the same without a step per word).
+
+    A run that folds into several words gives each of them the span of the whole run.
+    """
+    spans: list[tuple[int, int]] = []
+    for match in _WORD_RE.finditer(_blank_common_separators(text).replace("_", " ")):
+        spans += [match.span()] * len(fold_word(match.group()).split())
+    return spans
+
+
+def _unicode_fold(text: str) -> tuple[str, list[str], list[tuple[int, int]]]:
+    """Text off the ASCII path: (marked, words, uneven).
+
+    ``marked`` is the text one character for one with ASCII letters and digits lower-cased, other word
+    characters as _WORD_MARK and everything else blanked: its runs are the runs of word characters, found
+    without a regular expression pass over the Unicode text (the encoder finds the few non-ASCII characters).
+    Runs holding a _WORD_MARK are folded one by one, the others are already folded. ``uneven`` gives the start
+    and the number of words of each run that does not fold into exactly one word.
+    """
+    lowered = text.lower()
+    source = lowered if len(lowered) == len(text) else text  # fold runs of the original when İ changes length
+    if _WORD_MARK in source:
+        source = source.replace(_WORD_MARK, " ")  # a control character, a separator anyway
+    marked = source.encode("ascii", _MARK_ERRORS).decode("ascii").translate(_MARKED_FOLD)
+    words: list[str] = []
+    uneven: list[tuple[int, int]] = []
+    done = 0
+    at = marked.find(_WORD_MARK)
+    while at != -1:
+        start = marked.rfind(" ", 0, at) + 1
+        end = marked.find(" ", at)
+        end = len(marked) if end == -1 else end
+        folded = fold_word(source[start:end]).split()
+        words += marked[done:start].split()
+        words += folded
+        if len(folded) != 1:
+            uneven.append((start, len(folded)))
+        done = end
+        at = marked.find(_WORD_MARK, end)
+    words += marked[done:].split()
+    return marked, words, uneven
+
+
+_WORD_MARK = "\x01"
+_MARKED_FOLD = {**_ASCII_FOLD, ord(_WORD_MARK): _WORD_MARK}
+_MARK_ERRORS = "monitor.match.mark"
+_char_marks: dict[str, str] = {}
+
+
+def _mark_characters(error: UnicodeError) -> tuple[str, int]:
+    """Encoding error handler: each non-ASCII character becomes _WORD_MARK if it is a word character, else a
+    space."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    marks = []
+    for char in error.object[error.start : error.end]:
+        mark = _char_marks.get(char)
+        if mark is None:
+            mark = _char_marks[char] = _WORD_MARK if _WORD_RE.match(char) else " "
+        marks.append(mark)
+    return "".join(marks), error.end
+
+
+codecs.register_error(_MARK_ERRORS, _mark_characters)
+
+
+def _run_table(marked: str) -> tuple[list[int], list[int]]:
+    """Start and end of each run of ``marked``, without a Python step per run."""
+    pieces = marked.split(" ")
+    offsets = list(accumulate(chain.from_iterable(zip(map(len, pieces), repeat(1))), initial=0))
+    return list(compress(offsets[0::2], pieces)), list(compress(offsets[1::2], pieces))
+
+
+_NON_SPACE_RE = re.compile("[^ ]")
 
 
 def fold_words_slowly(text: str) -> list[str]:
@@ -160,48 +170,93 @@ def fold_text(text: str) -> str:
     return " ".join(fold_words(text))
 
 
-@dataclass(slots=True)
 class FoldedField:
-    """One field of an article, folded once; spans back to the original are worked out only when needed."""
+    """One field of an article, folded once; offsets back to the original are worked out only when needed.
 
-    original: str
-    words: list[str]
-    padded: str  # " w1 w2 ... wn ", so that patterns " word " fall on word boundaries
-    _starts: list[int] | None = field(default=None, repr=False)
-    _spans: list[tuple[int, int]] | None = field(default=None, repr=False)
-    _shifts: tuple[list[int], list[int], int] | bool | None = field(default=False, repr=False)
+    Occurrences are given as offsets in ``padded``: (start of the first word, end of the last word). On the
+    ASCII path (nearly every field of news text) mapping them back costs nothing per word of the field: the
+    translated text keeps every character of the original in place, and its letters and digits are those of
+    ``padded`` in the same order, so a word is found by counting spaces (``str.count``) from the nearest pair
+    of positions already known in this field. Other text builds a table of its runs (without a Python step
+    per run) the first time it is asked.
+    """
 
-    @classmethod
-    def of(cls, text: str) -> FoldedField:
-        words = fold_words(text)
-        return cls(text, words, " " + " ".join(words) + " ")
+    __slots__ = ("_char_spans", "_known", "_marked", "_runs", "_uneven", "original", "padded", "translated")
 
-    @property
-    def starts(self) -> list[int]:
-        """Offset in ``padded`` of each word's first character."""
-        if self._starts is None:
-            self._starts = word_starts(self.words)
-        return self._starts
-
-    def char_span(self, first: int, last: int) -> tuple[int, int]:
-        """Offsets in ``original`` from the start of word ``first`` to the end of word ``last``."""
-        if self._shifts is False:
-            self._shifts = ascii_shifts(self.original)
-        shifts = self._shifts
-        if not isinstance(shifts, tuple):
-            return self.spans[first][0], self.spans[last][1]
-        positions, dropped, lead = shifts
-        starts = self.starts
-
-        def original_start(word: int) -> int:
-            index = bisect_right(positions, starts[word]) - 1
-            return starts[word] - 1 + (dropped[index] if index >= 0 else lead)
-
-        return original_start(first), original_start(last) + len(self.words[last])
+    def __init__(self, text: str) -> None:
+        self.original = text
+        self.translated = ascii_translated(text)  # folded one character for one (ASCII path), else None
+        self._marked = ""
+        self._uneven: list[tuple[int, int]] = []
+        if self.translated is not None:
+            words = self.translated.split()
+        else:
+            self._marked, words, self._uneven = _unicode_fold(text)
+        self.padded = " " + " ".join(words) + " "  # patterns " word " fall on word boundaries
+        self._char_spans: dict[tuple[int, int], tuple[int, int]] = {}
+        self._known: tuple[list[int], list[int]] | None = None  # word starts in padded and in translated
+        self._runs: tuple[list[int], list[int], list[tuple[int, int]]] | None = None
 
     @property
-    def spans(self) -> list[tuple[int, int]]:
-        """Offsets in ``original`` of each word."""
-        if self._spans is None:
-            self._spans = word_spans(self.original)
-        return self._spans
+    def empty(self) -> bool:
+        return len(self.padded) <= 2
+
+    def char_span(self, start: int, end: int) -> tuple[int, int]:
+        """Offsets in ``original`` of the words from padded offset ``start`` to padded offset ``end``."""
+        span = self._char_spans.get((start, end))
+        if span is None:
+            span = self._char_spans[(start, end)] = self._char_span(start, end)
+        return span
+
+    def _char_span(self, start: int, end: int) -> tuple[int, int]:
+        translated = self.translated
+        if translated is not None:
+            last = max(start, self.padded.rfind(" ", start, end) + 1)  # the first character of the last word
+            return self._original_start(translated, start), self._original_start(
+                translated, last
+            ) + end - last
+        if self._runs is None:
+            starts, ends = _run_table(self._marked)
+            self._runs = starts, ends, [(bisect_right(starts, at) - 1, words) for at, words in self._uneven]
+        starts, ends, uneven = self._runs
+        first = self.padded.count(" ", 0, start) - 1  # word indexes
+        last = first + self.padded.count(" ", start, end)
+        return starts[_run_of(first, uneven)], ends[_run_of(last, uneven)]
+
+    def _original_start(self, translated: str, position: int) -> int:
+        """Offset in ``translated`` (and ``original``) of the word starting at ``position`` in ``padded``."""
+        if self._known is None:
+            self._known = [1], [_next_non_space(translated, 0)]  # the first word
+        known_padded, known_original = self._known
+        index = bisect_right(known_padded, position) - 1
+        from_padded, offset = known_padded[index], known_original[index]
+        if from_padded == position:
+            return offset
+        # As many letters and digits lie before the word in both texts; only the spaces between them differ.
+        wanted = position - from_padded - self.padded.count(" ", from_padded, position)
+        seen = 0
+        while seen < wanted:
+            step = wanted - seen
+            seen += step - translated.count(" ", offset, offset + step)
+            offset += step
+        offset = _next_non_space(translated, offset)
+        known_padded.insert(index + 1, position)
+        known_original.insert(index + 1, offset)
+        return offset
+
+
+def _run_of(word: int, uneven: list[tuple[int, int]]) -> int:
+    """The run that word ``word`` comes from, given (run, words) of the runs not folding into one word."""
+    shift = 0  # words minus runs before the run looked at
+    for run, words in uneven:
+        if word < run + shift:
+            break
+        if word < run + shift + words:
+            return run
+        shift += words - 1
+    return word - shift
+
+
+def _next_non_space(text: str, start: int) -> int:
+    found = _NON_SPACE_RE.search(text, start)
+    return found.start() if found is not None else len(text)

@@ -20,25 +20,38 @@ _LEAD_CHARS = 60  # context kept before the first mark
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """A clause that held, the field it held in, and the word ranges (first, last) it covered there."""
+    """A clause that held, the field it held in, and where it occurred there (see FoldedField.char_span)."""
 
     label: str
     field: str
-    occurrences: list[tuple[int, int]]
+    occurrences: list[tuple[int, int]]  # (start, end) in the padded folded field
 
 
-def build_snippets(evidence: list[Evidence], folded: Mapping[str, FoldedField]) -> tuple[Snippet, ...]:
-    """Up to three snippets: the first occurrence of each clause first, then further occurrences."""
+Windows = dict[tuple[str, int, int], tuple[int, int, str]]  # (field, start, end) -> snippet around it
+
+
+def build_snippets(
+    evidence: list[Evidence], folded: Mapping[str, FoldedField], windows: Windows | None = None
+) -> tuple[Snippet, ...]:
+    """Up to three snippets: the first occurrence of each clause first, then further occurrences.
+
+    ``windows`` keeps the snippet text around each mark, to share between the matches of one article.
+    """
     marks = _ordered_marks(evidence, folded)
+    if windows is None:
+        windows = {}
     snippets: list[Snippet] = []
     covered: list[tuple[str, int, int]] = []
-    for name, start, end in marks:
+    for mark in marks:
         if len(snippets) == MAX_SNIPPETS:
             break
+        name, start, end = mark
         if any(name == c_name and c_start <= start and end <= c_end for c_name, c_start, c_end in covered):
             continue
-        text = folded[name].original
-        window_start, window_end = _window(text, start, end)
+        window = windows.get(mark)
+        if window is None:
+            window = windows[mark] = _snippet_window(folded[name].original, start, end)
+        window_start, window_end, snippet_text = window
         inside = sorted(
             {
                 (s - window_start, e - window_start)
@@ -46,7 +59,6 @@ def build_snippets(evidence: list[Evidence], folded: Mapping[str, FoldedField]) 
                 if n == name and window_start <= s and e <= window_end
             }
         )
-        snippet_text = text[window_start:window_end].replace("\n", " ").replace("\r", " ").replace("\t", " ")
         snippets.append(Snippet(name, snippet_text, tuple(inside)))
         covered.append((name, window_start, window_end))
     return tuple(snippets)
@@ -57,13 +69,20 @@ def _ordered_marks(evidence: list[Evidence], folded: Mapping[str, FoldedField]) 
     first: list[tuple[str, int, int]] = []
     rest: list[tuple[str, int, int]] = []
     for item in evidence:
-        if item.field not in folded or not item.occurrences:
+        if not item.occurrences or item.field not in folded:
             continue
-        text = folded[item.field]
-        chars = [(item.field, *text.char_span(a, b)) for a, b in item.occurrences]
-        first.append(chars[0])
-        rest.extend(chars[1:])
-    return list(dict.fromkeys(first + rest))
+        name = item.field
+        char_span = folded[name].char_span
+        occurrences = iter(item.occurrences)
+        first.append((name, *char_span(*next(occurrences))))
+        rest += [(name, *char_span(start, end)) for start, end in occurrences]
+    return list(dict.fromkeys(first + rest)) if rest or len(first) > 1 else first
+
+
+def _snippet_window(text: str, start: int, end: int) -> tuple[int, int, str]:
+    window_start, window_end = _window(text, start, end)
+    snippet = text[window_start:window_end].replace("\n", " ").replace("\r", " ").replace("\t", " ")
+    return window_start, window_end, snippet
 
 
 def _window(text: str, start: int, end: int) -> tuple[int, int]:
