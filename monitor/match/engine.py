@@ -52,6 +52,8 @@ class ArticleScan:
             folded = self.folded[name] = FoldedField(fields.get(name, ""))
             hits = self.hits[name] = list(automaton.iter(folded.padded)) if not folded.empty else []
             self.found[name] = set(map(_second, hits))
+        found = self.found
+        self.in_text = found["title"] | found["summary"] | found["body"]  # patterns found in a text field
         self.raw_feed = fields.get("feed", "")
         self._feed: str | None = None
         self._ends: dict[str, dict[int, list[int]]] = {}
@@ -69,7 +71,7 @@ class ArticleScan:
         return self._feed
 
     def present(self) -> set[int]:
-        return set().union(*self.found.values())
+        return self.in_text.union(self.found["url"]) if "url" in self.found else self.in_text
 
     def ends(self, name: str, pattern: int) -> list[int]:
         """End offsets (in the padded field) of each occurrence of ``pattern``."""
@@ -99,6 +101,7 @@ class CompiledPhrase:
         self.label = phrase.source
         self.single = segments[0].pattern if len(segments) == 1 else None
         self.key = tuple(segment.pattern for segment in segments)
+        self.in_text_fields = self.fields == TEXT_FIELDS  # not scoped: looked for in every text field
 
     def trigger(self) -> Trigger:
         return frozenset([self.segments[0].pattern])
@@ -122,9 +125,12 @@ class CompiledPhrase:
         return found
 
     def evaluate(self, scan: ArticleScan) -> bool:
-        if self.single is not None:  # the common case, kept cheap: one pattern, no positions
+        single = self.single
+        if single is not None:  # the common case, kept cheap: one pattern, no positions
+            if self.in_text_fields:
+                return single in scan.in_text
             found = scan.found
-            return any(self.single in found[name] for name in self.fields)
+            return any(single in found[name] for name in self.fields)
         return any(self.in_field(scan, name) for name in self.fields)
 
     def occurrences(self, scan: ArticleScan, name: str) -> list[Occurrence]:
