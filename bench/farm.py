@@ -90,12 +90,11 @@ def _mark_item(block: str, atom: bool) -> Item | None:
         if not links:
             return None
     date = ""
-    for tag in _DATE_TAGS:
+    for tag in _DATE_TAGS:  # every date of the item: a new entry must not keep an old <published> beside it
         found = re.search(rf"(<{tag}>)([^<]*)(</{tag}>)", text)
         if found:
-            date = found.group(2)
+            date = date or found.group(2)
             text = text[: found.start(2)] + DATE_MARK + text[found.end(2) :]
-            break
     title = ""
     found = re.search(r"(<title\b[^>]*>)(.*?)(</title>)", text, re.DOTALL)
     if found:

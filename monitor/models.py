@@ -144,6 +144,15 @@ class Match:
 
 
 @dataclass(frozen=True, slots=True)
+class Finding:
+    """A new article with the watchlists it matched, ready to store; ``alert`` is False for old news."""
+
+    article: Article
+    matches: tuple[Match, ...]
+    alert: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Hit:
     """A stored match of a watchlist on an article, as read back for listing and alerting."""
 

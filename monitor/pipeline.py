@@ -19,7 +19,7 @@ from monitor import extract, feeds
 from monitor.errors import ExtractError, FeedParseError, FetchError
 from monitor.fetch import PAGE_ACCEPT, Fetcher
 from monitor.match import Matcher
-from monitor.models import Article, Entry, FeedState, FetchResult, Page, ParsedFeed, PollResult
+from monitor.models import Article, Entry, FeedState, FetchResult, Finding, Page, ParsedFeed, PollResult
 from monitor.store import Store
 from monitor.workers import WorkerPool
 
@@ -48,6 +48,7 @@ class PollLimits:
     extract_timeout: float
     notify_max_age: float
     max_backoff: float
+    pages_in_flight: int = 20  # pages downloaded or being extracted at once, across all feeds
 
 
 @dataclass(slots=True)
@@ -59,6 +60,12 @@ class Pipeline:
     routes: Mapping[str, Sequence[str]]  # watchlist -> notifier names
     limits: PollLimits
     rng: random.Random = field(default_factory=random.Random)
+    # Bounds the pages held in memory: without it every new entry's page is downloaded at once and waits
+    # for a worker, which in a busy cycle means hundreds of pages in the main process.
+    page_slots: asyncio.Semaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.page_slots = asyncio.Semaphore(self.limits.pages_in_flight)
 
     async def poll_many(self, jobs: Sequence[FeedJob], now: datetime) -> list[PollResult]:
         """Poll feeds concurrently (the fetcher bounds how many requests run at once)."""
@@ -99,7 +106,7 @@ class Pipeline:
 
         new_entries = self._new_entries(parsed.entries)
         articles = await asyncio.gather(*(self._article(job, entry, now) for entry in new_entries))
-        hits = sum(self._store_article(article, now) for article in articles)
+        hits = self._store(articles, now)
         self._succeeded(job, state, now, fetched, "ok", len(new_entries), moved)
         page_errors = tuple(f"{a.url}: {a.fetch_error}" for a in articles if a.fetch_error)
         return PollResult(
@@ -148,6 +155,10 @@ class Pipeline:
 
     async def fetch_page(self, url: str, linked_from: str | None = None) -> tuple[Page | None, str | None]:
         """The extracted page, or why there is none (the entry is then matched on its title and summary)."""
+        async with self.page_slots:
+            return await self._fetch_page(url, linked_from)
+
+    async def _fetch_page(self, url: str, linked_from: str | None) -> tuple[Page | None, str | None]:
         try:
             fetched = await self.fetcher.fetch(
                 url, max_size=self.limits.max_page_size, accept=PAGE_ACCEPT, linked_from=linked_from
@@ -169,20 +180,27 @@ class Pipeline:
         except TimeoutError:
             return None, f"extraction took longer than {self.limits.extract_timeout:g}s"
 
-    def _store_article(self, article: Article, now: datetime) -> int:
-        matches = self.matcher.match(article.fields())
-        alert = article.published >= now - timedelta(seconds=self.limits.notify_max_age)
-        hit_ids = self.store.save_article(article, matches, self.routes, alert=alert, now=now)
-        for match in matches if hit_ids else ():
-            log.info(
-                "hit watchlist=%s feed=%s matched=%s url=%s%s",
-                match.watchlist,
-                article.feed,
-                ", ".join(match.matched),
-                article.url,
-                "" if alert else " (too old to alert)",
-            )
-        return len(hit_ids or ())
+    def _store(self, articles: Sequence[Article], now: datetime) -> int:
+        """Match the new articles and store them with their hits in one transaction; returns the hits stored."""
+        oldest_alerted = now - timedelta(seconds=self.limits.notify_max_age)
+        findings = [
+            Finding(article, tuple(self.matcher.match(article.fields())), article.published >= oldest_alerted)
+            for article in articles
+        ]
+        saved = self.store.save_articles(findings, self.routes, now=now)
+        for finding in findings:
+            if finding.article.key not in saved:
+                continue  # another poll stored it first
+            for match in finding.matches:
+                log.info(
+                    "hit watchlist=%s feed=%s matched=%s url=%s%s",
+                    match.watchlist,
+                    finding.article.feed,
+                    ", ".join(match.matched),
+                    finding.article.url,
+                    "" if finding.alert else " (too old to alert)",
+                )
+        return sum(len(hit_ids) for hit_ids in saved.values())
 
     def _succeeded(
         self,

@@ -151,6 +151,7 @@ def _pipeline(config: Config, fetcher: Fetcher, pool: WorkerPool, store: Store) 
         extract_timeout=settings.extract_timeout,
         notify_max_age=settings.notify_max_age,
         max_backoff=settings.max_backoff,
+        pages_in_flight=settings.max_connections,
     )
     return Pipeline(fetcher, pool, store, config.matcher, config.routes, limits, random.Random())
 

@@ -13,9 +13,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
-from monitor.models import Article, FeedState, Hit, Match, Snippet
+from monitor.models import Article, FeedState, Finding, Hit, Match, Snippet
 from monitor.store import engine as engine_setup
-from monitor.store.tables import articles, daemon, deliveries, feeds, hits
+from monitor.store.tables import CleanText, articles, daemon, deliveries, feeds, hits
 
 SEEN_CHECK_BATCH = 500
 
@@ -98,49 +98,55 @@ class Store:
         alert: bool,
         now: datetime,
     ) -> list[int] | None:
-        """Store an article, its hits and their pending deliveries in one transaction.
+        """``save_articles`` for one article: its new hit ids, or None when it was already stored."""
+        saved = self.save_articles([Finding(article, tuple(matches), alert)], notifiers, now=now)
+        return saved.get(article.key)
 
-        Returns the new hit ids, or None when the article was already stored (another poll got it first).
+    def save_articles(
+        self, findings: Sequence[Finding], notifiers: Mapping[str, Sequence[str]], *, now: datetime
+    ) -> dict[str, list[int]]:
+        """Store articles, their hits and the hits' pending deliveries (one per notifier of the watchlist) in one
+        transaction. Returns the new hit ids by article key; an article another poll stored first is left out.
         """
+        if not findings:
+            return {}
+        dialect = self.engine.dialect.name
         with self.engine.begin() as conn:
-            article_id = conn.execute(
-                _insert_ignore(articles, self.engine.dialect.name)
-                .values(_article_row(article))
+            new_articles = conn.execute(
+                _insert_ignore(articles, dialect)
                 .on_conflict_do_nothing(index_elements=["key"])
-                .returning(articles.c.id)
-            ).scalar_one_or_none()
-            if article_id is None:
-                return None
-            hit_ids = []
-            for match in matches:
-                hit_id = conn.execute(
-                    insert(hits)
-                    .values(
-                        article_id=article_id,
-                        watchlist=match.watchlist,
-                        matched=json.dumps(list(match.matched)),
-                        fields=json.dumps(list(match.fields)),
-                        snippets=json.dumps([s.to_dict() for s in match.snippets]),
-                        found_at=now,
-                        alerted=alert,
-                    )
-                    .returning(hits.c.id)
-                ).scalar_one()
-                hit_ids.append(hit_id)
-                if alert:
-                    for notifier in notifiers.get(match.watchlist, ()):
-                        conn.execute(
-                            insert(deliveries).values(
-                                hit_id=hit_id,
-                                notifier=notifier,
-                                status="pending",
-                                attempts=0,
-                                next_attempt_at=now,
-                                sent_targets="[]",
-                                created_at=now,
-                            )
-                        )
-            return hit_ids
+                .returning(articles.c.id, articles.c.key),
+                [_article_row(f.article) for f in findings],
+            )
+            # Keys come back as stored: a column type may have cleaned them (NULs on PostgreSQL).
+            clean = CleanText().process_bind_param
+            by_stored = {clean(f.article.key, self.engine.dialect): f.article.key for f in findings}
+            article_ids = {by_stored[row.key]: row.id for row in new_articles}
+            hit_rows = [
+                _hit_row(article_ids[f.article.key], match, f.alert, now)
+                for f in findings
+                if f.article.key in article_ids
+                for match in f.matches
+            ]
+            saved: dict[str, list[int]] = {key: [] for key in article_ids}
+            if not hit_rows:
+                return saved
+            new_hits = conn.execute(
+                insert(hits).returning(hits.c.id, hits.c.article_id, hits.c.watchlist, hits.c.alerted),
+                hit_rows,
+            ).all()
+            keys = {article_id: key for key, article_id in article_ids.items()}
+            for row in new_hits:
+                saved[keys[row.article_id]].append(row.id)
+            delivery_rows = [
+                _delivery_row(row.id, notifier, now)
+                for row in new_hits
+                if row.alerted
+                for notifier in notifiers.get(row.watchlist, ())
+            ]
+            if delivery_rows:
+                conn.execute(insert(deliveries), delivery_rows)
+            return saved
 
     def hits(
         self,
@@ -250,6 +256,30 @@ def _article_row(article: Article) -> dict[str, Any]:
         "published_at": article.published,
         "first_seen_at": article.first_seen,
         "fetch_error": article.fetch_error,
+    }
+
+
+def _hit_row(article_id: int, match: Match, alert: bool, now: datetime) -> dict[str, Any]:
+    return {
+        "article_id": article_id,
+        "watchlist": match.watchlist,
+        "matched": json.dumps(list(match.matched)),
+        "fields": json.dumps(list(match.fields)),
+        "snippets": json.dumps([s.to_dict() for s in match.snippets]),
+        "found_at": now,
+        "alerted": alert,
+    }
+
+
+def _delivery_row(hit_id: int, notifier: str, now: datetime) -> dict[str, Any]:
+    return {
+        "hit_id": hit_id,
+        "notifier": notifier,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "sent_targets": "[]",
+        "created_at": now,
     }
 
 
