@@ -28,7 +28,7 @@ log = logging.getLogger("monitor.poll")
 # Feeds smaller than this are parsed on the event loop: shipping them to a worker costs more than parsing.
 # Anything larger goes to the worker processes, so that feedparser (most of a cold cycle's CPU) runs on every
 # core while the loop fetches, matches and stores.
-INLINE_PARSE_LIMIT = 16 * 1024
+INLINE_PARSE_LIMIT = 4 * 1024
 
 
 @dataclass(frozen=True, slots=True)
