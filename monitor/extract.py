@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
-
-import trafilatura
+from types import ModuleType
 
 from monitor.errors import ExtractError
 from monitor.models import FetchResult, Page
@@ -52,12 +51,19 @@ def page_markup(result: FetchResult) -> str | bytes:
         return body
 
 
+def _trafilatura() -> ModuleType:
+    """trafilatura, imported on first use: only worker processes extract, and it is large (about 35 MB)."""
+    import trafilatura
+
+    return trafilatura
+
+
 def warm_up() -> None:
     """Pay trafilatura's first-call cost (about 180 ms) up front, e.g. as a worker process initializer."""
     html = (
         "<html><body><article><p>" + "Warm-up text for the extractor. " * 20 + "</p></article></body></html>"
     )
-    trafilatura.bare_extraction(html, url="https://example.org/", with_metadata=True)
+    _trafilatura().bare_extraction(html, url="https://example.org/", with_metadata=True)
 
 
 def extract_page(html: str | bytes, url: str) -> Page:
@@ -65,7 +71,7 @@ def extract_page(html: str | bytes, url: str) -> Page:
     if not html or not html.strip():
         raise ExtractError(url, "empty page")
     try:
-        document = trafilatura.bare_extraction(html, url=url, with_metadata=True)
+        document = _trafilatura().bare_extraction(html, url=url, with_metadata=True)
     except Exception as exc:  # trafilatura and lxml on hostile markup: any crash means "no text"
         raise ExtractError(url, f"extraction failed: {type(exc).__name__}: {exc}") from None
     text = _field(document, "text")

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from monitor import extract
 from monitor.config import NotifierSettings, Settings, WatchlistSettings, load_settings
 from monitor.delivery import Deliverer, Policy
 from monitor.errors import ConfigError, QueryError
@@ -16,6 +17,9 @@ from monitor.match import Matcher, compile_watchlists
 from monitor.pipeline import FeedJob, Pipeline, PollLimits
 from monitor.store import Outbox, Store
 from monitor.workers import WorkerPool
+
+# Imported once by the worker processes' fork server, so the workers share these instead of each loading them.
+WORKER_PRELOAD = ("trafilatura", "feedparser", "monitor.extract", "monitor.feeds")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +124,11 @@ async def open_runtime(config: Config, *, workers: int | None = None) -> AsyncIt
     store = open_store(config.settings)
     store.sync_feeds({f.name: f.url for f in config.settings.feeds})
     outbox = Outbox(store.engine)
-    pool = WorkerPool(settings.workers if workers is None else workers)
+    pool = WorkerPool(
+        settings.workers if workers is None else workers,
+        initializer=extract.warm_up,
+        preload=WORKER_PRELOAD,
+    )
     fetcher = Fetcher(
         timeout=settings.timeout,
         user_agent=settings.user_agent,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from types import TracebackType
 from typing import TypeVar, cast
@@ -25,15 +25,26 @@ class WorkerCrashed(RuntimeError):
 class WorkerPool:
     """Runs functions in `workers` processes; `workers=0` runs them inline in a thread (no kill, for tests)."""
 
-    def __init__(self, workers: int = 2, *, initializer: Callable[[], object] | None = None) -> None:
+    def __init__(
+        self,
+        workers: int = 2,
+        *,
+        initializer: Callable[[], object] | None = None,
+        preload: Sequence[str] = (),
+        max_tasks: int = 1000,
+    ) -> None:
+        """``preload``: modules the fork server imports once, so every worker shares their memory instead of
+        importing its own copy. ``max_tasks``: a worker is replaced after that many tasks, which returns the
+        memory large pages left fragmented."""
         self.workers = workers
         self._pool: ProcessPool | None = None
         if workers > 0:
             # forkserver: workers start from a clean process, not a fork of one running threads and a loop.
+            context = multiprocessing.get_context("forkserver")
+            if preload:
+                context.set_forkserver_preload(list(preload))
             self._pool = ProcessPool(
-                max_workers=workers,
-                initializer=initializer,
-                context=multiprocessing.get_context("forkserver"),
+                max_workers=workers, max_tasks=max_tasks, initializer=initializer, context=context
             )
         elif initializer is not None:
             initializer()
