@@ -68,8 +68,15 @@ class Pipeline:
         self.page_slots = asyncio.Semaphore(self.limits.pages_in_flight)
 
     async def poll_many(self, jobs: Sequence[FeedJob], now: datetime) -> list[PollResult]:
-        """Poll feeds concurrently (the fetcher bounds how many requests run at once)."""
-        return list(await asyncio.gather(*(self.poll_safely(job, now) for job in jobs)))
+        """Poll feeds concurrently, a bounded number at a time: enough to keep every connection busy, few
+        enough that fetched feeds do not pile up in memory while they wait for a parser."""
+        slots = asyncio.Semaphore(self.limits.pages_in_flight * 2)
+
+        async def poll_in_slot(job: FeedJob) -> PollResult:
+            async with slots:
+                return await self.poll_safely(job, now)
+
+        return list(await asyncio.gather(*(poll_in_slot(job) for job in jobs)))
 
     async def poll_safely(self, job: FeedJob, now: datetime) -> PollResult:
         """``poll``, except that a bug or a database error in one feed's poll is logged and returned as that
