@@ -249,6 +249,7 @@ class Farm:
         self.plain_pages: dict[int, bytes] = {}
         self.stats = Stats()
         self.cursor = 0
+        self.latency = 0.0  # seconds added before each feed or page response (set through /_farm/latency)
 
     def feed_url(self, index: int) -> str:
         return f"{self.feeds[index].base}/feed/{index}"
@@ -307,6 +308,9 @@ class Farm:
             among = int(query["feeds"]) if "feeds" in query else None
             urls = self.advance(int(query.get("new", "1")), among, query.get("title"))
             return 200, {"content-type": "application/json"}, json.dumps({"pages": urls}).encode()
+        if split.path == "/_farm/latency":
+            self.latency = float(query.get("seconds", "0"))
+            return 200, {"content-type": "application/json"}, json.dumps({"latency": self.latency}).encode()
         if split.path == "/_farm/stats":
             return 200, {"content-type": "application/json"}, json.dumps(self.stats.__dict__).encode()
         return 404, {"content-type": "text/plain"}, b"not found"
@@ -332,6 +336,8 @@ class Farm:
                 if path.startswith("/_farm/"):
                     status, out, body = self.control(path)
                 elif method in ("GET", "HEAD"):
+                    if self.latency:  # the time a request spends on the network, which loopback does not have
+                        await asyncio.sleep(self.latency)
                     status, out, body, marked = self.handle(path, headers)
                 else:
                     status, out, body = 405, {"content-type": "text/plain"}, b"method not allowed"
