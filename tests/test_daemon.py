@@ -251,3 +251,23 @@ def test_kill_9_between_storing_and_sending_loses_no_alert(
     assert len(webhook_server.posts) == 1
     assert "Wescam sensors found" in text and "Baykar denies report" in text
     assert restarted.stop() == 0
+
+
+def test_poll_beside_a_running_daemon_sends_each_alert_once(
+    tmp_path: Path,
+    http_server: LocalServer,
+    webhook_server: WebhookServer,
+    start_daemon: Callable[[Path], Daemon],
+) -> None:
+    titles = [f"Wescam report {n}" for n in range(6)]
+    feed_with(http_server, "/wire.xml", titles)
+    config = base_config(tmp_path, http_server, webhook_server)
+    daemon = start_daemon(config)
+    polls = [run_cli(config, "poll") for _ in range(2)]  # racing the daemon for the same feed and alerts
+    assert all(p.returncode == 0 for p in polls), [p.stderr for p in polls]
+    wait_for(lambda: all(t in posted_text(webhook_server) for t in titles), what="every alert")
+    time.sleep(2)  # room for a duplicate to show up, if there were one
+    text = posted_text(webhook_server)
+    assert all(text.count(t) == 1 for t in titles), text
+    assert len(json_lines(run_cli(config, "hits", "--format", "json").stdout)) == len(titles)
+    assert daemon.stop() == 0
