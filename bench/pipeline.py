@@ -39,6 +39,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from bench import pipeline_floors as floors
+from bench.common import write_section
 from bench.farm import MAX_TEMPLATE_SIZE
 from bench.pipeline_cycle import process_tree, process_usage
 
@@ -544,17 +545,6 @@ NOTES = """Notes:
 - The alert latency is measured from the moment an entry appears in a feed; the poll that sees it comes up to
   one interval later, and the rest (store, the 5 s grouping window, the 1 s delivery tick, SMTP) is the
   "fetched -> email" column, which the target bounds."""
-
-
-def write_section(doc: Path, section: str) -> None:
-    """Replace the "## Pipeline" section of ``doc`` (or add it), keeping every other section."""
-    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(r"^## Pipeline\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    doc.write_text(text, encoding="utf-8")
 
 
 def main() -> None:
