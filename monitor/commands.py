@@ -16,11 +16,12 @@ from monitor.errors import MonitorError
 from monitor.match import compile_watchlists
 from monitor.models import Hit, WatchlistSpec
 from monitor.notify import Message, log_message, send_message
-from monitor.pipeline import poll_summary
-from monitor.runtime import Config, load_config, open_runtime, open_store
+from monitor.pipeline import fetch_page, poll_summary
+from monitor.runtime import Config, load_config, new_fetcher, open_runtime, open_store
 from monitor.secrets import mask_url
 from monitor.store import DaemonRecord, Outbox, Store
 from monitor.store import engine as store_engine
+from monitor.workers import WorkerPool
 
 log = logging.getLogger("monitor")
 
@@ -311,8 +312,16 @@ async def _article_fields(config: Config, source: str | Path) -> dict[str, str]:
     if isinstance(source, Path) and not _looks_like_html(source):
         fields["body"] = source.read_text(encoding="utf-8", errors="replace")
         return fields
-    async with open_runtime(config, workers=0) as runtime:
-        page, error = await runtime.pipeline.fetch_page(url)
+    settings = config.settings.monitor
+    with WorkerPool(0) as inline:  # one page: no worker processes, and no database either
+        async with new_fetcher(config.settings) as fetcher:
+            page, error = await fetch_page(
+                fetcher,
+                inline,
+                url,
+                max_size=settings.max_page_size,
+                extract_timeout=settings.extract_timeout,
+            )
     if page is None:
         raise MonitorError(f"cannot get the article text: {error}")
     fields.update(title=page.title or "", body=page.text, url=url)

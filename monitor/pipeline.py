@@ -163,29 +163,14 @@ class Pipeline:
     async def fetch_page(self, url: str, linked_from: str | None = None) -> tuple[Page | None, str | None]:
         """The extracted page, or why there is none (the entry is then matched on its title and summary)."""
         async with self.page_slots:
-            return await self._fetch_page(url, linked_from)
-
-    async def _fetch_page(self, url: str, linked_from: str | None) -> tuple[Page | None, str | None]:
-        try:
-            fetched = await self.fetcher.fetch(
-                url, max_size=self.limits.max_page_size, accept=PAGE_ACCEPT, linked_from=linked_from
+            return await fetch_page(
+                self.fetcher,
+                self.workers,
+                url,
+                max_size=self.limits.max_page_size,
+                extract_timeout=self.limits.extract_timeout,
+                linked_from=linked_from,
             )
-            if not extract.is_html(fetched):
-                kind = fetched.headers.get("content-type", "unknown type").split(";")[0]
-                return None, f"not an HTML page ({kind})"
-            page = await self.workers.run(
-                extract.extract_page,
-                extract.page_markup(fetched),
-                fetched.final_url,
-                timeout=self.limits.extract_timeout,
-            )
-            return page, None
-        except FetchError as exc:
-            return None, exc.reason
-        except ExtractError as exc:
-            return None, exc.reason
-        except TimeoutError:
-            return None, f"extraction took longer than {self.limits.extract_timeout:g}s"
 
     def _store(self, articles: Sequence[Article], now: datetime) -> int:
         """Match the new articles and store them with their hits in one transaction; returns the hits stored."""
@@ -258,6 +243,30 @@ class Pipeline:
             gone=gone,
         )
         return PollResult(job.name, "error", error=reason, elapsed=time.monotonic() - started)
+
+
+async def fetch_page(
+    fetcher: Fetcher,
+    workers: WorkerPool,
+    url: str,
+    *,
+    max_size: int,
+    extract_timeout: float,
+    linked_from: str | None = None,
+) -> tuple[Page | None, str | None]:
+    """An article page fetched and extracted, or why there is none: what the pipeline and `monitor match` use."""
+    try:
+        fetched = await fetcher.fetch(url, max_size=max_size, accept=PAGE_ACCEPT, linked_from=linked_from)
+        if not extract.is_html(fetched):
+            kind = fetched.headers.get("content-type", "unknown type").split(";")[0]
+            return None, f"not an HTML page ({kind})"
+        markup = extract.page_markup(fetched)
+        page = await workers.run(extract.extract_page, markup, fetched.final_url, timeout=extract_timeout)
+        return page, None
+    except (FetchError, ExtractError) as exc:
+        return None, exc.reason
+    except TimeoutError:
+        return None, f"extraction took longer than {extract_timeout:g}s"
 
 
 def backoff_delay(

@@ -129,12 +129,7 @@ async def open_runtime(config: Config, *, workers: int | None = None) -> AsyncIt
         initializer=extract.warm_up,
         preload=WORKER_PRELOAD,
     )
-    fetcher = Fetcher(
-        timeout=settings.timeout,
-        user_agent=settings.user_agent,
-        max_connections=settings.max_connections,
-        max_per_host=settings.max_per_host,
-    )
+    fetcher = new_fetcher(config.settings)
     try:
         yield Runtime(
             config,
@@ -149,6 +144,16 @@ async def open_runtime(config: Config, *, workers: int | None = None) -> AsyncIt
         await fetcher.aclose()
         pool.close()
         store.close()
+
+
+def new_fetcher(settings: Settings) -> Fetcher:
+    monitor = settings.monitor
+    return Fetcher(
+        timeout=monitor.timeout,
+        user_agent=monitor.user_agent,
+        max_connections=monitor.max_connections,
+        max_per_host=monitor.max_per_host,
+    )
 
 
 def _pipeline(config: Config, fetcher: Fetcher, pool: WorkerPool, store: Store) -> Pipeline:
