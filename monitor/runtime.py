@@ -119,13 +119,13 @@ def open_store(settings: Settings) -> Store:
 
 
 @asynccontextmanager
-async def open_runtime(config: Config, *, workers: int | None = None) -> AsyncIterator[Runtime]:
+async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
     settings = config.settings.monitor
     store = open_store(config.settings)
     store.sync_feeds({f.name: f.url for f in config.settings.feeds})
     outbox = Outbox(store.engine)
     pool = WorkerPool(
-        settings.workers if workers is None else workers,
+        settings.workers,
         initializer=extract.warm_up,
         preload=WORKER_PRELOAD,
     )
