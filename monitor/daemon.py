@@ -18,7 +18,7 @@ from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from watchfiles import awatch
+from watchfiles import Change, awatch
 
 from monitor.errors import ConfigError
 from monitor.lock import DaemonLock
@@ -184,10 +184,17 @@ class Daemon:
     # config reload -----------------------------------------------------------------------------------------
 
     async def _watch_config(self) -> None:
+        """Re-read the config whenever it is saved. The folder is watched, not the file, because editors
+        save by replacing the file; the filter keeps the database beside it (written all the time) out."""
         target = self.path.resolve()
-        async for changes in awatch(target.parent, debounce=300, step=100, stop_event=self.stopping):
-            if any(Path(changed).resolve() == target for _, changed in changes):
-                self.reload()
+
+        def is_config(_change: Change, changed: str) -> bool:
+            return Path(changed).resolve() == target
+
+        async for _ in awatch(
+            target.parent, watch_filter=is_config, debounce=300, step=100, stop_event=self.stopping
+        ):
+            self.reload()
 
     def reload(self) -> None:
         try:
