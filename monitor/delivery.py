@@ -97,13 +97,16 @@ class Deliverer:
         flush: bool,
     ) -> SendReport | None:
         digest = policy.mode == "digest"
-        if digest:
-            if not self._digest_due(policy, key, items, now):
+        scheduled = digest and self._digest_due(policy, key, items, now)
+        if digest and not scheduled:
+            # Between firings only a digest whose send failed goes out, on its own retry schedule.
+            items = [d for d in items if d.attempts]
+            if not items:
                 return None
-            if not items and not policy.send_empty:
-                self.outbox.set_last_digest(key, now)
-                return None
-        elif not self._immediate_due(policy, items, now, flush):
+        elif scheduled and not items and not policy.send_empty:
+            self.outbox.set_last_digest(key, now)
+            return None
+        elif not digest and not self._immediate_due(policy, items, now, flush):
             return None
         claimed = self.outbox.claim(
             [d.id for d in items], now, now + timedelta(seconds=self.timeout * 4 + 60)
@@ -112,7 +115,7 @@ class Deliverer:
         if not items and not digest:
             return None
         report = await self._send(policy, items, sent_targets, now, digest)
-        if digest and report.ok:
+        if scheduled and report.ok:
             self.outbox.set_last_digest(key, now)
         return report
 

@@ -210,3 +210,23 @@ def test_a_claimed_delivery_is_not_sent_by_another_process(
     assert outbox.release_all() == 1
     [report] = deliver(d, T0 + timedelta(seconds=12))
     assert report.ok and len(webhook_server.posts) == 1
+
+
+def test_a_failed_digest_is_retried_without_waiting_for_the_next_firing(
+    store: Store, webhook_server: WebhookServer
+) -> None:
+    d = deliverer(store, Policy("chat", (webhook_server.apprise_url(),), mode="digest", schedule="0 8 * * *"))
+    add_hit(store, "Story A", T0 + timedelta(hours=1))
+    webhook_server.fail_with = 500
+    [failed] = deliver(d, T0 + timedelta(hours=2, seconds=1))  # 08:00:01, the server is down
+    assert not failed.ok and failed.digest
+    webhook_server.fail_with = None
+    deliver(
+        d, T0 + timedelta(hours=2, seconds=2)
+    )  # the daemon's next tick: the failed delivery is not due yet
+    add_hit(store, "Story B", T0 + timedelta(hours=2, minutes=1))  # found after that firing
+    [retried] = deliver(d, T0 + timedelta(hours=2, minutes=5))  # the retry is due 30-36 s after the failure
+    assert retried.ok and retried.digest
+    assert titles(webhook_server) == [["Story A"]]  # Story B waits for the next firing
+    deliver(d, T0 + timedelta(days=1, hours=2, seconds=1))
+    assert titles(webhook_server) == [["Story A"], ["Story B"]]  # nothing repeats
