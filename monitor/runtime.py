@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -65,18 +66,14 @@ def _in_query(watchlist: WatchlistSettings, text: str) -> bool:
 def policies(settings: Settings) -> tuple[dict[str, Policy], dict[tuple[str, str], Policy]]:
     """Each notifier's sending policy, and the policies of watchlists that override a notifier's mode."""
     by_name = {n.name: _policy(n) for n in settings.notifiers}
-    overrides = {}
+    overrides: dict[tuple[str, str], Policy] = {}
     for watchlist in settings.watchlists:
         if watchlist.mode is None:
             continue
         for name in watchlist.notify:
             base = by_name[name]
-            overrides[(name, watchlist.name)] = Policy(
-                **{
-                    **{f: getattr(base, f) for f in Policy.__dataclass_fields__},
-                    "mode": watchlist.mode,
-                    "schedule": watchlist.schedule or base.schedule,
-                }
+            overrides[(name, watchlist.name)] = dataclasses.replace(
+                base, mode=watchlist.mode, schedule=watchlist.schedule or base.schedule
             )
     return by_name, overrides
 
