@@ -23,7 +23,9 @@ from watchfiles import Change, awatch
 from monitor.errors import ConfigError
 from monitor.lock import DaemonLock
 from monitor.logs import setup_logging
+from monitor.models import PollResult
 from monitor.pipeline import FeedJob, poll_summary
+from monitor.poll_plan import first_poll
 from monitor.runtime import Config, Runtime, load_config, open_runtime
 from monitor.store import DaemonRecord
 
@@ -111,10 +113,8 @@ class Daemon:
         after a failure, later (its backoff survives a restart)."""
         assert self.runtime
         state = self.runtime.store.feed_state(job.name)
-        staggered = now() + timedelta(seconds=job.interval * index / max(count, 1))
-        if state.next_poll and (state.consecutive_failures or state.next_poll < staggered):
-            return max(state.next_poll, now())
-        return staggered
+        start = now()
+        return first_poll(state, start + timedelta(seconds=job.interval * index / max(count, 1)), start)
 
     def _schedule_feed(self, job: FeedJob, first: datetime) -> None:
         assert self.scheduler
@@ -139,20 +139,19 @@ class Daemon:
             result = await pipeline.poll_safely(jobs[name], now())
         (log.warning if result.status == "error" else log.info)("%s", poll_summary(result))
         if result.status == "error":
-            self._follow_backoff(name)
+            self._follow_backoff(result)
 
-    def _follow_backoff(self, name: str) -> None:
-        """A failing feed's next poll is the backed-off time the pipeline stored, not the next interval."""
-        assert self.runtime and self.scheduler
-        state = self.runtime.store.feed_state(name)
-        job = self.scheduler.get_job(_job_id(name))
-        if job and state.next_poll:
-            job.modify(next_run_time=state.next_poll)
+    def _follow_backoff(self, result: PollResult) -> None:
+        """A failing feed's next poll is the backed-off time the poll decided, not the next interval."""
+        assert self.scheduler
+        job = self.scheduler.get_job(_job_id(result.feed))
+        if job and result.next_poll:
+            job.modify(next_run_time=result.next_poll)
             log.info(
                 "feed=%s backing off after %d failures; next poll %s",
-                name,
-                state.consecutive_failures,
-                state.next_poll.isoformat(timespec="seconds"),
+                result.feed,
+                result.consecutive_failures,
+                result.next_poll.isoformat(timespec="seconds"),
             )
 
     async def _deliver(self) -> None:

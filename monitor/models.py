@@ -217,3 +217,21 @@ class PollResult:
     warning: str | None = None
     elapsed: float = 0.0
     page_errors: tuple[str, ...] = ()
+    next_poll: datetime | None = None  # when the feed is due again (after a failure: its backoff)
+    consecutive_failures: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FeedUpdate:
+    """What one poll changes in a feed's stored state: decided by ``poll_plan.plan``, applied by the store."""
+
+    feed: str
+    polled_at: datetime
+    status: str  # ok, not-modified, error
+    next_poll: datetime
+    consecutive_failures: int
+    entries_seen: int
+    error: str | None = None
+    gone: bool = False
+    moved_to: str | None = None  # the new address after a permanent redirect; None keeps the current one
+    validators: tuple[str | None, str | None] | None = None  # new (etag, last_modified); None keeps them

@@ -7,6 +7,7 @@ page is an outcome recorded in the store and returned as a value, never an excep
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import random
@@ -20,6 +21,7 @@ from monitor.errors import ExtractError, FeedParseError, FetchError
 from monitor.fetch import PAGE_ACCEPT, Fetcher
 from monitor.match import Matcher
 from monitor.models import Article, Entry, FeedState, FetchResult, Finding, Page, ParsedFeed, PollResult
+from monitor.poll_plan import PollOutcome, PollTiming, plan
 from monitor.store import Store
 from monitor.workers import WorkerPool
 
@@ -79,13 +81,22 @@ class Pipeline:
         return list(await asyncio.gather(*(poll_in_slot(job) for job in jobs)))
 
     async def poll_safely(self, job: FeedJob, now: datetime) -> PollResult:
-        """``poll``, except that a bug or a database error in one feed's poll is logged and returned as that
-        feed's error instead of ending the cycle for every feed."""
+        """``poll``, except that a bug or a database error in one feed's poll is logged, recorded as that feed's
+        failure (so it backs off like any other) and returned as its error, instead of ending the cycle for
+        every feed."""
+        started = time.monotonic()
         try:
             return await self.poll(job, now)
         except Exception as exc:
             log.exception("feed=%s poll crashed", job.name)
-            return PollResult(job.name, "error", error=f"internal error: {type(exc).__name__}: {exc}")
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+            try:
+                return self._record(
+                    job, self.store.feed_state(job.name), PollOutcome.failed(reason), now, started
+                )
+            except Exception:
+                log.exception("feed=%s the crash could not be recorded either", job.name)
+                return PollResult(job.name, "error", error=reason, elapsed=time.monotonic() - started)
 
     async def poll(self, job: FeedJob, now: datetime) -> PollResult:
         started = time.monotonic()
@@ -98,32 +109,39 @@ class Pipeline:
                 last_modified=state.last_modified,
             )
         except FetchError as exc:
-            return self._failed(
-                job, state, now, exc.reason, started, retry_after=exc.retry_after, gone=exc.permanent
-            )
-        moved = _moved_to(fetched, state)
+            failed = PollOutcome.failed(exc.reason, retry_after=exc.retry_after, gone=exc.permanent)
+            return self._record(job, state, failed, now, started)
         if fetched.not_modified:
-            self._succeeded(job, state, now, fetched, "not-modified", 0, moved)
-            return PollResult(job.name, "not-modified", elapsed=time.monotonic() - started)
+            return self._record(job, state, _fetched("not-modified", fetched), now, started)
         try:
             parsed = await self._parse(fetched)
         except (FeedParseError, TimeoutError) as exc:
             reason = exc.reason if isinstance(exc, FeedParseError) else "feed took too long to parse"
-            return self._failed(job, state, now, reason, started)
+            return self._record(job, state, PollOutcome.failed(reason), now, started)
 
         new_entries = self._new_entries(parsed.entries)
         articles = await asyncio.gather(*(self._article(job, entry, now) for entry in new_entries))
         hits = self._store(articles, now)
-        self._succeeded(job, state, now, fetched, "ok", len(new_entries), moved)
+        result = self._record(job, state, _fetched("ok", fetched, len(new_entries)), now, started)
         page_errors = tuple(f"{a.url}: {a.fetch_error}" for a in articles if a.fetch_error)
+        return dataclasses.replace(result, hits=hits, warning=parsed.warning, page_errors=page_errors)
+
+    def _record(
+        self, job: FeedJob, state: FeedState, outcome: PollOutcome, now: datetime, started: float
+    ) -> PollResult:
+        """Decide what the outcome does to the feed's schedule, store it, and say it as the poll's result."""
+        change = plan(state, outcome, now, PollTiming(job.interval, self.limits.max_backoff), self.rng)
+        self.store.record_poll(change)
+        if change.moved_to:
+            log.warning("feed=%s moved permanently to %s; polling the new address", job.name, change.moved_to)
         return PollResult(
             job.name,
-            "ok",
-            new_entries=len(new_entries),
-            hits=hits,
-            warning=parsed.warning,
+            change.status,
+            new_entries=outcome.new_entries,
+            error=change.error,
             elapsed=time.monotonic() - started,
-            page_errors=page_errors,
+            next_poll=change.next_poll,
+            consecutive_failures=change.consecutive_failures,
         )
 
     async def _parse(self, fetched: FetchResult) -> ParsedFeed:
@@ -194,56 +212,6 @@ class Pipeline:
                 )
         return sum(len(hit_ids) for hit_ids in saved.values())
 
-    def _succeeded(
-        self,
-        job: FeedJob,
-        state: FeedState,
-        now: datetime,
-        fetched: FetchResult,
-        status: str,
-        new_entries: int,
-        moved: str | None,
-    ) -> None:
-        values: dict[str, object] = {
-            "last_polled_at": now,
-            "last_status": status,
-            "last_error": None,
-            "consecutive_failures": 0,
-            "entries_seen": state.entries_seen + new_entries,
-            "next_poll_at": now + timedelta(seconds=job.interval),
-            "gone": False,
-        }
-        if status == "ok":
-            values |= {"etag": fetched.etag, "last_modified": fetched.last_modified}
-        if moved:
-            values["current_url"] = moved
-            log.warning("feed=%s moved permanently to %s; polling the new address", job.name, moved)
-        self.store.record_poll(job.name, **values)
-
-    def _failed(
-        self,
-        job: FeedJob,
-        state: FeedState,
-        now: datetime,
-        reason: str,
-        started: float,
-        *,
-        retry_after: float | None = None,
-        gone: bool = False,
-    ) -> PollResult:
-        failures = state.consecutive_failures + 1
-        delay = backoff_delay(job.interval, failures, self.limits.max_backoff, retry_after, self.rng)
-        self.store.record_poll(
-            job.name,
-            last_polled_at=now,
-            last_status="error",
-            last_error=reason,
-            consecutive_failures=failures,
-            next_poll_at=now + timedelta(seconds=delay),
-            gone=gone,
-        )
-        return PollResult(job.name, "error", error=reason, elapsed=time.monotonic() - started)
-
 
 async def fetch_page(
     fetcher: Fetcher,
@@ -269,20 +237,14 @@ async def fetch_page(
         return None, f"extraction took longer than {extract_timeout:g}s"
 
 
-def backoff_delay(
-    interval: float, failures: int, max_backoff: float, retry_after: float | None, rng: random.Random
-) -> float:
-    """Seconds until the next poll of a failing feed: the interval doubled per failure, capped, jittered by up
-    to 10 %, never sooner than the server's Retry-After."""
-    delay = float(min(interval * 2 ** max(failures - 1, 0), max(max_backoff, interval)))
-    delay *= 1 + rng.random() * 0.1
-    return max(delay, retry_after or 0.0)
-
-
-def _moved_to(fetched: FetchResult, state: FeedState) -> str | None:
-    if fetched.permanent_redirect and fetched.permanent_redirect != state.fetch_url:
-        return fetched.permanent_redirect
-    return None
+def _fetched(status: str, fetched: FetchResult, new_entries: int = 0) -> PollOutcome:
+    return PollOutcome(
+        status,
+        new_entries=new_entries,
+        etag=fetched.etag,
+        last_modified=fetched.last_modified,
+        redirect=fetched.permanent_redirect,
+    )
 
 
 def poll_summary(result: PollResult) -> str:

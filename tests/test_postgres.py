@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 
 from monitor.delivery import Policy
 from monitor.lock import DaemonLock
-from monitor.models import Article, Match, Snippet
+from monitor.models import Article, FeedUpdate, Match, Snippet
 from monitor.store import DeliveryOutcome, Outbox, Store
 from monitor.store.engine import MIGRATIONS
 from monitor.store.repository import _insert_ignore
@@ -137,7 +137,7 @@ def test_times_come_back_utc_aware(store: Store) -> None:
     at = datetime(2026, 3, 2, 1, 30, tzinfo=toronto)  # 06:30 UTC
     store.save_article(article("Story A", at), [], {}, alert=False, now=at)
     store.sync_feeds({"wire": "https://news.example/feed.xml"})
-    store.record_poll("wire", last_polled_at=at, next_poll_at=at + timedelta(minutes=15))
+    store.record_poll(FeedUpdate("wire", at, "ok", at + timedelta(minutes=15), 0, 0))
     with store.engine.connect() as conn:
         published = conn.scalar(select(articles.c.published_at))
     state = store.feed_state("wire")
@@ -146,7 +146,8 @@ def test_times_come_back_utc_aware(store: Store) -> None:
     assert published == at and published.hour == 6
     assert state.next_poll == datetime(2026, 3, 2, 6, 45, tzinfo=UTC)
     with pytest.raises(Exception, match="naive"):
-        store.record_poll("wire", last_polled_at=datetime(2026, 3, 2, 6, 30))
+        naive = datetime(2026, 3, 2, 6, 30)
+        store.record_poll(FeedUpdate("wire", naive, "ok", naive, 0, 0))
 
 
 def test_two_outboxes_never_claim_the_same_delivery(store: Store, pg_url: str) -> None:

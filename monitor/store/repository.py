@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
-from monitor.models import Article, FeedState, Finding, Hit, Match, Snippet
+from monitor.models import Article, FeedState, FeedUpdate, Finding, Hit, Match, Snippet
 from monitor.store import engine as engine_setup
 from monitor.store.tables import CleanText, articles, daemon, deliveries, feeds, hits
 
@@ -72,10 +72,23 @@ class Store:
         with self.engine.begin() as conn:
             return [_feed_state(row) for row in conn.execute(select(feeds).order_by(feeds.c.name))]
 
-    def record_poll(self, name: str, **values: Any) -> None:
-        """Write a poll's outcome: any of the feeds table's columns (last_status, etag, next_poll_at, ...)."""
+    def record_poll(self, change: FeedUpdate) -> None:
+        """Apply what a poll decided (``poll_plan.plan``) to the feed's row."""
+        values: dict[str, Any] = {
+            "last_polled_at": change.polled_at,
+            "last_status": change.status,
+            "last_error": change.error,
+            "consecutive_failures": change.consecutive_failures,
+            "entries_seen": change.entries_seen,
+            "next_poll_at": change.next_poll,
+            "gone": change.gone,
+        }
+        if change.validators is not None:
+            values["etag"], values["last_modified"] = change.validators
+        if change.moved_to is not None:
+            values["current_url"] = change.moved_to
         with self.engine.begin() as conn:
-            conn.execute(update(feeds).where(feeds.c.name == name).values(**values))
+            conn.execute(update(feeds).where(feeds.c.name == change.feed).values(**values))
 
     # articles and hits -------------------------------------------------------------------------------
 

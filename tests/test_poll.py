@@ -1,0 +1,177 @@
+"""One feed's poll in-process: the real pipeline, fetcher, store and matcher against a local HTTP server, with
+workers run inline (``WorkerPool(0)``) and the time passed in."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from monitor.fetch import Fetcher
+from monitor.match import compile_watchlists
+from monitor.models import PollResult, WatchlistSpec
+from monitor.pipeline import FeedJob, Pipeline, PollLimits
+from monitor.store import Outbox, Store
+from monitor.workers import WorkerPool
+from tests.helpers import Item, LocalServer, article_page, rss, story_paragraphs
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+LIMITS = PollLimits(
+    max_feed_size=1_000_000,
+    max_page_size=1_000_000,
+    extract_timeout=30.0,
+    notify_max_age=7 * 86400.0,
+    max_backoff=3600.0,
+)
+WATCHLIST = WatchlistSpec("arms", terms=("Wescam", "export permit*"))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = Store.open(f"sqlite:///{tmp_path / 'monitor.db'}")
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def poll(store: Store, job: FeedJob, now: datetime = NOW, rng: random.Random | None = None) -> PollResult:
+    async def run() -> PollResult:
+        store.sync_feeds({job.name: job.url})
+        async with Fetcher(timeout=5.0, user_agent="monitor-test") as fetcher:
+            with WorkerPool(0) as workers:
+                pipeline = Pipeline(
+                    fetcher,
+                    workers,
+                    store,
+                    compile_watchlists([WATCHLIST]),
+                    {"arms": ("chat",)},
+                    LIMITS,
+                    rng or random.Random(1),
+                )
+                return await pipeline.poll_safely(job, now)
+
+    return asyncio.run(run())
+
+
+def serve_feed(server: LocalServer) -> FeedJob:
+    server.route(
+        "/story", body=article_page("Drone parts", story_paragraphs()), headers={"Content-Type": "text/html"}
+    )
+    server.route("/gone", status=404, body=b"not found")
+    url = server.route(
+        "/feed.xml",
+        body=rss(
+            [
+                Item(
+                    "Ottawa silent on drone parts",
+                    server.url("/story"),
+                    "No comment.",
+                    NOW - timedelta(hours=1),
+                ),
+                Item(
+                    "Permits row",
+                    server.url("/gone"),
+                    "New export permits questioned.",
+                    NOW - timedelta(hours=2),
+                ),
+                Item("Council meets", server.url("/gone"), "Budget talks.", NOW - timedelta(hours=3)),
+            ]
+        ),
+        headers={"Content-Type": "application/rss+xml; charset=utf-8"},
+        etag='"v1"',
+    )
+    return FeedJob("gazette", url, 600.0, fulltext=True)
+
+
+def test_a_poll_stores_hits_queues_alerts_and_schedules_the_next_poll(
+    store: Store, http_server: LocalServer
+) -> None:
+    job = serve_feed(http_server)
+    result = poll(store, job)
+    assert (result.status, result.new_entries, result.hits) == ("ok", 2, 2)
+    assert result.next_poll == NOW + timedelta(seconds=600)
+    assert result.page_errors and all("HTTP 404" in e for e in result.page_errors)
+    assert sorted(h.title for h in store.hits()) == ["Ottawa silent on drone parts", "Permits row"]
+    assert len(Outbox(store.engine).due(NOW)) == 2
+    state = store.feed_state("gazette")
+    assert (state.last_status, state.etag, state.entries_seen, state.next_poll) == (
+        "ok",
+        '"v1"',
+        2,
+        NOW + timedelta(seconds=600),
+    )
+
+    again = poll(store, job, NOW + timedelta(minutes=10))
+    assert (again.status, again.new_entries, again.hits) == ("not-modified", 0, 0)
+    assert http_server.requests_for("/feed.xml")[-1].headers.get("if-none-match") == '"v1"'
+    assert store.feed_state("gazette").entries_seen == 2
+
+
+def test_a_failing_feed_backs_off_and_the_result_says_when_it_is_due(
+    store: Store, http_server: LocalServer
+) -> None:
+    url = http_server.route("/feed.xml", status=503, body=b"busy")
+    job = FeedJob("wire", url, 600.0, fulltext=False)
+    first = poll(store, job, NOW, random.Random(3))
+    second = poll(store, job, NOW, random.Random(3))
+    assert (first.status, first.consecutive_failures, second.consecutive_failures) == ("error", 1, 2)
+    assert first.error and "503" in first.error
+    assert first.next_poll is not None and second.next_poll is not None
+    assert NOW + timedelta(seconds=600) <= first.next_poll < NOW + timedelta(seconds=661)
+    assert NOW + timedelta(seconds=1200) <= second.next_poll < NOW + timedelta(seconds=1321)
+    state = store.feed_state("wire")
+    assert (state.consecutive_failures, state.next_poll, state.last_status) == (2, second.next_poll, "error")
+
+
+def test_a_permanent_redirect_moves_the_feed(store: Store, http_server: LocalServer) -> None:
+    new = http_server.route("/new.xml", body=rss([]), headers={"Content-Type": "application/rss+xml"})
+    old = http_server.route("/old.xml", status=301, redirect=new)
+    poll(store, FeedJob("wire", old, 600.0, fulltext=False))
+    assert store.feed_state("wire").current_url == new
+    poll(store, FeedJob("wire", old, 600.0, fulltext=False), NOW + timedelta(minutes=10))
+    assert http_server.requests_for("/old.xml") and len(http_server.requests_for("/old.xml")) == 1
+
+
+def test_an_internal_error_in_one_poll_is_recorded_with_backoff(
+    store: Store, http_server: LocalServer
+) -> None:
+    job = serve_feed(http_server)
+    store.sync_feeds({job.name: job.url})
+    with store.engine.begin() as conn:  # a database the poll cannot read its articles from
+        conn.execute(text("ALTER TABLE articles RENAME TO articles_elsewhere"))
+    result = poll(store, job, NOW, random.Random(5))
+    assert result.status == "error"
+    assert result.error and result.error.startswith("internal error: OperationalError")
+    assert result.consecutive_failures == 1
+    assert result.next_poll is not None and result.next_poll >= NOW + timedelta(seconds=600)
+    state = store.feed_state("gazette")
+    assert (state.last_status, state.consecutive_failures, state.next_poll) == ("error", 1, result.next_poll)
+    assert state.last_error == result.error
+
+
+def test_an_internal_error_that_cannot_be_recorded_is_still_returned(
+    store: Store, http_server: LocalServer
+) -> None:
+    job = serve_feed(http_server)
+    store.sync_feeds({job.name: job.url})
+    with store.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE feeds RENAME TO feeds_elsewhere"))
+    result = poll_without_sync(store, job)
+    assert result.status == "error" and result.error and result.error.startswith("internal error")
+    assert result.next_poll is None
+
+
+def poll_without_sync(store: Store, job: FeedJob) -> PollResult:
+    async def run() -> PollResult:
+        async with Fetcher(timeout=5.0, user_agent="monitor-test") as fetcher:
+            with WorkerPool(0) as workers:
+                pipeline = Pipeline(fetcher, workers, store, compile_watchlists([WATCHLIST]), {}, LIMITS)
+                return await pipeline.poll_safely(job, NOW)
+
+    return asyncio.run(run())
