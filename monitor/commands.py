@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from monitor import output
-from monitor.delivery import SendReport
+from monitor.config.compiled import Config, load_config
 from monitor.errors import MonitorError
-from monitor.match import compile_watchlists
-from monitor.models import Hit, WatchlistSpec
+from monitor.extract import looks_like_html
+from monitor.lock import process_alive
+from monitor.match import compile_watchlists, matching
+from monitor.models import Hit, Snippet, WatchlistSpec
 from monitor.notify import Message, log_message, send_message
+from monitor.notify.deliver import SendReport
+from monitor.notify.render import snippet_parts
 from monitor.pipeline import fetch_page, poll_summary
-from monitor.runtime import Config, load_config, new_fetcher, open_runtime, open_store
+from monitor.runtime import new_fetcher, open_runtime, open_store
 from monitor.secrets import mask_url
-from monitor.store import DaemonRecord, Outbox, Store
-from monitor.store import engine as store_engine
+from monitor.store import DaemonRecord
 from monitor.workers import WorkerPool
 
 log = logging.getLogger("monitor")
@@ -106,7 +107,8 @@ def hits(
     try:
         found = store.hits(watchlist=watchlist, since=since, limit=None if query else limit)
         if query:
-            found = _search(store, found, query)[:limit]
+            wanted = matching(query, store.article_fields([hit.id for hit in found]))
+            found = [hit for hit in found if hit.id in wanted][:limit]
         rows = [hit_row(h) for h in found]
     finally:
         store.close()
@@ -123,23 +125,15 @@ def hits(
     return 0
 
 
-def _search(store: Store, found: list[Hit], query: str) -> list[Hit]:
-    """The hits whose article matches ``query`` (the watchlist query language), in the given order."""
-    matcher = compile_watchlists([WatchlistSpec("search", query=query)])
-    fields = store.article_fields([hit.id for hit in found])
-    return [hit for hit in found if matcher.match(fields.get(hit.id, {}))]
-
-
 def _explained(row: dict[str, Any]) -> str:
     lines = [
         f"[{row['watchlist']}] {row['title']}  <{row['url']}>",
         f"  matched: {', '.join(row['matched'])}",
     ]
-    for snippet in row["snippets"]:
-        text, marks = snippet["text"], snippet["marks"]
-        for start, end in reversed(marks):
-            text = text[:start] + "[" + text[start:end] + "]" + text[end:]
-        lines.append(f"  {snippet['field']}: …{' '.join(text.split())}…")
+    for data in row["snippets"]:
+        snippet = Snippet.from_dict(data)
+        text = "".join(f"[{part}]" if marked else part for part, marked in snippet_parts(snippet))
+        lines.append(f"  {snippet.field}: …{' '.join(text.split())}…")
     return "\n".join(lines)
 
 
@@ -147,10 +141,10 @@ def status(config: Config, fmt: str) -> int:
     store = open_store(config.settings)
     try:
         store.sync_feeds({f.name: f.url for f in config.settings.feeds})
-        daemon = daemon_status(DaemonRecord(store.engine))
+        daemon = daemon_status(store.daemon)
         configured = {f.name for f in config.settings.feeds}
         feeds = [_feed_row(s) for s in store.feed_states() if s.name in configured]
-        outbox = Outbox(store.engine)
+        outbox = store.outbox
         counts = outbox.counts()
         dead = outbox.listing(status="dead", limit=20)
         totals = store.counts()
@@ -207,7 +201,7 @@ def daemon_status(record: DaemonRecord) -> dict[str, Any]:
     row = record.read()
     if row is None:
         return {"state": "not running", "pid": None, "hostname": None, "heartbeat": None}
-    alive = row.hostname != socket.gethostname() or _pid_alive(row.pid)
+    alive = process_alive(row.pid, row.hostname)
     return {
         "state": "running" if alive else "not running (stale record)",
         "pid": row.pid,
@@ -217,22 +211,12 @@ def daemon_status(record: DaemonRecord) -> dict[str, Any]:
     }
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def deliveries(
     config: Config, action: str, status_filter: str | None, notifier: str | None, limit: int, fmt: str
 ) -> int:
     store = open_store(config.settings)
     try:
-        outbox = Outbox(store.engine)
+        outbox = store.outbox
         if action == "retry":
             count = outbox.retry(now(), notifier=notifier, statuses=("failed", "dead"))
             target = f" for {notifier}" if notifier else ""
@@ -332,16 +316,15 @@ def _looks_like_html(path: Path) -> bool:
     if path.suffix.lower() in (".html", ".htm", ".xhtml"):
         return True
     with path.open("rb") as handle:
-        head = handle.read(512).lstrip().lower()
-    return head.startswith((b"<!doctype html", b"<html"))
+        return looks_like_html(handle.read(2048))
 
 
 def db_upgrade(config: Config) -> int:
     store = open_store(config.settings)  # opening migrates
     try:
-        engine_url = store.engine.url.render_as_string(hide_password=True)
-        applied = store_engine.upgrade(store.engine)
+        address = store.address
+        applied = store.upgrade()
     finally:
         store.close()
-    print(f"database {engine_url} is at the newest schema" + (f" (applied {applied})" if applied else ""))
+    print(f"database {address} is at the newest schema" + (f" (applied {applied})" if applied else ""))
     return 0

@@ -11,7 +11,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,14 +20,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from watchfiles import Change, awatch
 
+from monitor.config.compiled import Config, load_config
 from monitor.errors import ConfigError
 from monitor.lock import DaemonLock
 from monitor.logs import setup_logging
-from monitor.models import PollResult
-from monitor.pipeline import FeedJob, poll_summary
+from monitor.models import FeedJob, PollResult
+from monitor.pipeline import poll_summary
 from monitor.poll_plan import first_poll
-from monitor.runtime import Config, Runtime, load_config, open_runtime
-from monitor.store import DaemonRecord
+from monitor.runtime import Runtime, open_runtime
 
 log = logging.getLogger("monitor.daemon")
 
@@ -55,9 +55,10 @@ def run_daemon(path: Path, *, log_level: str | None = None, log_format: str = "t
 
 
 class Daemon:
-    def __init__(self, path: Path, config: Config) -> None:
+    def __init__(self, path: Path, config: Config, *, clock: Callable[[], datetime] = now) -> None:
         self.path = path
         self.config = config
+        self.clock = clock  # where every time the daemon decides with comes from
         self.stopping = asyncio.Event()
         self.inflight: set[asyncio.Task[object]] = set()  # polls and sends a graceful stop waits for
         self.runtime: Runtime | None = None
@@ -65,32 +66,7 @@ class Daemon:
 
     async def run(self) -> None:
         async with open_runtime(self.config) as runtime:
-            self.runtime = runtime
-            record = DaemonRecord(runtime.store.engine)
-            record.claim(os.getpid(), socket.gethostname(), now())
-            released = runtime.outbox.release_all()
-            if released:
-                log.warning(
-                    "%d alerts were being sent when the last run stopped; sending them again", released
-                )
-            scheduler = self.scheduler = AsyncIOScheduler(timezone=UTC)
-            scheduler.start()  # inside the running loop, as AsyncIOScheduler requires
-            for index, job in enumerate(self.config.jobs):
-                self._schedule_feed(job, self._first_poll(job, index, len(self.config.jobs)))
-            scheduler.add_job(
-                self._deliver, IntervalTrigger(seconds=DELIVERY_EVERY), id="deliver", **_ONE_AT_A_TIME
-            )
-            scheduler.add_job(
-                lambda: record.heartbeat(os.getpid(), now()),
-                IntervalTrigger(seconds=HEARTBEAT_EVERY),
-                id="heartbeat",
-            )
-            scheduler.add_job(
-                self._housekeeping,
-                IntervalTrigger(seconds=HOUSEKEEPING_EVERY),
-                id="housekeeping",
-                **_ONE_AT_A_TIME,
-            )
+            scheduler = self.start(runtime)
             self._install_signals()
             watcher = asyncio.create_task(self._watch_config())
             log.info(
@@ -103,8 +79,38 @@ class Daemon:
             await self.stopping.wait()
             watcher.cancel()
             await self._shutdown(scheduler)
-            record.release(os.getpid())
+            runtime.store.daemon.release(os.getpid())
         log.info("daemon stopped")
+
+    def start(self, runtime: Runtime, *, paused: bool = False) -> AsyncIOScheduler:
+        """Claim the database, free claims a crashed run left, and schedule every job. Call inside the running
+        loop, as AsyncIOScheduler requires; ``paused`` schedules without running anything (for tests that drive
+        the jobs by hand on their own clock)."""
+        self.runtime = runtime
+        record = runtime.store.daemon
+        record.claim(os.getpid(), socket.gethostname(), self.clock())
+        released = runtime.outbox.release_all()
+        if released:
+            log.warning("%d alerts were being sent when the last run stopped; sending them again", released)
+        scheduler = self.scheduler = AsyncIOScheduler(timezone=UTC)
+        scheduler.start(paused=paused)
+        for index, job in enumerate(self.config.jobs):
+            self._schedule_feed(job, self._first_poll(job, index, len(self.config.jobs)))
+        scheduler.add_job(
+            self._deliver, IntervalTrigger(seconds=DELIVERY_EVERY), id="deliver", **_ONE_AT_A_TIME
+        )
+        scheduler.add_job(
+            lambda: record.heartbeat(os.getpid(), self.clock()),
+            IntervalTrigger(seconds=HEARTBEAT_EVERY),
+            id="heartbeat",
+        )
+        scheduler.add_job(
+            self._housekeeping,
+            IntervalTrigger(seconds=HOUSEKEEPING_EVERY),
+            id="housekeeping",
+            **_ONE_AT_A_TIME,
+        )
+        return scheduler
 
     # scheduling --------------------------------------------------------------------------------------------
 
@@ -113,7 +119,7 @@ class Daemon:
         after a failure, later (its backoff survives a restart)."""
         assert self.runtime
         state = self.runtime.store.feed_state(job.name)
-        start = now()
+        start = self.clock()
         return first_poll(state, start + timedelta(seconds=job.interval * index / max(count, 1)), start)
 
     def _schedule_feed(self, job: FeedJob, first: datetime) -> None:
@@ -136,7 +142,7 @@ class Daemon:
             return
         pipeline = runtime.pipeline  # a poll finishes with the config it started with
         with self._tracked():
-            result = await pipeline.poll_safely(jobs[name], now())
+            result = await pipeline.poll_safely(jobs[name], self.clock())
         (log.warning if result.status == "error" else log.info)("%s", poll_summary(result))
         if result.status == "error":
             self._follow_backoff(result)
@@ -160,7 +166,7 @@ class Daemon:
         deliverer = self.runtime.deliverer
         with self._tracked():
             try:
-                await deliverer.deliver_due(now())
+                await deliverer.deliver_due(self.clock())
             except Exception:
                 log.exception("delivery run failed; pending alerts stay queued for the next run")
 
@@ -210,10 +216,10 @@ class Daemon:
         for name in old.keys() - new.keys():
             self.scheduler.remove_job(_job_id(name))
         for index, name in enumerate(sorted(new.keys() - old.keys())):
-            self._schedule_feed(new[name], now() + timedelta(seconds=min(index, new[name].interval)))
+            self._schedule_feed(new[name], self.clock() + timedelta(seconds=min(index, new[name].interval)))
         changed = [n for n in new.keys() & old.keys() if new[n] != old[n]]
         for name in changed:
-            self._schedule_feed(new[name], now() + timedelta(seconds=new[name].interval))
+            self._schedule_feed(new[name], self.clock() + timedelta(seconds=new[name].interval))
         for warning in config.settings.warnings:
             log.warning("%s", warning)
         log.info(

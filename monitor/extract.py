@@ -26,7 +26,12 @@ def is_html(result: FetchResult) -> bool:
     content_type = result.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type:
         return content_type in HTML_TYPES
-    return bool(_HTML_START.match(result.body[:2048].removeprefix(b"\xef\xbb\xbf")))
+    return looks_like_html(result.body)
+
+
+def looks_like_html(body: bytes) -> bool:
+    """Whether a body starts as an HTML page does (after a BOM, white space and comments)."""
+    return bool(_HTML_START.match(body[:2048].removeprefix(b"\xef\xbb\xbf")))
 
 
 def page_markup(result: FetchResult) -> str | bytes:
@@ -73,7 +78,7 @@ def extract_page(html: str | bytes, url: str) -> Page:
     try:
         document = _trafilatura().bare_extraction(html, url=url, with_metadata=True)
     except Exception as exc:  # trafilatura and lxml on hostile markup: any crash means "no text"
-        raise ExtractError(url, f"extraction failed: {type(exc).__name__}: {exc}") from None
+        raise ExtractError(url, f"extraction failed: {type(exc).__name__}: {exc}") from exc
     text = _field(document, "text")
     if not text:
         raise ExtractError(url, "no main text found")

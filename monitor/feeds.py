@@ -86,7 +86,7 @@ def _gunzip(body: bytes, url: str) -> bytes:
     try:
         data = inflater.decompress(body, MAX_DECOMPRESSED)
     except zlib.error as exc:
-        raise FeedParseError(url, f"gzip body could not be decompressed: {exc}") from None
+        raise FeedParseError(url, f"gzip body could not be decompressed: {exc}") from exc
     if inflater.unconsumed_tail:
         raise FeedParseError(url, f"gzip body unpacks to more than {MAX_DECOMPRESSED >> 20} MB")
     if not inflater.eof:
@@ -119,7 +119,7 @@ def _parse_xml_feed(body: bytes, url: str, headers: Mapping[str, str], start: by
         # Bytes only ever inside BytesIO: bare bytes would be taken for a file path.
         parsed = feedparser.parse(io.BytesIO(body), response_headers=response_headers)
     except Exception as exc:  # feedparser is a large parser of hostile input: any crash means "not a feed"
-        raise FeedParseError(url, f"unparseable: {type(exc).__name__}: {exc}") from None
+        raise FeedParseError(url, f"unparseable: {type(exc).__name__}: {exc}") from exc
     if not parsed.version and _looks_like_html(start):
         raise FeedParseError(url, "not a feed: looks like an HTML page")
     problem = _bozo_reason(parsed)
@@ -205,7 +205,7 @@ def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
     try:
         document = json.loads(body, strict=False)  # raw control characters in strings are common
     except (ValueError, RecursionError) as exc:
-        raise FeedParseError(url, f"not a feed: invalid JSON ({exc})") from None
+        raise FeedParseError(url, f"not a feed: invalid JSON ({exc})") from exc
     if not isinstance(document, dict) or not isinstance(document.get("items"), list):
         raise FeedParseError(url, "not a feed: JSON without a JSON Feed 'items' list")
     version = str(document.get("version", ""))

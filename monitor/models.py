@@ -6,9 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-# The fields of an article that watchlists look at; unscoped terms look at the first three.
+# The fields of an article that unscoped terms look at (scoped ones may also name url or feed).
 TEXT_FIELDS = ("title", "summary", "body")
-ALL_FIELDS = ("title", "summary", "body", "url", "feed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,3 +234,25 @@ class FeedUpdate:
     gone: bool = False
     moved_to: str | None = None  # the new address after a permanent redirect; None keeps the current one
     validators: tuple[str | None, str | None] | None = None  # new (etag, last_modified); None keeps them
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryOutcome:
+    """What one send attempt did to one delivery."""
+
+    id: int
+    sent: bool
+    sent_targets: tuple[int, ...] = ()
+    error: str | None = None
+    next_attempt: datetime | None = None
+    dead: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FeedJob:
+    """What a poll needs to know about one configured feed."""
+
+    name: str
+    url: str
+    interval: float
+    fulltext: bool

@@ -20,7 +20,17 @@ from monitor import extract, feeds
 from monitor.errors import ExtractError, FeedParseError, FetchError
 from monitor.fetch import PAGE_ACCEPT, Fetcher
 from monitor.match import Matcher
-from monitor.models import Article, Entry, FeedState, FetchResult, Finding, Page, ParsedFeed, PollResult
+from monitor.models import (
+    Article,
+    Entry,
+    FeedJob,
+    FeedState,
+    FetchResult,
+    Finding,
+    Page,
+    ParsedFeed,
+    PollResult,
+)
 from monitor.poll_plan import PollOutcome, PollTiming, plan
 from monitor.store import Store
 from monitor.workers import WorkerPool
@@ -31,16 +41,6 @@ log = logging.getLogger("monitor.poll")
 # Anything larger goes to the worker processes, so that feedparser (most of a cold cycle's CPU) runs on every
 # core while the loop fetches, matches and stores.
 INLINE_PARSE_LIMIT = 4 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class FeedJob:
-    """What a poll needs to know about one configured feed."""
-
-    name: str
-    url: str
-    interval: float
-    fulltext: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,96 +1,26 @@
-"""Builds the real parts from validated settings. The CLI and the daemon are the only callers."""
+"""Wiring: builds the real parts (store, fetcher, workers, pipeline, deliverer) from a compiled config. The CLI and
+the daemon are the only callers."""
 
 from __future__ import annotations
 
-import dataclasses
 import random
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from monitor import extract
-from monitor.config import NotifierSettings, Settings, WatchlistSettings, load_settings
-from monitor.delivery import Deliverer, Policy
-from monitor.errors import ConfigError, QueryError
+from monitor.config import Settings
+from monitor.config.compiled import Config, compile_matcher, load_config, policies
 from monitor.fetch import Fetcher
-from monitor.match import Matcher, compile_watchlists
-from monitor.pipeline import FeedJob, Pipeline, PollLimits
+from monitor.notify.deliver import Deliverer
+from monitor.pipeline import Pipeline, PollLimits
 from monitor.store import Outbox, Store
 from monitor.workers import WorkerPool
 
+__all__ = ["Config", "Runtime", "compile_matcher", "load_config", "open_runtime", "open_store", "policies"]
+
 # Imported once by the worker processes' fork server, so the workers share these instead of each loading them.
 WORKER_PRELOAD = ("trafilatura", "feedparser", "monitor.extract", "monitor.feeds")
-
-
-@dataclass(frozen=True, slots=True)
-class Config:
-    """Settings plus the watchlists compiled from them: everything a valid config file yields."""
-
-    settings: Settings
-    matcher: Matcher
-
-    @property
-    def jobs(self) -> list[FeedJob]:
-        return [FeedJob(f.name, f.url, f.interval, f.fulltext) for f in self.settings.feeds]
-
-    @property
-    def routes(self) -> dict[str, tuple[str, ...]]:
-        return {w.name: w.notify for w in self.settings.watchlists}
-
-
-def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
-    """Read, validate and compile the config file; every mistake comes back as a ConfigError with file:line."""
-    settings = load_settings(path) if env is None else load_settings(path, env)
-    return Config(settings, compile_matcher(settings))
-
-
-def compile_matcher(settings: Settings) -> Matcher:
-    try:
-        return compile_watchlists(settings.watchlist_specs())
-    except QueryError as exc:
-        index = next((i for i, w in enumerate(settings.watchlists) if w.name == exc.watchlist), None)
-        key = "query"
-        if index is not None and not _in_query(settings.watchlists[index], exc.query):
-            key = "terms"
-        where = settings.where("watchlist", index, key) if index is not None else str(settings.path)
-        raise ConfigError(
-            [f"{where}: [[watchlist]] {exc}\n    {exc.query}\n    {' ' * exc.position}^"]
-        ) from exc
-
-
-def _in_query(watchlist: WatchlistSettings, text: str) -> bool:
-    return watchlist.query is not None and text == watchlist.query
-
-
-def policies(settings: Settings) -> tuple[dict[str, Policy], dict[tuple[str, str], Policy]]:
-    """Each notifier's sending policy, and the policies of watchlists that override a notifier's mode."""
-    by_name = {n.name: _policy(n) for n in settings.notifiers}
-    overrides: dict[tuple[str, str], Policy] = {}
-    for watchlist in settings.watchlists:
-        if watchlist.mode is None:
-            continue
-        for name in watchlist.notify:
-            base = by_name[name]
-            overrides[(name, watchlist.name)] = dataclasses.replace(
-                base, mode=watchlist.mode, schedule=watchlist.schedule or base.schedule
-            )
-    return by_name, overrides
-
-
-def _policy(notifier: NotifierSettings) -> Policy:
-    quiet = notifier.quiet_hours
-    return Policy(
-        notifier=notifier.name,
-        urls=notifier.urls,
-        mode=notifier.mode,
-        schedule=notifier.schedule,
-        timezone=notifier.timezone,
-        max_per_hour=notifier.max_per_hour,
-        quiet_hours=(quiet.start, quiet.end) if quiet else None,
-        send_empty=notifier.send_empty,
-        template=str(notifier.template) if notifier.template else None,
-    )
 
 
 @dataclass(slots=True)
@@ -116,15 +46,17 @@ def open_store(settings: Settings) -> Store:
 
 
 @asynccontextmanager
-async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
+async def open_runtime(config: Config, *, workers: WorkerPool | None = None) -> AsyncIterator[Runtime]:
+    """The parts, built from the config and closed on exit; ``workers`` replaces the configured worker processes
+    (``WorkerPool(0)`` runs parsing and extraction inline, for tests)."""
     settings = config.settings.monitor
     store = open_store(config.settings)
     store.sync_feeds({f.name: f.url for f in config.settings.feeds})
-    outbox = Outbox(store.engine)
-    pool = WorkerPool(
-        settings.workers,
-        initializer=extract.warm_up,
-        preload=WORKER_PRELOAD,
+    outbox = store.outbox
+    pool = (
+        workers
+        if workers is not None
+        else WorkerPool(settings.workers, initializer=extract.warm_up, preload=WORKER_PRELOAD)
     )
     fetcher = new_fetcher(config.settings)
     try:

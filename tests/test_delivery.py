@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.delivery import Deliverer, Policy, SendReport
 from monitor.models import Article, Match, Snippet
+from monitor.notify.deliver import Deliverer, SendReport
+from monitor.notify.policy import Policy
 from monitor.store import Outbox, Store
 from tests.webhook import WebhookServer, webhook_server
 

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import inspect, select, text
 from sqlalchemy.dialects import postgresql
 
-from monitor.delivery import Policy
 from monitor.lock import DaemonLock
 from monitor.models import Article, FeedUpdate, Match, Snippet
+from monitor.notify.policy import Policy
 from monitor.store import DeliveryOutcome, Outbox, Store
 from monitor.store.engine import MIGRATIONS
 from monitor.store.repository import _insert_ignore

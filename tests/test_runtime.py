@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import time
 from pathlib import Path
 
-from monitor.runtime import load_config, policies
+from monitor.config.compiled import load_config, policies
 from tests.factory import write_config
 
 

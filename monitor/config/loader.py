@@ -51,7 +51,7 @@ def load_settings(path: Path, env: Mapping[str, str] = os.environ) -> Settings:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError([f"{path}:{_toml_error_line(str(error), text)}: invalid TOML: {error}"]) from None
+        raise ConfigError([f"{path}:{_toml_error_line(str(error), text)}: invalid TOML: {error}"]) from error
     return _Loader(path, LineLocator(text), env).load(data)
 
 

@@ -66,7 +66,7 @@ def _duration_input(value: object) -> float:
         try:
             return parse_duration(value)
         except ValueError as error:
-            raise _problem(str(error)) from None
+            raise _problem(str(error)) from error
     return float(value)
 
 
@@ -77,7 +77,7 @@ def _size_input(value: object) -> int:
         try:
             return parse_size(value)
         except ValueError as error:
-            raise _problem(str(error)) from None
+            raise _problem(str(error)) from error
     return value
 
 
@@ -121,11 +121,6 @@ class QuietHours:
 
     start: time
     end: time
-
-    def covers(self, moment: time) -> bool:
-        if self.start < self.end:
-            return self.start <= moment < self.end
-        return moment >= self.start or moment < self.end
 
 
 def _quiet_hours_input(value: object) -> object:
@@ -248,10 +243,6 @@ class NotifierSettings(Section):
     def logs_only(self) -> bool:
         """The console notifier, or one without URLs, writes alerts to the log."""
         return self.name == "console" or not self.urls
-
-    @property
-    def tzinfo(self) -> zoneinfo.ZoneInfo:
-        return zoneinfo.ZoneInfo(self.timezone)
 
     @field_validator("urls")
     @classmethod

@@ -9,5 +9,6 @@ from .engine import Matcher, compile_watchlists
 from .fold import fold_text
 from .query import parse_query
 from .reference import Explanation
+from .search import matching
 
-__all__ = ["Explanation", "Matcher", "compile_watchlists", "fold_text", "parse_query"]
+__all__ = ["Explanation", "Matcher", "compile_watchlists", "fold_text", "matching", "parse_query"]

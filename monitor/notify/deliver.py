@@ -1,4 +1,4 @@
-"""Sending what the outbox owes: group due deliveries per notifier, apply modes, send, record each result.
+"""Sending what the outbox owes: plan the sends (``plan.py``), then claim, send and record each one.
 
 A delivery is marked sent only after its send succeeded, so a crash in between can at worst repeat one
 message, never lose it. Rows are claimed before sending, so two processes never send the same alert.
@@ -8,38 +8,32 @@ from __future__ import annotations
 
 import logging
 import random
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from typing import Protocol
 
-from monitor.models import Delivery
-from monitor.notify import Message, log_message, render_message, send_message
-from monitor.notify.timing import next_digest, quiet_until, retry_delay
-from monitor.store.outbox import DeliveryOutcome, Outbox
+from monitor.models import Delivery, DeliveryOutcome
+from monitor.notify.console import log_message
+from monitor.notify.plan import SendPlan, plan_sends
+from monitor.notify.policy import Policies, Policy
+from monitor.notify.render import Message, render_message
+from monitor.notify.send import send_message
+from monitor.notify.timing import gives_up, retry_delay
 
 log = logging.getLogger("monitor.deliver")
 
 
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """How one notifier sends one group of hits."""
+class Outbox(Protocol):
+    """What the deliverer reads and writes in the store's outbox (``monitor.store.Outbox``)."""
 
-    notifier: str
-    urls: tuple[str, ...]
-    mode: str = "immediate"  # or "digest"
-    schedule: str | None = None
-    timezone: str = "UTC"
-    max_per_hour: int | None = None
-    quiet_hours: tuple[time, time] | None = None  # (start, end) in the notifier's time zone
-    send_empty: bool = False
-    template: str | None = None
-
-    @property
-    def console(self) -> bool:
-        return self.notifier == "console" or not self.urls
+    def due(self, now: datetime, notifiers: Iterable[str] | None = None) -> list[Delivery]: ...
+    def claim(self, ids: Sequence[int], now: datetime, until: datetime) -> set[int]: ...
+    def record(self, outcomes: Sequence[DeliveryOutcome], now: datetime) -> None: ...
+    def messages_sent_since(self, notifier: str, since: datetime) -> int: ...
+    def last_digest(self, key: str) -> datetime | None: ...
+    def set_last_digest(self, key: str, at: datetime) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,84 +57,36 @@ class Deliverer:
 
     async def deliver_due(self, now: datetime, *, flush: bool = False) -> list[SendReport]:
         """Send every group that is due now. ``flush`` skips the grouping window (a one-off poll)."""
-        groups: dict[tuple[Policy, str, tuple[int, ...]], list[Delivery]] = defaultdict(list)
-        for delivery in self.outbox.due(now, self.policies):
-            policy, key = self._policy_for(delivery)
-            groups[(policy, key, delivery.sent_targets)].append(delivery)
-        for key, policy in self._digest_keys():
-            groups.setdefault((policy, key, ()), [])
+        policies = Policies(self.policies, self.overrides)
+        due = self.outbox.due(now, self.policies)
+        marks = {key: mark for key, _ in policies.digests() if (mark := self.outbox.last_digest(key))}
+        since = now - timedelta(hours=1)
+        sent = {p.notifier: self.outbox.messages_sent_since(p.notifier, since) for p in policies.capped()}
+        plans = plan_sends(due, policies, marks, sent, now, group_window=self.group_window, flush=flush)
         reports = []
-        for (policy, key, sent_targets), items in groups.items():
-            report = await self._deliver_group(policy, key, items, set(sent_targets), now, flush)
+        for plan in plans:
+            report = await self._carry_out(plan, now)
             if report:
                 reports.append(report)
         return reports
 
-    def _policy_for(self, delivery: Delivery) -> tuple[Policy, str]:
-        override = self.overrides.get((delivery.notifier, delivery.hit.watchlist))
-        if override:
-            return override, f"{delivery.notifier}/{delivery.hit.watchlist}"
-        return self.policies[delivery.notifier], delivery.notifier
-
-    def _digest_keys(self) -> list[tuple[str, Policy]]:
-        keys = [(name, p) for name, p in self.policies.items() if p.mode == "digest"]
-        keys += [(f"{n}/{w}", p) for (n, w), p in self.overrides.items() if p.mode == "digest"]
-        return keys
-
-    async def _deliver_group(
-        self,
-        policy: Policy,
-        key: str,
-        items: list[Delivery],
-        sent_targets: set[int],
-        now: datetime,
-        flush: bool,
-    ) -> SendReport | None:
-        digest = policy.mode == "digest"
-        scheduled = digest and self._digest_due(policy, key, items, now)
-        if digest and not scheduled:
-            # Between firings only a digest whose send failed goes out, on its own retry schedule.
-            items = [d for d in items if d.attempts]
-            if not items:
-                return None
-        elif scheduled and not items and not policy.send_empty:
-            self.outbox.set_last_digest(key, now)
-            return None
-        elif not digest and not self._immediate_due(policy, items, now, flush):
+    async def _carry_out(self, plan: SendPlan, now: datetime) -> SendReport | None:
+        if plan.start_mark:
+            self.outbox.set_last_digest(plan.key, plan.start_mark)
+        if not plan.send:
+            if plan.scheduled:
+                self.outbox.set_last_digest(plan.key, now)
             return None
         claimed = self.outbox.claim(
-            [d.id for d in items], now, now + timedelta(seconds=self.timeout * 4 + 60)
+            [d.id for d in plan.deliveries], now, now + timedelta(seconds=self.timeout * 4 + 60)
         )
-        items = [d for d in items if d.id in claimed]
-        if not items and not digest:
+        items = [d for d in plan.deliveries if d.id in claimed]
+        if not items and not plan.digest:
             return None
-        report = await self._send(policy, items, sent_targets, now, digest)
-        if scheduled and report.ok:
-            self.outbox.set_last_digest(key, now)
+        report = await self._send(plan.policy, items, set(plan.sent_targets), now, plan.digest)
+        if plan.scheduled and report.ok:
+            self.outbox.set_last_digest(plan.key, now)
         return report
-
-    def _digest_due(self, policy: Policy, key: str, items: Sequence[Delivery], now: datetime) -> bool:
-        last = self.outbox.last_digest(key)
-        if last is None:
-            # The schedule starts with the first thing owed (or now): the first digest goes out at the next firing.
-            last = min((d.created_at for d in items if d.created_at), default=now)
-            self.outbox.set_last_digest(key, last)
-        assert policy.schedule, "a digest notifier has a schedule (config validation)"
-        return next_digest(policy.schedule, ZoneInfo(policy.timezone), last) <= now
-
-    def _immediate_due(self, policy: Policy, items: Sequence[Delivery], now: datetime, flush: bool) -> bool:
-        if not items:
-            return False
-        if quiet_until(now, policy.quiet_hours, ZoneInfo(policy.timezone)):
-            return False
-        if policy.max_per_hour is not None:
-            sent = self.outbox.messages_sent_since(policy.notifier, now - timedelta(hours=1))
-            if sent >= policy.max_per_hour:
-                return False  # held, not dropped: everything goes out in one message once the hour frees up
-        if flush or any(d.attempts for d in items):
-            return True
-        oldest = min(d.created_at or now for d in items)
-        return oldest + timedelta(seconds=self.group_window) <= now
 
     async def _send(
         self, policy: Policy, items: list[Delivery], sent_targets: set[int], now: datetime, digest: bool
@@ -176,14 +122,12 @@ class Deliverer:
     ) -> DeliveryOutcome:
         if ok:
             return DeliveryOutcome(delivery.id, sent=True, sent_targets=tuple(delivered))
-        created = delivery.created_at or now
         next_attempt = now + timedelta(seconds=retry_delay(delivery.attempts + 1, self.rng))
-        dead = next_attempt - created > timedelta(seconds=self.retry_for)
         return DeliveryOutcome(
             delivery.id,
             sent=False,
             sent_targets=tuple(delivered),
             error=error,
             next_attempt=next_attempt,
-            dead=dead,
+            dead=gives_up(delivery.created_at or now, next_attempt, self.retry_for),
         )

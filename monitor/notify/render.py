@@ -239,7 +239,7 @@ def render_user_template(
     except jinja2.TemplateNotFound:
         raise ConfigError([f"{path}: template file not found"]) from None
     except jinja2.TemplateSyntaxError as error:
-        raise ConfigError([f"{path}:{error.lineno}: template syntax error: {error.message}"]) from None
+        raise ConfigError([f"{path}:{error.lineno}: template syntax error: {error.message}"]) from error
     try:
         return template.render(
             subject=subject,
@@ -251,4 +251,4 @@ def render_user_template(
             hits=flat,
         )
     except jinja2.TemplateError as error:  # e.g. an unknown variable: name the file, not a stack trace
-        raise ConfigError([f"{path}: template error: {error}"]) from None
+        raise ConfigError([f"{path}: template error: {error}"]) from error

@@ -44,3 +44,23 @@ def next_digest(schedule: str, tz: ZoneInfo, after: datetime) -> datetime:
     """The first time the cron ``schedule`` fires after ``after``, read in the notifier's time zone."""
     fire: datetime = croniter(schedule, after.astimezone(tz)).get_next(datetime)
     return fire.astimezone(after.tzinfo)
+
+
+def digest_due(schedule: str, tz: ZoneInfo, last: datetime, now: datetime) -> bool:
+    """Whether a digest whose schedule last fired (or started) at ``last`` fires now: at its firing, not before."""
+    return next_digest(schedule, tz, last) <= now
+
+
+def flood_held(sent_last_hour: int, max_per_hour: int | None) -> bool:
+    """Whether a notifier that sent ``sent_last_hour`` messages in the past hour must hold the next one."""
+    return max_per_hour is not None and sent_last_hour >= max_per_hour
+
+
+def group_ready(oldest: datetime, window: float, now: datetime) -> bool:
+    """Whether a group of alerts whose oldest came in at ``oldest`` has waited out the grouping window."""
+    return oldest + timedelta(seconds=window) <= now
+
+
+def gives_up(created: datetime, next_attempt: datetime, retry_for: float) -> bool:
+    """Whether a failing delivery is dead: its next attempt would fall past ``retry_for`` seconds of trying."""
+    return next_attempt - created > timedelta(seconds=retry_for)

@@ -4,29 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Row, and_, func, or_, select, update
 
-from monitor.models import Delivery
-from monitor.store.repository import hit_from_row, hit_query
+from monitor.models import Delivery, DeliveryOutcome
+from monitor.store.queries import hit_from_row, hit_query
 from monitor.store.tables import deliveries, hits, notifier_state
 
 OPEN = ("pending", "failed")
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryOutcome:
-    """What one send attempt did to one delivery."""
-
-    id: int
-    sent: bool
-    sent_targets: tuple[int, ...] = ()
-    error: str | None = None
-    next_attempt: datetime | None = None
-    dead: bool = False
 
 
 class Outbox:

@@ -13,8 +13,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
-from monitor.models import Article, FeedState, FeedUpdate, Finding, Hit, Match, Snippet
+from monitor.models import Article, FeedState, FeedUpdate, Finding, Hit, Match
 from monitor.store import engine as engine_setup
+from monitor.store.outbox import Outbox
+from monitor.store.queries import hit_from_row, hit_query
 from monitor.store.tables import CleanText, articles, daemon, deliveries, feeds, hits
 
 SEEN_CHECK_BATCH = 500
@@ -25,6 +27,8 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.outbox = Outbox(engine)
+        self.daemon = DaemonRecord(engine)
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Store:
@@ -38,6 +42,15 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @property
+    def address(self) -> str:
+        """The database URL with any password hidden, for messages."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def upgrade(self) -> list[str]:
+        """Apply the schema migrations not applied yet; returns their ids."""
+        return engine_setup.upgrade(self.engine)
 
     # feeds -------------------------------------------------------------------------------------------
 
@@ -218,36 +231,6 @@ class Store:
                 "articles": conn.scalar(select(func.count()).select_from(articles)) or 0,
                 "hits": conn.scalar(select(func.count()).select_from(hits)) or 0,
             }
-
-
-def hit_query() -> Any:
-    return select(
-        hits.c.id,
-        hits.c.watchlist,
-        hits.c.matched,
-        hits.c.snippets,
-        hits.c.found_at,
-        articles.c.feed,
-        articles.c.url,
-        articles.c.title,
-        articles.c.published_at,
-        articles.c.sitename,
-    ).join(articles, articles.c.id == hits.c.article_id)
-
-
-def hit_from_row(row: Row[Any]) -> Hit:
-    return Hit(
-        id=row.id,
-        watchlist=row.watchlist,
-        feed=row.feed,
-        url=row.url,
-        title=row.title,
-        published=row.published_at,
-        found_at=row.found_at,
-        matched=tuple(json.loads(row.matched)),
-        snippets=tuple(Snippet.from_dict(s) for s in json.loads(row.snippets)),
-        sitename=row.sitename,
-    )
 
 
 def _insert_ignore(table: Any, dialect: str) -> Any:

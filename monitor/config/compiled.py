@@ -1,0 +1,86 @@
+"""A valid config file, compiled: the settings, the watchlists' matcher, the feeds' poll jobs and the notifiers'
+sending policies. A query error becomes a ``path:line`` config error here."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from monitor.config.loader import load_settings
+from monitor.config.settings import NotifierSettings, Settings, WatchlistSettings
+from monitor.errors import ConfigError, QueryError
+from monitor.match import Matcher, compile_watchlists
+from monitor.models import FeedJob
+from monitor.notify.policy import Policy
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Settings plus the watchlists compiled from them: everything a valid config file yields."""
+
+    settings: Settings
+    matcher: Matcher
+
+    @property
+    def jobs(self) -> list[FeedJob]:
+        return [FeedJob(f.name, f.url, f.interval, f.fulltext) for f in self.settings.feeds]
+
+    @property
+    def routes(self) -> dict[str, tuple[str, ...]]:
+        return {w.name: w.notify for w in self.settings.watchlists}
+
+
+def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
+    """Read, validate and compile the config file; every mistake comes back as a ConfigError with file:line."""
+    settings = load_settings(path) if env is None else load_settings(path, env)
+    return Config(settings, compile_matcher(settings))
+
+
+def compile_matcher(settings: Settings) -> Matcher:
+    try:
+        return compile_watchlists(settings.watchlist_specs())
+    except QueryError as exc:
+        index = next((i for i, w in enumerate(settings.watchlists) if w.name == exc.watchlist), None)
+        key = "query"
+        if index is not None and not _in_query(settings.watchlists[index], exc.query):
+            key = "terms"
+        where = settings.where("watchlist", index, key) if index is not None else str(settings.path)
+        raise ConfigError(
+            [f"{where}: [[watchlist]] {exc}\n    {exc.query}\n    {' ' * exc.position}^"]
+        ) from exc
+
+
+def _in_query(watchlist: WatchlistSettings, text: str) -> bool:
+    return watchlist.query is not None and text == watchlist.query
+
+
+def policies(settings: Settings) -> tuple[dict[str, Policy], dict[tuple[str, str], Policy]]:
+    """Each notifier's sending policy, and the policies of watchlists that override a notifier's mode."""
+    by_name = {n.name: _policy(n) for n in settings.notifiers}
+    overrides: dict[tuple[str, str], Policy] = {}
+    for watchlist in settings.watchlists:
+        if watchlist.mode is None:
+            continue
+        for name in watchlist.notify:
+            base = by_name[name]
+            overrides[(name, watchlist.name)] = dataclasses.replace(
+                base, mode=watchlist.mode, schedule=watchlist.schedule or base.schedule
+            )
+    return by_name, overrides
+
+
+def _policy(notifier: NotifierSettings) -> Policy:
+    quiet = notifier.quiet_hours
+    return Policy(
+        notifier=notifier.name,
+        urls=notifier.urls,
+        mode=notifier.mode,
+        schedule=notifier.schedule,
+        timezone=notifier.timezone,
+        max_per_hour=notifier.max_per_hour,
+        quiet_hours=(quiet.start, quiet.end) if quiet else None,
+        send_empty=notifier.send_empty,
+        template=str(notifier.template) if notifier.template else None,
+    )
