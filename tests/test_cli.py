@@ -1,4 +1,5 @@
-"""The command line as a subprocess: match explanations, query errors, logs, and the README's completeness."""
+"""The command line: match explanations, query errors, logs, and the README's completeness. Two tests run it as a
+subprocess; the others call the same `main` in-process (``cli_inline``)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,7 @@ from pathlib import Path
 from monitor.cli import build_parser
 from monitor.config import FeedSettings, MonitorSettings, NotifierSettings, WatchlistSettings
 from tests.factory import Item, article_page, json_lines, recent, rss, run_cli, story_paragraphs, write_config
-from tests.httpserver import LocalServer, http_server
-from tests.webhook import WebhookServer, webhook_server
-
-__all__ = ["http_server", "webhook_server"]
+from tests.helpers import LocalServer, WebhookServer, cli_inline
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -42,23 +40,23 @@ def test_match_explains_a_hit_and_a_miss_on_a_fetched_page(tmp_path: Path, http_
     )
     config = write_config(tmp_path, watchlists=[ARMS], notifiers=[{"name": "console"}])
 
-    hit = run_cli(config, "match", "--watchlist", "arms-exports", "--url", http_server.url("/story"))
+    hit = cli_inline(config, "match", "--watchlist", "arms-exports", "--url", http_server.url("/story"))
     assert hit.returncode == 0, hit.stderr
     assert "arms-exports: MATCH" in hit.stdout and '"Wescam" found in body' in hit.stdout
 
-    miss = run_cli(config, "match", "--url", http_server.url("/sport"))
+    miss = cli_inline(config, "match", "--url", http_server.url("/sport"))
     assert miss.returncode == 1
     assert "arms-exports: no match" in miss.stdout and 'excluded by "hockey"' in miss.stdout
-    assert run_cli(config, "hits", "--format", "json").stdout.strip() == ""  # nothing was stored
+    assert cli_inline(config, "hits", "--format", "json").stdout.strip() == ""  # nothing was stored
 
 
 def test_match_a_query_on_text_from_a_file_or_stdin(tmp_path: Path) -> None:
     config = write_config(tmp_path, watchlists=[ARMS], notifiers=[{"name": "console"}])
     text = tmp_path / "article.txt"
     text.write_text("The MX-15 turret was seen on a Bayraktar TB2 over the border.", encoding="utf-8")
-    near = run_cli(config, "match", "--query", '"MX-15" NEAR/5 "Bayraktar TB2"', "--file", str(text))
+    near = cli_inline(config, "match", "--query", '"MX-15" NEAR/5 "Bayraktar TB2"', "--file", str(text))
     assert near.returncode == 0 and "query: MATCH" in near.stdout
-    far = run_cli(config, "match", "--query", "turret NEAR/2 border", "-", stdin=text.read_text())
+    far = cli_inline(config, "match", "--query", "turret NEAR/2 border", "-", stdin=text.read_text())
     assert far.returncode == 1 and "words apart" in far.stdout
 
 
@@ -87,8 +85,8 @@ def test_query_hits_are_stored_with_explanations_and_alerted_with_highlights(
         watchlists=[NEAR],
         notifiers=[{"name": "chat", "urls": [webhook_server.apprise_url()]}],
     )
-    assert run_cli(config, "poll").returncode == 0
-    [hit] = json_lines(run_cli(config, "hits", "--format", "json").stdout)
+    assert cli_inline(config, "poll").returncode == 0
+    [hit] = json_lines(cli_inline(config, "hits", "--format", "json").stdout)
     assert hit["matched"] == ['(Wescam OR "MX-15") NEAR/20 (Baykar OR Bayraktar OR TB2)']
     assert hit["snippets"] and all(s["marks"] for s in hit["snippets"])
     first = hit["snippets"][0]
@@ -96,7 +94,7 @@ def test_query_hits_are_stored_with_explanations_and_alerted_with_highlights(
     assert marked & {"wescam", "baykar", "bayraktar", "tb2"}
     message = webhook_server.posts[0].json["message"]
     assert re.search(r"\*\*(Wescam|Baykar)\*\*", message)
-    table = run_cli(config, "hits").stdout
+    table = cli_inline(config, "hits").stdout
     assert "[Wescam]" in table or "[Baykar]" in table
 
 

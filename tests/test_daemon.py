@@ -1,93 +1,19 @@
-"""`monitor run` as a real subprocess: schedules, live config edits, backoff, single instance, clean stop."""
+"""`monitor run` as a real subprocess: live config edits, single instance, clean stop, crash recovery. Scheduling,
+backoff, reload, digests and quiet hours are tested in-process on a clock in test_daemon_core.py."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.factory import Item, json_lines, recent, rss, run_cli, write_config
-from tests.httpserver import LocalServer, http_server
-from tests.webhook import WebhookServer, webhook_server
-
-__all__ = ["http_server", "webhook_server"]
+from tests.factory import Item, json_lines, recent, rss, run_cli
+from tests.helpers import Daemon, LocalServer, WebhookServer, base_config, feed_with, posted_text, wait_for
 
 pytestmark = pytest.mark.timeout(120)
-
-
-class Daemon:
-    def __init__(self, config: Path) -> None:
-        self.config = config
-        self.log_path = config.parent / "daemon.log"
-        self.log = self.log_path.open("w", encoding="utf-8")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "--config", str(config), "run"],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def output(self) -> str:
-        return self.log_path.read_text(encoding="utf-8")
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=60)
-        self.log.close()
-        return code
-
-
-@pytest.fixture
-def start_daemon() -> Iterator[Callable[[Path], Daemon]]:
-    started: list[Daemon] = []
-
-    def start(config: Path) -> Daemon:
-        daemon = Daemon(config)
-        started.append(daemon)
-        return daemon
-
-    yield start
-    for daemon in started:
-        if daemon.process.poll() is None:
-            daemon.process.kill()
-            daemon.process.wait()
-        daemon.log.close()
-
-
-def wait_for(condition: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def feed_with(server: LocalServer, path: str, titles: list[str]) -> None:
-    items = [Item(t, server.url(f"/page/{abs(hash(t))}"), f"{t}.", recent()) for t in titles]
-    server.route(path, body=rss(items))
-
-
-def base_config(tmp_path: Path, server: LocalServer, hook: WebhookServer, **extra_feeds: str) -> Path:
-    feeds = [{"name": "wire", "url": server.url("/wire.xml"), "interval": "1s"}]
-    feeds += [{"name": name, "url": url, "interval": "1s"} for name, url in extra_feeds.items()]
-    return write_config(
-        tmp_path,
-        monitor={"fulltext": False, "group_window": "1s", "shutdown_timeout": "20s"},
-        feeds=feeds,
-        watchlists=[{"name": "arms", "terms": ["Wescam", "Baykar"], "notify": ["chat"]}],
-        notifiers=[{"name": "chat", "urls": [hook.apprise_url()]}],
-    )
-
-
-def posted_text(hook: WebhookServer) -> str:
-    return "\n".join(post.body.decode() for post in hook.posts)
 
 
 def test_new_items_are_alerted_and_config_edits_apply_live(
@@ -180,47 +106,6 @@ def test_a_second_daemon_on_the_same_database_is_refused(
     status = run_cli(config, "status")
     assert f"daemon: running (pid {first.process.pid}" in status.stdout
     assert first.stop() == 0
-
-
-def test_a_failing_feed_backs_off_and_recovers(
-    tmp_path: Path,
-    http_server: LocalServer,
-    webhook_server: WebhookServer,
-    start_daemon: Callable[[Path], Daemon],
-) -> None:
-    http_server.route("/wire.xml", status=500, body=b"down")
-    config = base_config(tmp_path, http_server, webhook_server)
-    daemon = start_daemon(config)
-
-    def failures() -> int:
-        feeds = json_lines(run_cli(config, "status", "--format", "json").stdout)[0]["feeds"]
-        return int(feeds[0]["consecutive_failures"])
-
-    wait_for(lambda: failures() >= 3, timeout=40, what="three failures")
-    times = [r for r in http_server.requests_for("/wire.xml")]
-    assert len(times) >= 3
-    assert "backing off" in daemon.output()
-    feed_with(http_server, "/wire.xml", ["Wescam is back"])
-    wait_for(lambda: "Wescam is back" in posted_text(webhook_server), timeout=40, what="recovery")
-    assert failures() == 0
-    assert daemon.stop() == 0
-
-
-def test_requests_spread_out_while_backing_off(
-    tmp_path: Path,
-    http_server: LocalServer,
-    webhook_server: WebhookServer,
-    start_daemon: Callable[[Path], Daemon],
-) -> None:
-    http_server.route("/wire.xml", status=503, body=b"busy", headers={"Retry-After": "30"})
-    config = base_config(tmp_path, http_server, webhook_server)
-    daemon = start_daemon(config)
-    wait_for(lambda: http_server.requests_for("/wire.xml"), what="the first poll")
-    time.sleep(4)
-    # With a 1 s interval and no backoff there would be about four more polls; Retry-After: 30 allows none.
-    assert len(http_server.requests_for("/wire.xml")) == 1
-    assert daemon.stop() == 0
-    assert os.path.exists(tmp_path / "monitor.db")
 
 
 def test_kill_9_between_storing_and_sending_loses_no_alert(

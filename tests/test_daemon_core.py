@@ -204,3 +204,39 @@ def test_quiet_hours_hold_alerts_until_they_end_on_the_daemons_clock(
         assert len(webhook_server.posts) == 1
 
     run_daemon(config_file(tmp_path, {"wire": url}, notifier), clock, scenario)
+
+
+def test_a_retry_after_longer_than_the_backoff_is_obeyed(tmp_path: Path, http_server: LocalServer) -> None:
+    url = http_server.route("/wire.xml", status=503, body=b"busy", headers={"Retry-After": "3600"})
+    clock = Clock(T0)
+
+    async def scenario(daemon: Daemon, scheduler: AsyncIOScheduler) -> None:
+        await daemon._poll("wire")
+        assert next_run(scheduler, "wire") == T0 + timedelta(hours=1)
+        assert len(http_server.requests_for("/wire.xml")) == 1
+
+    run_daemon(config_file(tmp_path, {"wire": url}), clock, scenario)
+
+
+def test_a_failing_feed_recovers_and_its_alerts_go_out(
+    tmp_path: Path, http_server: LocalServer, webhook_server: WebhookServer
+) -> None:
+    url = http_server.route("/wire.xml", status=500, body=b"down")
+    notifier = {"urls": [webhook_server.apprise_url()]}
+    clock = Clock(T0)
+
+    async def scenario(daemon: Daemon, scheduler: AsyncIOScheduler) -> None:
+        assert daemon.runtime is not None
+        for _ in range(3):
+            await daemon._poll("wire")
+            clock.now = next_run(scheduler, "wire")
+        assert daemon.runtime.store.feed_state("wire").consecutive_failures == 3
+        feed(http_server, "/wire.xml", ["Wescam is back"], at=clock.now)
+        await daemon._poll("wire")
+        await daemon._deliver()
+        state = daemon.runtime.store.feed_state("wire")
+        assert (state.consecutive_failures, state.last_status) == (0, "ok")
+        assert state.next_poll == clock.now + timedelta(minutes=10)
+        assert "Wescam is back" in webhook_server.posts[0].body.decode()
+
+    run_daemon(config_file(tmp_path, {"wire": url}, notifier), clock, scenario)

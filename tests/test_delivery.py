@@ -5,23 +5,15 @@ Real SQLite files and a real local webhook; only the time is handed in.
 
 from __future__ import annotations
 
-import asyncio
-import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 
-from monitor.models import Article, Match, Snippet
-from monitor.notify.deliver import Deliverer, SendReport
 from monitor.notify.policy import Policy
 from monitor.store import Outbox, Store
-from tests.webhook import WebhookServer, webhook_server
-
-__all__ = ["webhook_server"]
-
-T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)  # a Monday
+from tests.helpers import ALL_TITLES, T0, WebhookServer, add_hit, deliver, deliverer, titles
 
 
 @pytest.fixture
@@ -29,57 +21,6 @@ def store(tmp_path: Path) -> Iterator[Store]:
     store = Store.open(f"sqlite:///{tmp_path / 'monitor.db'}")
     yield store
     store.close()
-
-
-def add_hit(
-    store: Store, title: str, at: datetime, watchlist: str = "arms", notifiers: tuple[str, ...] = ("chat",)
-) -> None:
-    article = Article(
-        feed="wire",
-        key=f"https://news.example/{title.replace(' ', '-')}",
-        url=f"https://news.example/{title.replace(' ', '-')}",
-        guid=None,
-        title=title,
-        summary="",
-        text=f"{title} and more.",
-        published=at,
-        first_seen=at,
-    )
-    match = Match(watchlist, ("Wescam",), (Snippet("body", f"{title} and more.", ((0, 6),)),), ("body",))
-    assert store.save_article(article, [match], {watchlist: notifiers}, alert=True, now=at)
-
-
-def deliverer(
-    store: Store,
-    *policies: Policy,
-    overrides: dict[tuple[str, str], Policy] | None = None,
-    retry_for: float = 86400.0,
-) -> Deliverer:
-    return Deliverer(
-        Outbox(store.engine),
-        {p.notifier: p for p in policies},
-        overrides or {},
-        retry_for=retry_for,
-        group_window=5.0,
-        timeout=5.0,
-        rng=random.Random(1),
-    )
-
-
-def deliver(d: Deliverer, at: datetime) -> list[SendReport]:
-    return asyncio.run(d.deliver_due(at))
-
-
-def titles(hook: WebhookServer) -> list[list[str]]:
-    """For each message received, the article titles it mentions (in order of appearance)."""
-    found = []
-    for post in hook.posts:
-        message = post.json["message"]
-        found.append(sorted(t for t in ALL_TITLES if t in message))
-    return found
-
-
-ALL_TITLES = [f"Story {c}" for c in "ABCDEFGH"]
 
 
 def test_a_burst_within_the_window_is_one_message(store: Store, webhook_server: WebhookServer) -> None:

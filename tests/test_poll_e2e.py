@@ -1,69 +1,21 @@
-"""`monitor poll` end to end, as a user runs it: a local feed server, real SMTP and webhook targets, SQLite."""
+"""`monitor poll` end to end, as a user runs it: a local feed server, real SMTP and webhook targets, SQLite. Two
+tests run the CLI as a subprocess; the others call the same `main` in-process (``cli_inline``)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
 
-from tests.factory import Item, article_page, json_lines, recent, rss, run_cli, story_paragraphs, write_config
-from tests.httpserver import LocalServer, http_server
-from tests.smtpserver import SmtpServer, smtp_server
-from tests.webhook import WebhookServer, webhook_server
-
-__all__ = ["http_server", "smtp_server", "webhook_server"]
-
-WATCHLIST = {
-    "name": "arms-exports",
-    "terms": ["Wescam", "Baykar", "Bayraktar", "export permit*"],
-    "exclude": ["hockey"],
-    "notify": ["desk-email", "chat"],
-}
-
-
-def serve_news(server: LocalServer) -> None:
-    """A feed with a story matching only in its full text, an excluded one, an unrelated one, and one whose
-    page is gone (so it must be matched on its summary)."""
-    server.route(
-        "/feed.xml",
-        body=rss(
-            [
-                Item(
-                    "Ottawa silent on drone parts",
-                    server.url("/story"),
-                    "Ministers declined to comment.",
-                    recent(),
-                ),
-                Item("Baykar sponsors hockey final", server.url("/sport"), "A Bayraktar fly-past.", recent()),
-                Item("City council meets", server.url("/council"), "Budget talks continue.", recent()),
-                Item(
-                    "Permits row", server.url("/gone"), "New export permits for Turkey questioned.", recent()
-                ),
-            ]
-        ),
-        headers={"Content-Type": "application/rss+xml; charset=utf-8"},
-        etag='"v1"',
-    )
-    html = {"Content-Type": "text/html; charset=utf-8"}
-    server.route(
-        "/story", body=article_page("Ottawa silent on drone parts", story_paragraphs()), headers=html
-    )
-    server.route(
-        "/sport", body=article_page("Baykar sponsors hockey", ["Hockey fans cheered."] * 6), headers=html
-    )
-    server.route("/council", body=article_page("Council", ["The council discussed roads."] * 6), headers=html)
-    server.route("/gone", status=404, body=b"not found")
-
-
-def config_for(tmp_path: Path, server: LocalServer, smtp: SmtpServer, hook: WebhookServer) -> Path:
-    return write_config(
-        tmp_path,
-        feeds=[{"name": "gazette", "url": server.url("/feed.xml")}],
-        watchlists=[WATCHLIST],
-        notifiers=[
-            {"name": "desk-email", "urls": [smtp.apprise_url()]},
-            {"name": "chat", "urls": [hook.apprise_url()]},
-        ],
-    )
+from tests.factory import Item, json_lines, recent, rss, run_cli, write_config
+from tests.helpers import (
+    WATCHLIST,
+    LocalServer,
+    SmtpServer,
+    WebhookServer,
+    cli_inline,
+    config_for,
+    serve_news,
+)
 
 
 def test_poll_stores_hits_and_alerts_once_by_email_and_chat(
@@ -109,8 +61,8 @@ def test_entries_too_old_are_stored_but_not_alerted(
     )
     http_server.route("/old", status=404)
     config = config_for(tmp_path, http_server, smtp_server, webhook_server)
-    assert run_cli(config, "poll").returncode == 0
-    assert len(json_lines(run_cli(config, "hits", "--format", "json").stdout)) == 1
+    assert cli_inline(config, "poll").returncode == 0
+    assert len(json_lines(cli_inline(config, "hits", "--format", "json").stdout)) == 1
     assert smtp_server.messages == [] and webhook_server.posts == []
 
 
@@ -138,11 +90,11 @@ def test_bad_feeds_are_recorded_and_the_others_go_on(tmp_path: Path, http_server
         watchlists=[{"name": "w", "terms": ["Wescam"], "notify": ["console"]}],
         notifiers=[{"name": "console"}],
     )
-    result = run_cli(config, "poll")
+    result = cli_inline(config, "poll")
     assert result.returncode == 0, result.stderr
     assert "8 feeds polled, 7 failed, 1 hits" in result.stdout
 
-    status = json_lines(run_cli(config, "status", "--format", "json").stdout)[0]
+    status = json_lines(cli_inline(config, "status", "--format", "json").stdout)[0]
     feeds = {f["name"]: f for f in status["feeds"]}
     assert feeds["good"]["last_status"] == "ok" and feeds["good"]["entries_seen"] == 1
     expected = {
@@ -167,29 +119,29 @@ def test_notifier_down_during_poll_gets_everything_after_it_returns(
     serve_news(http_server)
     config = config_for(tmp_path, http_server, smtp_server, webhook_server)
     smtp_server.refuse_with = "451 4.3.0 try again later"
-    assert run_cli(config, "poll").returncode == 0
+    assert cli_inline(config, "poll").returncode == 0
     assert len(webhook_server.posts) == 1 and smtp_server.messages == []
 
-    failed = json_lines(run_cli(config, "deliveries", "--status", "failed", "--format", "json").stdout)
+    failed = json_lines(cli_inline(config, "deliveries", "--status", "failed", "--format", "json").stdout)
     assert len(failed) == 2 and {d["notifier"] for d in failed} == {"desk-email"}
     assert all(d["attempts"] == 1 and d["last_error"] for d in failed)
 
     smtp_server.refuse_with = None
-    assert run_cli(config, "deliveries", "retry").returncode == 0
-    assert run_cli(config, "poll").returncode == 0
+    assert cli_inline(config, "deliveries", "retry").returncode == 0
+    assert cli_inline(config, "poll").returncode == 0
     assert (
         len(smtp_server.messages) == 1
         and smtp_server.messages[0]["Subject"] == "arms-exports: 2 new articles"
     )
     assert len(webhook_server.posts) == 1  # the chat target that worked is not sent again
-    sent = json_lines(run_cli(config, "deliveries", "--status", "sent", "--format", "json").stdout)
+    sent = json_lines(cli_inline(config, "deliveries", "--status", "sent", "--format", "json").stdout)
     assert len(sent) == 4
 
 
 def test_check_names_file_and_line_of_a_typo(tmp_path: Path) -> None:
     config = tmp_path / "monitor.toml"
     config.write_text('[monitor]\nintervall = "15m"\n', encoding="utf-8")
-    result = run_cli(config, "check")
+    result = cli_inline(config, "check")
     assert result.returncode == 2
     assert f"{config}:2:" in result.stderr and "intervall" in result.stderr and "interval" in result.stderr
 
@@ -199,19 +151,19 @@ def test_hits_since_filters_and_csv(
 ) -> None:
     serve_news(http_server)
     config = config_for(tmp_path, http_server, smtp_server, webhook_server)
-    assert run_cli(config, "poll", "--no-notify").returncode == 0
+    assert cli_inline(config, "poll", "--no-notify").returncode == 0
     assert smtp_server.messages == []
-    csv_out = run_cli(config, "hits", "--format", "csv", "--since", "1h").stdout.splitlines()
+    csv_out = cli_inline(config, "hits", "--format", "csv", "--since", "1h").stdout.splitlines()
     assert csv_out[0].startswith("found_at,watchlist,feed,title") and len(csv_out) == 3
     searched = json_lines(
-        run_cli(config, "hits", "--format", "json", "--query", "body:Ploughshares OR title:row").stdout
+        cli_inline(config, "hits", "--format", "json", "--query", "body:Ploughshares OR title:row").stdout
     )
     assert sorted(h["url"].rsplit("/", 1)[1] for h in searched) == ["gone", "story"]
-    narrowed = json_lines(run_cli(config, "hits", "--format", "json", "--query", "title:permits").stdout)
+    narrowed = json_lines(cli_inline(config, "hits", "--format", "json", "--query", "title:permits").stdout)
     assert [h["title"] for h in narrowed] == ["Permits row"]
-    bad = run_cli(config, "hits", "--query", "(Wescam")
+    bad = cli_inline(config, "hits", "--query", "(Wescam")
     assert bad.returncode == 2 and "expected ')'" in bad.stderr
-    future = run_cli(config, "hits", "--since", (recent(-48) + timedelta(0)).date().isoformat())
+    future = cli_inline(config, "hits", "--since", (recent(-48) + timedelta(0)).date().isoformat())
     assert "no hits" in future.stdout
 
 
@@ -230,15 +182,15 @@ def test_permanent_redirects_move_the_feed_and_gone_feeds_are_recorded(
         ],
         watchlists=[{"name": "w", "terms": ["Wescam"]}],
     )
-    assert run_cli(config, "poll").returncode == 0
-    assert run_cli(config, "poll").returncode == 0
+    assert cli_inline(config, "poll").returncode == 0
+    assert cli_inline(config, "poll").returncode == 0
     # The second poll went straight to the new address.
     assert len(http_server.requests_for("/old.xml")) == 1 and len(http_server.requests_for("/new.xml")) == 2
-    status = json_lines(run_cli(config, "status", "--format", "json").stdout)[0]
+    status = json_lines(cli_inline(config, "status", "--format", "json").stdout)[0]
     feeds = {f["name"]: f for f in status["feeds"]}
     assert feeds["moved"]["moved_to"] == http_server.url("/new.xml") and feeds["moved"]["last_status"] == "ok"
     assert feeds["dead"]["gone"] is True and "410" in feeds["dead"]["last_error"]
-    table = run_cli(config, "status").stdout
+    table = cli_inline(config, "status").stdout
     assert f"moved permanently: {http_server.url('/old.xml')} -> {http_server.url('/new.xml')}" in table
 
 

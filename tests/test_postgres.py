@@ -23,14 +23,22 @@ from monitor.store.engine import MIGRATIONS
 from monitor.store.repository import _insert_ignore
 from monitor.store.tables import articles, notifier_state
 from tests.factory import json_lines, run_cli, write_config
-from tests.httpserver import LocalServer, http_server
-from tests.pgserver import pg_server, pg_url
-from tests.test_daemon import Daemon, base_config, feed_with, start_daemon, wait_for
-from tests.test_delivery import T0, add_hit, deliver, deliverer, titles
-from tests.test_poll_e2e import WATCHLIST, serve_news
-from tests.webhook import WebhookServer, webhook_server
-
-__all__ = ["http_server", "pg_server", "pg_url", "start_daemon", "webhook_server"]
+from tests.helpers import (
+    T0,
+    WATCHLIST,
+    Daemon,
+    LocalServer,
+    WebhookServer,
+    add_hit,
+    base_config,
+    cli_inline,
+    deliver,
+    deliverer,
+    feed_with,
+    serve_news,
+    titles,
+    wait_for,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -96,10 +104,10 @@ def test_poll_end_to_end_stores_once_and_alerts_once(
         watchlists=[{**WATCHLIST, "notify": ["chat"]}],
         notifiers=[{"name": "chat", "urls": [webhook_server.apprise_url()]}],
     )
-    first = run_cli(config, "poll")
+    first = cli_inline(config, "poll")
     assert first.returncode == 0, first.stderr
     assert "status=ok" in first.stdout
-    hits = json_lines(run_cli(config, "hits", "--format", "json").stdout)
+    hits = json_lines(cli_inline(config, "hits", "--format", "json").stdout)
     assert sorted(h["url"] for h in hits) == [http_server.url("/gone"), http_server.url("/story")]
     assert all(h["found_at"].endswith("+00:00") for h in hits)
     assert len(webhook_server.posts) == 1
@@ -108,10 +116,10 @@ def test_poll_end_to_end_stores_once_and_alerts_once(
     # The feed changes its validators: everything is fetched and parsed again, nothing is stored twice.
     serve_news(http_server)
     http_server.route("/feed.xml", body=http_server.routes["/feed.xml"].body, etag='"v2"')
-    second = run_cli(config, "poll")
+    second = cli_inline(config, "poll")
     assert second.returncode == 0, second.stderr
     assert "status=ok" in second.stdout
-    status = json_lines(run_cli(config, "status", "--format", "json").stdout)[0]
+    status = json_lines(cli_inline(config, "status", "--format", "json").stdout)[0]
     assert status["articles"] == 4 and status["hits"] == 2
     assert status["deliveries"] == [{"notifier": "chat", "status": "sent", "count": 2}]
     assert len(webhook_server.posts) == 1
