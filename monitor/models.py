@@ -229,7 +229,7 @@ class FeedUpdate:
     status: str  # ok, not-modified, error
     next_poll: datetime
     consecutive_failures: int
-    entries_seen: int
+    entries_seen: int | None  # None keeps the stored count (a failed poll saw nothing)
     error: str | None = None
     gone: bool = False
     moved_to: str | None = None  # the new address after a permanent redirect; None keeps the current one

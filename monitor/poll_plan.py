@@ -53,7 +53,7 @@ def plan(
             status="error",
             next_poll=now + timedelta(seconds=delay),
             consecutive_failures=failures,
-            entries_seen=state.entries_seen,
+            entries_seen=None,
             error=outcome.error,
             gone=outcome.gone,
         )

@@ -107,7 +107,7 @@ def test_a_failure_counts_and_backs_off_keeping_what_it_knew() -> None:
     assert change.status == "error"
     assert change.error == "HTTP 503"
     assert change.consecutive_failures == 3
-    assert change.entries_seen == 9
+    assert change.entries_seen is None  # the stored count stays
     assert change.validators is None and change.moved_to is None
     assert change.gone is False
     assert change.next_poll == NOW + timedelta(seconds=600 * 4)

@@ -92,10 +92,11 @@ class Store:
             "last_status": change.status,
             "last_error": change.error,
             "consecutive_failures": change.consecutive_failures,
-            "entries_seen": change.entries_seen,
             "next_poll_at": change.next_poll,
             "gone": change.gone,
         }
+        if change.entries_seen is not None:
+            values["entries_seen"] = change.entries_seen
         if change.validators is not None:
             values["etag"], values["last_modified"] = change.validators
         if change.moved_to is not None:
