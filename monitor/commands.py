@@ -270,7 +270,7 @@ async def notify_test(config: Config, name: str | None) -> int:
             valid = ", ".join(n.name for n in config.settings.notifiers) or "none defined"
             raise MonitorError(f"no notifier named {name!r} (notifiers: {valid})")
     text = "This is a test message from monitor. If you can read it, alerts will reach you here."
-    message = Message(title="monitor: test message", text=text, html=f"<p>{text}</p>", markdown=text)
+    message = Message(title="monitor: test message", text=text, html=f"<p>{text}</p>")
     failed = 0
     for notifier in notifiers:
         if notifier.logs_only:

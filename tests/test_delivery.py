@@ -73,7 +73,7 @@ def titles(hook: WebhookServer) -> list[list[str]]:
     """For each message received, the article titles it mentions (in order of appearance)."""
     found = []
     for post in hook.posts:
-        message = post.json["message"]
+        message = post.json["title"] + "\n" + post.json["message"]  # the lead title is in the title only
         found.append(sorted(t for t in ALL_TITLES if t in message))
     return found
 
@@ -89,7 +89,7 @@ def test_a_burst_within_the_window_is_one_message(store: Store, webhook_server: 
     [report] = deliver(d, T0 + timedelta(seconds=6))
     assert report.ok and report.hits == 3
     assert titles(webhook_server) == [ALL_TITLES[:3]]
-    assert webhook_server.posts[0].json["title"] == "arms: 3 new articles"
+    assert webhook_server.posts[0].json["title"] == "Story C · arms · +2 more"
     assert deliver(d, T0 + timedelta(minutes=5)) == []  # sent once only
 
 
