@@ -123,6 +123,7 @@ TEAMS = Dialect(
     link=_markdown_link,
     mark=_bold_markdown,
     quote=lambda text: f"“{text}”",
+    label=safety.teams_label,
     newline="\n\n",  # a card's text block joins single lines
 )
 
@@ -133,9 +134,9 @@ CHANNELS = {
         Channel("telegram", TELEGRAM, 4_096, shows_title=False, body_format=None),
         Channel("discord", DISCORD, 2_000, shows_title=False, body_format=None),
         Channel("matrix", COMMONMARK, 30_000, shows_title=False, body_format="markdown"),
-        Channel("teams", TEAMS, 20_000, shows_title=True, body_format=None),
+        Channel("teams", TEAMS, 1_000, shows_title=True, body_format=None),
         Channel("ntfy", PLAIN, 4_000, shows_title=True, body_format=None, title_limit=200),
-        Channel("json", PLAIN, 100_000, shows_title=True, body_format=None),
+        Channel("json", PLAIN, 32_768, shows_title=True, body_format=None),
         Channel("text", PLAIN, 30_000, shows_title=True, body_format="text"),
     )
 }

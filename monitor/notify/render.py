@@ -146,7 +146,8 @@ def watchlist_names(items: Sequence[AlertItem]) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class ItemView:
-    """What the HTML template sees of one item; it autoescapes every string."""
+    """What the HTML template sees of one item; it autoescapes every string. Mentions and bare URLs in
+    feed text are defused too: the plain-text part made from this HTML must not link or ping."""
 
     title: str
     url: str | None  # http(s) only; None when the article has no usable link
@@ -160,14 +161,14 @@ class ItemView:
 
 def _item_view(item: AlertItem, zone: ZoneInfo) -> ItemView:
     return ItemView(
-        title=safety.neutralise_mentions(title_text(item)),
+        title=safety.plain(title_text(item)),
         url=safety.safe_link(item.url),
-        outlet=item.outlet,
+        outlet=safety.plain(item.outlet),
         published=format_time(item.published, zone),
         language=item.language,
-        also_in=item.also_in,
+        also_in=tuple(safety.plain(outlet) for outlet in item.also_in),
         matches=tuple((m.watchlist, ", ".join(m.terms)) for m in item.matches),
-        snippets=tuple(tuple(snippet_runs(s)) for s in item.snippets),
+        snippets=tuple(tuple((safety.plain(t), m) for t, m in snippet_runs(s)) for s in item.snippets),
     )
 
 

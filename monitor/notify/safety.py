@@ -60,6 +60,11 @@ _DISCORD_LINE_START = re.compile(r"^(\s*)([-+#>]|\d+(?=[.)]))")
 # Slack's mrkdwn and Teams' card Markdown have no escape character: formatting characters become
 # look-alikes that format nothing, and a link's "](" is split so it is no link.
 _LOOKALIKES = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"})
+# apprise turns "!word>" and "@word>" anywhere in a Slack body into Slack's "<!word>" and "<@word>" (which
+# can ping), so '!' and '@' become look-alikes there too.
+_SLACK_LOOKALIKES = str.maketrans(
+    {"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb", "!": "\u01c3", "@": "\uff20"}
+)
 _LINK_JOIN = re.compile(r"\](?=\s*\()")
 
 
@@ -72,7 +77,7 @@ def discord(text: str) -> str:
 def slack(text: str) -> str:
     """Untrusted text made inert for Slack mrkdwn. ``&``, ``<`` and ``>`` are escaped by apprise when it
     sends a body as it is; a ``>`` would end a link's label there, so inside labels see :func:`slack_label`."""
-    return _LINK_JOIN.sub("]" + ZERO_WIDTH_SPACE, plain(text).translate(_LOOKALIKES))
+    return _LINK_JOIN.sub("]" + ZERO_WIDTH_SPACE, plain(text).translate(_SLACK_LOOKALIKES))
 
 
 def slack_label(text: str) -> str:
@@ -83,6 +88,11 @@ def slack_label(text: str) -> str:
 def teams(text: str) -> str:
     """Untrusted text made inert for the Markdown of a Teams (Adaptive Card) text block."""
     return _LINK_JOIN.sub("]" + ZERO_WIDTH_SPACE, plain(text).translate(_LOOKALIKES))
+
+
+def teams_label(text: str) -> str:
+    """A link label for Teams: brackets inside a label would confuse where the link ends."""
+    return teams(text).replace("[", "\uff3b").replace("]", "\uff3d")
 
 
 def telegram(text: str) -> str:
