@@ -17,6 +17,7 @@ alone too long for it is shown without snippets, then cut with a "…" marker.
 from __future__ import annotations
 
 import html
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -28,6 +29,7 @@ from monitor.notify.items import AlertItem, format_time
 ELLIPSIS = "…"
 MAX_TITLE_CHARS = 300
 MAX_SUBJECT_TITLE_CHARS = 100
+_JOINERS = frozenset("\u200d\ufe0e\ufe0f")
 MAX_LINK_CHARS = 2000  # a longer article link is left out rather than cut; a quarter of a body at most
 
 
@@ -148,9 +150,22 @@ def size(text: str) -> int:
 
 
 def clip(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` characters, marked with "…" when cut."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + ELLIPSIS
+    """``text`` on one line, cut to at most ``limit`` characters, marked with "…" when cut. Only the
+    start of a huge text is looked at."""
+    window = text[: limit * 8]
+    line = " ".join(window.split())
+    if len(line) <= limit and len(window) == len(text):
+        return line
+    cut = limit - 1
+    while cut > 0 and _continues(line, cut):  # never cut through a character built of several
+        cut -= 1
+    return line[:cut].rstrip() + ELLIPSIS
+
+
+def _continues(text: str, index: int) -> bool:
+    """Whether ``text[index]`` still belongs to the character before it: a combining mark, a variation
+    selector, a joiner, or whatever follows a joiner (emoji sequences)."""
+    return bool(unicodedata.combining(text[index])) or text[index] in _JOINERS or text[index - 1] == "\u200d"
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +175,7 @@ class Layout:
     dialect: Dialect
     zone: ZoneInfo
     link_limit: int = MAX_LINK_CHARS
+    title_limit: int = MAX_TITLE_CHARS
 
 
 def render_chat(
@@ -169,7 +185,11 @@ def render_chat(
 
     ``more`` is the line for left-out items ("+{count} more"), ``empty`` the body of an empty digest."""
     dialect = channel.dialect
-    layout = Layout(dialect, zone, min(MAX_LINK_CHARS, channel.limit // 4))
+    # At most a quarter of the body for the link and, at up to 4 bytes a character, under half for the title,
+    # so that one item always fits.
+    layout = Layout(
+        dialect, zone, min(MAX_LINK_CHARS, channel.limit // 4), min(MAX_TITLE_CHARS, channel.limit // 10)
+    )
     head = [] if channel.shows_title else [dialect.strong(dialect.escape(subject))]
     if not items:
         return "\n\n".join([*head, dialect.escape(empty)])
@@ -192,7 +212,8 @@ def render_item(layout: Layout, item: AlertItem, *, title_shown: bool = False, s
     linked = link if dialect.inline_links else None
     lines = []
     if not title_shown:
-        title = label(title_text(item)) if linked else dialect.escape(title_text(item))
+        text = title_text(item, layout.title_limit)
+        title = label(text) if linked else dialect.escape(text)
         lines.append(dialect.strong(dialect.link(linked, title) if linked else title))
     if link and not linked:
         lines.append(link)
@@ -210,9 +231,9 @@ def render_item(layout: Layout, item: AlertItem, *, title_shown: bool = False, s
     return dialect.newline.join(lines)
 
 
-def title_text(item: AlertItem) -> str:
-    """The title as shown: on one line, cut at ``MAX_TITLE_CHARS``; "(untitled)" when empty."""
-    return clip(item.title, MAX_TITLE_CHARS) or "(untitled)"
+def title_text(item: AlertItem, limit: int = MAX_TITLE_CHARS) -> str:
+    """The title as shown: on one line, cut at ``limit`` characters with "…"; "(untitled)" when empty."""
+    return clip(item.title, limit) or "(untitled)"
 
 
 def _match_line(dialect: Dialect, watchlist: str, terms: Sequence[str]) -> str:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from monitor.models import Hit, Snippet
 
 MAX_SNIPPETS = 3
+_MAX_FOLDED_TITLE = 10_000  # a snippet (about 200 characters) is compared with no more of a title
 _FIELD_ORDER = {"title": 0, "summary": 1, "body": 2}
 _HOST = re.compile(r"(?i)^(?:[a-z][a-z0-9+.-]*://)?(?:www\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)+(?::\d+)?/?$")
 _HOST_WITH_PORT = re.compile(r"^[\w.-]+:\d+$")
@@ -106,7 +107,7 @@ def useful_snippets(
     snippets where one contains the other, the longer stays. Strength: the number of matches marked in
     the snippet; ties keep the title, then summary, then body, then the order given.
     """
-    folded_title = fold(title)
+    folded_title = fold(title[:_MAX_FOLDED_TITLE])
     candidates = [s for s in dict.fromkeys(snippets) if fold(s.text) and fold(s.text) not in folded_title]
     ranked = sorted(enumerate(candidates), key=lambda pair: _strength(pair[1], pair[0]))
     kept: list[Snippet] = []
