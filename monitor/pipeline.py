@@ -20,6 +20,7 @@ from monitor.errors import ExtractError, FeedParseError, FetchError
 from monitor.fetch import PAGE_ACCEPT, Fetcher
 from monitor.match import Matcher
 from monitor.models import Article, Entry, FeedState, FetchResult, Finding, Page, ParsedFeed, PollResult
+from monitor.notify.items import site_name
 from monitor.store import Store
 from monitor.workers import WorkerPool
 
@@ -112,7 +113,9 @@ class Pipeline:
             return self._failed(job, state, now, reason, started)
 
         new_entries = self._new_entries(parsed.entries)
-        articles = await asyncio.gather(*(self._article(job, entry, now) for entry in new_entries))
+        articles = await asyncio.gather(
+            *(self._article(job, entry, now, parsed.title) for entry in new_entries)
+        )
         hits = self._store(articles, now)
         self._succeeded(job, state, now, fetched, "ok", len(new_entries), moved)
         page_errors = tuple(f"{a.url}: {a.fetch_error}" for a in articles if a.fetch_error)
@@ -140,7 +143,7 @@ class Pipeline:
         unseen = self.store.unseen(unique)
         return [entry for key, entry in reversed(unique.items()) if key in unseen]
 
-    async def _article(self, job: FeedJob, entry: Entry, now: datetime) -> Article:
+    async def _article(self, job: FeedJob, entry: Entry, now: datetime, feed_title: str = "") -> Article:
         page: Page | None = None
         error: str | None = None
         if job.fulltext and entry.url and entry.url.startswith(("http://", "https://", "file://")):
@@ -156,7 +159,7 @@ class Pipeline:
             published=entry.published or now,
             first_seen=now,
             author=entry.author or (page.author if page else None),
-            sitename=page.sitename if page else None,
+            sitename=site_name(page.sitename if page else None, feed_title),  # a name, never a bare host
             fetch_error=error,
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from monitor.models import Hit, Snippet
-from monitor.notify.items import alert_items, fold, outlet_name, useful_snippets
+from monitor.notify.items import alert_items, fold, outlet_name, publisher_link, site_name, useful_snippets
 
 DAY = datetime(2026, 11, 3, 14, 5, tzinfo=UTC)
 TITLE = "Ottawa approuve des permis d’exportation"
@@ -105,3 +105,17 @@ def test_outlet_name_prefers_a_real_site_name_over_hosts() -> None:
     for host in ("127.0.0.1:43125", "www.ledevoir.com", "https://ledevoir.com/", "localhost:8080", "  "):
         assert outlet_name(host, "le-devoir") == "le-devoir"
     assert outlet_name(None, "le-devoir") == "le-devoir"
+
+
+def test_site_name_takes_the_first_real_name() -> None:
+    assert site_name("127.0.0.1:43125", "Le Devoir | Politique") == "Le Devoir | Politique"
+    assert site_name(None, "") is None
+
+
+def test_the_link_shown_is_the_publishers_without_tracking() -> None:
+    url = "https://example.org/a?id=7&utm_source=rss&utm_medium=feed&fbclid=x1&lang=fr#top"
+    assert publisher_link(url) == "https://example.org/a?id=7&lang=fr#top"
+    assert publisher_link("https://example.org/a") == "https://example.org/a"
+    assert publisher_link(None) is None
+    [item] = alert_items([hit(1, "arms", 7, url="https://example.org/a?utm_campaign=x")])
+    assert item.url == "https://example.org/a"

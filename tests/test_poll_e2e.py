@@ -90,6 +90,11 @@ def test_poll_stores_hits_and_alerts_once_by_email_and_chat(
     assert mail["Subject"].endswith(" · arms-exports · +1 more")  # the lead title, the watchlist, one more
     html_part = mail.get_body(("html",))
     assert html_part is not None and "<mark " in html_part.get_content()
+    # The outlet is the feed's title, since the page names no site: never the bare host of the page.
+    assert (
+        "Test feed · " in html_part.get_content()
+        and "127.0.0.1:" not in html_part.get_content().split("·")[1]
+    )
     assert len(webhook_server.posts) == 1
     assert "Ottawa silent on drone parts" in webhook_server.posts[0].body.decode()
 

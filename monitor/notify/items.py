@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from monitor.models import Hit, Snippet
@@ -24,6 +25,7 @@ _FIELD_ORDER = {"title": 0, "summary": 1, "body": 2}
 _HOST = re.compile(r"(?i)^(?:[a-z][a-z0-9+.-]*://)?(?:www\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)+(?::\d+)?/?$")
 _HOST_WITH_PORT = re.compile(r"^[\w.-]+:\d+$")
 _NOT_WORD = re.compile(r"[\W_]+")
+_TRACKING = re.compile(r"(?i)^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_hsenc|_hsmi|igshid|ocid)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +81,7 @@ def _item(key: str, hits: list[Hit], max_snippets: int) -> AlertItem:
     return AlertItem(
         key=key,
         title=first.title,
-        url=first.url,
+        url=publisher_link(first.url),
         outlet=outlet_name(first.sitename, first.feed),
         published=_aware(first.published),
         matches=tuple(WatchlistMatch(name, tuple(terms)) for name, terms in matches.items()),
@@ -87,12 +89,33 @@ def _item(key: str, hits: list[Hit], max_snippets: int) -> AlertItem:
     )
 
 
+def publisher_link(url: str | None) -> str | None:
+    """The article's link without tracking parameters (``utm_*``, ``fbclid``, ``gclid``...)."""
+    if not url or "?" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    query = [(k, v) for k, v in pairs if not _TRACKING.match(k)]
+    if len(query) == len(pairs):
+        return url  # left exactly as the publisher wrote it
+    return urlunsplit(parts._replace(query=urlencode(query, safe=":/@!$'()*,;")))
+
+
 def outlet_name(sitename: str | None, feed: str) -> str:
     """The site's own name when it gave one that is a name; a bare host or URL gives the feed's name."""
-    name = " ".join((sitename or "").split())
-    if not name or _HOST.match(name) or _HOST_WITH_PORT.match(name):
-        return feed
-    return name
+    return site_name(sitename) or feed
+
+
+def site_name(*candidates: str | None) -> str | None:
+    """The first candidate that is a name a person knows ("CBC News"), not a host or URL; None if none is."""
+    for candidate in candidates:
+        name = " ".join((candidate or "").split())
+        if name and not _HOST.match(name) and not _HOST_WITH_PORT.match(name):
+            return name
+    return None
 
 
 # --- snippets ----------------------------------------------------------------------------------------
