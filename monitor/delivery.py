@@ -36,6 +36,7 @@ class Policy:
     quiet_hours: tuple[time, time] | None = None  # (start, end) in the notifier's time zone
     send_empty: bool = False
     template: str | None = None
+    snippets: int = 3  # at most this many per article
 
     @property
     def console(self) -> bool:
@@ -148,7 +149,13 @@ class Deliverer:
         hits = sorted((d.hit for d in items), key=lambda h: h.published, reverse=True)
         template = None if policy.template is None else Path(policy.template)
         message: Message = render_message(
-            policy.notifier, hits, digest=digest, template=template, now=now, timezone=policy.timezone
+            policy.notifier,
+            hits,
+            digest=digest,
+            template=template,
+            now=now,
+            timezone=policy.timezone,
+            max_snippets=policy.snippets,
         )
         if policy.console:
             log_message(log, policy.notifier, message)
