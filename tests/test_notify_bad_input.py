@@ -139,3 +139,14 @@ def test_clip_keeps_whole_characters() -> None:
     assert clip("ab👩‍👩‍👧‍👦cd", 6) == "ab…"
     assert clip("x" * FIVE_MB, 10) == "x" * 9 + "…"
     assert clip(" a \n b ", 10) == "a b"
+
+
+def test_an_article_too_long_for_the_service_is_shown_without_snippets() -> None:
+    snippets = tuple(Snippet("body", f"{n} " + "Rafale export deal " * 20, ((2, 8),)) for n in range(3))
+    message = render_message("desk", [hit(1, "Lead story", snippets=snippets), hit(2, "Second story")])
+    body = message.bodies["teams"].body
+    assert size(body) <= CHANNELS["teams"].limit
+    assert "“" not in body and "Lead story" not in body  # no snippets; the title is the card's heading
+    assert body.startswith("[Example News](https://news.example.org/a/1)")
+    assert body.endswith("+1 more not shown")
+    assert "> 0 **Rafale** export" in message.bodies["discord"].body  # a larger service shows them

@@ -198,7 +198,7 @@ def render_chat(
         render_item(layout, item, title_shown=index == 0 and lead_in_subject)
         for index, item in enumerate(items)
     ]
-    return _fit(channel, layout, head, blocks, items, more)
+    return _fit(channel, layout, head, blocks, items, more, lead_in_subject)
 
 
 def render_item(layout: Layout, item: AlertItem, *, title_shown: bool = False, snippets: bool = True) -> str:
@@ -227,7 +227,7 @@ def render_item(layout: Layout, item: AlertItem, *, title_shown: bool = False, s
     if item.also_in:
         lines.append(dialect.escape("also in: " + ", ".join(item.also_in)))
     if snippets:
-        lines.extend(dialect.quote(snippet_markup(dialect, s)) for s in item.snippets)
+        lines.extend(dialect.quote(snippet_markup(dialect, s).strip()) for s in item.snippets)
     return dialect.newline.join(lines)
 
 
@@ -288,6 +288,7 @@ def _fit(
     blocks: list[str],
     items: Sequence[AlertItem],
     more: str,
+    lead_in_subject: bool,
 ) -> str:
     """Join the blocks, leaving out those past the limit and saying how many were left out."""
     dialect = channel.dialect
@@ -300,7 +301,7 @@ def _fit(
             shown.append(block)
             continue
         if not shown:  # the first item alone is too long: without snippets, then cut
-            compact = render_item(layout, items[index], snippets=False)
+            compact = render_item(layout, items[0], title_shown=lead_in_subject, snippets=False)
             shown.append(compact)
         footer = [dialect.escape(more.format(count=len(blocks) - len(shown)))]
         if len(shown) == len(blocks):
