@@ -16,8 +16,8 @@ from monitor.lock import process_alive
 from monitor.match import compile_watchlists, matching
 from monitor.models import Hit, Snippet, WatchlistSpec
 from monitor.notify import Message, log_message, send_message
+from monitor.notify.channels import snippet_runs
 from monitor.notify.deliver import SendReport
-from monitor.notify.render import snippet_parts
 from monitor.pipeline import fetch_page, poll_summary
 from monitor.runtime import new_fetcher, open_runtime, open_store
 from monitor.secrets import mask_url
@@ -132,7 +132,7 @@ def _explained(row: dict[str, Any]) -> str:
     ]
     for data in row["snippets"]:
         snippet = Snippet.from_dict(data)
-        text = "".join(f"[{part}]" if marked else part for part, marked in snippet_parts(snippet))
+        text = "".join(f"[{part}]" if marked else part for part, marked in snippet_runs(snippet))
         lines.append(f"  {snippet.field}: …{' '.join(text.split())}…")
     return "\n".join(lines)
 
@@ -254,7 +254,7 @@ async def notify_test(config: Config, name: str | None) -> int:
             valid = ", ".join(n.name for n in config.settings.notifiers) or "none defined"
             raise MonitorError(f"no notifier named {name!r} (notifiers: {valid})")
     text = "This is a test message from monitor. If you can read it, alerts will reach you here."
-    message = Message(title="monitor: test message", text=text, html=f"<p>{text}</p>", markdown=text)
+    message = Message(title="monitor: test message", text=text, html=f"<p>{text}</p>")
     failed = 0
     for notifier in notifiers:
         if notifier.logs_only:

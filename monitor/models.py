@@ -165,6 +165,7 @@ class Hit:
     matched: tuple[str, ...]
     snippets: tuple[Snippet, ...]
     sitename: str | None = None
+    article_id: int | None = None  # hits of one article share it: an alert shows the article once
 
 
 @dataclass(frozen=True, slots=True)

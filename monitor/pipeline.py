@@ -31,6 +31,7 @@ from monitor.models import (
     ParsedFeed,
     PollResult,
 )
+from monitor.notify.items import site_name
 from monitor.poll_plan import PollOutcome, PollTiming, plan
 from monitor.store import Store
 from monitor.workers import WorkerPool
@@ -120,7 +121,9 @@ class Pipeline:
             return self._record(job, state, PollOutcome.failed(reason), now, started)
 
         new_entries = self._new_entries(parsed.entries)
-        articles = await asyncio.gather(*(self._article(job, entry, now) for entry in new_entries))
+        articles = await asyncio.gather(
+            *(self._article(job, entry, now, parsed.title) for entry in new_entries)
+        )
         hits = self._store(articles, now)
         result = self._record(job, state, _fetched("ok", fetched, len(new_entries)), now, started)
         page_errors = tuple(f"{a.url}: {a.fetch_error}" for a in articles if a.fetch_error)
@@ -158,7 +161,7 @@ class Pipeline:
         unseen = self.store.unseen(unique)
         return [entry for key, entry in reversed(unique.items()) if key in unseen]
 
-    async def _article(self, job: FeedJob, entry: Entry, now: datetime) -> Article:
+    async def _article(self, job: FeedJob, entry: Entry, now: datetime, feed_title: str = "") -> Article:
         page: Page | None = None
         error: str | None = None
         if job.fulltext and entry.url and entry.url.startswith(("http://", "https://", "file://")):
@@ -174,7 +177,7 @@ class Pipeline:
             published=entry.published or now,
             first_seen=now,
             author=entry.author or (page.author if page else None),
-            sitename=page.sitename if page else None,
+            sitename=site_name(page.sitename if page else None, feed_title),  # a name, never a bare host
             fetch_error=error,
         )
 

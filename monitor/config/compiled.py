@@ -83,4 +83,5 @@ def _policy(notifier: NotifierSettings) -> Policy:
         quiet_hours=(quiet.start, quiet.end) if quiet else None,
         send_empty=notifier.send_empty,
         template=str(notifier.template) if notifier.template else None,
+        snippets=notifier.snippets,
     )

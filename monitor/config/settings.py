@@ -238,6 +238,7 @@ class NotifierSettings(Section):
     quiet_hours: Annotated[QuietHours | None, BeforeValidator(_quiet_hours_input)] = None
     send_empty: StrictBool = False
     template: Path | None = None
+    snippets: Count = 3  # at most this many snippets per article in an alert
 
     @property
     def logs_only(self) -> bool:

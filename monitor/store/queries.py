@@ -23,6 +23,7 @@ def hit_query() -> Any:
         articles.c.title,
         articles.c.published_at,
         articles.c.sitename,
+        hits.c.article_id,
     ).join(articles, articles.c.id == hits.c.article_id)
 
 
@@ -38,4 +39,5 @@ def hit_from_row(row: Row[Any]) -> Hit:
         matched=tuple(json.loads(row.matched)),
         snippets=tuple(Snippet.from_dict(s) for s in json.loads(row.snippets)),
         sitename=row.sitename,
+        article_id=row.article_id,
     )
