@@ -11,6 +11,7 @@ import ipaddress
 import mimetypes
 import socket
 import time
+import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -29,6 +30,9 @@ FEED_ACCEPT = (
     "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+
+# Only what `_Inflater` decodes, so that no library inflates a body before the size cap can see it.
+ACCEPT_ENCODING = "gzip, deflate"
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
@@ -103,7 +107,7 @@ class Fetcher:
             follow_redirects=False,  # followed by hand, to record permanent moves and count hops
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-            headers={"user-agent": user_agent, "accept-encoding": "gzip, deflate"},
+            headers={"user-agent": user_agent, "accept-encoding": ACCEPT_ENCODING},
             transport=transport,
         )
 
@@ -267,8 +271,12 @@ def _status_error(url: str, response: httpx.Response) -> FetchError:
 
 
 async def _read_capped(url: str, response: httpx.Response, max_size: int) -> bytes:
-    """Read the (decompressed) body, giving up as soon as it passes max_size."""
+    """Read and decode the body, giving up as soon as it passes max_size.
+
+    The body is read raw and inflated here, never by httpx: each step may produce at most what is left of
+    max_size, so a small compressed body that unpacks to gigabytes costs no more memory than the cap."""
     too_big = FetchError(url, f"body larger than {human_size(max_size)} limit")
+    inflater = _inflater_for(url, response.headers.get("content-encoding", ""))
     declared = response.headers.get("content-length", "")
     # With gzip, Content-Length counts compressed bytes, and the decoded body is only ever larger.
     if declared.isdigit() and int(declared) > max_size:
@@ -276,7 +284,8 @@ async def _read_capped(url: str, response: httpx.Response, max_size: int) -> byt
     chunks: list[bytes] = []
     size = 0
     try:
-        async for chunk in response.aiter_bytes():
+        async for raw in response.aiter_raw():
+            chunk = raw if inflater is None else inflater.inflate(raw, max_size - size)
             size += len(chunk)
             if size > max_size:
                 raise too_big
@@ -285,7 +294,58 @@ async def _read_capped(url: str, response: httpx.Response, max_size: int) -> byt
         raise
     except httpx.HTTPError as exc:
         raise FetchError(url, f"body could not be read: {type(exc).__name__}: {exc}") from None
+    if inflater is not None:
+        inflater.finish()
     return b"".join(chunks)
+
+
+def _inflater_for(url: str, content_encoding: str) -> _Inflater | None:
+    """The decoder for a Content-Encoding header; refuses what we did not ask for (see ACCEPT_ENCODING)."""
+    codings = [c.strip().lower() for c in content_encoding.split(",")]
+    codings = [c for c in codings if c and c != "identity"]
+    if not codings:
+        return None
+    if len(codings) > 1:
+        raise FetchError(url, f"stacked Content-Encoding {content_encoding.strip()!r} refused")
+    if codings[0] not in ("gzip", "x-gzip", "deflate"):
+        raise FetchError(url, f"unsupported Content-Encoding {codings[0]!r} refused")
+    return _Inflater(url, codings[0])
+
+
+class _Inflater:
+    """Incremental gzip or deflate decoding whose every step is bounded by the room left under the size cap."""
+
+    def __init__(self, url: str, coding: str) -> None:
+        self._url = url
+        self._gzip = coding != "deflate"
+        # deflate is meant to be zlib-wrapped, but some servers send raw deflate: decided by the first bytes.
+        self._zlib = zlib.decompressobj(wbits=31 if self._gzip else 15)
+        self._started = False
+
+    def inflate(self, data: bytes, room: int) -> bytes:
+        """The decoded bytes of ``data``: at most ``room + 1``, so that passing the cap is seen, never paid."""
+        out = b""
+        while data and len(out) <= room:
+            try:
+                out += self._zlib.decompress(data, room + 1 - len(out))
+            except zlib.error as exc:
+                if self._gzip or self._started:
+                    raise FetchError(self._url, f"body could not be decoded: {exc}") from None
+                self._zlib = zlib.decompressobj(wbits=-15)
+                continue
+            self._started = True
+            data = self._zlib.unconsumed_tail
+            if self._zlib.eof:
+                # gzip allows several members one after the other; anything else after the end is ignored.
+                data = self._zlib.unused_data
+                if not (self._gzip and data.startswith(b"\x1f\x8b")):
+                    return out
+                self._zlib = zlib.decompressobj(wbits=31)
+        return out
+
+    def finish(self) -> None:
+        if self._started and not self._zlib.eof:
+            raise FetchError(self._url, "body could not be decoded: the compressed data is truncated")
 
 
 def read_file_url(url: str, max_size: int) -> FetchResult:

@@ -1,0 +1,48 @@
+"""A hostile loopback web: bodies built to hurt the client, and a resolver that changes its mind.
+
+The server itself is the real local test server (tests/httpserver.py); what makes it hostile is what it is
+told to send. Everything stays on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import zlib
+from collections.abc import Sequence
+
+from tests.httpserver import LocalServer, http_server
+
+__all__ = ["GIB", "LocalServer", "RebindingResolver", "bomb", "http_server", "stacked_bomb"]
+
+GIB = 1 << 30
+_ZEROS = bytes(1 << 20)
+
+
+@functools.cache
+def bomb(size: int = GIB) -> bytes:
+    """gzip of ``size`` zero bytes, built a MiB at a time (1 GiB gives about 1 MB on the wire)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts = [packer.compress(_ZEROS) for _ in range(size // len(_ZEROS))]
+    parts.append(packer.flush())
+    return b"".join(parts)
+
+
+@functools.cache
+def stacked_bomb(size: int = GIB) -> bytes:
+    """The body for ``Content-Encoding: gzip, gzip``: about 2 KB that unpack to ``size`` bytes."""
+    return gzip.compress(bomb(size), 9)
+
+
+class RebindingResolver:
+    """A DNS resolver under an attacker's control: each call answers the next address of ``answers``
+    (the last one forever after), whatever name is asked. It records the names it was asked."""
+
+    def __init__(self, *answers: str) -> None:
+        self.answers: Sequence[str] = answers
+        self.asked: list[str] = []
+
+    async def __call__(self, host: str, port: int) -> list[str]:
+        answer = self.answers[min(len(self.asked), len(self.answers) - 1)]
+        self.asked.append(host)
+        return [answer]
