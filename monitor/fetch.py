@@ -7,10 +7,10 @@ Every failure comes back as a `FetchError` whose `reason` is short and human ("H
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import mimetypes
 import socket
 import time
+import urllib.request
 import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -20,10 +20,18 @@ from types import TracebackType
 from urllib.parse import urljoin, urlsplit
 from urllib.request import url2pathname
 
+import httpcore
 import httpx
 
 from monitor.errors import FetchError
 from monitor.models import FetchResult
+from monitor.netguard import (
+    AddressRefused,
+    PublicOnlyBackend,
+    Resolver,
+    public_addresses,
+    system_resolver,
+)
 
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml, application/feed+json, "
@@ -93,23 +101,42 @@ class Fetcher:
         max_connections: int = 20,
         max_per_host: int = 4,
         max_redirects: int = 5,
+        allow_proxy: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
+        resolver: Resolver | None = None,
+        network_backend: httpcore.AsyncNetworkBackend | None = None,
     ) -> None:
+        """``allow_proxy``: send page links from public feeds through HTTP(S)_PROXY too (after checking that
+        their name resolves here to public addresses); by default they are fetched directly, pinned.
+        ``resolver`` and ``network_backend`` replace the system's name lookup and sockets (tests)."""
         self._timeout = timeout
         self._max_redirects = max_redirects
         self._max_per_host = max_per_host
+        self._allow_proxy = allow_proxy
+        self._resolver = resolver or system_resolver
         self._slots = asyncio.Semaphore(max_connections)
         self._host_slots: dict[str, asyncio.Semaphore] = {}
         self._private_hosts: dict[str, bool] = {}
-        self._client = httpx.AsyncClient(
-            http1=True,
-            http2=False,
-            follow_redirects=False,  # followed by hand, to record permanent moves and count hops
-            timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-            headers={"user-agent": user_agent, "accept-encoding": ACCEPT_ENCODING},
-            transport=transport,
+        self._proxies = urllib.request.getproxies_environment()
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self._options = {
+            "http1": True,
+            "http2": False,
+            "follow_redirects": False,  # followed by hand, to record permanent moves and count hops
+            "timeout": httpx.Timeout(timeout),
+            "limits": limits,
+            "headers": {"user-agent": user_agent, "accept-encoding": ACCEPT_ENCODING},
+        }
+        # Feeds you configured, and links from feeds on your own network: HTTP(S)_PROXY applies.
+        self._client = httpx.AsyncClient(transport=transport, **self._options)  # type: ignore[arg-type]
+        # Links from feeds on public hosts: never a proxy, every connection to a checked public address.
+        backend = PublicOnlyBackend(self._resolver, network_backend)
+        self._guarded = httpx.AsyncClient(
+            transport=_PinnedTransport(backend, limits),
+            trust_env=False,
+            **self._options,  # type: ignore[arg-type]
         )
+        self._proxied: dict[str, httpx.AsyncClient] = {}
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -120,7 +147,8 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        for client in (self._client, self._guarded, *self._proxied.values()):
+            await client.aclose()
 
     async def fetch(
         self,
@@ -158,33 +186,51 @@ class Fetcher:
             except (TimeoutError, httpx.TimeoutException):
                 raise FetchError(url, f"timed out after {self._timeout:g}s") from None
 
-    async def _refuse_private(self, url: str, current: str, linked_from: str) -> None:
-        host = urlsplit(current).hostname or ""
-        if not await self._is_private(host):
-            return
-        feed_host = urlsplit(linked_from).hostname or ""
-        if linked_from.startswith("file:") or await self._is_private(feed_host):
-            return
-        raise FetchError(
-            url, f"refused: {host} is on a private network and the feed linking to it ({feed_host}) is not"
-        )
-
-    async def _is_private(self, host: str) -> bool:
-        """Whether a host name or address leads into a private network (cached per host)."""
-        known = self._private_hosts.get(host)
-        if known is not None:
-            return known
+    async def _client_for(self, url: str, current: str, linked_from: str | None) -> httpx.AsyncClient:
+        """The client for one hop: guarded unless the URL was configured or linked from a private feed."""
+        if linked_from is None or await self._feed_is_private(linked_from):
+            return self._client
+        proxy = self._proxy_for(current) if self._allow_proxy else None
+        if proxy is None:
+            return self._guarded
+        # The proxy resolves the name itself, so it must resolve here, to public addresses only; a name that
+        # does not resolve here may well be an internal one that the proxy knows.
+        parts = urlsplit(current)
         try:
-            addresses = [ipaddress.ip_address(host.strip("[]"))]
-        except ValueError:
+            await public_addresses(parts.hostname or "", parts.port or 0, self._resolver)
+        except OSError:
+            raise FetchError(
+                url, f"refused: {parts.hostname} does not resolve here, so it is not sent through the proxy"
+            ) from None
+        client = self._proxied.get(proxy)
+        if client is None:
+            client = self._proxied[proxy] = httpx.AsyncClient(proxy=proxy, trust_env=False, **self._options)  # type: ignore[arg-type]
+        return client
+
+    def _proxy_for(self, url: str) -> str | None:
+        """The proxy HTTP(S)_PROXY / ALL_PROXY name for ``url``, unless NO_PROXY exempts its host."""
+        parts = urlsplit(url)
+        proxy = self._proxies.get(parts.scheme.lower()) or self._proxies.get("all")
+        if not proxy or urllib.request.proxy_bypass(parts.netloc):
+            return None
+        return proxy
+
+    async def _feed_is_private(self, feed_url: str) -> bool:
+        """Whether a feed is on a private network (or a file), so that its links may lead anywhere in it."""
+        if feed_url.startswith("file:"):
+            return True
+        host = urlsplit(feed_url).hostname or ""
+        known = self._private_hosts.get(host)
+        if known is None:
             try:
-                infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+                await public_addresses(host, 0, self._resolver)
+                known = False
+            except AddressRefused:
+                known = True
             except OSError:
-                return False  # unresolvable: the request itself will fail with a clear reason
-            addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
-        private = any(not address.is_global for address in addresses)
-        self._private_hosts[host] = private
-        return private
+                return False  # unresolvable: no reason to trust it
+            self._private_hosts[host] = known
+        return known
 
     def _host_slot(self, url: str) -> asyncio.Semaphore:
         key = _host_key(url)
@@ -199,9 +245,16 @@ class Fetcher:
         current = url
         permanent_redirect: str | None = None
         for hop in range(self._max_redirects + 1):
-            if linked_from is not None:
-                await self._refuse_private(url, current, linked_from)
-            response = await self._send(url, current, headers)
+            try:
+                client = await self._client_for(url, current, linked_from)
+                response = await self._send(url, current, headers, client)
+            except AddressRefused as exc:
+                feed_host = urlsplit(linked_from or "").hostname or ""
+                raise FetchError(
+                    url,
+                    f"refused: {exc.host} is on a private network ({exc.address}) "
+                    f"and the feed linking to it ({feed_host}) is not",
+                ) from None
             try:
                 location = response.headers.get("location")
                 if response.status_code in REDIRECT_STATUSES and location:
@@ -216,14 +269,25 @@ class Fetcher:
                 await response.aclose()
         raise FetchError(url, f"too many redirects (more than {self._max_redirects})")
 
-    async def _send(self, url: str, current: str, headers: Mapping[str, str]) -> httpx.Response:
+    async def _send(
+        self,
+        url: str,
+        current: str,
+        headers: Mapping[str, str],
+        client: httpx.AsyncClient,
+    ) -> httpx.Response:
         try:
-            request = self._client.build_request("GET", current, headers=headers)
-            return await self._client.send(request, stream=True)
+            request = client.build_request("GET", current, headers=headers)
+            return await client.send(request, stream=True)
         except httpx.TimeoutException:
             raise
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise FetchError(url, _connect_reason(exc)) from None
+            reason = _connect_reason(exc)
+            if client is self._guarded and self._proxy_for(current):
+                reason += (
+                    " (links from public feeds are not sent through the proxy unless allow_proxy is set)"
+                )
+            raise FetchError(url, reason) from None
         except httpx.InvalidURL as exc:
             raise FetchError(url, f"invalid URL: {exc}", permanent=True) from None
         except httpx.HTTPError as exc:
@@ -252,6 +316,23 @@ class Fetcher:
             last_modified=response.headers.get("last-modified"),
             permanent_redirect=permanent_redirect,
             elapsed=time.monotonic() - started,
+        )
+
+
+class _PinnedTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport over a connection pool that uses our network backend (httpx has no option for
+    it: the pool is replaced, with the same settings)."""
+
+    def __init__(self, backend: httpcore.AsyncNetworkBackend, limits: httpx.Limits) -> None:
+        super().__init__(limits=limits, trust_env=False)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            http1=True,
+            http2=False,
+            network_backend=backend,
         )
 
 

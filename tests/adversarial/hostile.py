@@ -9,13 +9,25 @@ from __future__ import annotations
 import functools
 import gzip
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+
+import httpcore
 
 from tests.httpserver import LocalServer, http_server
 
-__all__ = ["GIB", "LocalServer", "RebindingResolver", "bomb", "http_server", "stacked_bomb"]
+__all__ = [
+    "GIB",
+    "PUBLIC",
+    "FakeInternet",
+    "LocalServer",
+    "RebindingResolver",
+    "bomb",
+    "http_server",
+    "stacked_bomb",
+]
 
 GIB = 1 << 30
+PUBLIC = "93.184.216.34"  # a public address; FakeInternet serves it from 127.0.0.1
 _ZEROS = bytes(1 << 20)
 
 
@@ -46,3 +58,36 @@ class RebindingResolver:
         answer = self.answers[min(len(self.asked), len(self.answers) - 1)]
         self.asked.append(host)
         return [answer]
+
+
+class FakeInternet(httpcore.AsyncNetworkBackend):
+    """Sockets for tests: the public address PUBLIC is served by the local server, 127.0.0.1 is itself, and
+    every other address is unreachable, so nothing ever leaves the machine. Records where it connected."""
+
+    def __init__(self) -> None:
+        self.connects: list[str] = []
+        self._real = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        self.connects.append(host)
+        if host not in (PUBLIC, "127.0.0.1"):
+            raise httpcore.ConnectError(f"{host} is unreachable from the test network")
+        return await self._real.connect_tcp("127.0.0.1", port, timeout=timeout)
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("no unix sockets here")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._real.sleep(seconds)
