@@ -9,14 +9,21 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from monitor.secrets import mask_data, mask_known
+
 
 def show(value: Any) -> str:
+    """A value as table or CSV text, with remembered secrets masked."""
+    return mask_known(_text(value))
+
+
+def _text(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%SZ")
     if isinstance(value, list | tuple):
-        return ", ".join(show(v) for v in value)
+        return ", ".join(_text(v) for v in value)
     return str(value)
 
 
@@ -33,7 +40,8 @@ def table(
 
 
 def json_lines(rows: Sequence[Mapping[str, Any]]) -> str:
-    return "\n".join(json.dumps(row, default=_json_default, ensure_ascii=False) for row in rows)
+    # Masked before encoding, so that JSON's escaping cannot hide a secret from the mask.
+    return "\n".join(json.dumps(mask_data(row), default=_json_default, ensure_ascii=False) for row in rows)
 
 
 def csv_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
