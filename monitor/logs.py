@@ -11,19 +11,21 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from monitor.secrets import mask_known
+from monitor.untrusted import printable
 
 
 class RedactingFilter(logging.Filter):
     """Masks every remembered secret (``${VAR}`` values, URL passwords and tokens) in a record's message,
-    traceback and stack, whichever library logged it. Installed on the handlers, so it sees every record."""
+    traceback and stack, whichever library logged it, and drops the control characters and escape sequences
+    that feed text may bring. Installed on the handlers, so it sees every record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = mask_known(record.getMessage())
+        record.msg = mask_known(printable(record.getMessage()))
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
         if record.exc_text:
-            record.exc_text = mask_known(record.exc_text)
+            record.exc_text = mask_known(printable(record.exc_text))
         if record.stack_info:
             record.stack_info = mask_known(record.stack_info)
         return True

@@ -18,6 +18,7 @@ import jinja2
 from monitor.errors import ConfigError
 from monitor.models import Hit, Snippet
 from monitor.notify import safety
+from monitor.untrusted import printable
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,7 @@ def render_message(
     return Message(
         title=subject,
         text=_render("alert.txt", _views(hits, plain_snippet, safety.plain), subject=subject, **context),
-        html=_render("alert.html", _views(hits, _no_snippet, str), subject=subject, **context),
+        html=_render("alert.html", _views(hits, _no_snippet, printable), subject=subject, **context),
         markdown=_render(
             "alert.md",
             _views(hits, markdown_snippet, safety.markdown),
