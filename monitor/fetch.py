@@ -29,7 +29,9 @@ from monitor.netguard import (
     AddressRefused,
     PublicOnlyBackend,
     Resolver,
+    is_public,
     public_addresses,
+    resolve,
     system_resolver,
 )
 
@@ -223,13 +225,11 @@ class Fetcher:
         known = self._private_hosts.get(host)
         if known is None:
             try:
-                await public_addresses(host, 0, self._resolver)
-                known = False
-            except AddressRefused:
-                known = True
+                addresses = await resolve(host, 0, self._resolver)
             except OSError:
                 return False  # unresolvable: no reason to trust it
-            self._private_hosts[host] = known
+            # Every address must be private: one private answer among public ones proves nothing.
+            known = self._private_hosts[host] = not any(is_public(address) for address in addresses)
         return known
 
     def _host_slot(self, url: str) -> asyncio.Semaphore:

@@ -90,6 +90,23 @@ def test_configured_feeds_and_links_from_private_feeds_may_reach_the_local_netwo
     assert fetch(url, linked_from=http_server.url("/feed.xml")).body == b"story"
 
 
+def test_a_feed_whose_name_also_answers_a_private_address_gets_no_exemption(http_server: LocalServer) -> None:
+    http_server.route("/admin", body=b"secret")
+
+    async def mixed(host: str, port: int) -> list[str]:
+        return [PUBLIC, "127.0.0.1"] if host == "evil.test" else ["127.0.0.1"]
+
+    network = FakeInternet()
+    reason = refused(
+        f"http://127.0.0.1:{http_server.port}/admin",
+        linked_from="http://evil.test/feed.xml",
+        resolver=mixed,
+        network_backend=network,
+    )
+    assert "127.0.0.1 is on a private network" in reason
+    assert http_server.requests == []
+
+
 # --- addresses that carry an IPv4 address -------------------------------------------------------------------
 
 
