@@ -30,6 +30,7 @@ from monitor.netguard import (
     PublicOnlyBackend,
     Resolver,
     is_public,
+    parse_address,
     public_addresses,
     resolve,
     system_resolver,
@@ -130,11 +131,13 @@ class Fetcher:
             "headers": {"user-agent": user_agent, "accept-encoding": ACCEPT_ENCODING},
         }
         # Feeds you configured, and links from feeds on your own network: HTTP(S)_PROXY applies.
+        if transport is None and network_backend is not None:
+            transport = _BackendTransport(network_backend, limits)
         self._client = httpx.AsyncClient(transport=transport, **self._options)  # type: ignore[arg-type]
         # Links from feeds on public hosts: never a proxy, every connection to a checked public address.
         backend = PublicOnlyBackend(self._resolver, network_backend)
         self._guarded = httpx.AsyncClient(
-            transport=_PinnedTransport(backend, limits),
+            transport=_BackendTransport(backend, limits),
             trust_env=False,
             **self._options,  # type: ignore[arg-type]
         )
@@ -217,8 +220,25 @@ class Fetcher:
             return None
         return proxy
 
+    def _remember_feed_origin(self, requested: str, final: str, response: httpx.Response) -> None:
+        """Record whether a configured URL's body came from a private address, judged by the address the
+        connection actually went to: a later lookup of the name could be answered differently (rebinding).
+        A body that came through a proxy, or from another host by a redirect, counts as public."""
+        stream = response.extensions.get("network_stream")
+        peer = stream.get_extra_info("server_addr") if stream is not None else None
+        address = parse_address(str(peer[0])) if isinstance(peer, tuple) and peer else None
+        if address is None:
+            return
+        proxied = bool(self._proxies.get(urlsplit(final).scheme.lower()) or self._proxies.get("all"))
+        final_host = urlsplit(final).hostname or ""
+        self._private_hosts[final_host] = not (proxied or is_public(address))
+        requested_host = urlsplit(requested).hostname or ""
+        if requested_host != final_host:
+            self._private_hosts[requested_host] = False
+
     async def _feed_is_private(self, feed_url: str) -> bool:
-        """Whether a feed is on a private network (or a file), so that its links may lead anywhere in it."""
+        """Whether a feed is on a private network (or a file), so that its links may lead anywhere in it:
+        from where its body last came if this fetcher fetched it, else from what its name resolves to."""
         if feed_url.startswith("file:"):
             return True
         host = urlsplit(feed_url).hostname or ""
@@ -264,6 +284,8 @@ class Fetcher:
                     if hop == 0 and response.status_code in PERMANENT_REDIRECTS:
                         permanent_redirect = current
                     continue
+                if linked_from is None:
+                    self._remember_feed_origin(url, current, response)
                 return await self._result(url, current, response, max_size, started, permanent_redirect)
             finally:
                 await response.aclose()
@@ -319,7 +341,7 @@ class Fetcher:
         )
 
 
-class _PinnedTransport(httpx.AsyncHTTPTransport):
+class _BackendTransport(httpx.AsyncHTTPTransport):
     """httpx's own transport over a connection pool that uses our network backend (httpx has no option for
     it: the pool is replaced, with the same settings)."""
 

@@ -10,6 +10,7 @@ import functools
 import gzip
 import zlib
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import httpcore
 
@@ -64,8 +65,9 @@ class FakeInternet(httpcore.AsyncNetworkBackend):
     """Sockets for tests: the public address PUBLIC is served by the local server, 127.0.0.1 is itself, and
     every other address is unreachable, so nothing ever leaves the machine. Records where it connected."""
 
-    def __init__(self) -> None:
+    def __init__(self, names: dict[str, str] | None = None) -> None:
         self.connects: list[str] = []
+        self.names = names or {}  # what a client that does its own lookups finds for a name
         self._real = httpcore.AnyIOBackend()
 
     async def connect_tcp(
@@ -76,10 +78,12 @@ class FakeInternet(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
+        host = self.names.get(host, host)
         self.connects.append(host)
         if host not in (PUBLIC, "127.0.0.1"):
             raise httpcore.ConnectError(f"{host} is unreachable from the test network")
-        return await self._real.connect_tcp("127.0.0.1", port, timeout=timeout)
+        stream = await self._real.connect_tcp("127.0.0.1", port, timeout=timeout)
+        return _SeenFrom(stream, (host, port))
 
     async def connect_unix_socket(
         self,
@@ -91,3 +95,23 @@ class FakeInternet(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._real.sleep(seconds)
+
+
+class _SeenFrom(httpcore.AsyncNetworkStream):
+    """A real loopback connection that says it goes to the address that was asked for."""
+
+    def __init__(self, stream: httpcore.AsyncNetworkStream, server_addr: tuple[str, int]) -> None:
+        self._stream = stream
+        self._server_addr = server_addr
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._stream.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._stream.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._server_addr if info == "server_addr" else self._stream.get_extra_info(info)

@@ -107,6 +107,38 @@ def test_a_feed_whose_name_also_answers_a_private_address_gets_no_exemption(http
     assert http_server.requests == []
 
 
+def test_a_public_feed_whose_name_rebinds_to_loopback_gets_no_exemption(http_server: LocalServer) -> None:
+    feed = http_server.route("/feed.xml", body=b"<rss/>")
+    http_server.route("/admin", body=b"secret")
+    network = FakeInternet(names={"evil.test": PUBLIC})  # the feed itself comes from a public address
+    resolver = RebindingResolver("127.0.0.1")  # and later lookups of its name say loopback
+    feed_url = feed.replace("127.0.0.1", "evil.test")
+
+    async def go() -> str:
+        async with Fetcher(timeout=5, user_agent="t", resolver=resolver, network_backend=network) as fetcher:
+            await fetcher.fetch(feed_url, max_size=10_000)
+            with pytest.raises(FetchError) as caught:
+                await fetcher.fetch(http_server.url("/admin"), max_size=10_000, linked_from=feed_url)
+            return caught.value.reason
+
+    assert "127.0.0.1 is on a private network" in asyncio.run(go())
+    assert [r.path for r in http_server.requests] == ["/feed.xml"]
+
+
+def test_a_feed_served_from_the_local_network_may_link_into_it(http_server: LocalServer) -> None:
+    feed = http_server.route("/feed.xml", body=b"<rss/>")
+    http_server.route("/story", body=b"story")
+    resolver = RebindingResolver(PUBLIC)  # whatever its name says later, the feed came from 127.0.0.1
+
+    async def go() -> bytes:
+        async with Fetcher(timeout=5, user_agent="t", resolver=resolver) as fetcher:
+            await fetcher.fetch(feed.replace("127.0.0.1", "localhost"), max_size=10_000)
+            linked = feed.replace("127.0.0.1", "localhost")
+            return (await fetcher.fetch(http_server.url("/story"), max_size=10_000, linked_from=linked)).body
+
+    assert asyncio.run(go()) == b"story"
+
+
 # --- addresses that carry an IPv4 address -------------------------------------------------------------------
 
 
