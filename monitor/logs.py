@@ -8,7 +8,7 @@ import logging
 import sys
 import traceback
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import Any, TextIO
 
 from monitor.secrets import mask_known
 from monitor.untrusted import printable
@@ -76,6 +76,9 @@ class MaskingWriter(io.TextIOBase):
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
+
+    def __getattr__(self, name: str) -> Any:  # buffer, errors, reconfigure...: the real stream's
+        return getattr(self.stream, name)
 
     def write(self, text: str) -> int:
         self.stream.write(mask_known(text))
