@@ -14,7 +14,7 @@ from typing import Any
 from monitor import __version__, commands
 from monitor.config import default_config_path, parse_duration
 from monitor.errors import MonitorError
-from monitor.logs import setup_logging
+from monitor.logs import mask_standard_streams, setup_logging
 
 log = logging.getLogger("monitor")
 
@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    mask_standard_streams()
     setup_logging(args.log_level or "info", args.log_format)
     config_path: Path = args.config or default_config_path()
     try:

@@ -20,8 +20,9 @@ from monitor.notify.channels import snippet_runs
 from monitor.notify.deliver import SendReport
 from monitor.pipeline import fetch_page, poll_summary
 from monitor.runtime import new_fetcher, open_runtime, open_store
-from monitor.secrets import mask_url
+from monitor.secrets import mask_known, mask_url
 from monitor.store import DaemonRecord
+from monitor.untrusted import printable
 from monitor.workers import WorkerPool
 
 log = logging.getLogger("monitor")
@@ -63,9 +64,9 @@ async def poll(config: Config, only: list[str], *, notify: bool) -> int:
     async with open_runtime(config) as runtime:
         results = await runtime.pipeline.poll_many(jobs, now())
         for result in results:
-            print(poll_summary(result))
+            print(printable(poll_summary(result)))
             for page_error in result.page_errors:
-                print(f"  no full text: {page_error}")
+                print(f"  no full text: {printable(page_error)}")
         failed = sum(r.status == "error" for r in results)
         print(f"{len(results)} feeds polled, {failed} failed, {sum(r.hits for r in results)} hits")
         if notify:
@@ -126,6 +127,10 @@ def hits(
 
 
 def _explained(row: dict[str, Any]) -> str:
+    return mask_known(printable(_explanation(row)))
+
+
+def _explanation(row: dict[str, Any]) -> str:
     lines = [
         f"[{row['watchlist']}] {row['title']}  <{row['url']}>",
         f"  matched: {', '.join(row['matched'])}",
@@ -176,7 +181,9 @@ def status(config: Config, fmt: str) -> int:
     print(output.table(deliveries, ["notifier", "status", "count"]) if deliveries else "  none")
     for delivery in dead:
         print(
-            f"  dead: {delivery.notifier} hit {delivery.hit.id} {delivery.hit.title!r}: {delivery.last_error}"
+            printable(
+                f"  dead: {delivery.notifier} hit {delivery.hit.id} {delivery.hit.title!r}: {delivery.last_error}"
+            )
         )
     return 0
 
@@ -278,7 +285,7 @@ async def match(config: Config, watchlist: str | None, query: str | None, source
         explanations = [e for e in explanations if e.name == watchlist]
         if not explanations:
             raise MonitorError(f"no watchlist named {watchlist!r} (watchlists: {', '.join(matcher.names)})")
-    print(f"article: {fields['title'] or '(no title)'} ({len(fields['body'])} characters of text)")
+    print(printable(f"article: {fields['title'] or '(no title)'} ({len(fields['body'])} characters of text)"))
     for explanation in explanations:
         print(f"\n{explanation.name}: {'MATCH' if explanation.matched else 'no match'}")
         for line in explanation.lines:

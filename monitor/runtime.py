@@ -82,6 +82,7 @@ def new_fetcher(settings: Settings) -> Fetcher:
         user_agent=monitor.user_agent,
         max_connections=monitor.max_connections,
         max_per_host=monitor.max_per_host,
+        allow_proxy=monitor.allow_proxy,
     )
 
 

@@ -315,7 +315,7 @@ timezone = "${TZ_NAME}"
     )
     env = {"SMTP_PASSWORD": "hunter2", "DESK": "desk@example.org", "TZ_NAME": "America/Toronto"}
     desk = load_settings(write(tmp_path, text), env).notifier("desk")
-    assert desk.urls == ("mailtos://user:hunter2@smtp.example.org?to=desk@example.org",)
+    assert desk.urls == ("mailtos://user:hunter2@smtp.example.org?to=desk%40example.org",)  # encoded in a URL
     assert desk.timezone == "America/Toronto"
 
 

@@ -13,6 +13,7 @@ from pydantic import (
     ValidationError,
 )
 
+from monitor import secrets
 from monitor.config.settings import (
     FeedSettings,
     MonitorSettings,
@@ -96,7 +97,9 @@ class _Loader:
 
     def load(self, raw: dict[str, Any]) -> Settings:
         expansion_problems: list[tuple[KeyPath, str]] = []
-        data = expand_tree(raw, self.env, (), expansion_problems)
+        substituted: set[str] = set()
+        data = expand_tree(raw, self.env, (), expansion_problems, substituted)
+        secrets.remember(*substituted)  # before validation, whose messages may quote them
         for key_path, message in expansion_problems:
             self.report(key_path, message)
         tables = self._split_tables(data)
@@ -121,6 +124,10 @@ class _Loader:
             warnings=tuple(_warnings(list(feeds.values()), list(watchlists.values()))),
         )
         settings._locator = self.locator
+        secrets.remember_password(monitor.database)
+        for notifier in notifiers.values():
+            for url in notifier.urls:
+                secrets.remember_url(url)
         return settings
 
     def _format(self, line: int, message: str) -> str:

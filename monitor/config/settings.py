@@ -156,6 +156,7 @@ class MonitorSettings(Section):
     user_agent: Text = DEFAULT_USER_AGENT
     max_connections: Count = 20
     max_per_host: Count = 4
+    allow_proxy: StrictBool = False
     extract_timeout: PositiveDuration = 20.0
     workers: Count = 2
     shutdown_timeout: Duration = 20.0

@@ -10,6 +10,8 @@ import html
 import re
 from urllib.parse import quote, urlsplit
 
+from monitor.untrusted import printable
+
 ZERO_WIDTH_SPACE = "\u200b"
 
 # CommonMark lets a backslash escape any ASCII punctuation; these are the ones that can start or end
@@ -109,8 +111,9 @@ def _escape_line_start(match: re.Match[str]) -> str:
 
 def one_line(text: str) -> str:
     """Collapse whitespace runs (newlines included) to one space, so untrusted text cannot start a new
-    Markdown block (heading, list, quote). Edge spaces stay, as one space, so pieces still join up."""
-    return _WHITESPACE.sub(" ", text)
+    Markdown block (heading, list, quote). Edge spaces stay, as one space, so pieces still join up.
+    Control characters, terminal escape sequences and bidi overrides go first."""
+    return _WHITESPACE.sub(" ", printable(text))
 
 
 def safe_link(url: str | None) -> str | None:

@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
+from monitor.secrets import mask_url, redact
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 log = logging.getLogger(__name__)
@@ -51,9 +52,11 @@ def _sqlite_begin_immediate(connection: Any) -> None:
 
 
 def alembic_config(engine: Engine) -> Config:
+    """The URL travels as an attribute, never as an ini option: options go through configparser's ``%``
+    interpolation, which fails on a ``%`` in a password and quotes the whole URL in its error."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    config.attributes["url"] = engine.url
     return config
 
 
@@ -78,6 +81,7 @@ def upgrade(engine: Engine) -> list[str]:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot migrate database {engine.url!r}: {exc}") from exc
+        url = engine.url.render_as_string(hide_password=False)
+        raise StoreError(redact(f"cannot migrate database {mask_url(url)}: {exc}", url)) from None
     log.info("database migrated from %s to %s", current or "empty", head)
     return [head] if head else []

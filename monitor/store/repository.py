@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
 from monitor.models import Article, FeedState, FeedUpdate, Finding, Hit, Match
+from monitor.secrets import mask_url, redact
 from monitor.store import engine as engine_setup
 from monitor.store.outbox import Outbox
 from monitor.store.queries import hit_from_row, hit_query
@@ -36,8 +37,10 @@ class Store:
             engine = engine_setup.create_store_engine(url)
             if migrate:
                 engine_setup.upgrade(engine)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open database {url}: {exc}") from exc
+        except (SQLAlchemyError, ImportError, ValueError) as exc:
+            # The URL and the error (which may quote it) lose its password; the chain, which would print
+            # the original in a traceback, is dropped.
+            raise StoreError(redact(f"cannot open database {mask_url(url)}: {exc}", url)) from None
         return cls(engine)
 
     def close(self) -> None:
