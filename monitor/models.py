@@ -88,15 +88,17 @@ class Article:
     author: str | None = None
     sitename: str | None = None
     fetch_error: str | None = None  # why the full text is missing
+    language: str | None = None  # ISO 639-1 code detected from the text; None when unsure
 
     def fields(self) -> dict[str, str]:
-        """The text of each field watchlists can scope to."""
+        """The text of each field watchlists can scope to, and the article's language ("" when unknown)."""
         return {
             "title": self.title,
             "summary": self.summary,
             "body": self.text,
             "url": self.url or "",
             "feed": self.feed,
+            "language": self.language or "",
         }
 
 
@@ -109,6 +111,8 @@ class WatchlistSpec:
     exclude: tuple[str, ...] = ()
     query: str | None = None
     feeds: tuple[str, ...] | None = None  # None: every feed
+    stem: bool = True  # words also match their inflected forms
+    languages: tuple[str, ...] | None = None  # None: articles in every language
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +145,7 @@ class Match:
     matched: tuple[str, ...]  # the terms or clauses that matched, as written in the config
     snippets: tuple[Snippet, ...] = ()
     fields: tuple[str, ...] = ()  # the fields the matches were found in
+    found_as: tuple[str, ...] = ()  # how each term was found: exact, through an alias, or as a word form
 
 
 @dataclass(frozen=True, slots=True)
