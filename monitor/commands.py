@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from monitor import output
 from monitor.delivery import SendReport
 from monitor.errors import MonitorError
 from monitor.match import compile_watchlists
+from monitor.match.language import detect_language
 from monitor.models import Hit, WatchlistSpec
 from monitor.notify import Message, log_message, send_message
 from monitor.pipeline import fetch_page, poll_summary
@@ -106,7 +108,7 @@ def hits(
     try:
         found = store.hits(watchlist=watchlist, since=since, limit=None if query else limit)
         if query:
-            found = _search(store, found, query)[:limit]
+            found = _search(store, found, query, config.settings.resolved_aliases)[:limit]
         rows = [hit_row(h) for h in found]
     finally:
         store.close()
@@ -123,9 +125,9 @@ def hits(
     return 0
 
 
-def _search(store: Store, found: list[Hit], query: str) -> list[Hit]:
+def _search(store: Store, found: list[Hit], query: str, aliases: Mapping[str, tuple[str, ...]]) -> list[Hit]:
     """The hits whose article matches ``query`` (the watchlist query language), in the given order."""
-    matcher = compile_watchlists([WatchlistSpec("search", query=query)])
+    matcher = compile_watchlists([WatchlistSpec("search", query=query)], aliases)
     fields = store.article_fields([hit.id for hit in found])
     return [hit for hit in found if matcher.match(fields.get(hit.id, {}))]
 
@@ -287,14 +289,18 @@ async def notify_test(config: Config, name: str | None) -> int:
 async def match(config: Config, watchlist: str | None, query: str | None, source: str | Path) -> int:
     matcher = config.matcher
     if query:
-        matcher = compile_watchlists([WatchlistSpec("query", query=query)])
+        matcher = compile_watchlists([WatchlistSpec("query", query=query)], config.settings.resolved_aliases)
     fields = await _article_fields(config, source)
+    fields["language"] = detect_language(fields["title"], fields["body"]) or ""
     explanations = matcher.explain(fields)
     if watchlist:
         explanations = [e for e in explanations if e.name == watchlist]
         if not explanations:
             raise MonitorError(f"no watchlist named {watchlist!r} (watchlists: {', '.join(matcher.names)})")
-    print(f"article: {fields['title'] or '(no title)'} ({len(fields['body'])} characters of text)")
+    language = fields["language"] or "unknown"
+    print(
+        f"article: {fields['title'] or '(no title)'} ({len(fields['body'])} characters of text, language {language})"
+    )
     for explanation in explanations:
         print(f"\n{explanation.name}: {'MATCH' if explanation.matched else 'no match'}")
         for line in explanation.lines:
