@@ -213,9 +213,7 @@ class _Loader:
         try:
             return dict(resolve_aliases(defined))
         except AliasError as error:
-            index = index_of[error.name]
-            key = "forms" if aliases[index].forms else "name"
-            self.report(("alias", index, key), f'[[alias]] "{error.name}": {error}')
+            self.report(("alias", index_of[error.name], "forms"), f'[[alias]] "{error.name}": {error}')
             return {}
 
     def _check_watchlists(

@@ -76,7 +76,7 @@ class ArticleScan:
         self._ends: dict[str, dict[int, list[int]]] = {}
         # Worked out once per article and shared by every watchlist that needs them: the occurrences of each
         # phrase (by its patterns) in each field, the evidence of each clause, the snippets of each evidence.
-        self.occurrences: dict[tuple[str, tuple[int, ...]], list[Occurrence]] = {}
+        self.occurrences: dict[tuple[str, tuple[tuple[int, WordForms | None], ...]], list[Occurrence]] = {}
         self.evidence: dict[ClauseLeaf, list[Evidence]] = {}
         self.snippets: dict[tuple[int, ...], tuple[Snippet, ...]] = {}
         self.windows: Windows = {}
@@ -130,6 +130,8 @@ class CompiledPhrase:
         checked = any(segment.forms is not None for segment in segments)
         self.single = segments[0].pattern if len(segments) == 1 and not checked else None
         self.key = tuple(segment.pattern for segment in segments)
+        # Phrases written alike share their occurrences; word forms make two phrases with one pattern differ.
+        self.occurrences_key = tuple((segment.pattern, segment.forms) for segment in segments)
         self.in_text_fields = self.fields == TEXT_FIELDS  # not scoped: looked for in every text field
 
     def trigger(self) -> Trigger:
@@ -163,7 +165,7 @@ class CompiledPhrase:
         return any(self.in_field(scan, name) for name in self.fields)
 
     def occurrences(self, scan: ArticleScan, name: str) -> list[Occurrence]:
-        key = (name, self.key)
+        key = (name, self.occurrences_key)
         found = scan.occurrences.get(key)
         if found is None:
             found = scan.occurrences[key] = self._occurrences(scan, name)

@@ -110,7 +110,7 @@ def _label(source: str) -> str:
 
 
 def _side_label(side: tuple[Phrase, ...]) -> str:
-    return " or ".join(_label(p.source) for p in side)
+    return " or ".join(dict.fromkeys(p.source if p.alias else _label(p.source) for p in side))
 
 
 def _gap(left: Occurrence, right: Occurrence) -> int | None:
