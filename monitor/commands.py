@@ -91,6 +91,9 @@ def hit_row(hit: Hit) -> dict[str, Any]:
         "title": hit.title,
         "url": hit.url,
         "matched": list(hit.matched),
+        "language": hit.language,
+        "found_as": list(hit.found_as),
+        "update": hit.on_update,
         "snippet": hit.snippets[0].text if hit.snippets else "",
         "snippets": [s.to_dict() for s in hit.snippets],
     }
@@ -112,7 +115,7 @@ def hits(
         rows = [hit_row(h) for h in found]
     finally:
         store.close()
-    columns = ["found_at", "watchlist", "feed", "title", "matched", "url"]
+    columns = ["found_at", "watchlist", "feed", "title", "matched", "url", "language"]
     if fmt == "json":
         text = output.json_lines(rows)
     elif fmt == "csv":
@@ -137,6 +140,10 @@ def _explained(row: dict[str, Any]) -> str:
         f"[{row['watchlist']}] {row['title']}  <{row['url']}>",
         f"  matched: {', '.join(row['matched'])}",
     ]
+    if row["found_as"]:
+        lines.append(f"  found as: {'; '.join(row['found_as'])}")
+    if row["update"]:
+        lines.append("  found when the article was updated")
     for snippet in row["snippets"]:
         text, marks = snippet["text"], snippet["marks"]
         for start, end in reversed(marks):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -90,6 +91,12 @@ class Article:
     fetch_error: str | None = None  # why the full text is missing
     language: str | None = None  # ISO 639-1 code detected from the text; None when unsure
 
+    @property
+    def fingerprint(self) -> str:
+        """A digest of the content (title, summary, text): a changed article has another."""
+        content = "\x1f".join((self.title, self.summary, self.text)).encode("utf-8", "surrogatepass")
+        return hashlib.sha256(content).hexdigest()
+
     def fields(self) -> dict[str, str]:
         """The text of each field watchlists can scope to, and the article's language ("" when unknown)."""
         return {
@@ -171,6 +178,9 @@ class Hit:
     matched: tuple[str, ...]
     snippets: tuple[Snippet, ...]
     sitename: str | None = None
+    language: str | None = None  # the article's, None when unknown
+    found_as: tuple[str, ...] = ()  # how each term was found: exact, alias or word form
+    on_update: bool = False  # found when the article came back changed
 
 
 @dataclass(frozen=True, slots=True)

@@ -181,6 +181,11 @@ def detector_languages() -> frozenset[str]:
     return frozenset(str(label) for label in _identifier().nb_classes if label != "zxx")
 
 
+def load_language_model() -> None:
+    """Load the detector's model now (it is otherwise loaded by the first detection)."""
+    _identifier()
+
+
 def detect_language(*texts: str) -> str | None:
     """The ISO 639-1 code of the language of ``texts`` (title, summary, body), or None when unsure."""
     sample = " ".join(text for text in texts if text)[:SAMPLE_CHARS]

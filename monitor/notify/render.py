@@ -44,6 +44,9 @@ class HitView:
     matched: tuple[str, ...]
     snippets: tuple[str, ...]  # highlights already marked up for the format (HTML: empty, use runs)
     runs: tuple[tuple[tuple[str, bool], ...], ...]  # per snippet: (text, highlighted) pieces
+    language: str = ""  # ISO 639-1 code of the article, "" when unknown
+    found_as: tuple[str, ...] = ()  # how each term was found: exact, alias or word form
+    update: bool = False  # found when the article came back changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +186,9 @@ def _view(hit: Hit, snippet: Callable[[Snippet], str], clean: Callable[[str], st
         matched=tuple(clean(term) for term in hit.matched),
         snippets=tuple(snippet(s) for s in hit.snippets),
         runs=tuple(tuple((clean(t), m) for t, m in _parts(s)) for s in hit.snippets),
+        language=hit.language or "",
+        found_as=tuple(clean(line) for line in hit.found_as),
+        update=hit.on_update,
     )
 
 

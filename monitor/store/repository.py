@@ -188,6 +188,7 @@ class Store:
                         "body": row.text,
                         "url": row.url or "",
                         "feed": row.feed,
+                        "language": row.language or "",
                     }
         return fields
 
@@ -219,6 +220,9 @@ def hit_query() -> Any:
         articles.c.title,
         articles.c.published_at,
         articles.c.sitename,
+        articles.c.language,
+        hits.c.found_as,
+        hits.c.on_update,
     ).join(articles, articles.c.id == hits.c.article_id)
 
 
@@ -234,6 +238,9 @@ def hit_from_row(row: Row[Any]) -> Hit:
         matched=tuple(json.loads(row.matched)),
         snippets=tuple(Snippet.from_dict(s) for s in json.loads(row.snippets)),
         sitename=row.sitename,
+        language=row.language,
+        found_as=tuple(json.loads(row.found_as or "[]")),
+        on_update=bool(row.on_update),
     )
 
 
@@ -256,6 +263,8 @@ def _article_row(article: Article) -> dict[str, Any]:
         "published_at": article.published,
         "first_seen_at": article.first_seen,
         "fetch_error": article.fetch_error,
+        "language": article.language,
+        "fingerprint": article.fingerprint,
     }
 
 
@@ -268,6 +277,7 @@ def _hit_row(article_id: int, match: Match, alert: bool, now: datetime) -> dict[
         "snippets": json.dumps([s.to_dict() for s in match.snippets]),
         "found_at": now,
         "alerted": alert,
+        "found_as": json.dumps(list(match.found_as)),
     }
 
 
