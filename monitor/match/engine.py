@@ -46,6 +46,31 @@ SCANNED_FIELDS = (*TEXT_FIELDS, "url")
 _second = itemgetter(1)
 
 
+KEPT_LIMIT = 500_000
+
+
+class FormChecks:
+    """The word-form patterns behind each prefix pattern: prefix -> [(form pattern, prefix length, forms)]."""
+
+    def __init__(self) -> None:
+        self.checks: dict[int, list[tuple[int, int, WordForms]]] = {}
+        self.patterns: frozenset[int] = frozenset()  # the prefix patterns that have word-form patterns
+        # (prefix pattern, article word, language) -> the form patterns that word is a form of; shared by all
+        # articles, since news text repeats its words.
+        self.kept: dict[tuple[int, str, str | None], tuple[int, ...]] = {}
+
+    def keep(
+        self, key: tuple[int, str, str | None], checks: list[tuple[int, int, WordForms]]
+    ) -> tuple[int, ...]:
+        _, word, language = key
+        if len(self.kept) > KEPT_LIMIT:
+            self.kept.clear()
+        kept = self.kept[key] = tuple(
+            virtual for virtual, _, forms in checks if forms.matches(word, language)
+        )
+        return kept
+
+
 class _Always:
     """Trigger of a clause that the automaton cannot see (feed:NAME): evaluate on every article."""
 
@@ -60,26 +85,51 @@ Trigger = frozenset[int] | _Always
 class ArticleScan:
     """One article, folded and scanned once; positions and spans are worked out on demand."""
 
-    def __init__(self, fields: Mapping[str, str], automaton: Any, scan_url: bool) -> None:
+    def __init__(self, fields: Mapping[str, str], automaton: Any, scan_url: bool, forms: FormChecks) -> None:
         self.folded: dict[str, FoldedField] = {}
         self.hits: dict[str, list[tuple[int, int]]] = {}
         self.found: dict[str, set[int]] = {}
+        self.language = fields.get("language") or None
         for name in SCANNED_FIELDS if scan_url else TEXT_FIELDS:
             folded = self.folded[name] = FoldedField(fields.get(name, ""))
             hits = self.hits[name] = list(automaton.iter(folded.padded)) if not folded.empty else []
-            self.found[name] = set(map(_second, hits))
+            present = self.found[name] = set(map(_second, hits))
+            if forms.patterns and not forms.patterns.isdisjoint(present):
+                self._add_word_forms(name, forms)
+
         found = self.found
         self.in_text = found["title"] | found["summary"] | found["body"]  # patterns found in a text field
         self.raw_feed = fields.get("feed", "")
-        self.language = fields.get("language") or None
         self._feed: str | None = None
         self._ends: dict[str, dict[int, list[int]]] = {}
         # Worked out once per article and shared by every watchlist that needs them: the occurrences of each
         # phrase (by its patterns) in each field, the evidence of each clause, the snippets of each evidence.
-        self.occurrences: dict[tuple[str, tuple[tuple[int, WordForms | None], ...]], list[Occurrence]] = {}
+        self.occurrences: dict[tuple[str, tuple[int, ...]], list[Occurrence]] = {}
         self.evidence: dict[ClauseLeaf, list[Evidence]] = {}
         self.snippets: dict[tuple[int, ...], tuple[Snippet, ...]] = {}
         self.windows: Windows = {}
+
+    def _add_word_forms(self, name: str, forms: FormChecks) -> None:
+        """Where a word-form prefix occurs, add the occurrence of each word-form pattern whose stem the article
+        word has: from here on a word form is found like any exact pattern."""
+        padded = self.folded[name].padded
+        hits = self.hits[name]
+        language = self.language
+        added = []
+        get_checks = forms.checks.get
+        kept_by_word = forms.kept
+        for end, pattern in hits:
+            checks = get_checks(pattern)
+            if checks is None:
+                continue
+            word = padded[end - checks[0][1] + 1 : padded.index(" ", end)]
+            key = (pattern, word, language)
+            kept = kept_by_word.get(key)
+            if kept is None:
+                kept = forms.keep(key, checks)
+            added += [(end, virtual) for virtual in kept]
+        hits += added
+        self.found[name].update(map(_second, added))
 
     @property
     def feed(self) -> str:
@@ -108,17 +158,9 @@ class Segment:
     pattern: int
     text: str  # " w1 w2 " (exact) or " w1 w2" (the last word a prefix)
     prefix: bool  # ends in the middle of a word
-    forms: WordForms | None = (
-        None  # the last word is looked for in these forms (``text`` ends in their prefix)
-    )
-
-    def keeps(self, padded: str, end: int, language: str | None) -> bool:
-        """Whether the occurrence ending at ``end`` ends in one of the forms wanted (always, without forms)."""
-        forms = self.forms
-        if forms is None:
-            return True
-        start = end - len(forms.prefix) + 1
-        return forms.matches(padded[start : padded.index(" ", end)], language)
+    # The last word is looked for in these forms: ``text`` ends in their prefix, and ``pattern`` is a word-form
+    # pattern, found where the prefix is and the article word there has the stem.
+    forms: WordForms | None = None
 
 
 class CompiledPhrase:
@@ -127,11 +169,8 @@ class CompiledPhrase:
         self.segments = segments
         self.fields = tuple(name for name in phrase.fields if name in SCANNED_FIELDS)
         self.label = phrase.source
-        checked = any(segment.forms is not None for segment in segments)
-        self.single = segments[0].pattern if len(segments) == 1 and not checked else None
+        self.single = segments[0].pattern if len(segments) == 1 else None
         self.key = tuple(segment.pattern for segment in segments)
-        # Phrases written alike share their occurrences; word forms make two phrases with one pattern differ.
-        self.occurrences_key = tuple((segment.pattern, segment.forms) for segment in segments)
         self.in_text_fields = self.fields == TEXT_FIELDS  # not scoped: looked for in every text field
 
     def trigger(self) -> Trigger:
@@ -165,7 +204,7 @@ class CompiledPhrase:
         return any(self.in_field(scan, name) for name in self.fields)
 
     def occurrences(self, scan: ArticleScan, name: str) -> list[Occurrence]:
-        key = (name, self.occurrences_key)
+        key = (name, self.key)
         found = scan.occurrences.get(key)
         if found is None:
             found = scan.occurrences[key] = self._occurrences(scan, name)
@@ -174,13 +213,8 @@ class CompiledPhrase:
     def _occurrences(self, scan: ArticleScan, name: str) -> list[Occurrence]:
         padded = scan.folded[name].padded
         found: list[Occurrence] | None = None
-        language = scan.language
         for segment in self.segments:
-            located = [
-                _segment_span(segment, padded, end)
-                for end in scan.ends(name, segment.pattern)
-                if segment.keeps(padded, end, language)
-            ]
+            located = [_segment_span(segment, padded, end) for end in scan.ends(name, segment.pattern)]
             if found is None:
                 found = located
             else:  # the next segment starts on the word after the space that ends this one
@@ -360,11 +394,23 @@ class _Compiler:
         self.scans_url = False
         self.leaves: dict[int, ClauseLeaf] = {}  # id(query leaf) -> compiled, to find positive clauses again
         self.phrases: dict[tuple[Phrase, tuple[str, ...] | None], CompiledPhrase] = {}
+        self.form_patterns: dict[tuple[int, WordForms], int] = {}
+        self.forms = FormChecks()
         # The languages the watchlist being compiled is stemmed in (None: exact words only).
         self.languages: tuple[str, ...] | None = None
 
     def pattern(self, text: str) -> int:
         return self.patterns.setdefault(text, len(self.patterns))
+
+    def form_pattern(self, text: str, forms: WordForms) -> int:
+        """A word-form pattern: negative, never in the automaton; found where its prefix pattern is."""
+        prefix = self.pattern(text)
+        key = (prefix, forms)
+        virtual = self.form_patterns.get(key)
+        if virtual is None:
+            virtual = self.form_patterns[key] = -1 - len(self.form_patterns)
+            self.forms.checks.setdefault(prefix, []).append((virtual, len(forms.prefix), forms))
+        return virtual
 
     def phrase(self, phrase: Phrase) -> CompiledPhrase:
         # The same phrase written the same way in several watchlists is one clause: its evidence is shared.
@@ -384,7 +430,8 @@ class _Compiler:
             if word.prefix or forms is not None or index == len(phrase.words) - 1:
                 cut = word.prefix or forms is not None
                 text = " " + " ".join(pending) + ("" if cut else " ")
-                segments.append(Segment(self.pattern(text), text, cut, forms))
+                pattern = self.pattern(text) if forms is None else self.form_pattern(text, forms)
+                segments.append(Segment(pattern, text, cut, forms))
                 pending = []
         self.scans_url = self.scans_url or "url" in phrase.fields
         return CompiledPhrase(phrase, tuple(segments))
@@ -481,9 +528,12 @@ class Matcher:
         patterns: dict[str, int],
         scan_url: bool,
         aliases: Aliases = NO_ALIASES,
+        forms: FormChecks | None = None,
     ) -> None:
         self._watchlists = watchlists
         self.aliases = aliases
+        self._forms = forms or FormChecks()
+        self._forms.patterns = frozenset(self._forms.checks)
         self._automaton: Any = ahocorasick.Automaton(ahocorasick.STORE_INTS)
         for text, pattern in patterns.items():
             self._automaton.add_word(text, pattern)
@@ -506,7 +556,8 @@ class Matcher:
         return tuple(w.name for w in self._watchlists)
 
     def _scan(self, fields: Mapping[str, str]) -> ArticleScan:
-        return ArticleScan(fields, self._automaton if self._has_patterns else _EMPTY, self._scan_url)
+        automaton = self._automaton if self._has_patterns else _EMPTY
+        return ArticleScan(fields, automaton, self._scan_url, self._forms)
 
     def _candidates(self, scan: ArticleScan) -> list[int]:
         candidates = set(self._always)
@@ -561,4 +612,4 @@ def compile_watchlists(specs: Iterable[WatchlistSpec], aliases: Aliases = NO_ALI
     ``aliases`` are resolved ones (``aliases.resolve_aliases``): each name with its plain forms."""
     compiler = _Compiler(aliases)
     watchlists = [CompiledWatchlist(spec, compiler) for spec in specs]
-    return Matcher(watchlists, compiler.patterns, compiler.scans_url, aliases)
+    return Matcher(watchlists, compiler.patterns, compiler.scans_url, aliases, compiler.forms)
