@@ -14,6 +14,7 @@ from monitor.errors import MonitorError
 from monitor.extract import looks_like_html
 from monitor.lock import process_alive
 from monitor.match import compile_watchlists, matching
+from monitor.match.language import detect_language
 from monitor.models import Hit, Snippet, WatchlistSpec
 from monitor.notify import Message, log_message, send_message
 from monitor.notify.channels import snippet_runs
@@ -91,6 +92,9 @@ def hit_row(hit: Hit) -> dict[str, Any]:
         "title": hit.title,
         "url": hit.url,
         "matched": list(hit.matched),
+        "language": hit.language,
+        "found_as": list(hit.found_as),
+        "update": hit.on_update,
         "snippet": hit.snippets[0].text if hit.snippets else "",
         "snippets": [s.to_dict() for s in hit.snippets],
     }
@@ -108,12 +112,14 @@ def hits(
     try:
         found = store.hits(watchlist=watchlist, since=since, limit=None if query else limit)
         if query:
-            wanted = matching(query, store.article_fields([hit.id for hit in found]))
+            wanted = matching(
+                query, store.article_fields([hit.id for hit in found]), config.settings.resolved_aliases
+            )
             found = [hit for hit in found if hit.id in wanted][:limit]
         rows = [hit_row(h) for h in found]
     finally:
         store.close()
-    columns = ["found_at", "watchlist", "feed", "title", "matched", "url"]
+    columns = ["found_at", "watchlist", "feed", "title", "matched", "url", "language"]
     if fmt == "json":
         text = output.json_lines(rows)
     elif fmt == "csv":
@@ -135,6 +141,10 @@ def _explanation(row: dict[str, Any]) -> str:
         f"[{row['watchlist']}] {row['title']}  <{row['url']}>",
         f"  matched: {', '.join(row['matched'])}",
     ]
+    if row["found_as"]:
+        lines.append(f"  found as: {'; '.join(row['found_as'])}")
+    if row["update"]:
+        lines.append("  found when the article was updated")
     for data in row["snippets"]:
         snippet = Snippet.from_dict(data)
         text = "".join(f"[{part}]" if marked else part for part, marked in snippet_runs(snippet))
@@ -278,14 +288,21 @@ async def notify_test(config: Config, name: str | None) -> int:
 async def match(config: Config, watchlist: str | None, query: str | None, source: str | Path) -> int:
     matcher = config.matcher
     if query:
-        matcher = compile_watchlists([WatchlistSpec("query", query=query)])
+        matcher = compile_watchlists([WatchlistSpec("query", query=query)], config.settings.resolved_aliases)
     fields = await _article_fields(config, source)
+    fields["language"] = detect_language(fields["title"], fields["body"]) or ""
     explanations = matcher.explain(fields)
     if watchlist:
         explanations = [e for e in explanations if e.name == watchlist]
         if not explanations:
             raise MonitorError(f"no watchlist named {watchlist!r} (watchlists: {', '.join(matcher.names)})")
-    print(printable(f"article: {fields['title'] or '(no title)'} ({len(fields['body'])} characters of text)"))
+    language = fields["language"] or "unknown"
+    print(
+        printable(
+            f"article: {fields['title'] or '(no title)'} "
+            f"({len(fields['body'])} characters of text, language {language})"
+        )
+    )
     for explanation in explanations:
         print(f"\n{explanation.name}: {'MATCH' if explanation.matched else 'no match'}")
         for line in explanation.lines:

@@ -20,6 +20,7 @@ from monitor import extract, feeds
 from monitor.errors import ExtractError, FeedParseError, FetchError
 from monitor.fetch import PAGE_ACCEPT, Fetcher
 from monitor.match import Matcher
+from monitor.match.language import detect_language, load_language_model
 from monitor.models import (
     Article,
     Entry,
@@ -69,6 +70,7 @@ class Pipeline:
 
     def __post_init__(self) -> None:
         self.page_slots = asyncio.Semaphore(self.limits.pages_in_flight)
+        load_language_model()  # a second or more: once here, not in the middle of the first poll
 
     async def poll_many(self, jobs: Sequence[FeedJob], now: datetime) -> list[PollResult]:
         """Poll feeds concurrently, a bounded number at a time: enough to keep every connection busy, few
@@ -166,19 +168,22 @@ class Pipeline:
         error: str | None = None
         if job.fulltext and entry.url and entry.url.startswith(("http://", "https://", "file://")):
             page, error = await self.fetch_page(entry.url, linked_from=job.url)
+        title = entry.title or (page.title if page and page.title else "")
+        text = page.text if page else ""
         return Article(
             feed=job.name,
             key=entry.key,
             url=entry.url,
             guid=entry.guid,
-            title=entry.title or (page.title if page and page.title else ""),
+            title=title,
             summary=entry.summary,
-            text=page.text if page else "",
+            text=text,
             published=entry.published or now,
             first_seen=now,
             author=entry.author or (page.author if page else None),
             sitename=site_name(page.sitename if page else None, feed_title),  # a name, never a bare host
             fetch_error=error,
+            language=detect_language(title, entry.summary, text),
         )
 
     async def fetch_page(self, url: str, linked_from: str | None = None) -> tuple[Page | None, str | None]:

@@ -40,7 +40,7 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
 
 def compile_matcher(settings: Settings) -> Matcher:
     try:
-        return compile_watchlists(settings.watchlist_specs())
+        return compile_watchlists(settings.watchlist_specs(), settings.resolved_aliases)
     except QueryError as exc:
         index = next((i for i, w in enumerate(settings.watchlists) if w.name == exc.watchlist), None)
         key = "query"

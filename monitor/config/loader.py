@@ -15,6 +15,7 @@ from pydantic import (
 
 from monitor import secrets
 from monitor.config.settings import (
+    AliasSettings,
     FeedSettings,
     MonitorSettings,
     NotifierSettings,
@@ -26,11 +27,13 @@ from monitor.config.settings import (
 from monitor.config.source import KeyPath, LineLocator, expand_tree
 from monitor.config.units import format_duration
 from monitor.errors import ConfigError
+from monitor.match.aliases import AliasError, resolve_aliases
+from monitor.match.language import known_languages
 
 # --- loading ------------------------------------------------------------------------------------------------
 
-_TABLES = ("monitor", "feed", "watchlist", "notifier")
-_VALID_TABLES = "[monitor], [[feed]], [[watchlist]], [[notifier]]"
+_TABLES = ("monitor", "feed", "watchlist", "notifier", "alias")
+_VALID_TABLES = "[monitor], [[feed]], [[watchlist]], [[notifier]], [[alias]]"
 _EXPECTED = {
     "string_type": "expected a string",
     "bool_type": "expected true or false",
@@ -108,10 +111,12 @@ class _Loader:
         feeds = self._validate_all(FeedSettings, "feed", tables["feed"], feed_defaults)
         notifiers = self._validate_all(NotifierSettings, "notifier", tables["notifier"])
         watchlists = self._validate_all(WatchlistSettings, "watchlist", tables["watchlist"])
-        for kind in ("feed", "notifier", "watchlist"):
+        aliases = self._validate_all(AliasSettings, "alias", tables["alias"])
+        for kind in ("feed", "notifier", "watchlist", "alias"):
             self._check_unique_names(kind, tables[kind])
         self._check_notifiers(notifiers)
         self._check_watchlists(watchlists, tables, notifiers)
+        resolved = self._resolve_aliases(aliases)
         if self.problems:
             ordered = sorted(self.problems, key=lambda problem: problem[0])
             raise ConfigError([self._format(line, message) for line, message in ordered])
@@ -121,6 +126,8 @@ class _Loader:
             feeds=tuple(feeds.values()),
             watchlists=tuple(watchlists.values()),
             notifiers=tuple(notifiers.values()),
+            aliases=tuple(aliases.values()),
+            resolved_aliases=resolved,
             warnings=tuple(_warnings(list(feeds.values()), list(watchlists.values()))),
         )
         settings._locator = self.locator
@@ -135,7 +142,13 @@ class _Loader:
 
     def _split_tables(self, data: dict[str, Any]) -> dict[str, list[Any]]:
         """The raw tables by kind; a misplaced or unknown top-level entry is reported and left out."""
-        tables: dict[str, list[Any]] = {"monitor": [{}], "feed": [], "watchlist": [], "notifier": []}
+        tables: dict[str, list[Any]] = {
+            "monitor": [{}],
+            "feed": [],
+            "watchlist": [],
+            "notifier": [],
+            "alias": [],
+        }
         for key, value in data.items():
             if key == "monitor":
                 if isinstance(value, dict):
@@ -199,6 +212,17 @@ class _Loader:
                     f'[[notifier]] "{notifier.name}": mode = "digest" needs a schedule, e.g. "0 8 * * *"',
                 )
 
+    def _resolve_aliases(self, aliases: dict[int, AliasSettings]) -> dict[str, tuple[str, ...]]:
+        """The aliases with nested ones expanded; a cycle, an unknown @name or an empty alias is reported at
+        the alias it concerns."""
+        defined = {alias.name: alias.forms for alias in aliases.values()}
+        index_of = {alias.name: index for index, alias in aliases.items()}
+        try:
+            return dict(resolve_aliases(defined))
+        except AliasError as error:
+            self.report(("alias", index_of[error.name], "forms"), f'[[alias]] "{error.name}": {error}')
+            return {}
+
     def _check_watchlists(
         self,
         watchlists: dict[int, WatchlistSettings],
@@ -226,6 +250,17 @@ class _Loader:
                             ("watchlist", index, key),
                             f"{label}: {key} names unknown {kind} '{name}' (defined: {known})",
                         )
+            for code in watchlist.languages or ():
+                if code not in known_languages():
+                    self.report(
+                        ("watchlist", index, "languages"),
+                        f"{label}: unknown language code '{code}' (use ISO 639-1 codes such as en, fr, tr)",
+                    )
+            if watchlist.languages == ():
+                self.report(
+                    ("watchlist", index, "languages"),
+                    f"{label}: languages is empty; leave it out to watch every language",
+                )
             if watchlist.schedule is not None and watchlist.mode != "digest":
                 self.report(
                     ("watchlist", index, "schedule"), f'{label}: schedule only applies with mode = "digest"'

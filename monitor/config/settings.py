@@ -217,14 +217,39 @@ class WatchlistSettings(Section):
     notify: tuple[Name, ...] = ()
     mode: Mode | None = None
     schedule: str | None = None
+    stem: StrictBool = True
+    languages: tuple[Name, ...] | None = None
 
     @field_validator("schedule")
     @classmethod
     def _check_schedule(cls, value: str | None) -> str | None:
         return None if value is None else _valid_cron(value)
 
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _lower_languages(cls, value: object) -> object:
+        if isinstance(value, list):
+            return [item.strip().lower() if isinstance(item, str) else item for item in value]
+        return value
+
     def spec(self) -> WatchlistSpec:
-        return WatchlistSpec(self.name, self.terms, self.exclude, self.query, self.feeds)
+        return WatchlistSpec(
+            self.name, self.terms, self.exclude, self.query, self.feeds, self.stem, self.languages
+        )
+
+
+class AliasSettings(Section):
+    """One [[alias]]: a name (used as @name in terms and queries) for the forms a thing is written in."""
+
+    name: Name
+    forms: tuple[Text, ...]
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", value):
+            raise _problem(f"alias names are letters, digits, '-' and '_' (got {value!r})")
+        return value
 
 
 class NotifierSettings(Section):
@@ -295,6 +320,8 @@ class Settings(BaseModel):
     feeds: tuple[FeedSettings, ...] = ()
     watchlists: tuple[WatchlistSettings, ...] = ()
     notifiers: tuple[NotifierSettings, ...] = ()
+    aliases: tuple[AliasSettings, ...] = ()
+    resolved_aliases: Mapping[str, tuple[str, ...]] = Field(default_factory=dict)  # nested ones expanded
     warnings: tuple[str, ...] = ()
     _locator: LineLocator = PrivateAttr(default_factory=lambda: LineLocator(""))
 

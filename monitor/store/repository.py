@@ -218,6 +218,7 @@ class Store:
                         "body": row.text,
                         "url": row.url or "",
                         "feed": row.feed,
+                        "language": row.language or "",
                     }
         return fields
 
@@ -256,6 +257,8 @@ def _article_row(article: Article) -> dict[str, Any]:
         "published_at": article.published,
         "first_seen_at": article.first_seen,
         "fetch_error": article.fetch_error,
+        "language": article.language,
+        "fingerprint": article.fingerprint,
     }
 
 
@@ -268,6 +271,7 @@ def _hit_row(article_id: int, match: Match, alert: bool, now: datetime) -> dict[
         "snippets": json.dumps([s.to_dict() for s in match.snippets]),
         "found_at": now,
         "alerted": alert,
+        "found_as": json.dumps(list(match.found_as)),
     }
 
 
