@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from monitor import __version__, commands
-from monitor.config import default_config_path, parse_duration
+from monitor import __version__
 from monitor.errors import MonitorError
 from monitor.logs import setup_logging
 
-log = logging.getLogger("monitor")
+# Nothing heavy at module level: `monitor --help` loads argparse and little else, and each command imports
+# what it uses (see dispatch), so that none pays for the database, HTTP, alerting or extraction code it does
+# not touch. tests/test_cli.py checks this for --help.
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.log_level or "info", args.log_format)
+    from monitor.config import default_config_path
+
     config_path: Path = args.config or default_config_path()
     try:
         return dispatch(args, config_path)
@@ -89,6 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def dispatch(args: argparse.Namespace, config_path: Path) -> int:
+    import asyncio
+
+    from monitor import commands
+
     command: str = args.command
     if command == "check":
         return commands.check(config_path)
@@ -121,6 +126,8 @@ def parse_since(text: str | None) -> datetime | None:
     """ "2d" means two days back from now; "2026-11-01" (or any ISO date-time) is read as UTC."""
     if not text:
         return None
+    from monitor.config import parse_duration
+
     try:
         return datetime.now(UTC) - timedelta(seconds=parse_duration(text))
     except ValueError:

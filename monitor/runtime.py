@@ -8,16 +8,20 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from monitor import extract
 from monitor.config import NotifierSettings, Settings, WatchlistSettings, load_settings
-from monitor.delivery import Deliverer, Policy
 from monitor.errors import ConfigError, QueryError
-from monitor.fetch import Fetcher
 from monitor.match import Matcher, compile_watchlists
-from monitor.pipeline import FeedJob, Pipeline, PollLimits
-from monitor.store import Outbox, Store
-from monitor.workers import WorkerPool
+
+# The running parts are imported where they are built, so that commands which only read the config or the
+# database (check, hits, status) never load the HTTP client, the workers, apprise or the extractor.
+if TYPE_CHECKING:
+    from monitor.delivery import Deliverer, Policy
+    from monitor.fetch import Fetcher
+    from monitor.pipeline import FeedJob, Pipeline
+    from monitor.store import Outbox, Store
+    from monitor.workers import WorkerPool
 
 # Imported once by the worker processes' fork server, so the workers share these instead of each loading them.
 WORKER_PRELOAD = ("trafilatura", "feedparser", "monitor.extract", "monitor.feeds")
@@ -32,6 +36,8 @@ class Config:
 
     @property
     def jobs(self) -> list[FeedJob]:
+        from monitor.pipeline import FeedJob
+
         return [FeedJob(f.name, f.url, f.interval, f.fulltext) for f in self.settings.feeds]
 
     @property
@@ -79,6 +85,8 @@ def policies(settings: Settings) -> tuple[dict[str, Policy], dict[tuple[str, str
 
 
 def _policy(notifier: NotifierSettings) -> Policy:
+    from monitor.delivery import Policy
+
     quiet = notifier.quiet_hours
     return Policy(
         notifier=notifier.name,
@@ -112,11 +120,17 @@ class Runtime:
 
 
 def open_store(settings: Settings) -> Store:
+    from monitor.store import Store
+
     return Store.open(settings.monitor.database)
 
 
 @asynccontextmanager
 async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
+    from monitor import extract
+    from monitor.store import Outbox
+    from monitor.workers import WorkerPool
+
     settings = config.settings.monitor
     store = open_store(config.settings)
     store.sync_feeds({f.name: f.url for f in config.settings.feeds})
@@ -144,6 +158,8 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
 
 
 def new_fetcher(settings: Settings) -> Fetcher:
+    from monitor.fetch import Fetcher
+
     monitor = settings.monitor
     return Fetcher(
         timeout=monitor.timeout,
@@ -154,6 +170,8 @@ def new_fetcher(settings: Settings) -> Fetcher:
 
 
 def _pipeline(config: Config, fetcher: Fetcher, pool: WorkerPool, store: Store) -> Pipeline:
+    from monitor.pipeline import Pipeline, PollLimits
+
     settings = config.settings.monitor
     limits = PollLimits(
         max_feed_size=settings.max_feed_size,
@@ -167,6 +185,8 @@ def _pipeline(config: Config, fetcher: Fetcher, pool: WorkerPool, store: Store) 
 
 
 def _deliverer(config: Config, outbox: Outbox) -> Deliverer:
+    from monitor.delivery import Deliverer
+
     settings = config.settings.monitor
     by_name, overrides = policies(config.settings)
     return Deliverer(
