@@ -23,11 +23,15 @@ import asyncio
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-
-import apprise
+from typing import TYPE_CHECKING
 
 from monitor.notify.render import Message
 from monitor.secrets import mask_url, redact
+
+# apprise (tens of megabytes with its plugins) is loaded at the first send, not by every process that
+# might one day send: a daemon whose notifiers only log, and the commands that never send, go without it.
+if TYPE_CHECKING:
+    import apprise
 
 # apprise stops waiting after ``timeout``; this margin lets it report TIMEOUT itself before we give up.
 _GRACE_SECONDS = 1.0
@@ -57,6 +61,8 @@ async def send_message(
 
 
 async def _send_one(index: int, url: str, message: Message, timeout: float) -> TargetResult:
+    import apprise
+
     target = mask_url(url)
     log = _private_logger()
     plugin = apprise.Apprise.instantiate(url)
@@ -90,6 +96,8 @@ async def _send_one(index: int, url: str, message: Message, timeout: float) -> T
 
 def choose_body(plugin: apprise.NotifyBase, message: Message) -> tuple[str, apprise.NotifyFormat]:
     """The best of the message's bodies for this service (see the module docstring)."""
+    import apprise
+
     declared = _declared_formats(plugin)
     if apprise.NotifyFormat.MARKDOWN in declared and message.markdown:
         return message.markdown, apprise.NotifyFormat.MARKDOWN
@@ -99,6 +107,8 @@ def choose_body(plugin: apprise.NotifyBase, message: Message) -> tuple[str, appr
 
 
 def _declared_formats(plugin: apprise.NotifyBase) -> tuple[apprise.NotifyFormat, ...]:
+    import apprise
+
     declared = plugin.notify_format
     values = [declared] if isinstance(declared, str) else list(declared or ())
     return tuple(apprise.NotifyFormat(value) for value in values)
@@ -106,6 +116,8 @@ def _declared_formats(plugin: apprise.NotifyBase) -> tuple[apprise.NotifyFormat,
 
 def failure_reason(result: apprise.AppriseResult, timeout: float) -> str:
     """What apprise said went wrong: its warnings and errors, and the socket or SMTP error behind them."""
+    import apprise
+
     if result.status == apprise.AppriseResultStatus.TIMEOUT:
         return f"no answer within {timeout:g}s"
     lines = [entry.message for entry in result.logs() if _is_reason(entry)]
