@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -90,8 +90,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def dispatch(args: argparse.Namespace, config_path: Path) -> int:
-    import asyncio
-
     from monitor import commands
 
     command: str = args.command
@@ -103,7 +101,7 @@ def dispatch(args: argparse.Namespace, config_path: Path) -> int:
         return run_daemon(config_path, log_level=args.log_level, log_format=args.log_format)
     config = commands.load(config_path, args.log_level)
     if command == "poll":
-        return asyncio.run(commands.poll(config, args.feed, notify=not args.no_notify))
+        return _run(commands.poll(config, args.feed, notify=not args.no_notify))
     if command == "hits":
         return commands.hits(
             config, args.watchlist, parse_since(args.since), args.limit, args.format, args.query
@@ -113,13 +111,19 @@ def dispatch(args: argparse.Namespace, config_path: Path) -> int:
     if command == "deliveries":
         return commands.deliveries(config, args.action, args.status, args.notifier, args.limit, args.format)
     if command == "notify-test":
-        return asyncio.run(commands.notify_test(config, args.notifier))
+        return _run(commands.notify_test(config, args.notifier))
     if command == "match":
         source: Any = args.url or args.file or "-"
-        return asyncio.run(commands.match(config, args.watchlist, args.query, source))
+        return _run(commands.match(config, args.watchlist, args.query, source))
     if command == "db":
         return commands.db_upgrade(config)
     raise AssertionError(command)
+
+
+def _run(coroutine: Coroutine[Any, Any, int]) -> int:
+    import asyncio  # only the commands that do network work need the event loop
+
+    return asyncio.run(coroutine)
 
 
 def parse_since(text: str | None) -> datetime | None:

@@ -79,22 +79,39 @@ def parse_feed(
     for its answer; `fast=False` asks feedparser alone. The result says which parser read it, and why the
     fast one did not.
     """
+    quick = parse_feed_fast(body, url=url) if fast else None
+    if isinstance(quick, ParsedFeed):
+        return quick
+    body, start = _prepared(body, url)
+    if start.startswith((b"{", b"[")):
+        return _parse_json_feed(body, url)
+    parsed = _parse_xml_feed(body, url, headers or {}, start)
+    return dataclasses.replace(parsed, fallback=quick) if quick else parsed
+
+
+def parse_feed_fast(body: bytes, *, url: str) -> ParsedFeed | str:
+    """The fast path alone: the feed (JSON Feeds included), or why feedparser has to read it.
+
+    Raises FeedParseError for what no parser could read (empty, broken gzip, invalid JSON), as parse_feed does.
+    """
+    body, start = _prepared(body, url)
+    if start.startswith((b"{", b"[")):
+        return _parse_json_feed(body, url)
+    vetted = feeds_fast.parse_vetted(body)
+    return _fast_feed(vetted, url) if isinstance(vetted, feeds_fast.RawFeed) else vetted
+
+
+def _prepared(body: bytes, url: str) -> tuple[bytes, bytes]:
+    """The document unpacked and trimmed, with its sniffed start; raises for what is no document at all."""
     body = _gunzip(body, url) if body.startswith(GZIP_MAGIC) else body
     if len(body) > MAX_DECOMPRESSED:
         raise FeedParseError(url, f"feed larger than {MAX_DECOMPRESSED >> 20} MB")
     start = _significant_start(body)
     if not start:
         raise FeedParseError(url, "empty body")
-    if start.startswith((b"{", b"[")):
-        return _parse_json_feed(body, url)
     if start.startswith(b"<?xml") and body[:1].isspace():
         body = body.lstrip()  # a blank line before the XML declaration is common and harmless
-    if not fast:
-        return _parse_xml_feed(body, url, headers or {}, start)
-    vetted = feeds_fast.parse_vetted(body)
-    if isinstance(vetted, feeds_fast.RawFeed):
-        return _fast_feed(vetted, url)
-    return dataclasses.replace(_parse_xml_feed(body, url, headers or {}, start), fallback=vetted)
+    return body, start
 
 
 def _gunzip(body: bytes, url: str) -> bytes:

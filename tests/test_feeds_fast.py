@@ -14,7 +14,7 @@ import pytest
 
 from monitor import feeds_fast
 from monitor.errors import FeedParseError
-from monitor.feeds import MAX_DECOMPRESSED, parse_feed
+from monitor.feeds import MAX_DECOMPRESSED, parse_feed, parse_feed_fast
 from monitor.models import ParsedFeed
 
 FEED_URL = "https://news.example.org/feeds/main.xml"
@@ -238,3 +238,14 @@ def test_invalid_utf8_same_outcome_on_both_paths() -> None:
     fast, reference = both_paths(body)
     assert isinstance(fast, ParsedFeed) and fast.fallback and "not well-formed XML" in fast.fallback
     assert isinstance(reference, ParsedFeed) and reference.warning
+
+
+def test_the_fast_path_alone_says_why_it_stands_aside() -> None:
+    assert isinstance(parse_feed_fast(OWN_FEEDS["rss"], url=FEED_URL), ParsedFeed)
+    assert parse_feed_fast(OWN_FEEDS["unescaped-ampersand"], url=FEED_URL) == (
+        parse_feed(OWN_FEEDS["unescaped-ampersand"], url=FEED_URL).fallback
+    )
+    json_feed = parse_feed_fast(b'{"version": "https://jsonfeed.org/version/1.1", "items": []}', url=FEED_URL)
+    assert isinstance(json_feed, ParsedFeed) and json_feed.parser == "json"
+    with pytest.raises(FeedParseError, match="empty body"):
+        parse_feed_fast(b"  ", url=FEED_URL)
