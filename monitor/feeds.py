@@ -8,6 +8,7 @@ from __future__ import annotations
 import calendar
 import dataclasses
 import hashlib
+import html
 import io
 import json
 import re
@@ -339,10 +340,42 @@ def _plain(markup: object) -> str:
         return ""
     if "<" not in markup and "&" not in markup:
         return _WHITESPACE.sub(" ", markup).strip()
-    stripper = _TextOnly()
-    stripper.feed(markup)
-    stripper.close()
-    return _WHITESPACE.sub(" ", "".join(stripper.parts())).strip()
+    parts = _simple_markup_text(markup)
+    if parts is None:
+        stripper = _TextOnly()
+        stripper.feed(markup)
+        stripper.close()
+        parts = list(stripper.parts())
+    return _WHITESPACE.sub(" ", "".join(parts)).strip()
+
+
+# Text, or a start or end tag whose name and attributes are plain: what most feed summaries are made of.
+# Every tag this accepts, HTMLParser reads as the same tag, so both give the same text (tested against each
+# other); anything else (comments, CDATA, script or style, a stray "<") goes through HTMLParser.
+_MARKUP_TOKEN = re.compile(
+    r"""([^<]+)|<(/?)([a-zA-Z][a-zA-Z0-9]*)"""
+    r"""(?:\s+[a-zA-Z_:][-a-zA-Z0-9_:.]*(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?)*\s*/?>"""
+)
+
+
+def _simple_markup_text(markup: str) -> list[str] | None:
+    """The text pieces of markup made only of text and plain tags, as _TextOnly collects them; else None."""
+    parts: list[str] = []
+    position = 0
+    for token in _MARKUP_TOKEN.finditer(markup):
+        if token.start() != position:
+            return None
+        position = token.end()
+        text, name = token.group(1), token.group(3)
+        if text is not None:
+            parts.append(html.unescape(text))
+            continue
+        name = name.lower()
+        if name in _TextOnly.SKIPPED:
+            return None
+        if name in _TextOnly.BREAKING:
+            parts.append(" ")
+    return parts if position == len(markup) else None
 
 
 class _TextOnly(HTMLParser):

@@ -7,14 +7,18 @@ both paths, and both must give the same bounded outcome, with the fast path reco
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 from pathlib import Path
 
+import feedparser
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from monitor import feeds_fast
 from monitor.errors import FeedParseError
-from monitor.feeds import MAX_DECOMPRESSED, parse_feed, parse_feed_fast
+from monitor.feeds import MAX_DECOMPRESSED, _plain, _TextOnly, parse_feed, parse_feed_fast
 from monitor.models import ParsedFeed
 
 FEED_URL = "https://news.example.org/feeds/main.xml"
@@ -249,3 +253,78 @@ def test_the_fast_path_alone_says_why_it_stands_aside() -> None:
     assert isinstance(json_feed, ParsedFeed) and json_feed.parser == "json"
     with pytest.raises(FeedParseError, match="empty body"):
         parse_feed_fast(b"  ", url=FEED_URL)
+
+
+# ---- plain text from markup: the quick tokenizer against HTMLParser --------------------------------------
+
+
+def text_only(markup: str) -> str:
+    """What _plain gives through HTMLParser alone, the reference for its quick path."""
+    stripper = _TextOnly()
+    stripper.feed(markup)
+    stripper.close()
+    return " ".join("".join(stripper.parts()).split())
+
+
+def corpus_markup() -> list[str]:
+    found: list[str] = []
+    for path in corpus_feed_files():
+        parsed = feedparser.parse(io.BytesIO(path.read_bytes()))
+        for item in parsed.entries:
+            found += [item.get("title", ""), item.get("summary", "")]
+            found += [c.get("value", "") for c in item.get("content") or ()]
+    return [m for m in found if m]
+
+
+@pytest.mark.skipif(not CORPUS, reason="MONITOR_CORPUS is not set (path to the shared corpus)")
+def test_plain_text_of_every_corpus_title_and_summary_is_htmlparsers() -> None:
+    markup = corpus_markup()
+    assert len(markup) > 3000
+    assert [_plain(m) for m in markup] == [text_only(m) for m in markup]
+
+
+MARKUP_PIECES = st.sampled_from(
+    [
+        "text",
+        " ",
+        "\n",
+        "&amp;",
+        "&lt;",
+        "&#233;",
+        "&nbsp;",
+        "&bogus",
+        "AT&T",
+        "<",
+        ">",
+        "a < b",
+        "<p>",
+        "</p>",
+        "<br/>",
+        "<br />",
+        "<b>",
+        "</b>",
+        "<B class='x'>",
+        '<a href="/x?a=1&amp;b=2">',
+        "</a>",
+        "<div\nid=x>",
+        "</div >",
+        "<script>",
+        "</script>",
+        "<style>x{}</style>",
+        "<!-- c -->",
+        "<![CDATA[x]]>",
+        "<img src=x alt='a>b'>",
+        '<a title="a>b">',
+        "<1>",
+        "</>",
+        "<a b='c'd>",
+        "<x:y z=1>",
+        "<li>",
+        "<td>",
+    ]
+)
+
+
+@given(st.lists(MARKUP_PIECES, max_size=12).map("".join))
+def test_plain_text_of_any_markup_is_htmlparsers(markup: str) -> None:
+    assert _plain(markup) == text_only(markup)
