@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from monitor import __version__, commands
-from monitor.config import default_config_path, parse_duration
+from monitor import __version__
 from monitor.errors import MonitorError
 from monitor.logs import mask_standard_streams, setup_logging
 
-log = logging.getLogger("monitor")
+# Nothing heavy at module level: `monitor --help` loads argparse and little else, and each command imports
+# what it uses (see dispatch), so that none pays for the database, HTTP, alerting or extraction code it does
+# not touch. tests/test_cli.py checks this for --help.
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     mask_standard_streams()
     setup_logging(args.log_level or "info", args.log_format)
+    from monitor.config import default_config_path
+
     config_path: Path = args.config or default_config_path()
     try:
         return dispatch(args, config_path)
@@ -90,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def dispatch(args: argparse.Namespace, config_path: Path) -> int:
+    from monitor import commands
+
     command: str = args.command
     if command == "check":
         return commands.check(config_path)
@@ -99,7 +102,7 @@ def dispatch(args: argparse.Namespace, config_path: Path) -> int:
         return run_daemon(config_path, log_level=args.log_level, log_format=args.log_format)
     config = commands.load(config_path, args.log_level)
     if command == "poll":
-        return asyncio.run(commands.poll(config, args.feed, notify=not args.no_notify))
+        return _run(commands.poll(config, args.feed, notify=not args.no_notify))
     if command == "hits":
         return commands.hits(
             config, args.watchlist, parse_since(args.since), args.limit, args.format, args.query
@@ -109,19 +112,27 @@ def dispatch(args: argparse.Namespace, config_path: Path) -> int:
     if command == "deliveries":
         return commands.deliveries(config, args.action, args.status, args.notifier, args.limit, args.format)
     if command == "notify-test":
-        return asyncio.run(commands.notify_test(config, args.notifier))
+        return _run(commands.notify_test(config, args.notifier))
     if command == "match":
         source: Any = args.url or args.file or "-"
-        return asyncio.run(commands.match(config, args.watchlist, args.query, source))
+        return _run(commands.match(config, args.watchlist, args.query, source))
     if command == "db":
         return commands.db_upgrade(config)
     raise AssertionError(command)
+
+
+def _run(coroutine: Coroutine[Any, Any, int]) -> int:
+    import asyncio  # only the commands that do network work need the event loop
+
+    return asyncio.run(coroutine)
 
 
 def parse_since(text: str | None) -> datetime | None:
     """ "2d" means two days back from now; "2026-11-01" (or any ISO date-time) is read as UTC."""
     if not text:
         return None
+    from monitor.config import parse_duration
+
     try:
         return datetime.now(UTC) - timedelta(seconds=parse_duration(text))
     except ValueError:

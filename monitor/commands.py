@@ -6,25 +6,23 @@ import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor import output
 from monitor.config.compiled import Config, load_config
 from monitor.errors import MonitorError
 from monitor.extract import looks_like_html
-from monitor.lock import process_alive
 from monitor.match import compile_watchlists, matching
-from monitor.match.language import detect_language
 from monitor.models import Hit, Snippet, WatchlistSpec
-from monitor.notify import Message, log_message, send_message
 from monitor.notify.channels import snippet_runs
-from monitor.notify.deliver import SendReport
-from monitor.pipeline import fetch_page, poll_summary
-from monitor.runtime import new_fetcher, open_runtime, open_store
 from monitor.secrets import mask_known, mask_url
-from monitor.store import DaemonRecord
 from monitor.untrusted import printable
-from monitor.workers import WorkerPool
+
+# Each command imports the parts it uses where it uses them: a command starts in the time its own
+# imports take (the database layer alone is a quarter of a second), not the whole program's.
+if TYPE_CHECKING:
+    from monitor.notify.deliver import SendReport
+    from monitor.store import DaemonRecord
 
 log = logging.getLogger("monitor")
 
@@ -55,6 +53,9 @@ def check(path: Path) -> int:
 
 
 async def poll(config: Config, only: list[str], *, notify: bool) -> int:
+    from monitor.pipeline import poll_summary
+    from monitor.runtime import open_runtime
+
     jobs = config.jobs
     unknown = sorted(set(only) - {j.name for j in jobs})
     if unknown:
@@ -108,6 +109,8 @@ def hits(
     fmt: str,
     query: str | None = None,
 ) -> int:
+    from monitor.runtime import open_store
+
     store = open_store(config.settings)
     try:
         found = store.hits(watchlist=watchlist, since=since, limit=None if query else limit)
@@ -153,6 +156,8 @@ def _explanation(row: dict[str, Any]) -> str:
 
 
 def status(config: Config, fmt: str) -> int:
+    from monitor.runtime import open_store
+
     store = open_store(config.settings)
     try:
         store.sync_feeds({f.name: f.url for f in config.settings.feeds})
@@ -215,6 +220,8 @@ def _feed_row(state: Any) -> dict[str, Any]:
 
 
 def daemon_status(record: DaemonRecord) -> dict[str, Any]:
+    from monitor.lock import process_alive
+
     row = record.read()
     if row is None:
         return {"state": "not running", "pid": None, "hostname": None, "heartbeat": None}
@@ -231,6 +238,8 @@ def daemon_status(record: DaemonRecord) -> dict[str, Any]:
 def deliveries(
     config: Config, action: str, status_filter: str | None, notifier: str | None, limit: int, fmt: str
 ) -> int:
+    from monitor.runtime import open_store
+
     store = open_store(config.settings)
     try:
         outbox = store.outbox
@@ -270,6 +279,8 @@ async def notify_test(config: Config, name: str | None) -> int:
         if not notifiers:
             valid = ", ".join(n.name for n in config.settings.notifiers) or "none defined"
             raise MonitorError(f"no notifier named {name!r} (notifiers: {valid})")
+    from monitor.notify import Message, log_message, send_message
+
     text = "This is a test message from monitor. If you can read it, alerts will reach you here."
     message = Message(title="monitor: test message", text=text, html=f"<p>{text}</p>")
     failed = 0
@@ -286,6 +297,8 @@ async def notify_test(config: Config, name: str | None) -> int:
 
 
 async def match(config: Config, watchlist: str | None, query: str | None, source: str | Path) -> int:
+    from monitor.match.language import detect_language
+
     matcher = config.matcher
     if query:
         matcher = compile_watchlists([WatchlistSpec("query", query=query)], config.settings.resolved_aliases)
@@ -312,6 +325,8 @@ async def match(config: Config, watchlist: str | None, query: str | None, source
 
 async def _article_fields(config: Config, source: str | Path) -> dict[str, str]:
     """Title and text of the article to try, got exactly as the pipeline gets them."""
+    from monitor.runtime import new_fetcher
+
     fields = {"title": "", "summary": "", "body": "", "url": "", "feed": ""}
     if source == "-":
         fields["body"] = sys.stdin.read()
@@ -320,6 +335,9 @@ async def _article_fields(config: Config, source: str | Path) -> dict[str, str]:
     if isinstance(source, Path) and not _looks_like_html(source):
         fields["body"] = source.read_text(encoding="utf-8", errors="replace")
         return fields
+    from monitor.pipeline import fetch_page
+    from monitor.workers import WorkerPool
+
     settings = config.settings.monitor
     with WorkerPool(0) as inline:  # one page: no worker processes, and no database either
         async with new_fetcher(config.settings) as fetcher:
@@ -344,6 +362,8 @@ def _looks_like_html(path: Path) -> bool:
 
 
 def db_upgrade(config: Config) -> int:
+    from monitor.runtime import open_store
+
     store = open_store(config.settings)  # opening migrates
     try:
         address = store.address

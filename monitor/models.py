@@ -58,6 +58,8 @@ class ParsedFeed:
     title: str
     entries: tuple[Entry, ...]
     warning: str | None = None  # set when the feed was malformed but still readable
+    parser: str = "feedparser"  # which parser read it: "fast", "feedparser" or "json"
+    fallback: str | None = None  # why the fast parser did not answer, when feedparser did
 
 
 @dataclass(frozen=True, slots=True)

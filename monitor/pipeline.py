@@ -39,10 +39,13 @@ from monitor.workers import WorkerPool
 
 log = logging.getLogger("monitor.poll")
 
-# Feeds smaller than this are parsed on the event loop: shipping them to a worker costs more than parsing.
-# Anything larger goes to the worker processes, so that feedparser (most of a cold cycle's CPU) runs on every
-# core while the loop fetches, matches and stores.
+# Feeds smaller than this are parsed whole on the event loop: shipping them to a worker costs more than
+# even feedparser takes on them. Larger ones up to FAST_INLINE_LIMIT go through the fast path on the loop
+# (about 50 times cheaper than feedparser: a few milliseconds for a typical feed), and only those it leaves
+# to feedparser are shipped to the workers, so that feedparser runs on every core while the loop goes on.
+# Past FAST_INLINE_LIMIT the whole parse runs in a worker, so that no single document stalls the loop.
 INLINE_PARSE_LIMIT = 4 * 1024
+FAST_INLINE_LIMIT = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,9 +157,17 @@ class Pipeline:
         headers.pop("content-encoding", None)
         if len(fetched.body) <= INLINE_PARSE_LIMIT:
             return feeds.parse_feed(fetched.body, url=fetched.final_url, headers=headers)
-        parse = functools.partial(feeds.parse_feed, url=fetched.final_url, headers=headers)
+        fallback = None
+        if len(fetched.body) <= FAST_INLINE_LIMIT:
+            quick = feeds.parse_feed_fast(fetched.body, url=fetched.final_url)
+            if isinstance(quick, ParsedFeed):
+                return quick
+            fallback = quick
+        parse = functools.partial(
+            feeds.parse_feed, url=fetched.final_url, headers=headers, fast=fallback is None
+        )
         parsed: ParsedFeed = await self.workers.run(parse, fetched.body, timeout=self.limits.extract_timeout)
-        return parsed
+        return dataclasses.replace(parsed, fallback=fallback) if fallback else parsed
 
     def _new_entries(self, entries: Sequence[Entry]) -> list[Entry]:
         unique = {entry.key: entry for entry in reversed(entries)}  # the first occurrence wins

@@ -7,15 +7,19 @@ import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from monitor import extract
 from monitor.config import Settings
 from monitor.config.compiled import Config, compile_matcher, load_config, policies
-from monitor.fetch import Fetcher
-from monitor.notify.deliver import Deliverer
-from monitor.pipeline import Pipeline, PollLimits
-from monitor.store import Outbox, Store
-from monitor.workers import WorkerPool
+
+# The running parts are imported where they are built, so that commands which only read the config or the
+# database (check, hits, status) never load the HTTP client, the workers, apprise or the extractor.
+if TYPE_CHECKING:
+    from monitor.fetch import Fetcher
+    from monitor.notify.deliver import Deliverer
+    from monitor.pipeline import Pipeline
+    from monitor.store import Outbox, Store
+    from monitor.workers import WorkerPool
 
 __all__ = ["Config", "Runtime", "compile_matcher", "load_config", "open_runtime", "open_store", "policies"]
 
@@ -42,6 +46,8 @@ class Runtime:
 
 
 def open_store(settings: Settings) -> Store:
+    from monitor.store import Store
+
     return Store.open(settings.monitor.database)
 
 
@@ -49,6 +55,9 @@ def open_store(settings: Settings) -> Store:
 async def open_runtime(config: Config, *, workers: WorkerPool | None = None) -> AsyncIterator[Runtime]:
     """The parts, built from the config and closed on exit; ``workers`` replaces the configured worker processes
     (``WorkerPool(0)`` runs parsing and extraction inline, for tests)."""
+    from monitor import extract
+    from monitor.workers import WorkerPool
+
     settings = config.settings.monitor
     store = open_store(config.settings)
     store.sync_feeds({f.name: f.url for f in config.settings.feeds})
@@ -76,6 +85,8 @@ async def open_runtime(config: Config, *, workers: WorkerPool | None = None) -> 
 
 
 def new_fetcher(settings: Settings) -> Fetcher:
+    from monitor.fetch import Fetcher
+
     monitor = settings.monitor
     return Fetcher(
         timeout=monitor.timeout,
@@ -87,6 +98,8 @@ def new_fetcher(settings: Settings) -> Fetcher:
 
 
 def _pipeline(config: Config, fetcher: Fetcher, pool: WorkerPool, store: Store) -> Pipeline:
+    from monitor.pipeline import Pipeline, PollLimits
+
     settings = config.settings.monitor
     limits = PollLimits(
         max_feed_size=settings.max_feed_size,
@@ -100,6 +113,8 @@ def _pipeline(config: Config, fetcher: Fetcher, pool: WorkerPool, store: Store) 
 
 
 def _deliverer(config: Config, outbox: Outbox) -> Deliverer:
+    from monitor.notify.deliver import Deliverer
+
     settings = config.settings.monitor
     by_name, overrides = policies(config.settings)
     return Deliverer(

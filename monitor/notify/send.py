@@ -17,19 +17,15 @@ import asyncio
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-
-import apprise
-from apprise.plugins.custom_json import NotifyJSON
-from apprise.plugins.discord import NotifyDiscord
-from apprise.plugins.email import NotifyEmail
-from apprise.plugins.matrix import NotifyMatrix
-from apprise.plugins.ntfy import NotifyNtfy
-from apprise.plugins.slack import NotifySlack
-from apprise.plugins.telegram import NotifyTelegram
-from apprise.plugins.workflows import NotifyWorkflows
+from typing import TYPE_CHECKING
 
 from monitor.notify.render import Message
 from monitor.secrets import mask_url, redact
+
+# apprise (tens of megabytes with its plugins) is loaded at the first send, not by every process that
+# might one day send: a daemon whose notifiers only log, and the commands that never send, go without it.
+if TYPE_CHECKING:
+    import apprise
 
 # apprise stops waiting after ``timeout``; this margin lets it report TIMEOUT itself before we give up.
 _GRACE_SECONDS = 1.0
@@ -59,6 +55,8 @@ async def send_message(
 
 
 async def _send_one(index: int, url: str, message: Message, timeout: float) -> TargetResult:
+    import apprise
+
     target = mask_url(url)
     log = _private_logger()
     plugin = apprise.Apprise.instantiate(url)
@@ -90,25 +88,34 @@ async def _send_one(index: int, url: str, message: Message, timeout: float) -> T
     return TargetResult(index, target, False, _clean(failure_reason(result, timeout), url))
 
 
-_CHANNELS: tuple[tuple[type[apprise.NotifyBase], str], ...] = (
-    (NotifyEmail, "email"),
-    (NotifySlack, "slack"),
-    (NotifyTelegram, "telegram"),
-    (NotifyDiscord, "discord"),
-    (NotifyMatrix, "matrix"),
-    (NotifyWorkflows, "teams"),
-    (NotifyNtfy, "ntfy"),
-    (NotifyJSON, "json"),
-)
-
-
 def channel_of(plugin: apprise.NotifyBase) -> str:
     """The kind of service a plugin sends to, by the name of its body in ``Message.bodies``."""
-    return next((name for kind, name in _CHANNELS if isinstance(plugin, kind)), "text")
+    from apprise.plugins.custom_json import NotifyJSON
+    from apprise.plugins.discord import NotifyDiscord
+    from apprise.plugins.email import NotifyEmail
+    from apprise.plugins.matrix import NotifyMatrix
+    from apprise.plugins.ntfy import NotifyNtfy
+    from apprise.plugins.slack import NotifySlack
+    from apprise.plugins.telegram import NotifyTelegram
+    from apprise.plugins.workflows import NotifyWorkflows
+
+    channels: tuple[tuple[type[apprise.NotifyBase], str], ...] = (
+        (NotifyEmail, "email"),
+        (NotifySlack, "slack"),
+        (NotifyTelegram, "telegram"),
+        (NotifyDiscord, "discord"),
+        (NotifyMatrix, "matrix"),
+        (NotifyWorkflows, "teams"),
+        (NotifyNtfy, "ntfy"),
+        (NotifyJSON, "json"),
+    )
+    return next((name for kind, name in channels if isinstance(plugin, kind)), "text")
 
 
 def failure_reason(result: apprise.AppriseResult, timeout: float) -> str:
     """What apprise said went wrong: its warnings and errors, and the socket or SMTP error behind them."""
+    import apprise
+
     if result.status == apprise.AppriseResultStatus.TIMEOUT:
         return f"no answer within {timeout:g}s"
     lines = [entry.message for entry in result.logs() if _is_reason(entry)]

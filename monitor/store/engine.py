@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
 from monitor.secrets import mask_url, redact
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 log = logging.getLogger(__name__)
@@ -54,6 +54,8 @@ def _sqlite_begin_immediate(connection: Any) -> None:
 def alembic_config(engine: Engine) -> Config:
     """The URL travels as an attribute, never as an ini option: options go through configparser's ``%``
     interpolation, which fails on a ``%`` in a password and quotes the whole URL in its error."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["url"] = engine.url
@@ -61,7 +63,17 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine) -> list[str]:
-    """Bring the schema to the newest revision; returns the revisions applied."""
+    """Bring the schema to the newest revision; returns the revisions applied.
+
+    A database already at the newest revision is recognised without Alembic (reading the migration files'
+    revision lines and the alembic_version table), so processes that open a current database never load it.
+    """
+    if _is_current(engine):
+        return []
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     config = alembic_config(engine)
     head = ScriptDirectory.from_config(config).get_current_head()
     try:
@@ -85,3 +97,36 @@ def upgrade(engine: Engine) -> list[str]:
         raise StoreError(redact(f"cannot migrate database {mask_url(url)}: {exc}", url)) from None
     log.info("database migrated from %s to %s", current or "empty", head)
     return [head] if head else []
+
+
+_REVISION = re.compile(r"^revision(?:\s*:\s*str)?\s*=\s*[\"']([^\"']+)[\"']", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"^down_revision\b[^=]*=(.*)$", re.MULTILINE)
+_QUOTED = re.compile(r"[\"']([^\"']+)[\"']")
+
+
+def head_revision(versions: Path = MIGRATIONS / "versions") -> str | None:
+    """The one revision no migration file builds on, read from the files' text; None if that is not one."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in versions.glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        revision = _REVISION.search(source)
+        down = _DOWN_REVISION.search(source)
+        if revision is None or down is None:
+            return None  # a file this reading does not understand: let Alembic decide
+        revisions.add(revision.group(1))
+        parents.update(_QUOTED.findall(down.group(1)))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _is_current(engine: Engine) -> bool:
+    head = head_revision()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as conn:
+            versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except SQLAlchemyError:
+        return False  # no version table yet: an empty database
+    return list(versions) == [head]
