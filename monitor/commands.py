@@ -14,12 +14,12 @@ from monitor import output
 from monitor.delivery import SendReport
 from monitor.errors import MonitorError
 from monitor.match import compile_watchlists
-from monitor.models import Hit, WatchlistSpec
+from monitor.models import Hit, PendingPage, WatchlistSpec
 from monitor.notify import Message, log_message, send_message
 from monitor.pipeline import fetch_page, poll_summary
 from monitor.runtime import Config, load_config, new_fetcher, open_runtime, open_store
 from monitor.secrets import mask_url
-from monitor.store import DaemonRecord, Outbox, Store
+from monitor.store import DaemonRecord, Outbox, PageRetries, Store
 from monitor.store import engine as store_engine
 from monitor.workers import WorkerPool
 
@@ -67,6 +67,14 @@ async def poll(config: Config, only: list[str], *, notify: bool) -> int:
                 print(f"  no full text: {page_error}")
         failed = sum(r.status == "error" for r in results)
         print(f"{len(results)} feeds polled, {failed} failed, {sum(r.hits for r in results)} hits")
+        retried = await runtime.pipeline.retry_pages(now())
+        if retried.fetched or retried.pending or retried.given_up:
+            print(
+                f"pages fetched again: {retried.fetched} with text ({retried.hits} hits), "
+                f"{retried.pending} still failing, {len(retried.given_up)} given up"
+            )
+            for line in retried.given_up:
+                print(f"  given up: {line}")
         if notify:
             reports = await runtime.deliverer.deliver_due(now(), flush=True)
             for report in reports:
@@ -153,12 +161,14 @@ def status(config: Config, fmt: str) -> int:
         outbox = Outbox(store.engine)
         counts = outbox.counts()
         dead = outbox.listing(status="dead", limit=20)
+        pending_pages = [_pending_page_row(p) for p in PageRetries(store.engine).listing()]
         totals = store.counts()
     finally:
         store.close()
     deliveries = [{"notifier": n, "status": s, "count": c} for (n, s), c in sorted(counts.items())]
     if fmt == "json":
-        print(output.json_lines([{"daemon": daemon, "feeds": feeds, "deliveries": deliveries, **totals}]))
+        report = {"daemon": daemon, "feeds": feeds, "deliveries": deliveries, "pending_pages": pending_pages}
+        print(output.json_lines([{**report, **totals}]))
         return 0
     print(
         f"daemon: {daemon['state']}"
@@ -184,7 +194,22 @@ def status(config: Config, fmt: str) -> int:
         print(
             f"  dead: {delivery.notifier} hit {delivery.hit.id} {delivery.hit.title!r}: {delivery.last_error}"
         )
+    print("\npending page fetches:")
+    columns = ["feed", "url", "failures", "next_attempt", "last_error"]
+    print(output.table(pending_pages, columns, {"url": 60, "last_error": 40}) if pending_pages else "  none")
     return 0
+
+
+def _pending_page_row(pending: PendingPage) -> dict[str, Any]:
+    return {
+        "feed": pending.feed,
+        "url": pending.url,
+        "failures": pending.failures,
+        "crashes": pending.crashes,
+        "first_failed": pending.first_failed,
+        "next_attempt": pending.next_attempt,
+        "last_error": pending.last_error,
+    }
 
 
 def _feed_row(state: Any) -> dict[str, Any]:

@@ -32,6 +32,7 @@ log = logging.getLogger("monitor.daemon")
 DELIVERY_EVERY = 1.0
 HEARTBEAT_EVERY = 10.0
 HOUSEKEEPING_EVERY = 6 * 3600.0
+PAGE_RETRIES_EVERY = 60.0
 
 
 def now() -> datetime:
@@ -82,6 +83,12 @@ class Daemon:
                 lambda: record.heartbeat(os.getpid(), now()),
                 IntervalTrigger(seconds=HEARTBEAT_EVERY),
                 id="heartbeat",
+            )
+            scheduler.add_job(
+                self._retry_pages,
+                IntervalTrigger(seconds=PAGE_RETRIES_EVERY),
+                id="page-retries",
+                **_ONE_AT_A_TIME,
             )
             scheduler.add_job(
                 self._housekeeping,
@@ -164,6 +171,17 @@ class Daemon:
                 await deliverer.deliver_due(now())
             except Exception:
                 log.exception("delivery run failed; pending alerts stay queued for the next run")
+
+    async def _retry_pages(self) -> None:
+        """Fetch again the article pages whose earlier fetch failed for a passing reason."""
+        if self.runtime is None or self.stopping.is_set():
+            return
+        pipeline = self.runtime.pipeline
+        with self._tracked():
+            try:
+                await pipeline.retry_pages(now())
+            except Exception:
+                log.exception("page retry run failed; the pending pages stay queued for the next run")
 
     def _housekeeping(self) -> None:
         if self.runtime:

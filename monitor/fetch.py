@@ -162,7 +162,9 @@ class Fetcher:
         if linked_from.startswith("file:") or await self._is_private(feed_host):
             return
         raise FetchError(
-            url, f"refused: {host} is on a private network and the feed linking to it ({feed_host}) is not"
+            url,
+            f"refused: {host} is on a private network and the feed linking to it ({feed_host}) is not",
+            transient=False,
         )
 
     async def _is_private(self, host: str) -> bool:
@@ -203,14 +205,14 @@ class Fetcher:
                 if response.status_code in REDIRECT_STATUSES and location:
                     current = urljoin(current, location.strip())
                     if urlsplit(current).scheme.lower() not in ("http", "https"):
-                        raise FetchError(url, f"redirect to unsupported URL {current!r}")
+                        raise FetchError(url, f"redirect to unsupported URL {current!r}", transient=False)
                     if hop == 0 and response.status_code in PERMANENT_REDIRECTS:
                         permanent_redirect = current
                     continue
                 return await self._result(url, current, response, max_size, started, permanent_redirect)
             finally:
                 await response.aclose()
-        raise FetchError(url, f"too many redirects (more than {self._max_redirects})")
+        raise FetchError(url, f"too many redirects (more than {self._max_redirects})", transient=False)
 
     async def _send(self, url: str, current: str, headers: Mapping[str, str]) -> httpx.Response:
         try:
@@ -268,7 +270,7 @@ def _status_error(url: str, response: httpx.Response) -> FetchError:
 
 async def _read_capped(url: str, response: httpx.Response, max_size: int) -> bytes:
     """Read the (decompressed) body, giving up as soon as it passes max_size."""
-    too_big = FetchError(url, f"body larger than {human_size(max_size)} limit")
+    too_big = FetchError(url, f"body larger than {human_size(max_size)} limit", transient=False)
     declared = response.headers.get("content-length", "")
     # With gzip, Content-Length counts compressed bytes, and the decoded body is only ever larger.
     if declared.isdigit() and int(declared) > max_size:
@@ -299,11 +301,11 @@ def read_file_url(url: str, max_size: int) -> FetchResult:
         with path.open("rb") as handle:
             body = handle.read(max_size + 1)
     except FileNotFoundError:
-        raise FetchError(url, f"file not found: {path}") from None
+        raise FetchError(url, f"file not found: {path}", transient=False) from None
     except OSError as exc:
         raise FetchError(url, f"file could not be read: {exc.strerror or exc}") from None
     if len(body) > max_size:
-        raise FetchError(url, f"body larger than {human_size(max_size)} limit")
+        raise FetchError(url, f"body larger than {human_size(max_size)} limit", transient=False)
     content_type, _ = mimetypes.guess_type(path.name)
     headers = {"content-type": content_type} if content_type else {}
     return FetchResult(

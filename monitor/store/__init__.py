@@ -1,6 +1,7 @@
 """Storage: SQLAlchemy tables, engine set-up and the repository the pipeline calls."""
 
 from monitor.store.outbox import DeliveryOutcome, Outbox
+from monitor.store.page_retries import PageRetries
 from monitor.store.repository import DaemonRecord, Store
 
-__all__ = ["DaemonRecord", "DeliveryOutcome", "Outbox", "Store"]
+__all__ = ["DaemonRecord", "DeliveryOutcome", "Outbox", "PageRetries", "Store"]

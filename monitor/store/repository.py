@@ -13,9 +13,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
-from monitor.models import Article, FeedState, Finding, Hit, Match, Snippet
+from monitor.models import Article, FeedState, Finding, Hit, Match, PendingPage, Snippet
 from monitor.store import engine as engine_setup
-from monitor.store.tables import CleanText, articles, daemon, deliveries, feeds, hits
+from monitor.store.tables import CleanText, articles, daemon, deliveries, feeds, hits, page_retries
 
 SEEN_CHECK_BATCH = 500
 
@@ -129,6 +129,13 @@ class Store:
                 for match in f.matches
             ]
             saved: dict[str, list[int]] = {key: [] for key in article_ids}
+            retry_rows = [
+                _retry_row(article_ids[f.article.key], f.retry)
+                for f in findings
+                if f.retry is not None and f.article.key in article_ids
+            ]
+            if retry_rows:
+                conn.execute(insert(page_retries), retry_rows)
             if not hit_rows:
                 return saved
             new_hits = conn.execute(
@@ -280,6 +287,20 @@ def _delivery_row(hit_id: int, notifier: str, now: datetime) -> dict[str, Any]:
         "next_attempt_at": now,
         "sent_targets": "[]",
         "created_at": now,
+    }
+
+
+def _retry_row(article_id: int, pending: PendingPage) -> dict[str, Any]:
+    return {
+        "article_id": article_id,
+        "feed": pending.feed,
+        "url": pending.url,
+        "linked_from": pending.linked_from,
+        "failures": pending.failures,
+        "crashes": pending.crashes,
+        "first_failed_at": pending.first_failed,
+        "next_attempt_at": pending.next_attempt,
+        "last_error": pending.last_error,
     }
 
 

@@ -1,0 +1,257 @@
+"""No story missed and none sent twice: transient page failures, crashing workers, claims of live senders."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from monitor import extract, page_retry
+from monitor.fetch import Fetcher
+from monitor.match import compile_watchlists
+from monitor.models import Page, WatchlistSpec
+from monitor.page_retry import MAX_CRASHES, PageFailure
+from monitor.pipeline import FeedJob, Pipeline, PollLimits
+from monitor.store import Outbox, PageRetries, Store
+from monitor.workers import WorkerPool
+from tests.factory import Item, article_page, json_lines, rss, run_cli, write_config
+from tests.httpserver import LocalServer, http_server
+
+__all__ = ["http_server"]
+
+T = TypeVar("T")
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+DAY = 86400.0
+HTML = {"Content-Type": "text/html; charset=utf-8"}
+BODY_ONLY = ["Canadian Wescam sensors were found on the drones, the report said."] * 6
+
+
+# --- the decision -------------------------------------------------------------------------------------------
+
+TRANSIENT = PageFailure("HTTP 503 Service Unavailable", transient=True)
+
+
+def plan(
+    failure: PageFailure = TRANSIENT, failures: int = 1, crashes: int = 0, at: datetime = NOW
+) -> datetime | None:
+    return page_retry.next_attempt(
+        failure, failures=failures, crashes=crashes, first_failed=NOW, now=at, max_age=3 * DAY
+    )
+
+
+def test_retry_backoff_is_2m_10m_1h_then_every_6h() -> None:
+    assert [plan(failures=n) for n in (1, 2, 3, 4, 9)] == [
+        NOW + timedelta(minutes=2),
+        NOW + timedelta(minutes=10),
+        NOW + timedelta(hours=1),
+        NOW + timedelta(hours=6),
+        NOW + timedelta(hours=6),
+    ]
+
+
+def test_retry_stops_at_notify_max_age_after_the_first_failure() -> None:
+    last_chance = NOW + timedelta(days=3, hours=-6)
+    assert plan(failures=5, at=last_chance) == NOW + timedelta(days=3)  # exactly at the limit: one more try
+    assert plan(failures=5, at=last_chance + timedelta(seconds=1)) is None
+
+
+def test_permanent_failures_are_never_retried() -> None:
+    assert plan(PageFailure("HTTP 404 Not Found", transient=False)) is None
+
+
+def test_a_crashing_page_is_retried_at_most_a_few_times() -> None:
+    crash = PageFailure("extraction crashed", transient=True, crashed=True)
+    assert plan(crash, failures=MAX_CRASHES - 1, crashes=MAX_CRASHES - 1) is not None
+    assert plan(crash, failures=MAX_CRASHES, crashes=MAX_CRASHES) is None
+
+
+def test_a_retry_is_due_at_its_time_not_before() -> None:
+    assert page_retry.is_due(NOW, NOW)
+    assert not page_retry.is_due(NOW + timedelta(microseconds=1), NOW)
+
+
+# --- the pipeline with a flaky page -------------------------------------------------------------------------
+
+
+def extract_or_die(markup: str | bytes, url: str) -> Page:
+    """The real extractor, except that a page whose URL says "crash" kills the worker process running it."""
+    if "crash" in url:
+        os._exit(9)
+    return extract.extract_page(markup, url)
+
+
+def run(make: Callable[[Pipeline], Awaitable[T]], tmp_path: Path, job: FeedJob, *, workers: WorkerPool) -> T:
+    """``make(pipeline)`` on a pipeline of real parts over the SQLite file in ``tmp_path``."""
+
+    async def go() -> T:
+        store = Store.open(f"sqlite:///{tmp_path / 'monitor.db'}")
+        store.sync_feeds({job.name: job.url})
+        matcher = compile_watchlists([WatchlistSpec("arms", terms=("Wescam",))])
+        limits = PollLimits(
+            max_feed_size=1_000_000,
+            max_page_size=1_000_000,
+            extract_timeout=60,
+            notify_max_age=3 * DAY,
+            max_backoff=3600,
+        )
+        async with Fetcher(timeout=5, user_agent="test") as fetcher:
+            pipeline = Pipeline(
+                fetcher,
+                workers,
+                store,
+                matcher,
+                {"arms": ("desk",)},
+                limits,
+                random.Random(1),
+                extract_or_die,
+            )
+            try:
+                return await make(pipeline)
+            finally:
+                store.close()
+
+    return asyncio.run(go())
+
+
+def serve_feed(server: LocalServer, *paths: str) -> FeedJob:
+    items = [Item(f"Story {path}", server.url(path), "Ministers declined to comment.", NOW) for path in paths]
+    url = server.route("/feed.xml", body=rss(items), headers={"Content-Type": "application/rss+xml"})
+    return FeedJob("gazette", url, 900, True)
+
+
+def open_store(tmp_path: Path) -> Store:
+    return Store.open(f"sqlite:///{tmp_path / 'monitor.db'}")
+
+
+def test_a_page_that_answers_503_is_fetched_again_and_its_hit_alerted(
+    tmp_path: Path, http_server: LocalServer
+) -> None:
+    job = serve_feed(http_server, "/story")
+    http_server.route("/story", status=503, body=b"busy")
+    with WorkerPool(0) as inline:
+        first = run(lambda p: p.poll(job, NOW), tmp_path, job, workers=inline)
+        assert first.new_entries == 1 and first.hits == 0
+        assert first.page_errors == (
+            f"{http_server.url('/story')}: HTTP 503 Service Unavailable; fetching it again later",
+        )
+
+        store = open_store(tmp_path)
+        [pending] = PageRetries(store.engine).listing()
+        assert (pending.failures, pending.next_attempt) == (1, NOW + timedelta(minutes=2))
+        store.close()
+
+        early = run(lambda p: p.retry_pages(NOW + timedelta(seconds=119)), tmp_path, job, workers=inline)
+        assert early.fetched == early.pending == 0
+        assert len(http_server.requests_for("/story")) == 1  # not due: not asked again
+
+        second = run(lambda p: p.retry_pages(NOW + timedelta(minutes=2)), tmp_path, job, workers=inline)
+        assert (second.fetched, second.pending) == (0, 1)  # still 503: the next try waits 10 minutes
+
+        http_server.route("/story", body=article_page("Story", BODY_ONLY), headers=HTML)
+        later = NOW + timedelta(minutes=12)
+        third = run(lambda p: p.retry_pages(later), tmp_path, job, workers=inline)
+        assert (third.fetched, third.hits, third.pending) == (1, 1, 0)
+
+    store = open_store(tmp_path)
+    try:
+        [hit] = store.hits()
+        assert hit.watchlist == "arms" and hit.matched == ("Wescam",)
+        [delivery] = Outbox(store.engine).due(later)
+        assert delivery.hit.id == hit.id and delivery.notifier == "desk"
+        assert PageRetries(store.engine).listing() == []
+        assert "Wescam" in store.article_fields([hit.id])[hit.id]["body"]
+    finally:
+        store.close()
+    # Once stored, the article is not fetched again.
+    with WorkerPool(0) as inline:
+        assert (
+            run(lambda p: p.retry_pages(later + timedelta(days=1)), tmp_path, job, workers=inline).fetched
+            == 0
+        )
+
+
+@pytest.mark.parametrize(
+    ("status", "headers"), [(404, {}), (410, {}), (200, {"Content-Type": "application/pdf"})]
+)
+def test_permanent_page_failures_are_not_retried(
+    tmp_path: Path, http_server: LocalServer, status: int, headers: dict[str, str]
+) -> None:
+    job = serve_feed(http_server, "/story")
+    http_server.route("/story", status=status, body=b"%PDF-1.4", headers=headers)
+    with WorkerPool(0) as inline:
+        result = run(lambda p: p.poll(job, NOW), tmp_path, job, workers=inline)
+    assert result.status == "ok" and len(result.page_errors) == 1
+    assert "again" not in result.page_errors[0]
+    store = open_store(tmp_path)
+    try:
+        assert PageRetries(store.engine).listing() == []
+    finally:
+        store.close()
+
+
+def test_a_page_still_failing_after_notify_max_age_is_given_up(
+    tmp_path: Path, http_server: LocalServer
+) -> None:
+    job = serve_feed(http_server, "/story")
+    http_server.route("/story", status=503, body=b"busy")
+    with WorkerPool(0) as inline:
+        run(lambda p: p.poll(job, NOW), tmp_path, job, workers=inline)
+        report = run(lambda p: p.retry_pages(NOW + timedelta(days=3)), tmp_path, job, workers=inline)
+    assert report.given_up == (f"{http_server.url('/story')}: HTTP 503 Service Unavailable",)
+    store = open_store(tmp_path)
+    try:
+        assert PageRetries(store.engine).listing() == []
+    finally:
+        store.close()
+
+
+def test_a_page_that_kills_its_worker_is_that_pages_error_and_retried_a_few_times(
+    tmp_path: Path, http_server: LocalServer
+) -> None:
+    job = serve_feed(http_server, "/crash", "/story")
+    http_server.route("/crash", body=article_page("Crash", BODY_ONLY), headers=HTML)
+    http_server.route("/story", body=article_page("Story", BODY_ONLY), headers=HTML)
+    with WorkerPool(1) as pool:
+        result = run(lambda p: p.poll(job, NOW), tmp_path, job, workers=pool)
+        # The feed is fine; the other page was extracted by a fresh worker and hit.
+        assert result.status == "ok" and result.new_entries == 2 and result.hits == 1
+        [error] = result.page_errors
+        assert error.startswith(f"{http_server.url('/crash')}: extraction crashed") and "again later" in error
+        at = NOW
+        reports = []
+        for _ in range(MAX_CRASHES):
+            at += timedelta(hours=6)
+            reports.append(run(lambda p, when=at: p.retry_pages(when), tmp_path, job, workers=pool))
+    assert [(r.pending, len(r.given_up)) for r in reports] == [(1, 0), (0, 1), (0, 0)]
+    assert len(http_server.requests_for("/crash")) == MAX_CRASHES  # then it is left alone
+    store = open_store(tmp_path)
+    try:
+        [state] = store.feed_states()
+        assert state.last_status == "ok" and state.consecutive_failures == 0
+    finally:
+        store.close()
+
+
+def test_status_lists_the_pending_page_fetches(tmp_path: Path, http_server: LocalServer) -> None:
+    job = serve_feed(http_server, "/story")
+    http_server.route("/story", status=503, body=b"busy")
+    config = write_config(
+        tmp_path,
+        feeds=[{"name": job.name, "url": job.url}],
+        watchlists=[{"name": "arms", "terms": ["Wescam"]}],
+    )
+    poll = run_cli(config, "poll", "--no-notify")
+    assert poll.returncode == 0, poll.stderr
+    assert "HTTP 503 Service Unavailable; fetching it again later" in poll.stdout
+    [status] = json_lines(run_cli(config, "status", "--format", "json").stdout)
+    [pending] = status["pending_pages"]
+    assert (pending["url"], pending["failures"], pending["feed"]) == (http_server.url("/story"), 1, "gazette")
+    assert pending["last_error"] == "HTTP 503 Service Unavailable"
+    table = run_cli(config, "status").stdout
+    assert "pending page fetches:" in table and http_server.url("/story") in table
