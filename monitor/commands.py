@@ -17,7 +17,7 @@ from monitor.match import compile_watchlists
 from monitor.models import Hit, PendingPage, WatchlistSpec
 from monitor.notify import Message, log_message, send_message
 from monitor.pipeline import fetch_page, poll_summary
-from monitor.runtime import Config, load_config, new_fetcher, open_runtime, open_store
+from monitor.runtime import Config, load_config, new_fetcher, open_runtime, open_store, release_stale_claims
 from monitor.secrets import mask_url
 from monitor.store import DaemonRecord, Outbox, PageRetries, Store
 from monitor.store import engine as store_engine
@@ -60,6 +60,8 @@ async def poll(config: Config, only: list[str], *, notify: bool) -> int:
     if only:
         jobs = [j for j in jobs if j.name in only]
     async with open_runtime(config) as runtime:
+        for owner, count in release_stale_claims(runtime.outbox, now()).items():
+            print(f"{count} alerts held by {owner}, which has stopped, will be sent now")
         results = await runtime.pipeline.poll_many(jobs, now())
         for result in results:
             print(poll_summary(result))
@@ -79,6 +81,11 @@ async def poll(config: Config, only: list[str], *, notify: bool) -> int:
             reports = await runtime.deliverer.deliver_due(now(), flush=True)
             for report in reports:
                 print(_report_line(report))
+            for owner, (count, until) in runtime.outbox.held(now()).items():
+                print(
+                    f"{count} alerts are being sent by {owner} (claimed until "
+                    f"{until.isoformat(timespec='seconds')}); left to it"
+                )
     return 0
 
 

@@ -24,7 +24,7 @@ from monitor.errors import ConfigError
 from monitor.lock import DaemonLock
 from monitor.logs import setup_logging
 from monitor.pipeline import FeedJob, poll_summary
-from monitor.runtime import Config, Runtime, load_config, open_runtime
+from monitor.runtime import Config, Runtime, load_config, open_runtime, release_stale_claims
 from monitor.store import DaemonRecord
 
 log = logging.getLogger("monitor.daemon")
@@ -67,11 +67,8 @@ class Daemon:
             self.runtime = runtime
             record = DaemonRecord(runtime.store.engine)
             record.claim(os.getpid(), socket.gethostname(), now())
-            released = runtime.outbox.release_all()
-            if released:
-                log.warning(
-                    "%d alerts were being sent when the last run stopped; sending them again", released
-                )
+            for owner, count in release_stale_claims(runtime.outbox, now()).items():
+                log.warning("%d alerts held by %s, which has stopped, are sent again", count, owner)
             scheduler = self.scheduler = AsyncIOScheduler(timezone=UTC)
             scheduler.start()  # inside the running loop, as AsyncIOScheduler requires
             for index, job in enumerate(self.config.jobs):

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import socket
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from monitor import extract
+from monitor.claims import current_owner, owner_gone, process_start
 from monitor.config import NotifierSettings, Settings, WatchlistSettings, load_settings
 from monitor.delivery import Deliverer, Policy
 from monitor.errors import ConfigError, QueryError
@@ -93,6 +96,11 @@ def _policy(notifier: NotifierSettings) -> Policy:
     )
 
 
+def release_stale_claims(outbox: Outbox, at: datetime) -> dict[str, int]:
+    """Release the delivery claims of senders that stopped (on this host) or whose claims expired."""
+    return outbox.release_stale(at, lambda owner: owner_gone(owner, socket.gethostname(), process_start))
+
+
 @dataclass(slots=True)
 class Runtime:
     config: Config
@@ -120,7 +128,7 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
     settings = config.settings.monitor
     store = open_store(config.settings)
     store.sync_feeds({f.name: f.url for f in config.settings.feeds})
-    outbox = Outbox(store.engine)
+    outbox = Outbox(store.engine, owner=current_owner())
     pool = WorkerPool(
         settings.workers,
         initializer=extract.warm_up,

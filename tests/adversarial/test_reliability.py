@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import socket
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,11 +16,13 @@ from typing import TypeVar
 import pytest
 
 from monitor import extract, page_retry
+from monitor.claims import current_owner, owner_gone, process_start
 from monitor.fetch import Fetcher
 from monitor.match import compile_watchlists
-from monitor.models import Page, WatchlistSpec
+from monitor.models import Article, Match, Page, WatchlistSpec
 from monitor.page_retry import MAX_CRASHES, PageFailure
 from monitor.pipeline import FeedJob, Pipeline, PollLimits
+from monitor.runtime import release_stale_claims
 from monitor.store import Outbox, PageRetries, Store
 from monitor.workers import WorkerPool
 from tests.factory import Item, article_page, json_lines, rss, run_cli, write_config
@@ -255,3 +260,57 @@ def test_status_lists_the_pending_page_fetches(tmp_path: Path, http_server: Loca
     assert pending["last_error"] == "HTTP 503 Service Unavailable"
     table = run_cli(config, "status").stdout
     assert "pending page fetches:" in table and http_server.url("/story") in table
+
+
+# --- claims of live and stopped senders ---------------------------------------------------------------------
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_owner_gone_only_for_a_stopped_process_on_this_host() -> None:
+    me = current_owner()
+    host, pid, start = me.rsplit(":", 2)
+    assert not owner_gone(me, host, process_start)
+    assert owner_gone(f"{host}:{dead_pid()}:{start}", host, process_start)
+    assert owner_gone(f"{host}:{pid}:{start}0", host, process_start)  # the pid now runs another process
+    assert not owner_gone(
+        f"other-host:{dead_pid()}:1", host, process_start
+    )  # cannot tell: its expiry decides
+    assert not owner_gone("not an owner id", host, process_start)
+
+
+def test_a_starting_sender_releases_only_the_claims_of_stopped_senders(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    try:
+        store.sync_feeds({"gazette": "https://example.org/feed"})
+        for index in range(3):
+            article = Article("gazette", f"k{index}", None, None, f"Story {index}", "", "Wescam", NOW, NOW)
+            match = Match("arms", ("Wescam",))
+            store.save_article(article, [match], {"arms": ["desk"]}, alert=True, now=NOW)
+        host = socket.gethostname()
+        stopped = f"{host}:{dead_pid()}:1"
+        claims = {
+            current_owner(): 1,  # a live `monitor poll` sending right now
+            stopped: 2,  # a poll killed with -9 in the middle of a send
+            "other-host:77:1": 3,  # a live daemon on another machine
+        }
+        until = NOW + timedelta(minutes=5)
+        for owner, delivery_id in claims.items():
+            assert Outbox(store.engine, owner=owner).claim([delivery_id], NOW, until) == {delivery_id}
+
+        daemon_outbox = Outbox(store.engine, owner=f"{host}:{os.getpid()}:daemon")
+        later = NOW + timedelta(seconds=30)
+        assert release_stale_claims(daemon_outbox, later) == {stopped: 1}
+        assert [d.id for d in daemon_outbox.due(later)] == [2]
+        assert daemon_outbox.held(later) == {current_owner(): (1, until), "other-host:77:1": (1, until)}
+        # Past their expiry, the claims of the other machine are released too.
+        assert release_stale_claims(daemon_outbox, until + timedelta(seconds=1)) == {
+            current_owner(): 1,
+            "other-host:77:1": 1,
+        }
+    finally:
+        store.close()
