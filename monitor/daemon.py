@@ -212,17 +212,28 @@ class Daemon:
             self.reload()
 
     def reload(self) -> None:
+        """Apply the config file as it is now. Whatever goes wrong is logged and the daemon keeps running on
+        the last good config (and keeps watching for the next edit)."""
         try:
-            config = load_config(self.path)
+            self._reload()
         except ConfigError as exc:
             for problem in exc.problems:
                 log.error("config not applied, still running on the last good one: %s", problem)
-            return
+        except Exception as exc:
+            log.exception(
+                "config %s not applied (%s: %s); still running on the last good one",
+                self.path,
+                type(exc).__name__,
+                exc,
+            )
+
+    def _reload(self) -> None:
+        config = load_config(self.path)
         assert self.runtime and self.scheduler
         old = {job.name: job for job in self.config.jobs}
         new = {job.name: job for job in config.jobs}
+        self.runtime.apply(config)  # first: when it fails, nothing has changed
         self.config = config
-        self.runtime.apply(config)
         for name in old.keys() - new.keys():
             self.scheduler.remove_job(_job_id(name))
         for index, name in enumerate(sorted(new.keys() - old.keys())):

@@ -113,10 +113,10 @@ class Runtime:
 
     def apply(self, config: Config) -> None:
         """Switch to a new valid config: later polls and sends use it; a poll in flight keeps its own."""
-        self.config = config
         self.store.sync_feeds({f.name: f.url for f in config.settings.feeds})
-        self.pipeline = _pipeline(config, self.fetcher, self.workers, self.store)
-        self.deliverer = _deliverer(config, self.outbox)
+        pipeline = _pipeline(config, self.fetcher, self.workers, self.store)
+        deliverer = _deliverer(config, self.outbox)
+        self.config, self.pipeline, self.deliverer = config, pipeline, deliverer
 
 
 def open_store(settings: Settings) -> Store:

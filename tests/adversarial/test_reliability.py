@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import random
 import socket
@@ -17,12 +18,13 @@ import pytest
 
 from monitor import extract, page_retry
 from monitor.claims import current_owner, owner_gone, process_start
+from monitor.daemon import Daemon
 from monitor.fetch import Fetcher
 from monitor.match import compile_watchlists
 from monitor.models import Article, Match, Page, WatchlistSpec
 from monitor.page_retry import MAX_CRASHES, PageFailure
 from monitor.pipeline import FeedJob, Pipeline, PollLimits
-from monitor.runtime import release_stale_claims
+from monitor.runtime import load_config, release_stale_claims
 from monitor.store import Outbox, PageRetries, Store
 from monitor.workers import WorkerPool
 from tests.factory import Item, article_page, json_lines, rss, run_cli, write_config
@@ -314,3 +316,55 @@ def test_a_starting_sender_releases_only_the_claims_of_stopped_senders(tmp_path:
         }
     finally:
         store.close()
+
+
+# --- live reload survives any failure -----------------------------------------------------------------------
+
+
+async def wait_until(condition: Callable[[], bool], what: str) -> None:
+    """File watching happens in real time: wait for its effect, with a generous deadline."""
+    for _ in range(600):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_the_config_watcher_logs_any_failed_reload_and_keeps_watching(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    watchlist = {"name": "arms", "terms": ["Wescam"]}
+    path = write_config(tmp_path, watchlists=[watchlist])
+    nested = path.read_text() + "deep = " + "[" * 5000 + "]" * 5000 + "\n"
+
+    async def scenario() -> None:
+        daemon = Daemon(path, load_config(path))
+        running = asyncio.create_task(daemon.run())
+        await wait_until(lambda: daemon.scheduler is not None and daemon.scheduler.running, "the start")
+        assert daemon.runtime is not None
+        engine = daemon.runtime.store.engine
+
+        path.write_text(nested)  # once a RecursionError that ended the watcher without a word
+        await wait_until(lambda: "not applied" in caplog.text and str(path) in caplog.text, "the error")
+        caplog.clear()
+
+        # A reload that fails while it is applied: the database refuses the new feed.
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE feeds RENAME TO feeds_away")
+        write_config(
+            tmp_path, feeds=[{"name": "wire", "url": "file:///nonexistent.xml"}], watchlists=[watchlist]
+        )
+        await wait_until(lambda: "OperationalError" in caplog.text, "the failed apply")
+        assert f"config {path} not applied" in caplog.text
+        assert daemon.config.jobs == []  # still the last good config
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE feeds_away RENAME TO feeds")
+
+        two = [watchlist, {"name": "drones", "terms": ["Baykar"]}]
+        write_config(tmp_path, watchlists=two)  # a later valid edit still applies
+        await wait_until(lambda: len(daemon.config.settings.watchlists) == 2, "the valid edit")
+        daemon.stopping.set()
+        await running
+
+    caplog.set_level(logging.INFO, logger="monitor")
+    asyncio.run(scenario())
