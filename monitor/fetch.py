@@ -36,11 +36,16 @@ RETRY_AFTER_STATUSES = frozenset({429, 503})
 
 
 def human_size(size: int) -> str:
-    """10485760 -> '10 MB'; binary units, because that is how limits are configured."""
-    for unit, factor in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+    """A limit in the units it was most likely written in: 10000000 -> '10 MB', 10485760 -> '10 MiB'."""
+    units = _BINARY_UNITS if size % 1000 and size % 256 == 0 else _DECIMAL_UNITS
+    for unit, factor in units:
         if size >= factor:
-            return f"{size / factor:.3g} {unit}"
+            return f"{size / factor:.4g} {unit}"
     return f"{size} bytes"
+
+
+_DECIMAL_UNITS = (("GB", 10**9), ("MB", 10**6), ("KB", 10**3))
+_BINARY_UNITS = (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10))
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

@@ -22,12 +22,14 @@ from monitor.config.settings import (
     WatchlistSettings,
     describe_value,
 )
-from monitor.config.source import KeyPath, LineLocator, expand_tree
+from monitor.config.source import KeyPath, LineLocator, expand_tree, too_deep_line
 from monitor.config.units import format_duration
 from monitor.errors import ConfigError
 
 # --- loading ------------------------------------------------------------------------------------------------
 
+MAX_NESTING = 32
+_TOO_DEEP = f"nested more than {MAX_NESTING} levels deep (arrays, inline tables or dotted keys)"
 _TABLES = ("monitor", "feed", "watchlist", "notifier")
 _VALID_TABLES = "[monitor], [[feed]], [[watchlist]], [[notifier]]"
 _EXPECTED = {
@@ -48,10 +50,15 @@ def load_settings(path: Path, env: Mapping[str, str] = os.environ) -> Settings:
 
     Raises ConfigError listing every problem as ``path:line: message``, in file order."""
     text = _read_text(path)
+    deep = too_deep_line(text, MAX_NESTING)
+    if deep is not None:
+        raise ConfigError([f"{path}:{deep}: {_TOO_DEEP}"])
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError([f"{path}:{_toml_error_line(str(error), text)}: invalid TOML: {error}"]) from None
+    except RecursionError:  # the line check above should have caught it; never let it out as a traceback
+        raise ConfigError([f"{path}:1: {_TOO_DEEP}"]) from None
     return _Loader(path, LineLocator(text), env).load(data)
 
 

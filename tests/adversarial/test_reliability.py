@@ -19,6 +19,7 @@ import pytest
 from monitor import extract, page_retry
 from monitor.claims import current_owner, owner_gone, process_start
 from monitor.daemon import Daemon
+from monitor.errors import ConfigError
 from monitor.fetch import Fetcher
 from monitor.match import compile_watchlists
 from monitor.models import Article, Match, Page, WatchlistSpec
@@ -368,3 +369,87 @@ def test_the_config_watcher_logs_any_failed_reload_and_keeps_watching(
 
     caplog.set_level(logging.INFO, logger="monitor")
     asyncio.run(scenario())
+
+
+# --- absurd and hostile configs -----------------------------------------------------------------------------
+
+
+def config_problems(tmp_path: Path, text: str) -> list[str]:
+    path = tmp_path / "monitor.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env={})
+    return caught.value.problems
+
+
+@pytest.mark.parametrize(
+    ("line", "bound"),
+    [
+        ('interval = "600000w"', "interval: must be at most 4w2d (got"),
+        ("interval = inf", 'interval: expected a duration such as "15m", got inf'),
+        ("timeout = nan", 'timeout: expected a duration such as "15m", got nan'),
+        ('timeout = "2h"', "timeout: must be at most 1h (got 2h)"),
+        ('extract_timeout = "1d"', "extract_timeout: must be at most 1h (got 1d)"),
+        ('shutdown_timeout = "90m"', "shutdown_timeout: must be at most 1h (got 1h30m)"),
+        ('notify_max_age = "400d"', "notify_max_age: must be at most 52w2d (got 57w1d)"),
+        ('retry_for = "31d"', "retry_for: must be at most 4w2d (got 4w3d)"),
+        ('max_backoff = "1000w"', "max_backoff: must be at most 4w2d (got 1000w)"),
+        ('group_window = "2d"', "group_window: must be at most 1d (got 2d)"),
+        ("workers = 100000", "workers: must be at most 64 (got 100000)"),
+        ("max_connections = 1e20", "max_connections: expected a whole number, got 1e+20"),
+        ("max_connections = 100000000000000000000", "max_connections: must be at most 1000 (got 1e+20)"),
+        ("max_per_host = 101", "max_per_host: must be at most 100 (got 101)"),
+        ('max_feed_size = "2GB"', "max_feed_size: must be at most 1 GB (got 2 GB)"),
+        ('max_page_size = "1GiB"', "max_page_size: must be at most 100 MB (got 1 GiB)"),
+    ],
+)
+def test_every_number_in_the_config_has_an_upper_bound(tmp_path: Path, line: str, bound: str) -> None:
+    [problem] = config_problems(tmp_path, f"[monitor]\n{line}\n")
+    assert problem.startswith(f"{tmp_path / 'monitor.toml'}:2: [monitor] ")
+    assert bound in problem
+
+
+def test_max_per_hour_has_an_upper_bound(tmp_path: Path) -> None:
+    [problem] = config_problems(tmp_path, '[[notifier]]\nname = "chat"\nmax_per_hour = 1000000\n')
+    assert problem.endswith(':3: [[notifier]] #1 "chat" max_per_hour: must be at most 100000 (got 1e+06)')
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("[monitor]\n\n" + "deep = " + "[" * 5000 + "]" * 5000 + "\n", 3),
+        ("[monitor]\ndeep = " + "{a = " * 3000 + "1" + "}" * 3000 + "\n", 2),
+        ("[monitor]\nx = [\n" + "[" * 40 + "]" * 40 + "\n]\n", 3),
+        ("[" + ".".join(["a"] * 5000) + "]\nx = 1\n", 1),
+        ("[monitor]\n" + ".".join(["b"] * 5000) + " = 1\n", 2),
+    ],
+)
+def test_deep_nesting_in_toml_is_an_error_at_its_line(tmp_path: Path, text: str, line: int) -> None:
+    [problem] = config_problems(tmp_path, text)
+    assert (
+        problem
+        == f"{tmp_path / 'monitor.toml'}:{line}: nested more than 32 levels deep (arrays, inline tables or dotted keys)"
+    )
+
+
+@pytest.mark.parametrize(
+    "query", ["(" * 5000 + "a" + ")" * 5000, "NOT " * 5000 + "a", "-(" * 5000 + "a" + ")" * 5000]
+)
+def test_deep_nesting_in_a_query_is_an_error_at_its_line(tmp_path: Path, query: str) -> None:
+    text = f'[[watchlist]]\nname = "deep"\nquery = "{query}"\n'
+    [problem] = config_problems(tmp_path, text)
+    assert problem.startswith(
+        f"{tmp_path / 'monitor.toml'}:3: [[watchlist]] watchlist 'deep': query error at"
+    )
+    assert "at most 32 groups and NOTs inside each other" in problem
+
+
+def test_check_refuses_absurd_values_with_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "monitor.toml"
+    path.write_text('[monitor]\ninterval = "600000w"\nworkers = 100000\nmax_connections = 1e20\n')
+    checked = run_cli(path, "check")
+    assert checked.returncode == 2, checked.stderr
+    assert (
+        f"{path}:2:" in checked.stderr and f"{path}:3:" in checked.stderr and f"{path}:4:" in checked.stderr
+    )
+    assert "Traceback" not in checked.stderr
