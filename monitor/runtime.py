@@ -18,6 +18,7 @@ from monitor.delivery import Deliverer, Policy
 from monitor.errors import ConfigError, QueryError
 from monitor.fetch import Fetcher
 from monitor.match import Matcher, compile_watchlists
+from monitor.models import WatchlistSpec
 from monitor.pipeline import FeedJob, Pipeline, PollLimits
 from monitor.store import Outbox, Store
 from monitor.workers import WorkerPool
@@ -44,8 +45,15 @@ class Config:
 
 def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
     """Read, validate and compile the config file; every mistake comes back as a ConfigError with file:line."""
-    settings = load_settings(path) if env is None else load_settings(path, env)
+    check = _compile_one
+    settings = (
+        load_settings(path, check_query=check) if env is None else load_settings(path, env, check_query=check)
+    )
     return Config(settings, compile_matcher(settings))
+
+
+def _compile_one(spec: WatchlistSpec) -> Matcher:
+    return compile_watchlists([spec])
 
 
 def compile_matcher(settings: Settings) -> Matcher:

@@ -453,3 +453,26 @@ def test_check_refuses_absurd_values_with_exit_2(tmp_path: Path) -> None:
         f"{path}:2:" in checked.stderr and f"{path}:3:" in checked.stderr and f"{path}:4:" in checked.stderr
     )
     assert "Traceback" not in checked.stderr
+
+
+def test_check_reports_schema_reference_and_query_errors_in_one_run(tmp_path: Path) -> None:
+    path = tmp_path / "monitor.toml"
+    path.write_text(
+        "[monitor]\n"
+        'interval = "soon"\n'  # 2: schema
+        "\n[[watchlist]]\n"
+        'name = "arms"\n'
+        'query = "Wescam AND (Baykar"\n'  # 6: query syntax
+        'notify = ["nobody"]\n'  # 7: reference
+        "\n[[watchlist]]\n"
+        'name = "drones"\n'
+        'terms = ["ok", "!!!"]\n'  # 11: terms syntax
+        'feeds = ["nowhere"]\n'  # 12: reference
+    )
+    checked = run_cli(path, "check")
+    assert checked.returncode == 2
+    lines = [line.removeprefix("monitor: ") for line in checked.stderr.splitlines()]
+    lines = [line for line in lines if line.startswith(f"{path}:")]
+    assert [line.split(":")[1] for line in lines] == ["2", "6", "7", "11", "12"], checked.stderr
+    assert "query error at position 19: expected ')'" in lines[1]
+    assert "unknown notifier 'nobody'" in lines[2] and "unknown feed 'nowhere'" in lines[4]
