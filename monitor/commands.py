@@ -12,7 +12,7 @@ from typing import Any
 
 from monitor import output
 from monitor.delivery import SendReport
-from monitor.errors import MonitorError
+from monitor.errors import MonitorError, StoreError
 from monitor.match import compile_watchlists
 from monitor.models import Hit, PendingPage, WatchlistSpec
 from monitor.notify import Message, log_message, send_message
@@ -45,10 +45,23 @@ def check(path: Path) -> int:
     notifiers = (
         ", ".join(n.name + (" (log only)" if n.logs_only else "") for n in settings.notifiers) or "none"
     )
+    database = _check_database(settings.monitor.database)
     print(f"{path}: OK")
     print(f"  {len(settings.feeds)} feeds, {len(settings.watchlists)} watchlists, notifiers: {notifiers}")
-    print(f"  database: {mask_url(settings.monitor.database)}")
+    print(f"  database: {mask_url(settings.monitor.database)} ({database})")
     return 0
+
+
+def _check_database(url: str) -> str:
+    """Open the database the way every command will, without migrating it or creating it; StoreError (exit 3)
+    names what is wrong."""
+    problem = store_engine.sqlite_folder_problem(url)
+    if problem:
+        raise StoreError(f"cannot open database {mask_url(url)}: {problem}")
+    if store_engine.sqlite_missing(url):
+        return "not created yet; the first poll creates it"
+    Store.open(url, migrate=False).close()
+    return "opened and writable"
 
 
 async def poll(config: Config, only: list[str], *, notify: bool) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from monitor.errors import StoreError
 
@@ -53,7 +54,9 @@ def _sqlite_begin_immediate(connection: Any) -> None:
 def alembic_config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # The option is read through ConfigParser interpolation: a literal % (in a path or a password) is %%.
+    url = engine.url.render_as_string(hide_password=False).replace("%", "%%")
+    config.set_main_option("sqlalchemy.url", url)
     return config
 
 
@@ -78,6 +81,70 @@ def upgrade(engine: Engine) -> list[str]:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot migrate database {engine.url!r}: {exc}") from exc
+        raise StoreError(f"cannot migrate database {engine.url!r}: {describe_failure(exc)}") from None
     log.info("database migrated from %s to %s", current or "empty", head)
     return [head] if head else []
+
+
+def check_writable(engine: Engine) -> None:
+    """Connect and make sure the database can be written, so that a read-only file, folder or disk is one
+    clear error now instead of a failed write in the middle of a poll. Raises SQLAlchemyError."""
+    with engine.connect() as conn:
+        if engine.dialect.name != "sqlite":
+            conn.execute(text("SELECT 1"))
+            return
+        transaction = conn.begin()
+        try:
+            conn.exec_driver_sql("CREATE TABLE monitor_write_probe (x INTEGER)")
+        finally:
+            transaction.rollback()
+
+
+def _sqlite_file(url: str) -> Path | None:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # not a URL SQLAlchemy reads: opening it says so
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def sqlite_missing(url: str) -> bool:
+    """Whether ``url`` names a SQLite file that does not exist yet."""
+    path = _sqlite_file(url)
+    return path is not None and not path.exists()
+
+
+def sqlite_folder_problem(url: str) -> str | None:
+    """For a SQLite file that does not exist yet: why it could not be created, or None when it could."""
+    path = _sqlite_file(url)
+    if path is None or path.exists():
+        return None
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{folder} is not a folder"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"the folder {folder} is not writable"
+    return None
+
+
+_HINTS = {
+    "attempt to write a readonly database": "the database file, its folder or its disk is read-only",
+    "unable to open database file": "check that its folder exists and is writable",
+}
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One line naming why a database could not be opened: no SQL, no traceback, no documentation link."""
+    if isinstance(exc, ImportError):
+        return f"its driver is not installed (no module named {exc.name!r})" if exc.name else str(exc)
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}"
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    hint = next((h for text_, h in _HINTS.items() if text_ in first), None)
+    return f"{first} ({hint})" if hint else first

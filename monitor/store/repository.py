@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
 from monitor.models import Article, FeedState, Finding, Hit, Match, PendingPage, Snippet
+from monitor.secrets import mask_url
 from monitor.store import engine as engine_setup
 from monitor.store.tables import CleanText, articles, daemon, deliveries, feeds, hits, page_retries
 
@@ -28,12 +29,18 @@ class Store:
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Store:
+        """Connect, check that the database can be written, and (unless told not to) bring its schema up to
+        date. Every failure is a StoreError of one line naming the cause (exit 3)."""
         try:
             engine = engine_setup.create_store_engine(url)
+            engine_setup.check_writable(engine)
             if migrate:
                 engine_setup.upgrade(engine)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open database {url}: {exc}") from exc
+        except StoreError:
+            raise
+        except (SQLAlchemyError, OSError, ImportError, ValueError) as exc:
+            where = mask_url(url)
+            raise StoreError(f"cannot open database {where}: {engine_setup.describe_failure(exc)}") from None
         return cls(engine)
 
     def close(self) -> None:

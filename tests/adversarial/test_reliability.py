@@ -9,7 +9,8 @@ import random
 import socket
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -476,3 +477,79 @@ def test_check_reports_schema_reference_and_query_errors_in_one_run(tmp_path: Pa
     assert [line.split(":")[1] for line in lines] == ["2", "6", "7", "11", "12"], checked.stderr
     assert "query error at position 19: expected ')'" in lines[1]
     assert "unknown notifier 'nobody'" in lines[2] and "unknown feed 'nowhere'" in lines[4]
+
+
+# --- a database that cannot be used -------------------------------------------------------------------------
+
+
+@contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """Make a file or folder read-only, also for root (who ignores permission bits): the immutable flag."""
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "+i", str(path)], check=True)
+    else:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    try:
+        yield
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+        else:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def one_line_error(result: subprocess.CompletedProcess[str], code: int = 3) -> str:
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr
+    warnings = ("warning: ", " WARNING ")
+    lines = [line for line in result.stderr.splitlines() if not any(w in line for w in warnings)]
+    assert len(lines) == 1, result.stderr
+    line = lines[0]
+    assert line.startswith("monitor: "), result.stderr
+    return line
+
+
+def test_a_read_only_database_is_one_line_with_exit_3_in_check_and_poll(tmp_path: Path) -> None:
+    config = write_config(tmp_path, watchlists=[{"name": "arms", "terms": ["Wescam"]}])
+    assert run_cli(config, "poll").returncode == 0  # creates the database
+    with read_only(tmp_path / "monitor.db"):
+        for command in ("check", "poll", "hits"):
+            line = one_line_error(run_cli(config, command))
+            assert "attempt to write a readonly database" in line and "read-only" in line, line
+
+
+def test_an_unwritable_folder_is_one_line_with_exit_3(tmp_path: Path) -> None:
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    config = write_config(
+        tmp_path,
+        monitor={"database": "sqlite:///locked/data/monitor.db"},
+        watchlists=[{"name": "arms", "terms": ["Wescam"]}],
+    )
+    with read_only(folder):
+        assert f"the folder {folder} is not writable" in one_line_error(run_cli(config, "check"))
+        assert str(folder / "data") in one_line_error(run_cli(config, "poll"))
+        assert "lock file" in one_line_error(run_cli(config, "run"))
+
+
+def test_a_percent_sign_in_the_database_path_works(tmp_path: Path) -> None:
+    folder = tmp_path / "100%done"
+    folder.mkdir()
+    config = write_config(folder, watchlists=[{"name": "arms", "terms": ["Wescam"]}])
+    polled = run_cli(config, "poll")
+    assert polled.returncode == 0, polled.stderr
+    assert run_cli(config, "check").returncode == 0
+    assert (folder / "monitor.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("database", "module"),
+    [("mysql://monitor@localhost/news", "MySQLdb"), ("postgresql+psycopg2://localhost/news", "psycopg2")],
+)
+def test_a_missing_database_driver_is_one_line_with_exit_3(
+    tmp_path: Path, database: str, module: str
+) -> None:
+    config = write_config(tmp_path, monitor={"database": database})
+    for command in ("check", "poll", "run"):
+        line = one_line_error(run_cli(config, command))
+        assert f"its driver is not installed (no module named '{module}')" in line, line
