@@ -134,7 +134,7 @@ def hits(
     try:
         found = store.hits(watchlist=watchlist, since=since, limit=None if query else limit)
         if query:
-            found = _search(store, found, query)[:limit]
+            found = _search(store, found, query)[: limit or None]
         rows = [hit_row(h) for h in found]
     finally:
         store.close()

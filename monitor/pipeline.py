@@ -185,15 +185,18 @@ class Pipeline:
         if job.fulltext and entry.url and entry.url.startswith(("http://", "https://", "file://")):
             outcome = await self.fetch_page_outcome(entry.url, linked_from=job.url)
         page, failure = outcome.page, outcome.failure
+        title, summary = capped_title(
+            entry.title or (page.title if page and page.title else ""), entry.summary
+        )
         article = Article(
             feed=job.name,
             key=entry.key,
             url=entry.url,
             guid=entry.guid,
-            title=entry.title or (page.title if page and page.title else ""),
-            summary=entry.summary,
+            title=title,
+            summary=summary,
             text=page.text if page else "",
-            published=entry.published or now,
+            published=min(entry.published or now, now),  # a date in the future is the fetch time
             first_seen=now,
             author=entry.author or (page.author if page else None),
             sitename=page.sitename if page else None,
@@ -384,6 +387,20 @@ async def fetch_page_outcome(
         return PageOutcome(None, PageFailure(reason, transient=True, crashed=True))
     except (WorkerCrashed, MemoryError) as exc:
         return PageOutcome(None, PageFailure(f"extraction crashed: {exc}", transient=True, crashed=True))
+
+
+MAX_TITLE = 2000  # characters; a title is a line in an alert, not a place for a whole article
+
+
+def capped_title(title: str, summary: str) -> tuple[str, str]:
+    """A title over MAX_TITLE characters is cut at a space and ends with "…"; the rest of it starts the
+    summary, so none of its words is lost to matching or to the stored article."""
+    if len(title) <= MAX_TITLE:
+        return title, summary
+    cut = title.rfind(" ", MAX_TITLE // 2, MAX_TITLE)
+    cut = cut if cut > 0 else MAX_TITLE - 1
+    rest = "…" + title[cut:].strip()
+    return title[:cut].rstrip() + "…", f"{rest}\n\n{summary}" if summary else rest
 
 
 def _with_page(article: Article, page: Page) -> Article:

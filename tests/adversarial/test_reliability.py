@@ -21,11 +21,12 @@ from monitor import extract, page_retry
 from monitor.claims import current_owner, owner_gone, process_start
 from monitor.daemon import Daemon
 from monitor.errors import ConfigError
+from monitor.feeds import parse_feed
 from monitor.fetch import Fetcher
 from monitor.match import compile_watchlists
 from monitor.models import Article, Match, Page, WatchlistSpec
 from monitor.page_retry import MAX_CRASHES, PageFailure
-from monitor.pipeline import FeedJob, Pipeline, PollLimits
+from monitor.pipeline import MAX_TITLE, FeedJob, Pipeline, PollLimits, capped_title
 from monitor.runtime import load_config, release_stale_claims
 from monitor.store import Outbox, PageRetries, Store
 from monitor.workers import WorkerPool
@@ -553,3 +554,120 @@ def test_a_missing_database_driver_is_one_line_with_exit_3(
     for command in ("check", "poll", "run"):
         line = one_line_error(run_cli(config, command))
         assert f"its driver is not installed (no module named '{module}')" in line, line
+
+
+# --- minor hostile inputs -----------------------------------------------------------------------------------
+
+
+def test_a_nul_byte_in_an_xml_title_neither_cuts_it_nor_spoils_the_feed() -> None:
+    body = (
+        b"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>T</title>"
+        b"<item><title>Q&amp;A\x00 on Wescam\x00sensors</title><link>https://example.org/a</link>"
+        b"<description>Baykar\x00drones</description></item></channel></rss>"
+    )
+    parsed = parse_feed(body, url="https://example.org/feed")
+    [entry] = parsed.entries
+    assert (entry.title, entry.summary, parsed.warning) == ("Q&A on Wescam sensors", "Baykar drones", None)
+    wide = "<?xml version='1.0' encoding='utf-16'?><rss version='2.0'><channel><title>T</title><item>"
+    wide += "<title>Wide</title><link>https://example.org/w</link></item></channel></rss>"
+    assert [e.title for e in parse_feed(wide.encode("utf-16"), url="https://x.org/f").entries] == ["Wide"]
+
+
+def test_far_future_dates_are_the_fetch_time_and_huge_titles_are_capped_keeping_their_words(
+    tmp_path: Path, http_server: LocalServer
+) -> None:
+    huge = "Drones " * 2000 + "Wescam"
+    items = [
+        Item("From the future", http_server.url("/future"), "Soon.", NOW + timedelta(days=3650)),
+        Item(huge, http_server.url("/huge"), "The summary.", NOW),
+    ]
+    url = http_server.route("/feed.xml", body=rss(items), headers={"Content-Type": "application/rss+xml"})
+    job = FeedJob("gazette", url, 900, False)
+    with WorkerPool(0) as inline:
+        result = run(lambda p: p.poll(job, NOW), tmp_path, job, workers=inline)
+    assert result.hits == 1  # the word past the cap still matches
+    store = open_store(tmp_path)
+    try:
+        with store.engine.begin() as conn:
+            rows = {
+                row.url: row
+                for row in conn.exec_driver_sql("SELECT url, title, summary, published_at FROM articles")
+            }
+    finally:
+        store.close()
+    assert str(rows[http_server.url("/future")].published_at).startswith("2026-11-30 09:00:00")
+    capped = rows[http_server.url("/huge")]
+    assert len(capped.title) <= MAX_TITLE and capped.title.endswith("Drones…")
+    assert capped.summary.startswith("…Drones") and capped.summary.endswith("Wescam\n\nThe summary.")
+    assert (capped.title[:-1] + " " + capped.summary[1:]).startswith(huge.strip())
+
+
+def test_capped_title_boundaries() -> None:
+    exact = "x" * MAX_TITLE
+    assert capped_title(exact, "s") == (exact, "s")
+    title, summary = capped_title(exact + "y", "")
+    assert (len(title), title[-1], summary) == (MAX_TITLE, "…", "…xy")
+
+
+def stored_hits(tmp_path: Path, count: int, at: datetime = NOW) -> Store:
+    store = open_store(tmp_path)
+    store.sync_feeds({"gazette": "https://example.org/feed"})
+    for index in range(count):
+        article = Article(
+            "gazette", f"k{index}", f"https://e.org/{index}", None, f"Story {index}", "", "", at, at
+        )
+        store.save_article(article, [Match("arms", ("Wescam",))], {"arms": ["desk"]}, alert=True, now=at)
+    return store
+
+
+def test_limit_0_lists_every_row_and_a_negative_limit_is_refused(tmp_path: Path) -> None:
+    config = write_config(tmp_path, watchlists=[{"name": "arms", "terms": ["Wescam"]}])
+    run_cli(config, "check")
+    stored_hits(tmp_path, 60).close()
+    assert len(json_lines(run_cli(config, "hits", "--format", "json").stdout)) == 50
+    assert len(json_lines(run_cli(config, "hits", "--limit", "0", "--format", "json").stdout)) == 60
+    searched = run_cli(config, "hits", "--limit", "0", "--query", "Story", "--format", "json")
+    assert len(json_lines(searched.stdout)) == 60
+    assert len(json_lines(run_cli(config, "deliveries", "--limit", "0", "--format", "json").stdout)) == 60
+    refused = run_cli(config, "hits", "--limit", "-1")
+    assert refused.returncode == 2 and "0 or more" in refused.stderr
+
+
+def test_hits_and_deliveries_piped_into_head_end_quietly(tmp_path: Path) -> None:
+    config = write_config(tmp_path, watchlists=[{"name": "arms", "terms": ["Wescam"]}])
+    stored_hits(tmp_path, 3000).close()
+    for command in ("hits", "deliveries"):
+        pipeline = subprocess.run(
+            f"{sys.executable} -m monitor --config {config} {command} --limit 0 | head -n 1",
+            shell=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert pipeline.stdout.count("\n") == 1
+        assert "BrokenPipeError" not in pipeline.stderr and "Traceback" not in pipeline.stderr, (
+            pipeline.stderr
+        )
+
+
+def test_poll_after_a_kill_9_mid_send_releases_and_says_so(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path,
+        watchlists=[{"name": "arms", "terms": ["Wescam"], "notify": ["desk"]}],
+        notifiers=[{"name": "desk"}],
+    )
+    sent_at = datetime.now(UTC) - timedelta(seconds=10)
+    store = stored_hits(tmp_path, 2, at=sent_at)
+    try:
+        stopped = f"{socket.gethostname()}:{dead_pid()}:1"
+        until = sent_at + timedelta(minutes=3)
+        Outbox(store.engine, owner=stopped).claim([1], sent_at, until)
+        Outbox(store.engine, owner="other-host:5:1").claim([2], sent_at, until)
+    finally:
+        store.close()
+    polled = run_cli(config, "poll")
+    assert polled.returncode == 0, polled.stderr
+    assert f"1 alerts held by {stopped}, which has stopped, will be sent now" in polled.stdout
+    assert "1 alerts are being sent by other-host:5:1 (claimed until" in polled.stdout
+    assert "alert to desk: 1 hits sent" in polled.stdout
