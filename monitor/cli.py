@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 import sys
 from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
@@ -44,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     hits.add_argument("--watchlist", metavar="NAME")
     hits.add_argument("--since", metavar="2d|DATE", help="a duration back from now, or an ISO date")
     hits.add_argument("--query", metavar="Q", help="only hits whose article matches this query")
-    hits.add_argument("--limit", type=int, default=50)
+    hits.add_argument("--limit", type=row_limit, default=50, help="0: every row")
     hits.add_argument("--format", choices=["table", "json", "csv"], default="table")
 
     status = sub.add_parser("status", help="daemon, feeds and delivery state")
@@ -54,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     deliveries.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
     deliveries.add_argument("--status", choices=["pending", "failed", "dead", "sent"])
     deliveries.add_argument("--notifier", metavar="NAME")
-    deliveries.add_argument("--limit", type=int, default=100)
+    deliveries.add_argument("--limit", type=row_limit, default=100, help="0: every row")
     deliveries.add_argument("--format", choices=["table", "json"], default="table")
 
     test = sub.add_parser("notify-test", help="send a test message to one notifier or all")
@@ -88,6 +90,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`monitor hits | head`): stop quietly, as other command-line tools do. Standard
+        # output now leads nowhere, so that flushing it at exit does not complain either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def row_limit(text: str) -> int:
+    """--limit: a number of rows, 0 for every row."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of rows (0 or more; 0 lists every row)")
+    return value
 
 
 def dispatch(args: argparse.Namespace, config_path: Path) -> int:
@@ -122,7 +140,6 @@ def dispatch(args: argparse.Namespace, config_path: Path) -> int:
 
 
 def _run(coroutine: Coroutine[Any, Any, int]) -> int:
-    import asyncio  # only the commands that do network work need the event loop
 
     return asyncio.run(coroutine)
 

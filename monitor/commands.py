@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from monitor import output
 from monitor.config.compiled import Config, load_config
-from monitor.errors import MonitorError
+from monitor.errors import MonitorError, StoreError
 from monitor.extract import looks_like_html
 from monitor.match import compile_watchlists, matching
-from monitor.models import Hit, Snippet, WatchlistSpec
+from monitor.models import Hit, PendingPage, Snippet, WatchlistSpec
 from monitor.notify.channels import snippet_runs
 from monitor.secrets import mask_known, mask_url
 from monitor.untrusted import printable
@@ -46,15 +46,31 @@ def check(path: Path) -> int:
     notifiers = (
         ", ".join(n.name + (" (log only)" if n.logs_only else "") for n in settings.notifiers) or "none"
     )
+    database = _check_database(settings.monitor.database)
     print(f"{path}: OK")
     print(f"  {len(settings.feeds)} feeds, {len(settings.watchlists)} watchlists, notifiers: {notifiers}")
-    print(f"  database: {mask_url(settings.monitor.database)}")
+    print(f"  database: {mask_url(settings.monitor.database)} ({database})")
     return 0
+
+
+def _check_database(url: str) -> str:
+    """Open the database the way every command will, without migrating it or creating it; StoreError (exit 3)
+    names what is wrong."""
+    from monitor.store import Store
+    from monitor.store import engine as store_engine
+
+    problem = store_engine.sqlite_folder_problem(url)
+    if problem:
+        raise StoreError(f"cannot open database {mask_url(url)}: {problem}")
+    if store_engine.sqlite_missing(url):
+        return "not created yet; the first poll creates it"
+    Store.open(url, migrate=False).close()
+    return "opened and writable"
 
 
 async def poll(config: Config, only: list[str], *, notify: bool) -> int:
     from monitor.pipeline import poll_summary
-    from monitor.runtime import open_runtime
+    from monitor.runtime import open_runtime, release_stale_claims
 
     jobs = config.jobs
     unknown = sorted(set(only) - {j.name for j in jobs})
@@ -64,6 +80,8 @@ async def poll(config: Config, only: list[str], *, notify: bool) -> int:
     if only:
         jobs = [j for j in jobs if j.name in only]
     async with open_runtime(config) as runtime:
+        for owner, count in release_stale_claims(runtime.outbox, now()).items():
+            print(f"{count} alerts held by {owner}, which has stopped, will be sent now")
         results = await runtime.pipeline.poll_many(jobs, now())
         for result in results:
             print(printable(poll_summary(result)))
@@ -71,10 +89,23 @@ async def poll(config: Config, only: list[str], *, notify: bool) -> int:
                 print(f"  no full text: {printable(page_error)}")
         failed = sum(r.status == "error" for r in results)
         print(f"{len(results)} feeds polled, {failed} failed, {sum(r.hits for r in results)} hits")
+        retried = await runtime.pipeline.retry_pages(now())
+        if retried.fetched or retried.pending or retried.given_up:
+            print(
+                f"pages fetched again: {retried.fetched} with text ({retried.hits} hits), "
+                f"{retried.pending} still failing, {len(retried.given_up)} given up"
+            )
+            for line in retried.given_up:
+                print(f"  given up: {line}")
         if notify:
             reports = await runtime.deliverer.deliver_due(now(), flush=True)
             for report in reports:
                 print(_report_line(report))
+            for owner, (count, until) in runtime.outbox.held(now()).items():
+                print(
+                    f"{count} alerts are being sent by {owner} (claimed until "
+                    f"{until.isoformat(timespec='seconds')}); left to it"
+                )
     return 0
 
 
@@ -118,7 +149,7 @@ def hits(
             wanted = matching(
                 query, store.article_fields([hit.id for hit in found]), config.settings.resolved_aliases
             )
-            found = [hit for hit in found if hit.id in wanted][:limit]
+            found = [hit for hit in found if hit.id in wanted][: limit or None]
         rows = [hit_row(h) for h in found]
     finally:
         store.close()
@@ -157,6 +188,7 @@ def _explanation(row: dict[str, Any]) -> str:
 
 def status(config: Config, fmt: str) -> int:
     from monitor.runtime import open_store
+    from monitor.store import PageRetries
 
     store = open_store(config.settings)
     try:
@@ -167,12 +199,14 @@ def status(config: Config, fmt: str) -> int:
         outbox = store.outbox
         counts = outbox.counts()
         dead = outbox.listing(status="dead", limit=20)
+        pending_pages = [_pending_page_row(p) for p in PageRetries(store.engine).listing()]
         totals = store.counts()
     finally:
         store.close()
     deliveries = [{"notifier": n, "status": s, "count": c} for (n, s), c in sorted(counts.items())]
     if fmt == "json":
-        print(output.json_lines([{"daemon": daemon, "feeds": feeds, "deliveries": deliveries, **totals}]))
+        report = {"daemon": daemon, "feeds": feeds, "deliveries": deliveries, "pending_pages": pending_pages}
+        print(output.json_lines([{**report, **totals}]))
         return 0
     print(
         f"daemon: {daemon['state']}"
@@ -200,7 +234,22 @@ def status(config: Config, fmt: str) -> int:
                 f"  dead: {delivery.notifier} hit {delivery.hit.id} {delivery.hit.title!r}: {delivery.last_error}"
             )
         )
+    print("\npending page fetches:")
+    columns = ["feed", "url", "failures", "next_attempt", "last_error"]
+    print(output.table(pending_pages, columns, {"url": 60, "last_error": 40}) if pending_pages else "  none")
     return 0
+
+
+def _pending_page_row(pending: PendingPage) -> dict[str, Any]:
+    return {
+        "feed": pending.feed,
+        "url": pending.url,
+        "failures": pending.failures,
+        "crashes": pending.crashes,
+        "first_failed": pending.first_failed,
+        "next_attempt": pending.next_attempt,
+        "last_error": pending.last_error,
+    }
 
 
 def _feed_row(state: Any) -> dict[str, Any]:

@@ -157,7 +157,19 @@ def _fast_feed(raw: feeds_fast.RawFeed, url: str) -> ParsedFeed:
 # ---- XML feeds (feedparser) -------------------------------------------------------------------------------
 
 
+_WIDE_STARTS = (b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<", b"\x00\x00")
+
+
+def _without_nul(body: bytes) -> bytes:
+    """NUL is never allowed in XML; a stray one made the whole feed "malformed" and could end a title early.
+    It becomes a space, except in UTF-16 and UTF-32 bodies, where zero bytes are part of the characters."""
+    if b"\x00" not in body or body.startswith(_WIDE_STARTS):
+        return body
+    return body.replace(b"\x00", b" ")
+
+
 def _parse_xml_feed(body: bytes, url: str, headers: Mapping[str, str], start: bytes) -> ParsedFeed:
+    body = _without_nul(body)
     response_headers = {k.lower(): v for k, v in headers.items() if k.lower() not in DROPPED_HEADERS}
     response_headers["content-type"] = _content_type(body, response_headers.get("content-type"))
     response_headers["content-location"] = url
@@ -338,6 +350,7 @@ def _plain(markup: object) -> str:
     """HTML fragment -> one line of plain text: tags dropped, entities decoded, whitespace collapsed."""
     if not isinstance(markup, str) or not markup:
         return ""
+    markup = markup.replace("\x00", " ")
     if "<" not in markup and "&" not in markup:
         return _WHITESPACE.sub(" ", markup).strip()
     parts = _simple_markup_text(markup)

@@ -51,11 +51,16 @@ RETRY_AFTER_STATUSES = frozenset({429, 503})
 
 
 def human_size(size: int) -> str:
-    """10485760 -> '10 MB'; binary units, because that is how limits are configured."""
-    for unit, factor in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+    """A limit in the units it was most likely written in: 10000000 -> '10 MB', 10485760 -> '10 MiB'."""
+    units = _BINARY_UNITS if size % 1000 and size % 256 == 0 else _DECIMAL_UNITS
+    for unit, factor in units:
         if size >= factor:
-            return f"{size / factor:.3g} {unit}"
+            return f"{size / factor:.4g} {unit}"
     return f"{size} bytes"
+
+
+_DECIMAL_UNITS = (("GB", 10**9), ("MB", 10**6), ("KB", 10**3))
+_BINARY_UNITS = (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10))
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -274,13 +279,14 @@ class Fetcher:
                     url,
                     f"refused: {exc.host} is on a private network ({exc.address}) "
                     f"and the feed linking to it ({feed_host}) is not",
+                    transient=False,
                 ) from None
             try:
                 location = response.headers.get("location")
                 if response.status_code in REDIRECT_STATUSES and location:
                     current = urljoin(current, location.strip())
                     if urlsplit(current).scheme.lower() not in ("http", "https"):
-                        raise FetchError(url, f"redirect to unsupported URL {current!r}")
+                        raise FetchError(url, f"redirect to unsupported URL {current!r}", transient=False)
                     if hop == 0 and response.status_code in PERMANENT_REDIRECTS:
                         permanent_redirect = current
                     continue
@@ -289,7 +295,7 @@ class Fetcher:
                 return await self._result(url, current, response, max_size, started, permanent_redirect)
             finally:
                 await response.aclose()
-        raise FetchError(url, f"too many redirects (more than {self._max_redirects})")
+        raise FetchError(url, f"too many redirects (more than {self._max_redirects})", transient=False)
 
     async def _send(
         self,
@@ -378,7 +384,7 @@ async def _read_capped(url: str, response: httpx.Response, max_size: int) -> byt
 
     The body is read raw and inflated here, never by httpx: each step may produce at most what is left of
     max_size, so a small compressed body that unpacks to gigabytes costs no more memory than the cap."""
-    too_big = FetchError(url, f"body larger than {human_size(max_size)} limit")
+    too_big = FetchError(url, f"body larger than {human_size(max_size)} limit", transient=False)
     inflater = _inflater_for(url, response.headers.get("content-encoding", ""))
     declared = response.headers.get("content-length", "")
     # With gzip, Content-Length counts compressed bytes, and the decoded body is only ever larger.
@@ -409,9 +415,11 @@ def _inflater_for(url: str, content_encoding: str) -> _Inflater | None:
     if not codings:
         return None
     if len(codings) > 1:
-        raise FetchError(url, f"stacked Content-Encoding {content_encoding.strip()!r} refused")
+        raise FetchError(
+            url, f"stacked Content-Encoding {content_encoding.strip()!r} refused", transient=False
+        )
     if codings[0] not in ("gzip", "x-gzip", "deflate"):
-        raise FetchError(url, f"unsupported Content-Encoding {codings[0]!r} refused")
+        raise FetchError(url, f"unsupported Content-Encoding {codings[0]!r} refused", transient=False)
     return _Inflater(url, codings[0])
 
 
@@ -462,11 +470,11 @@ def read_file_url(url: str, max_size: int) -> FetchResult:
         with path.open("rb") as handle:
             body = handle.read(max_size + 1)
     except FileNotFoundError:
-        raise FetchError(url, f"file not found: {path}") from None
+        raise FetchError(url, f"file not found: {path}", transient=False) from None
     except OSError as exc:
         raise FetchError(url, f"file could not be read: {exc.strerror or exc}") from None
     if len(body) > max_size:
-        raise FetchError(url, f"body larger than {human_size(max_size)} limit")
+        raise FetchError(url, f"body larger than {human_size(max_size)} limit", transient=False)
     content_type, _ = mimetypes.guess_type(path.name)
     headers = {"content-type": content_type} if content_type else {}
     return FetchResult(

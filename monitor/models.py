@@ -157,12 +157,29 @@ class Match:
 
 
 @dataclass(frozen=True, slots=True)
+class PendingPage:
+    """An article page to fetch again: its last fetch failed for a reason that may pass."""
+
+    article_key: str
+    feed: str
+    url: str
+    linked_from: str | None  # the feed that linked to it, for the fetcher's private-network guard
+    failures: int  # failed fetches so far
+    crashes: int  # of which killed or outlasted their worker
+    first_failed: datetime
+    next_attempt: datetime
+    last_error: str
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
-    """A new article with the watchlists it matched, ready to store; ``alert`` is False for old news."""
+    """A new article with the watchlists it matched, ready to store; ``alert`` is False for old news.
+    ``retry``: its page failed for a passing reason and is to be fetched again."""
 
     article: Article
     matches: tuple[Match, ...]
     alert: bool
+    retry: PendingPage | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,12 +12,12 @@ import functools
 import logging
 import random
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from monitor import extract, feeds
-from monitor.errors import ExtractError, FeedParseError, FetchError
+from monitor import extract, feeds, page_retry
+from monitor.errors import ExtractError, FeedParseError, FetchError, WorkerCrashed
 from monitor.fetch import PAGE_ACCEPT, Fetcher
 from monitor.match import Matcher
 from monitor.match.language import detect_language, load_language_model
@@ -30,11 +30,13 @@ from monitor.models import (
     Finding,
     Page,
     ParsedFeed,
+    PendingPage,
     PollResult,
 )
 from monitor.notify.items import site_name
+from monitor.page_retry import PageFailure
 from monitor.poll_plan import PollOutcome, PollTiming, plan
-from monitor.store import Store
+from monitor.store import PageRetries, Store
 from monitor.workers import WorkerPool
 
 log = logging.getLogger("monitor.poll")
@@ -58,6 +60,28 @@ class PollLimits:
     pages_in_flight: int = 20  # pages downloaded or being extracted at once, across all feeds
 
 
+Extractor = Callable[[str | bytes, str], Page]  # (markup, url) -> Page, run in a worker process
+RETRY_CLAIM = 600.0  # seconds a retry pass holds the pending pages it fetches
+
+
+@dataclass(frozen=True, slots=True)
+class PageOutcome:
+    """An article page: its extracted text, or why there is none and whether trying again may help."""
+
+    page: Page | None
+    failure: PageFailure | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryReport:
+    """What a pass over the due page fetches did."""
+
+    fetched: int = 0  # pages that gave their text this time
+    hits: int = 0  # hits the new text added
+    pending: int = 0  # failed again, tried later
+    given_up: tuple[str, ...] = ()  # "url: reason" of the pages no longer tried
+
+
 @dataclass(slots=True)
 class Pipeline:
     fetcher: Fetcher
@@ -67,6 +91,7 @@ class Pipeline:
     routes: Mapping[str, Sequence[str]]  # watchlist -> notifier names
     limits: PollLimits
     rng: random.Random = field(default_factory=random.Random)
+    extractor: Extractor = extract.extract_page
     # Bounds the pages held in memory: without it every new entry's page is downloaded at once and waits
     # for a worker, which in a busy cycle means hundreds of pages in the main process.
     page_slots: asyncio.Semaphore = field(init=False)
@@ -121,8 +146,8 @@ class Pipeline:
             return self._record(job, state, _fetched("not-modified", fetched), now, started)
         try:
             parsed = await self._parse(fetched)
-        except (FeedParseError, TimeoutError) as exc:
-            reason = exc.reason if isinstance(exc, FeedParseError) else "feed took too long to parse"
+        except (FeedParseError, TimeoutError, WorkerCrashed) as exc:
+            reason = exc.reason if isinstance(exc, FeedParseError) else _parse_failure(exc)
             return self._record(job, state, PollOutcome.failed(reason), now, started)
 
         new_entries = self._new_entries(parsed.entries)
@@ -131,7 +156,11 @@ class Pipeline:
         )
         hits = self._store(articles, now)
         result = self._record(job, state, _fetched("ok", fetched, len(new_entries)), now, started)
-        page_errors = tuple(f"{a.url}: {a.fetch_error}" for a in articles if a.fetch_error)
+        page_errors = tuple(
+            f"{a.url}: {a.fetch_error}" + ("; fetching it again later" if retry else "")
+            for a, retry in articles
+            if a.fetch_error
+        )
         return dataclasses.replace(result, hits=hits, warning=parsed.warning, page_errors=page_errors)
 
     def _record(
@@ -174,62 +203,122 @@ class Pipeline:
         unseen = self.store.unseen(unique)
         return [entry for key, entry in reversed(unique.items()) if key in unseen]
 
-    async def _article(self, job: FeedJob, entry: Entry, now: datetime, feed_title: str = "") -> Article:
-        page: Page | None = None
-        error: str | None = None
+    async def _article(
+        self, job: FeedJob, entry: Entry, now: datetime, feed_title: str = ""
+    ) -> tuple[Article, PendingPage | None]:
+        """The entry as an article with its page's text, and the page's next fetch if this one failed for a
+        passing reason."""
+        outcome = PageOutcome(None)
         if job.fulltext and entry.url and entry.url.startswith(("http://", "https://", "file://")):
-            page, error = await self.fetch_page(entry.url, linked_from=job.url)
-        title = entry.title or (page.title if page and page.title else "")
+            outcome = await self.fetch_page_outcome(entry.url, linked_from=job.url)
+        page, failure = outcome.page, outcome.failure
+        title, summary = capped_title(
+            entry.title or (page.title if page and page.title else ""), entry.summary
+        )
         text = page.text if page else ""
-        return Article(
+        article = Article(
             feed=job.name,
             key=entry.key,
             url=entry.url,
             guid=entry.guid,
             title=title,
-            summary=entry.summary,
+            summary=summary,
             text=text,
-            published=entry.published or now,
+            published=min(entry.published or now, now),  # a date in the future is the fetch time
             first_seen=now,
             author=entry.author or (page.author if page else None),
             sitename=site_name(page.sitename if page else None, feed_title),  # a name, never a bare host
-            fetch_error=error,
-            language=detect_language(title, entry.summary, text),
+            fetch_error=failure.reason if failure else None,
+            language=detect_language(title, summary, text),
+        )
+        if failure is None or entry.url is None:
+            return article, None
+        first = PendingPage(entry.key, job.name, entry.url, job.url, 0, 0, now, now, failure.reason)
+        return article, self._after_failure(first, failure, now)
+
+    def _after_failure(self, pending: PendingPage, failure: PageFailure, now: datetime) -> PendingPage | None:
+        """The pending fetch after one more failure, or None when the page is not to be tried again."""
+        failures, crashes = pending.failures + 1, pending.crashes + failure.crashed
+        at = page_retry.next_attempt(
+            failure,
+            failures=failures,
+            crashes=crashes,
+            first_failed=pending.first_failed,
+            now=now,
+            max_age=self.limits.notify_max_age,
+        )
+        if at is None:
+            return None
+        return replace(
+            pending, failures=failures, crashes=crashes, next_attempt=at, last_error=failure.reason
         )
 
     async def fetch_page(self, url: str, linked_from: str | None = None) -> tuple[Page | None, str | None]:
         """The extracted page, or why there is none (the entry is then matched on its title and summary)."""
+        outcome = await self.fetch_page_outcome(url, linked_from)
+        return outcome.page, outcome.failure.reason if outcome.failure else None
+
+    async def fetch_page_outcome(self, url: str, linked_from: str | None = None) -> PageOutcome:
         async with self.page_slots:
-            return await fetch_page(
+            return await fetch_page_outcome(
                 self.fetcher,
                 self.workers,
                 url,
                 max_size=self.limits.max_page_size,
                 extract_timeout=self.limits.extract_timeout,
                 linked_from=linked_from,
+                extractor=self.extractor,
             )
 
-    def _store(self, articles: Sequence[Article], now: datetime) -> int:
-        """Match the new articles and store them with their hits in one transaction; returns the hits stored."""
+    def _finding(self, article: Article, now: datetime, retry: PendingPage | None = None) -> Finding:
         oldest_alerted = now - timedelta(seconds=self.limits.notify_max_age)
-        findings = [
-            Finding(article, tuple(self.matcher.match(article.fields())), article.published >= oldest_alerted)
-            for article in articles
-        ]
+        matches = tuple(self.matcher.match(article.fields()))
+        return Finding(article, matches, article.published >= oldest_alerted, retry)
+
+    def _store(self, articles: Sequence[tuple[Article, PendingPage | None]], now: datetime) -> int:
+        """Match the new articles and store them with their hits in one transaction; returns the hits stored."""
+        findings = [self._finding(article, now, retry) for article, retry in articles]
         saved = self.store.save_articles(findings, self.routes, now=now)
         for finding in findings:
-            if finding.article.key not in saved:
-                continue  # another poll stored it first
-            for match in finding.matches:
-                log.info(
-                    "hit watchlist=%s feed=%s matched=%s url=%s%s",
-                    match.watchlist,
-                    finding.article.feed,
-                    ", ".join(match.matched),
-                    finding.article.url,
-                    "" if finding.alert else " (too old to alert)",
-                )
+            if finding.article.key in saved:  # else another poll stored it first
+                _log_hits(finding)
         return sum(len(hit_ids) for hit_ids in saved.values())
+
+    async def retry_pages(self, now: datetime) -> RetryReport:
+        """Fetch again the article pages that are due; match an article again when its text arrives, and
+        store (and so alert) the hits that adds."""
+        pages = PageRetries(self.store.engine)
+        due = pages.claim_due(now, now + timedelta(seconds=RETRY_CLAIM))
+        outcomes = await asyncio.gather(
+            *(self.fetch_page_outcome(pending.url, pending.linked_from) for pending, _ in due)
+        )
+        fetched = hits = pending_count = 0
+        given_up: list[str] = []
+        for (pending, article), outcome in zip(due, outcomes, strict=True):
+            if outcome.page is not None:
+                finding = self._finding(_with_page(article, outcome.page), now)
+                new_hits = pages.complete(finding, self.routes, now=now)
+                _log_hits(finding, set(new_hits))
+                fetched, hits = fetched + 1, hits + len(new_hits)
+                log.info(
+                    "page fetched on retry %d url=%s hits=%d", pending.failures, pending.url, len(new_hits)
+                )
+                continue
+            assert outcome.failure is not None
+            later = self._after_failure(pending, outcome.failure, now)
+            if later is None:
+                pages.give_up(pending.article_key, outcome.failure.reason)
+                given_up.append(f"{pending.url}: {outcome.failure.reason}")
+                log.warning(
+                    "page given up after %d tries url=%s error=%s",
+                    pending.failures + 1,
+                    pending.url,
+                    outcome.failure.reason,
+                )
+            else:
+                pages.reschedule(later)
+                pending_count += 1
+        return RetryReport(fetched, hits, pending_count, tuple(given_up))
 
 
 async def fetch_page(
@@ -242,18 +331,86 @@ async def fetch_page(
     linked_from: str | None = None,
 ) -> tuple[Page | None, str | None]:
     """An article page fetched and extracted, or why there is none: what the pipeline and `monitor match` use."""
+    outcome = await fetch_page_outcome(
+        fetcher, workers, url, max_size=max_size, extract_timeout=extract_timeout, linked_from=linked_from
+    )
+    return outcome.page, outcome.failure.reason if outcome.failure else None
+
+
+async def fetch_page_outcome(
+    fetcher: Fetcher,
+    workers: WorkerPool,
+    url: str,
+    *,
+    max_size: int,
+    extract_timeout: float,
+    linked_from: str | None = None,
+    extractor: Extractor = extract.extract_page,
+) -> PageOutcome:
+    """``fetch_page``, saying also whether a failure may pass. Every failure is this page's, never its feed's:
+    a worker that dies or runs out of time on a page counts as a crash, which is retried only a few times."""
     try:
         fetched = await fetcher.fetch(url, max_size=max_size, accept=PAGE_ACCEPT, linked_from=linked_from)
         if not extract.is_html(fetched):
             kind = fetched.headers.get("content-type", "unknown type").split(";")[0]
-            return None, f"not an HTML page ({kind})"
+            return PageOutcome(None, PageFailure(f"not an HTML page ({kind})", transient=False))
         markup = extract.page_markup(fetched)
-        page = await workers.run(extract.extract_page, markup, fetched.final_url, timeout=extract_timeout)
-        return page, None
-    except (FetchError, ExtractError) as exc:
-        return None, exc.reason
+        page = await workers.run(extractor, markup, fetched.final_url, timeout=extract_timeout)
+        return PageOutcome(page)
+    except FetchError as exc:
+        return PageOutcome(None, PageFailure(exc.reason, transient=exc.transient))
+    except ExtractError as exc:
+        return PageOutcome(None, PageFailure(exc.reason, transient=False))
     except TimeoutError:
-        return None, f"extraction took longer than {extract_timeout:g}s"
+        reason = f"extraction took longer than {extract_timeout:g}s"
+        return PageOutcome(None, PageFailure(reason, transient=True, crashed=True))
+    except (WorkerCrashed, MemoryError) as exc:
+        return PageOutcome(None, PageFailure(f"extraction crashed: {exc}", transient=True, crashed=True))
+
+
+MAX_TITLE = 2000  # characters; a title is a line in an alert, not a place for a whole article
+
+
+def capped_title(title: str, summary: str) -> tuple[str, str]:
+    """A title over MAX_TITLE characters is cut at a space and ends with "…"; the rest of it starts the
+    summary, so none of its words is lost to matching or to the stored article."""
+    if len(title) <= MAX_TITLE:
+        return title, summary
+    cut = title.rfind(" ", MAX_TITLE // 2, MAX_TITLE)
+    cut = cut if cut > 0 else MAX_TITLE - 1
+    rest = "…" + title[cut:].strip()
+    return title[:cut].rstrip() + "…", f"{rest}\n\n{summary}" if summary else rest
+
+
+def _with_page(article: Article, page: Page) -> Article:
+    return replace(
+        article,
+        title=article.title or page.title or "",
+        text=page.text,
+        author=article.author or page.author,
+        sitename=page.sitename,
+        fetch_error=None,
+    )
+
+
+def _log_hits(finding: Finding, only: set[str] | None = None) -> None:
+    for match in finding.matches:
+        if only is not None and match.watchlist not in only:
+            continue
+        log.info(
+            "hit watchlist=%s feed=%s matched=%s url=%s%s",
+            match.watchlist,
+            finding.article.feed,
+            ", ".join(match.matched),
+            finding.article.url,
+            "" if finding.alert else " (too old to alert)",
+        )
+
+
+def _parse_failure(exc: TimeoutError | WorkerCrashed) -> str:
+    if isinstance(exc, WorkerCrashed):
+        return f"feed parser crashed: {exc}"
+    return "feed took too long to parse"
 
 
 def _fetched(status: str, fetched: FetchResult, new_entries: int = 0) -> PollOutcome:

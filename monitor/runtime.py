@@ -4,11 +4,14 @@ the daemon are the only callers."""
 from __future__ import annotations
 
 import random
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
+from monitor.claims import current_owner, owner_gone, process_start
 from monitor.config import Settings
 from monitor.config.compiled import Config, compile_matcher, load_config, policies
 
@@ -39,10 +42,15 @@ class Runtime:
 
     def apply(self, config: Config) -> None:
         """Switch to a new valid config: later polls and sends use it; a poll in flight keeps its own."""
-        self.config = config
         self.store.sync_feeds({f.name: f.url for f in config.settings.feeds})
-        self.pipeline = _pipeline(config, self.fetcher, self.workers, self.store)
-        self.deliverer = _deliverer(config, self.outbox)
+        pipeline = _pipeline(config, self.fetcher, self.workers, self.store)
+        deliverer = _deliverer(config, self.outbox)
+        self.config, self.pipeline, self.deliverer = config, pipeline, deliverer
+
+
+def release_stale_claims(outbox: Outbox, at: datetime) -> dict[str, int]:
+    """Release the delivery claims of senders that stopped (on this host) or whose claims expired."""
+    return outbox.release_stale(at, lambda owner: owner_gone(owner, socket.gethostname(), process_start))
 
 
 def open_store(settings: Settings) -> Store:
@@ -61,7 +69,9 @@ async def open_runtime(config: Config, *, workers: WorkerPool | None = None) -> 
     settings = config.settings.monitor
     store = open_store(config.settings)
     store.sync_feeds({f.name: f.url for f in config.settings.feeds})
-    outbox = store.outbox
+    from monitor.store import Outbox
+
+    outbox = Outbox(store.engine, owner=current_owner())
     pool = (
         workers
         if workers is not None

@@ -145,12 +145,15 @@ def test_a_claimed_delivery_is_not_sent_by_another_process(
 ) -> None:
     d = deliverer(store, Policy("chat", (webhook_server.apprise_url(),)))
     add_hit(store, "Story A", T0)
-    outbox = Outbox(store.engine)
+    outbox = Outbox(store.engine, owner="elsewhere:1:1")
     [due] = outbox.due(T0 + timedelta(seconds=10))
     assert outbox.claim([due.id], T0 + timedelta(seconds=10), T0 + timedelta(minutes=5)) == {due.id}
     assert deliver(d, T0 + timedelta(seconds=11)) == []  # someone else holds it
     assert webhook_server.posts == []
-    assert outbox.release_all() == 1
+    assert outbox.release_stale(T0 + timedelta(seconds=12), lambda owner: False) == {}  # still alive
+    assert outbox.release_stale(T0 + timedelta(seconds=12), lambda owner: owner == "elsewhere:1:1") == {
+        "elsewhere:1:1": 1
+    }
     [report] = deliver(d, T0 + timedelta(seconds=12))
     assert report.ok and len(webhook_server.posts) == 1
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,14 +24,17 @@ from monitor.config.settings import (
     WatchlistSettings,
     describe_value,
 )
-from monitor.config.source import KeyPath, LineLocator, expand_tree
+from monitor.config.source import KeyPath, LineLocator, expand_tree, too_deep_line
 from monitor.config.units import format_duration
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, QueryError
 from monitor.match.aliases import AliasError, resolve_aliases
 from monitor.match.language import known_languages
+from monitor.models import WatchlistSpec
 
 # --- loading ------------------------------------------------------------------------------------------------
 
+MAX_NESTING = 32
+_TOO_DEEP = f"nested more than {MAX_NESTING} levels deep (arrays, inline tables or dotted keys)"
 _TABLES = ("monitor", "feed", "watchlist", "notifier", "alias")
 _VALID_TABLES = "[monitor], [[feed]], [[watchlist]], [[notifier]], [[alias]]"
 _EXPECTED = {
@@ -47,16 +50,28 @@ _EXPECTED = {
 }
 
 
-def load_settings(path: Path, env: Mapping[str, str] = os.environ) -> Settings:
+QueryCheck = Callable[[WatchlistSpec, Mapping[str, tuple[str, ...]]], object]
+
+
+def load_settings(
+    path: Path, env: Mapping[str, str] = os.environ, *, check_query: QueryCheck | None = None
+) -> Settings:
     """Read and validate the config file at ``path``; ``${VAR}`` references expand from ``env``.
+    ``check_query(spec)`` raises QueryError for a watchlist whose query or terms do not parse (the matcher
+    compiles them; it is passed in so that query errors are reported with every other problem).
 
     Raises ConfigError listing every problem as ``path:line: message``, in file order."""
     text = _read_text(path)
+    deep = too_deep_line(text, MAX_NESTING)
+    if deep is not None:
+        raise ConfigError([f"{path}:{deep}: {_TOO_DEEP}"])
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError([f"{path}:{_toml_error_line(str(error), text)}: invalid TOML: {error}"]) from error
-    return _Loader(path, LineLocator(text), env).load(data)
+    except RecursionError:  # the line check above should have caught it; never let it out as a traceback
+        raise ConfigError([f"{path}:1: {_TOO_DEEP}"]) from None
+    return _Loader(path, LineLocator(text), env, check_query).load(data)
 
 
 def _read_text(path: Path) -> str:
@@ -88,7 +103,10 @@ def _key_label(loc: tuple[int | str, ...]) -> str:
 class _Loader:
     """One load: collects problems with their lines instead of stopping at the first."""
 
-    def __init__(self, path: Path, locator: LineLocator, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, path: Path, locator: LineLocator, env: Mapping[str, str], check_query: QueryCheck | None = None
+    ) -> None:
+        self.check_query = check_query
         self.path = path
         self.base = Path(path).resolve().parent
         self.locator = locator
@@ -117,6 +135,7 @@ class _Loader:
         self._check_notifiers(notifiers)
         self._check_watchlists(watchlists, tables, notifiers)
         resolved = self._resolve_aliases(aliases)
+        self._check_queries(watchlists, resolved)
         if self.problems:
             ordered = sorted(self.problems, key=lambda problem: problem[0])
             raise ConfigError([self._format(line, message) for line, message in ordered])
@@ -273,6 +292,19 @@ class _Loader:
                         f'{label}: mode = "digest" needs a schedule, here or on notifier '
                         + ", ".join(f"'{name}'" for name in unscheduled),
                     )
+
+    def _check_queries(
+        self, watchlists: dict[int, WatchlistSettings], aliases: Mapping[str, tuple[str, ...]]
+    ) -> None:
+        if self.check_query is None:
+            return
+        for index, watchlist in watchlists.items():
+            try:
+                self.check_query(watchlist.spec(), aliases)
+            except QueryError as error:
+                key = "query" if watchlist.query is not None and error.query == watchlist.query else "terms"
+                caret = f"\n    {error.query}\n    {' ' * error.position}^"
+                self.report(("watchlist", index, key), f"[[watchlist]] {error}{caret}")
 
 
 _S = TypeVar("_S", bound=Section)

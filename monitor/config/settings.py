@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import math
 import os
 import re
 import zoneinfo
@@ -28,7 +29,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from monitor.config.source import LineLocator
-from monitor.config.units import format_duration, parse_duration, parse_size
+from monitor.config.units import format_duration, format_size, parse_duration, parse_size
 from monitor.models import WatchlistSpec
 from monitor.secrets import mask_url
 
@@ -64,10 +65,14 @@ def _duration_input(value: object) -> float:
         raise _problem(f'expected a duration such as "15m", got {describe_value(value)}')
     if isinstance(value, str):
         try:
-            return parse_duration(value)
+            seconds = parse_duration(value)
         except ValueError as error:
             raise _problem(str(error)) from error
-    return float(value)
+    else:
+        seconds = float(value)
+    if not math.isfinite(seconds):
+        raise _problem(f'expected a duration such as "15m", got {describe_value(value)}')
+    return seconds
 
 
 def _size_input(value: object) -> int:
@@ -81,13 +86,25 @@ def _size_input(value: object) -> int:
     return value
 
 
-def _at_least(minimum: float, show: Callable[[float], str]) -> Callable[[Any], Any]:
+def _within(minimum: float, maximum: float, show: Callable[[float], str]) -> Callable[[Any], Any]:
+    """Every number in the config has bounds: absurd values are config errors, not crashes later on."""
+
     def check(value: Any) -> Any:
         if value < minimum:
             raise _problem(f"must be at least {show(minimum)} (got {show(value)})")
+        if value > maximum:
+            raise _problem(f"must be at most {show(maximum)} (got {show(value)})")
         return value
 
     return check
+
+
+def _show_size(size: float) -> str:
+    return format_size(int(size))
+
+
+def _show_count(count: float) -> str:
+    return f"{count:g}" if count < 1e6 else f"{count:.3g}"
 
 
 def _not_blank(value: str) -> str:
@@ -96,15 +113,23 @@ def _not_blank(value: str) -> str:
     return value
 
 
-Duration = Annotated[float, BeforeValidator(_duration_input), AfterValidator(_at_least(0, format_duration))]
-PositiveDuration = Annotated[
-    float, BeforeValidator(_duration_input), AfterValidator(_at_least(0.001, format_duration))
-]
-FeedInterval = Annotated[
-    float, BeforeValidator(_duration_input), AfterValidator(_at_least(1, format_duration))
-]
-Size = Annotated[int, BeforeValidator(_size_input), AfterValidator(_at_least(1, lambda n: f"{n:g} bytes"))]
-Count = Annotated[StrictInt, AfterValidator(_at_least(1, lambda n: f"{n:g}"))]
+# The bounds are documented in docs/configuration.md; keep the two in step.
+HOUR, DAY = 3600.0, 86400.0
+_DURATION = BeforeValidator(_duration_input)
+FeedInterval = Annotated[float, _DURATION, AfterValidator(_within(1, 30 * DAY, format_duration))]
+Timeout = Annotated[float, _DURATION, AfterValidator(_within(0.001, HOUR, format_duration))]
+Grace = Annotated[float, _DURATION, AfterValidator(_within(0, HOUR, format_duration))]
+Window = Annotated[float, _DURATION, AfterValidator(_within(0, DAY, format_duration))]
+Span = Annotated[float, _DURATION, AfterValidator(_within(0, 30 * DAY, format_duration))]
+PositiveSpan = Annotated[float, _DURATION, AfterValidator(_within(0.001, 30 * DAY, format_duration))]
+MaxAge = Annotated[float, _DURATION, AfterValidator(_within(0.001, 366 * DAY, format_duration))]
+FeedSize = Annotated[int, BeforeValidator(_size_input), AfterValidator(_within(1, 10**9, _show_size))]
+PageSize = Annotated[int, BeforeValidator(_size_input), AfterValidator(_within(1, 10**8, _show_size))]
+Connections = Annotated[StrictInt, AfterValidator(_within(1, 1000, _show_count))]
+PerHost = Annotated[StrictInt, AfterValidator(_within(1, 100, _show_count))]
+Workers = Annotated[StrictInt, AfterValidator(_within(1, 64, _show_count))]
+PerHour = Annotated[StrictInt, AfterValidator(_within(1, 100_000, _show_count))]
+SnippetCount = Annotated[StrictInt, AfterValidator(_within(1, 20, _show_count))]
 Name = Annotated[str, AfterValidator(_not_blank)]
 Text = Annotated[str, AfterValidator(_not_blank)]
 Mode = Literal["immediate", "digest"]
@@ -148,21 +173,21 @@ class MonitorSettings(Section):
 
     database: str = Field(default="sqlite:///monitor.db", validate_default=True)
     interval: FeedInterval = 900.0
-    timeout: PositiveDuration = 30.0
-    max_feed_size: Size = 10_000_000
-    max_page_size: Size = 5_000_000
+    timeout: Timeout = 30.0
+    max_feed_size: FeedSize = 10_000_000
+    max_page_size: PageSize = 5_000_000
     fulltext: StrictBool = True
-    notify_max_age: PositiveDuration = 3 * 86400.0
+    notify_max_age: MaxAge = 3 * 86400.0
     user_agent: Text = DEFAULT_USER_AGENT
-    max_connections: Count = 20
-    max_per_host: Count = 4
+    max_connections: Connections = 20
+    max_per_host: PerHost = 4
     allow_proxy: StrictBool = False
-    extract_timeout: PositiveDuration = 20.0
-    workers: Count = 2
-    shutdown_timeout: Duration = 20.0
-    retry_for: Duration = 86400.0
-    max_backoff: PositiveDuration = 6 * 3600.0
-    group_window: Duration = 5.0
+    extract_timeout: Timeout = 20.0
+    workers: Workers = 2
+    shutdown_timeout: Grace = 20.0
+    retry_for: Span = 86400.0
+    max_backoff: PositiveSpan = 6 * 3600.0
+    group_window: Window = 5.0
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("log_level", mode="before")
@@ -260,11 +285,11 @@ class NotifierSettings(Section):
     mode: Mode = "immediate"
     schedule: str | None = None
     timezone: str = "UTC"
-    max_per_hour: Count | None = None
+    max_per_hour: PerHour | None = None
     quiet_hours: Annotated[QuietHours | None, BeforeValidator(_quiet_hours_input)] = None
     send_empty: StrictBool = False
     template: Path | None = None
-    snippets: Count = 3  # at most this many snippets per article in an alert
+    snippets: SnippetCount = 3  # at most this many snippets per article in an alert
 
     @property
     def logs_only(self) -> bool:

@@ -114,7 +114,7 @@ class LineLocator:
                     continue
                 self.lines.setdefault((*prefix, *_split_key(found.group(1))), number)
                 line = found.group(2)
-            open_string, depth = _scan_value(line, open_string, depth)
+            open_string, depth, _ = _scan_value(line, open_string, depth)
 
     def _enter_table(self, parts: tuple[str, ...], is_array: bool) -> KeyPath:
         if is_array:
@@ -134,14 +134,38 @@ class LineLocator:
         return None
 
 
-def _scan_value(text: str, open_string: str | None, depth: int) -> tuple[str | None, int]:
-    """Carry the multi-line state of a value across one line of text."""
+def too_deep_line(text: str, limit: int) -> int | None:
+    """The first line where arrays and inline tables nest more than ``limit`` deep, or a table header or key
+    has more than ``limit`` dotted parts; None when there is none. Checked before parsing, so that a hostile
+    file is an error at its line and never a RecursionError."""
+    open_string: str | None = None
+    depth = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        if open_string is None and depth == 0:
+            header = _HEADER.match(line)
+            found = None if header else _KEY_LINE.match(line)
+            key = header.group(2) if header else found.group(1) if found else ""
+            if len(_split_key(key)) > limit:
+                return number
+            if header:
+                continue
+            if found:
+                line = found.group(2)
+        open_string, depth, deepest = _scan_value(line, open_string, depth)
+        if deepest > limit:
+            return number
+    return None
+
+
+def _scan_value(text: str, open_string: str | None, depth: int) -> tuple[str | None, int, int]:
+    """Carry the multi-line state of a value across one line of text; also the deepest nesting on it."""
     position = 0
+    deepest = depth
     while position < len(text):
         if open_string is not None:
             end = _find_closing(text, position, open_string)
             if end < 0:
-                return open_string, depth
+                return open_string, depth, deepest
             position, open_string = end + 3, None
             continue
         char = text[position]
@@ -155,8 +179,9 @@ def _scan_value(text: str, open_string: str | None, depth: int) -> tuple[str | N
             position = len(text) if end < 0 else end + 1
             continue
         depth += (char in "[{") - (char in "]}")
+        deepest = max(deepest, depth)
         position += 1
-    return open_string, max(depth, 0)
+    return open_string, max(depth, 0), deepest
 
 
 def _find_closing(text: str, start: int, delimiter: str) -> int:

@@ -214,12 +214,22 @@ def _near_token(query: str, match: re.Match[str]) -> Token:
 # --- parser -------------------------------------------------------------------------------------------------
 
 
+MAX_NESTING = 32  # groups and NOTs inside each other; deeper is refused, not a RecursionError
+
+
 class _Parser:
     def __init__(self, query: str, aliases: Aliases) -> None:
         self.query = query
         self.aliases = aliases
         self.tokens = tokenize_query(query)
         self.index = 0
+        self.depth = 0
+
+    def nest(self) -> None:
+        """Enter a group or a NOT: more than MAX_NESTING inside each other is an error at that token."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.fail(f"at most {MAX_NESTING} groups and NOTs inside each other (this one is deeper)")
 
     @property
     def token(self) -> Token:
@@ -268,10 +278,13 @@ class _Parser:
 
     def parse_unary(self, fields: tuple[str, ...]) -> Node:
         if self.token.kind == "minus" or (self.token.kind == "op" and self.token.text == "NOT"):
+            self.nest()
             operator = self.advance()
             if not self.starts_unary():
                 raise self.fail(f"a term after {operator.text}")
-            return Not(self.parse_unary(fields))
+            node = Not(self.parse_unary(fields))
+            self.depth -= 1
+            return node
         return self.parse_near(fields)
 
     def parse_near(self, fields: tuple[str, ...]) -> Node:
@@ -305,6 +318,7 @@ class _Parser:
         if token.kind == "field":
             return self.parse_scoped()
         if token.kind == "open":
+            self.nest()
             self.advance()
             if self.token.kind in ("close", "end"):
                 raise self.fail("a term after '('")
@@ -312,6 +326,7 @@ class _Parser:
             if self.token.kind != "close":
                 raise self.fail("')'")
             self.advance()
+            self.depth -= 1
             return node
         if token.kind == "quote":
             return self.parse_quote(fields)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from monitor.errors import StoreError
 from monitor.secrets import mask_url, redact
@@ -94,7 +95,9 @@ def upgrade(engine: Engine) -> list[str]:
             command.upgrade(config, "head")
     except SQLAlchemyError as exc:
         url = engine.url.render_as_string(hide_password=False)
-        raise StoreError(redact(f"cannot migrate database {mask_url(url)}: {exc}", url)) from None
+        raise StoreError(
+            redact(f"cannot migrate database {mask_url(url)}: {describe_failure(exc)}", url)
+        ) from None
     log.info("database migrated from %s to %s", current or "empty", head)
     return [head] if head else []
 
@@ -130,3 +133,67 @@ def _is_current(engine: Engine) -> bool:
     except SQLAlchemyError:
         return False  # no version table yet: an empty database
     return list(versions) == [head]
+
+
+def check_writable(engine: Engine) -> None:
+    """Connect and make sure the database can be written, so that a read-only file, folder or disk is one
+    clear error now instead of a failed write in the middle of a poll. Raises SQLAlchemyError."""
+    with engine.connect() as conn:
+        if engine.dialect.name != "sqlite":
+            conn.execute(text("SELECT 1"))
+            return
+        transaction = conn.begin()
+        try:
+            conn.exec_driver_sql("CREATE TABLE monitor_write_probe (x INTEGER)")
+        finally:
+            transaction.rollback()
+
+
+def _sqlite_file(url: str) -> Path | None:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # not a URL SQLAlchemy reads: opening it says so
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def sqlite_missing(url: str) -> bool:
+    """Whether ``url`` names a SQLite file that does not exist yet."""
+    path = _sqlite_file(url)
+    return path is not None and not path.exists()
+
+
+def sqlite_folder_problem(url: str) -> str | None:
+    """For a SQLite file that does not exist yet: why it could not be created, or None when it could."""
+    path = _sqlite_file(url)
+    if path is None or path.exists():
+        return None
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{folder} is not a folder"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"the folder {folder} is not writable"
+    return None
+
+
+_HINTS = {
+    "attempt to write a readonly database": "the database file, its folder or its disk is read-only",
+    "unable to open database file": "check that its folder exists and is writable",
+}
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One line naming why a database could not be opened: no SQL, no traceback, no documentation link."""
+    if isinstance(exc, ImportError):
+        return f"its driver is not installed (no module named {exc.name!r})" if exc.name else str(exc)
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}"
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    hint = next((h for text_, h in _HINTS.items() if text_ in first), None)
+    return f"{first} ({hint})" if hint else first

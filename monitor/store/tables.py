@@ -146,8 +146,25 @@ deliveries = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
     Column("claimed_until", UTCDateTime),  # a sender holds the row until then; a crash lets it expire
+    Column("claimed_by", CleanText),  # the sender holding it: "host:pid:process start"
     UniqueConstraint("hit_id", "notifier", name="uq_deliveries_hit_notifier"),
     Index("ix_deliveries_status_next", "status", "next_attempt_at"),
+)
+
+page_retries = Table(
+    "page_retries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("feed", CleanText, nullable=False),
+    Column("url", CleanText, nullable=False),
+    Column("linked_from", CleanText),
+    Column("failures", Integer, nullable=False),
+    Column("crashes", Integer, nullable=False),
+    Column("first_failed_at", UTCDateTime, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),  # moved ahead while a process fetches it
+    Column("last_error", CleanText),
+    Index("ix_page_retries_next", "next_attempt_at"),
 )
 
 notifier_state = Table(
