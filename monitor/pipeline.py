@@ -20,7 +20,17 @@ from monitor.errors import ExtractError, FeedParseError, FetchError
 from monitor.fetch import PAGE_ACCEPT, Fetcher
 from monitor.match import Matcher
 from monitor.match.language import detect_language, load_language_model
-from monitor.models import Article, Entry, FeedState, FetchResult, Finding, Page, ParsedFeed, PollResult
+from monitor.models import (
+    Article,
+    Entry,
+    FeedState,
+    FetchResult,
+    Finding,
+    Page,
+    ParsedFeed,
+    PollResult,
+    StoredEntry,
+)
 from monitor.store import Store
 from monitor.workers import WorkerPool
 
@@ -116,6 +126,9 @@ class Pipeline:
         new_entries = self._new_entries(parsed.entries)
         articles = await asyncio.gather(*(self._article(job, entry, now) for entry in new_entries))
         hits = self._store(articles, now)
+        changed = self._changed_entries(parsed.entries, new_entries, now)
+        updates = await asyncio.gather(*(self._article(job, entry, now) for entry in changed))
+        hits += self._store_updates(updates, now)
         self._succeeded(job, state, now, fetched, "ok", len(new_entries), moved)
         page_errors = tuple(f"{a.url}: {a.fetch_error}" for a in articles if a.fetch_error)
         return PollResult(
@@ -126,6 +139,7 @@ class Pipeline:
             warning=parsed.warning,
             elapsed=time.monotonic() - started,
             page_errors=page_errors,
+            updated_entries=len(changed),
         )
 
     async def _parse(self, fetched: FetchResult) -> ParsedFeed:
@@ -141,6 +155,28 @@ class Pipeline:
         unique = {entry.key: entry for entry in reversed(entries)}  # the first occurrence wins
         unseen = self.store.unseen(unique)
         return [entry for key, entry in reversed(unique.items()) if key in unseen]
+
+    def _changed_entries(self, entries: Sequence[Entry], new: Sequence[Entry], now: datetime) -> list[Entry]:
+        """The stored entries that came back changed and are recent enough to alert on: each once a poll."""
+        fresh = {entry.key for entry in new}
+        unique = {entry.key: entry for entry in reversed(entries) if entry.key not in fresh}
+        stored = self.store.stored_entries(unique)
+        oldest = now - timedelta(seconds=self.limits.notify_max_age)
+        return [
+            entry for key, entry in unique.items() if key in stored and update_due(entry, stored[key], oldest)
+        ]
+
+    def _store_updates(self, articles: Sequence[Article], now: datetime) -> int:
+        """Match the changed articles again and store them; returns the hits they gave that were not there."""
+        oldest_alerted = now - timedelta(seconds=self.limits.notify_max_age)
+        found = 0
+        for article in articles:
+            matches = tuple(self.matcher.match(article.fields()))
+            finding = Finding(article, matches, article.published >= oldest_alerted)
+            new_hits = self.store.save_update(finding, self.routes, now=now)
+            found += len(new_hits)
+            log.info("updated feed=%s url=%s new_hits=%d", article.feed, article.url, len(new_hits))
+        return found
 
     async def _article(self, job: FeedJob, entry: Entry, now: datetime) -> Article:
         page: Page | None = None
@@ -163,6 +199,7 @@ class Pipeline:
             sitename=page.sitename if page else None,
             fetch_error=error,
             language=detect_language(title, entry.summary, text),
+            updated=entry.updated,
         )
 
     async def fetch_page(self, url: str, linked_from: str | None = None) -> tuple[Page | None, str | None]:
@@ -274,6 +311,22 @@ async def fetch_page(
         return None, f"extraction took longer than {extract_timeout:g}s"
 
 
+def entry_changed(entry: Entry, stored: StoredEntry) -> bool:
+    """Whether a stored entry came back changed: a new title or summary, or another updated date. (A stored
+    title may come from the page when the feed gave none: an entry without a title does not count as changed.)"""
+    if entry.title and entry.title != stored.title:
+        return True
+    if entry.summary != stored.summary:
+        return True
+    return entry.updated is not None and entry.updated != stored.updated
+
+
+def update_due(entry: Entry, stored: StoredEntry, oldest: datetime) -> bool:
+    """Whether a changed entry is fetched and matched again: not when it is older than ``oldest`` (the
+    notify_max_age bound), as its hits would not alert."""
+    return entry_changed(entry, stored) and (entry.published or stored.published) >= oldest
+
+
 def backoff_delay(
     interval: float, failures: int, max_backoff: float, retry_after: float | None, rng: random.Random
 ) -> float:
@@ -302,4 +355,6 @@ def poll_summary(result: PollResult) -> str:
         text += f" warning={result.warning!r}"
     if result.page_errors:
         text += f" pages_without_text={len(result.page_errors)}"
+    if result.updated_entries:
+        text += f" updated={result.updated_entries}"
     return text
