@@ -70,6 +70,7 @@ class Page:
     published: datetime | None = None
     sitename: str | None = None
     language: str | None = None
+    canonical: str | None = None  # the page's <link rel="canonical"> or og:url, as written
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,9 @@ class Article:
     author: str | None = None
     sitename: str | None = None
     fetch_error: str | None = None  # why the full text is missing
+    aliases: tuple[str, ...] = ()  # other keys it is known by (the feed's link when the page named another)
+    via: str | None = None  # the aggregator link (Google News) the entry came through
+    via_error: str | None = None  # why that link could not be resolved to the publisher's
 
     def fields(self) -> dict[str, str]:
         """The text of each field watchlists can scope to."""
@@ -144,12 +148,53 @@ class Match:
 
 
 @dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """A text's MinHash signature, the number of distinct shingles it was made of, and its LSH band hashes."""
+
+    signature: tuple[int, ...]
+    shingles: int
+    bands: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An earlier article sharing at least one band with a new one: the story it is in and its fingerprint."""
+
+    story: int
+    article: int
+    signature: tuple[int, ...]
+    shingles: int
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a new article goes: ``story`` None means a story of its own, else the story it joins."""
+
+    story: int | None
+    similarity: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class StoryAlert:
+    """Whether a watchlist's match on a story's later copy alerts, and what it adds to the story."""
+
+    alert: bool
+    new_terms: tuple[str, ...] = ()
+    new_watchlist: bool = False
+
+    @property
+    def is_update(self) -> bool:
+        return bool(self.new_terms) or self.new_watchlist
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     """A new article with the watchlists it matched, ready to store; ``alert`` is False for old news."""
 
     article: Article
     matches: tuple[Match, ...]
     alert: bool
+    fingerprint: Fingerprint | None = None  # None: too short to cluster, a story of its own
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +211,16 @@ class Hit:
     matched: tuple[str, ...]
     snippets: tuple[Snippet, ...]
     sitename: str | None = None
+    article_id: int | None = None
+    story: int | None = None  # the id of the story (its first article's id)
+    outlets: tuple[str, ...] = ()  # the other outlets (site names, else feeds) the story is in
+    new_terms: tuple[str, ...] = ()  # on an update to a story that already alerted: the terms it adds
+    new_watchlist: bool = False  # on an update: the story had not matched this watchlist before
+    via: str | None = None  # the aggregator link the article came through
+
+    @property
+    def is_update(self) -> bool:
+        return bool(self.new_terms) or self.new_watchlist
 
 
 @dataclass(frozen=True, slots=True)

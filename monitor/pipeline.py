@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from monitor import extract, feeds
+from monitor import extract, feeds, stories, urls
 from monitor.errors import ExtractError, FeedParseError, FetchError
 from monitor.fetch import PAGE_ACCEPT, Fetcher
 from monitor.match import Matcher
@@ -145,9 +145,11 @@ class Pipeline:
         error: str | None = None
         if job.fulltext and entry.url and entry.url.startswith(("http://", "https://", "file://")):
             page, error = await self.fetch_page(entry.url, linked_from=job.url)
+        key = urls.article_key(entry.key, entry.url, page.canonical if page else None)
         return Article(
             feed=job.name,
-            key=entry.key,
+            key=key,
+            aliases=(entry.key,) if key != entry.key else (),
             url=entry.url,
             guid=entry.guid,
             title=entry.title or (page.title if page and page.title else ""),
@@ -176,10 +178,15 @@ class Pipeline:
         """Match the new articles and store them with their hits in one transaction; returns the hits stored."""
         oldest_alerted = now - timedelta(seconds=self.limits.notify_max_age)
         findings = [
-            Finding(article, tuple(self.matcher.match(article.fields())), article.published >= oldest_alerted)
+            Finding(
+                article,
+                tuple(self.matcher.match(article.fields())),
+                article.published >= oldest_alerted,
+                stories.fingerprint(stories.clustering_text(article.title, article.summary, article.text)),
+            )
             for article in articles
         ]
-        saved = self.store.save_articles(findings, self.routes, now=now)
+        saved = self.store.save_articles(findings, self.routes, now=now, stories=stories)
         for finding in findings:
             if finding.article.key not in saved:
                 continue  # another poll stored it first

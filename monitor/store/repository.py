@@ -3,19 +3,41 @@
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Engine, Row, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
-from monitor.models import Article, FeedState, Finding, Hit, Match, Snippet
+from monitor.models import (
+    Article,
+    Candidate,
+    FeedState,
+    Finding,
+    Fingerprint,
+    Hit,
+    Match,
+    Placement,
+    Snippet,
+    StoryAlert,
+)
 from monitor.store import engine as engine_setup
-from monitor.store.tables import CleanText, articles, daemon, deliveries, feeds, hits
+from monitor.store.tables import (
+    CleanText,
+    article_aliases,
+    articles,
+    daemon,
+    deliveries,
+    feeds,
+    hits,
+    story_bands,
+)
 
 SEEN_CHECK_BATCH = 500
 
@@ -80,13 +102,15 @@ class Store:
     # articles and hits -------------------------------------------------------------------------------
 
     def unseen(self, keys: Iterable[str]) -> set[str]:
-        """The keys (canonical URLs or guids) not stored yet."""
+        """The keys (canonical URLs or guids) not stored yet, as an article's key or as one of its aliases."""
         wanted = list(dict.fromkeys(keys))
         seen: set[str] = set()
         with self.engine.begin() as conn:
             for start in range(0, len(wanted), SEEN_CHECK_BATCH):
                 batch = wanted[start : start + SEEN_CHECK_BATCH]
                 seen.update(conn.scalars(select(articles.c.key).where(articles.c.key.in_(batch))))
+                aliases = select(article_aliases.c.key).where(article_aliases.c.key.in_(batch))
+                seen.update(conn.scalars(aliases))
         return set(wanted) - seen
 
     def save_article(
@@ -103,10 +127,16 @@ class Store:
         return saved.get(article.key)
 
     def save_articles(
-        self, findings: Sequence[Finding], notifiers: Mapping[str, Sequence[str]], *, now: datetime
+        self,
+        findings: Sequence[Finding],
+        notifiers: Mapping[str, Sequence[str]],
+        *,
+        now: datetime,
+        stories: StoryRules | None = None,
     ) -> dict[str, list[int]]:
-        """Store articles, their hits and the hits' pending deliveries (one per notifier of the watchlist) in one
-        transaction. Returns the new hit ids by article key; an article another poll stored first is left out.
+        """Store articles, their stories, their hits and the hits' pending deliveries (one per notifier of the
+        watchlist) in one transaction. Returns the new hit ids by article key; an article another poll stored
+        first is left out. Without ``stories`` every article is a story of its own and every hit alerts.
         """
         if not findings:
             return {}
@@ -122,12 +152,10 @@ class Store:
             clean = CleanText().process_bind_param
             by_stored = {clean(f.article.key, self.engine.dialect): f.article.key for f in findings}
             article_ids = {by_stored[row.key]: row.id for row in new_articles}
-            hit_rows = [
-                _hit_row(article_ids[f.article.key], match, f.alert, now)
-                for f in findings
-                if f.article.key in article_ids
-                for match in f.matches
-            ]
+            _save_aliases(conn, findings, article_ids, dialect)
+            fresh = [f for f in findings if f.article.key in article_ids]
+            story_ids = _place_in_stories(conn, fresh, article_ids, stories)
+            hit_rows = _story_hit_rows(conn, fresh, article_ids, story_ids, stories, now)
             saved: dict[str, list[int]] = {key: [] for key in article_ids}
             if not hit_rows:
                 return saved
@@ -168,7 +196,7 @@ class Store:
         if limit:
             query = query.limit(limit)
         with self.engine.begin() as conn:
-            return [hit_from_row(row) for row in conn.execute(query)]
+            return with_outlets(conn, [hit_from_row(row) for row in conn.execute(query)])
 
     def article_fields(self, hit_ids: Sequence[int]) -> dict[int, dict[str, str]]:
         """For each hit, the text fields of its article, as the matcher reads them."""
@@ -219,10 +247,15 @@ def hit_query() -> Any:
         articles.c.title,
         articles.c.published_at,
         articles.c.sitename,
+        articles.c.id.label("article_id"),
+        articles.c.story_id,
+        articles.c.via,
+        hits.c.story_update,
     ).join(articles, articles.c.id == hits.c.article_id)
 
 
 def hit_from_row(row: Row[Any]) -> Hit:
+    update_of_story = json.loads(row.story_update) if row.story_update else {}
     return Hit(
         id=row.id,
         watchlist=row.watchlist,
@@ -234,7 +267,165 @@ def hit_from_row(row: Row[Any]) -> Hit:
         matched=tuple(json.loads(row.matched)),
         snippets=tuple(Snippet.from_dict(s) for s in json.loads(row.snippets)),
         sitename=row.sitename,
+        article_id=row.article_id,
+        story=row.story_id if row.story_id is not None else row.article_id,
+        new_terms=tuple(update_of_story.get("new_terms", ())),
+        new_watchlist=bool(update_of_story.get("new_watchlist", False)),
+        via=row.via,
     )
+
+
+def with_outlets(conn: Connection, found: Sequence[Hit]) -> list[Hit]:
+    """The hits with the other outlets (site name, else feed) their stories are in, in order of arrival."""
+    story_ids = list({hit.story for hit in found if hit.story is not None})
+    members: dict[int, list[tuple[int, str]]] = {}
+    for start in range(0, len(story_ids), SEEN_CHECK_BATCH):
+        query = (
+            select(articles.c.story_id, articles.c.id, articles.c.sitename, articles.c.feed)
+            .where(articles.c.story_id.in_(story_ids[start : start + SEEN_CHECK_BATCH]))
+            .order_by(articles.c.id)
+        )
+        for row in conn.execute(query):
+            members.setdefault(row.story_id, []).append((row.id, row.sitename or row.feed))
+    result = []
+    for hit in found:
+        own = hit.sitename or hit.feed
+        outlets = [
+            name for article_id, name in members.get(hit.story or -1, []) if article_id != hit.article_id
+        ]
+        result.append(replace(hit, outlets=tuple(n for n in dict.fromkeys(outlets) if n != own)))
+    return result
+
+
+class StoryRules(Protocol):
+    """The pure decisions the store applies while saving (monitor.stories implements them)."""
+
+    def place(self, new: Fingerprint | None, candidates: Sequence[Candidate]) -> Placement: ...
+
+    def story_alert(
+        self, watchlist: str, matched: Sequence[str], earlier: Mapping[str, frozenset[str]]
+    ) -> StoryAlert: ...
+
+
+MAX_CANDIDATES = 200  # band rows read per new article: a band common to many (boilerplate) cannot flood it
+
+
+def _save_aliases(
+    conn: Connection, findings: Sequence[Finding], article_ids: Mapping[str, int], dialect: str
+) -> None:
+    """Record the other keys of each article (new, or stored earlier under its canonical key), so the next poll
+    knows the feed's link without fetching the page again."""
+    wanted = [
+        (alias, f.article.key) for f in findings for alias in f.article.aliases if alias != f.article.key
+    ]
+    if not wanted:
+        return
+    ids = dict(article_ids)
+    missing = [key for _, key in wanted if key not in ids]
+    if missing:
+        found = conn.execute(select(articles.c.key, articles.c.id).where(articles.c.key.in_(missing)))
+        ids.update({row.key: row.id for row in found})
+    rows = [{"key": alias, "article_id": ids[key]} for alias, key in wanted if key in ids]
+    if rows:
+        conn.execute(_insert_ignore(article_aliases, dialect).on_conflict_do_nothing(), rows)
+
+
+def _place_in_stories(
+    conn: Connection, fresh: Sequence[Finding], article_ids: Mapping[str, int], stories: StoryRules | None
+) -> dict[str, int]:
+    """Each new article's story id, decided one article at a time so copies within one batch find each other;
+    the fingerprints and bands are written as each is placed."""
+    story_ids: dict[str, int] = {}
+    for finding in fresh:
+        article_id = article_ids[finding.article.key]
+        fingerprint = finding.fingerprint
+        story = article_id
+        if stories is not None and fingerprint is not None:
+            placement = stories.place(fingerprint, _candidates(conn, fingerprint))
+            story = placement.story if placement.story is not None else article_id
+        values: dict[str, Any] = {"story_id": story}
+        if fingerprint is not None:
+            values |= {"signature": _pack(fingerprint.signature), "shingles": fingerprint.shingles}
+            conn.execute(
+                insert(story_bands), [{"band": band, "article_id": article_id} for band in fingerprint.bands]
+            )
+        conn.execute(update(articles).where(articles.c.id == article_id).values(**values))
+        story_ids[finding.article.key] = story
+    return story_ids
+
+
+def _candidates(conn: Connection, fingerprint: Fingerprint) -> list[Candidate]:
+    """The stored articles sharing a band with the fingerprint, newest first, at most MAX_CANDIDATES."""
+    sharing = (
+        select(story_bands.c.article_id)
+        .where(story_bands.c.band.in_(list(fingerprint.bands)))
+        .order_by(story_bands.c.article_id.desc())
+        .limit(MAX_CANDIDATES)
+        .scalar_subquery()
+    )
+    query = select(articles.c.id, articles.c.story_id, articles.c.signature, articles.c.shingles).where(
+        articles.c.id.in_(sharing), articles.c.signature.is_not(None)
+    )
+    return [
+        Candidate(story=row.story_id, article=row.id, signature=_unpack(row.signature), shingles=row.shingles)
+        for row in conn.execute(query)
+    ]
+
+
+def _story_hit_rows(
+    conn: Connection,
+    fresh: Sequence[Finding],
+    article_ids: Mapping[str, int],
+    story_ids: Mapping[str, int],
+    stories: StoryRules | None,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The hit rows of the new articles: a copy of a story alerts only when it adds something (story_alert)."""
+    earlier = _earlier_matches(conn, {story_ids[f.article.key] for f in fresh})
+    rows = []
+    for finding in fresh:
+        story = story_ids[finding.article.key]
+        seen = {name: frozenset(terms) for name, terms in earlier.get(story, {}).items()}
+        for match in finding.matches:
+            verdict = (
+                stories.story_alert(match.watchlist, match.matched, seen)
+                if stories is not None
+                else StoryAlert(alert=True)
+            )
+            row = _hit_row(article_ids[finding.article.key], match, finding.alert and verdict.alert, now)
+            if verdict.is_update:
+                row["story_update"] = json.dumps(
+                    {"new_terms": list(verdict.new_terms), "new_watchlist": verdict.new_watchlist}
+                )
+            rows.append(row)
+        for match in finding.matches:
+            earlier.setdefault(story, {}).setdefault(match.watchlist, set()).update(match.matched)
+    return rows
+
+
+def _earlier_matches(conn: Connection, story_ids: set[int]) -> dict[int, dict[str, set[str]]]:
+    """For each story, the terms each watchlist matched in its stored articles."""
+    found: dict[int, dict[str, set[str]]] = {}
+    wanted = list(story_ids)
+    for start in range(0, len(wanted), SEEN_CHECK_BATCH):
+        query = (
+            select(articles.c.story_id, hits.c.watchlist, hits.c.matched)
+            .join(hits, hits.c.article_id == articles.c.id)
+            .where(articles.c.story_id.in_(wanted[start : start + SEEN_CHECK_BATCH]))
+        )
+        for row in conn.execute(query):
+            found.setdefault(row.story_id, {}).setdefault(row.watchlist, set()).update(
+                json.loads(row.matched)
+            )
+    return found
+
+
+def _pack(signature: Sequence[int]) -> bytes:
+    return struct.pack(f"<{len(signature)}I", *signature)
+
+
+def _unpack(data: bytes) -> tuple[int, ...]:
+    return struct.unpack(f"<{len(data) // 4}I", data)
 
 
 def _insert_ignore(table: Any, dialect: str) -> Any:
@@ -256,6 +447,8 @@ def _article_row(article: Article) -> dict[str, Any]:
         "published_at": article.published,
         "first_seen_at": article.first_seen,
         "fetch_error": article.fetch_error,
+        "via": article.via,
+        "via_error": article.via_error,
     }
 
 

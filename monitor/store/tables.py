@@ -7,12 +7,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -92,7 +94,30 @@ articles = Table(
     Column("published_at", UTCDateTime, nullable=False),
     Column("first_seen_at", UTCDateTime, nullable=False),
     Column("fetch_error", CleanText),
+    Column("via", CleanText),  # the aggregator (Google News) link the article came through
+    Column("via_error", CleanText),  # why that link could not be resolved to the publisher's
+    Column("story_id", Integer),  # the id of the story's first article; its own id when it is the first
+    Column("signature", LargeBinary),  # MinHash signature (monitor.stories); NULL for texts too short
+    Column("shingles", Integer),  # distinct word shingles the signature was made of
     Index("ix_articles_feed_published", "feed", "published_at"),
+    Index("ix_articles_story", "story_id"),
+)
+
+# Other keys an article is known by: the feed's link when the page declared another canonical URL.
+article_aliases = Table(
+    "article_aliases",
+    metadata,
+    Column("key", CleanText, primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+)
+
+# The LSH bands of each fingerprinted article: articles sharing a band are candidates of one story.
+story_bands = Table(
+    "story_bands",
+    metadata,
+    Column("band", BigInteger, nullable=False),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Index("ix_story_bands_band", "band"),
 )
 
 hits = Table(
@@ -105,7 +130,8 @@ hits = Table(
     Column("fields", CleanText, nullable=False, default="[]"),  # JSON list of the fields they were found in
     Column("snippets", CleanText, nullable=False),  # JSON list of {field, text, marks}
     Column("found_at", UTCDateTime, nullable=False),
-    Column("alerted", Boolean, nullable=False),  # False: too old to alert, stored for the record
+    Column("alerted", Boolean, nullable=False),  # False: too old to alert, or a copy adding nothing new
+    Column("story_update", CleanText),  # JSON {"new_terms": [...], "new_watchlist": bool} for a story update
     UniqueConstraint("article_id", "watchlist", name="uq_hits_article_watchlist"),
     Index("ix_hits_watchlist_found", "watchlist", "found_at"),
 )
