@@ -224,6 +224,28 @@ class Hit:
 
 
 @dataclass(frozen=True, slots=True)
+class StoryArticle:
+    """One outlet's article of a story."""
+
+    url: str | None
+    feed: str
+    title: str
+    published: datetime
+    first_seen: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """Near-copies of one article: the first (earliest seen) gives the id and title, the rest follow."""
+
+    id: int
+    title: str
+    first_seen: datetime
+    watchlists: tuple[str, ...]
+    articles: tuple[StoryArticle, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Delivery:
     """One hit owed to one notifier."""
 

@@ -44,6 +44,9 @@ class HitView:
     matched: tuple[str, ...]
     snippets: tuple[str, ...]  # highlights already marked up for the format (HTML: empty, use runs)
     runs: tuple[tuple[tuple[str, bool], ...], ...]  # per snippet: (text, highlighted) pieces
+    story: int | None = None  # the story's id: copies of one story are listed once
+    also_in: tuple[str, ...] = ()  # the story's other outlets
+    update: str = ""  # for a later copy that adds to a story: what is new, e.g. "new terms: Baykar"
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +170,12 @@ def _views(
     """Hits grouped by watchlist (groups in order of their newest hit), each group newest first."""
     ordered = sorted(hits, key=lambda hit: (_utc(hit.published), hit.id), reverse=True)
     groups: dict[str, list[HitView]] = {}
+    listed: set[tuple[str, int]] = set()
     for hit in ordered:
+        if hit.story is not None:
+            if (hit.watchlist, hit.story) in listed:
+                continue  # each story once per watchlist; its newest copy stands for it
+            listed.add((hit.watchlist, hit.story))
         groups.setdefault(hit.watchlist, []).append(_view(hit, snippet, clean))
     return [WatchlistGroup(clean(name), tuple(views)) for name, views in groups.items()]
 
@@ -183,7 +191,19 @@ def _view(hit: Hit, snippet: Callable[[Snippet], str], clean: Callable[[str], st
         matched=tuple(clean(term) for term in hit.matched),
         snippets=tuple(snippet(s) for s in hit.snippets),
         runs=tuple(tuple((clean(t), m) for t, m in _parts(s)) for s in hit.snippets),
+        story=hit.story,
+        also_in=tuple(clean(outlet).strip() for outlet in hit.outlets),
+        update=clean(story_update(hit)),
     )
+
+
+def story_update(hit: Hit) -> str:
+    """What a later copy adds to a story that already alerted, in words; empty for a story's first alert."""
+    if hit.new_watchlist:
+        return f"the story now matches {hit.watchlist}"
+    if hit.new_terms:
+        return "new: " + ", ".join(hit.new_terms)
+    return ""
 
 
 def _utc(moment: datetime) -> datetime:

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, Row, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,7 +25,9 @@ from monitor.models import (
     Match,
     Placement,
     Snippet,
+    Story,
     StoryAlert,
+    StoryArticle,
 )
 from monitor.store import engine as engine_setup
 from monitor.store.tables import (
@@ -198,6 +200,48 @@ class Store:
         with self.engine.begin() as conn:
             return with_outlets(conn, [hit_from_row(row) for row in conn.execute(query)])
 
+    def stories(
+        self, *, watchlist: str | None = None, since: datetime | None = None, limit: int | None = 50
+    ) -> list[Story]:
+        """Stories newest first (by their latest article), with their articles in order of arrival."""
+        last_seen = func.max(articles.c.first_seen_at)
+        query = (
+            select(articles.c.story_id).where(articles.c.story_id.is_not(None)).group_by(articles.c.story_id)
+        )
+        if watchlist:
+            matched = (
+                select(articles.c.story_id)
+                .join(hits, hits.c.article_id == articles.c.id)
+                .where(hits.c.watchlist == watchlist)
+            )
+            query = query.where(articles.c.story_id.in_(matched))
+        if since:
+            query = query.having(last_seen >= since)
+        query = query.order_by(last_seen.desc(), articles.c.story_id.desc())
+        if limit:
+            query = query.limit(limit)
+        with self.engine.begin() as conn:
+            story_ids = list(conn.scalars(query))
+            members: dict[int, list[Row[Any]]] = {}
+            watchlists: dict[int, set[str]] = {}
+            for start in range(0, len(story_ids), SEEN_CHECK_BATCH):
+                batch = story_ids[start : start + SEEN_CHECK_BATCH]
+                rows = conn.execute(
+                    select(articles).where(articles.c.story_id.in_(batch)).order_by(articles.c.id)
+                )
+                for row in rows:
+                    members.setdefault(row.story_id, []).append(row)
+                matched_rows = conn.execute(
+                    select(articles.c.story_id, hits.c.watchlist)
+                    .join(hits, hits.c.article_id == articles.c.id)
+                    .where(articles.c.story_id.in_(batch))
+                )
+                for row in matched_rows:
+                    watchlists.setdefault(row.story_id, set()).add(row.watchlist)
+        return [
+            _story(story_id, members[story_id], watchlists.get(story_id, set())) for story_id in story_ids
+        ]
+
     def article_fields(self, hit_ids: Sequence[int]) -> dict[int, dict[str, str]]:
         """For each hit, the text fields of its article, as the matcher reads them."""
         fields: dict[int, dict[str, str]] = {}
@@ -275,6 +319,26 @@ def hit_from_row(row: Row[Any]) -> Hit:
     )
 
 
+def _story(story_id: int, rows: Sequence[Row[Any]], watchlists: set[str]) -> Story:
+    first = rows[0]
+    return Story(
+        id=story_id,
+        title=first.title,
+        first_seen=first.first_seen_at,
+        watchlists=tuple(sorted(watchlists)),
+        articles=tuple(
+            StoryArticle(
+                url=row.url,
+                feed=row.feed,
+                title=row.title,
+                published=row.published_at,
+                first_seen=row.first_seen_at,
+            )
+            for row in rows
+        ),
+    )
+
+
 def with_outlets(conn: Connection, found: Sequence[Hit]) -> list[Hit]:
     """The hits with the other outlets (site name, else feed) their stories are in, in order of arrival."""
     story_ids = list({hit.story for hit in found if hit.story is not None})
@@ -333,43 +397,71 @@ def _save_aliases(
 def _place_in_stories(
     conn: Connection, fresh: Sequence[Finding], article_ids: Mapping[str, int], stories: StoryRules | None
 ) -> dict[str, int]:
-    """Each new article's story id, decided one article at a time so copies within one batch find each other;
-    the fingerprints and bands are written as each is placed."""
+    """Each new article's story id. The stored articles sharing a band with any of the batch are read in one
+    go; the articles are then placed one at a time, in order, so copies within the batch find each other.
+    Fingerprints, bands and story ids are written with one statement each."""
+    fingerprinted = [f for f in fresh if f.fingerprint is not None]
+    bands = [band for f in fingerprinted if f.fingerprint for band in f.fingerprint.bands]
+    by_band, candidates = _stored_candidates(conn, bands)
     story_ids: dict[str, int] = {}
+    updates: list[dict[str, Any]] = []
+    band_rows: list[dict[str, Any]] = []
     for finding in fresh:
         article_id = article_ids[finding.article.key]
         fingerprint = finding.fingerprint
         story = article_id
-        if stories is not None and fingerprint is not None:
-            placement = stories.place(fingerprint, _candidates(conn, fingerprint))
-            story = placement.story if placement.story is not None else article_id
-        values: dict[str, Any] = {"story_id": story}
+        row: dict[str, Any] = {"b_id": article_id, "b_signature": None, "b_shingles": None}
         if fingerprint is not None:
-            values |= {"signature": _pack(fingerprint.signature), "shingles": fingerprint.shingles}
-            conn.execute(
-                insert(story_bands), [{"band": band, "article_id": article_id} for band in fingerprint.bands]
-            )
-        conn.execute(update(articles).where(articles.c.id == article_id).values(**values))
+            if stories is not None:
+                sharing = {i for band in fingerprint.bands for i in by_band.get(band, ())}
+                newest = sorted(sharing, reverse=True)[:MAX_CANDIDATES]
+                placement = stories.place(fingerprint, [candidates[i] for i in newest])
+                story = placement.story if placement.story is not None else article_id
+            candidates[article_id] = Candidate(story, article_id, fingerprint.signature, fingerprint.shingles)
+            for band in fingerprint.bands:
+                by_band.setdefault(band, []).append(article_id)
+                band_rows.append({"band": band, "article_id": article_id})
+            row |= {"b_signature": _pack(fingerprint.signature), "b_shingles": fingerprint.shingles}
+        updates.append(row | {"b_story": story})
         story_ids[finding.article.key] = story
+    if band_rows:
+        conn.execute(insert(story_bands), band_rows)
+    if updates:
+        conn.execute(
+            update(articles)
+            .where(articles.c.id == bindparam("b_id"))
+            .values(
+                story_id=bindparam("b_story"),
+                signature=bindparam("b_signature"),
+                shingles=bindparam("b_shingles"),
+            ),
+            updates,
+        )
     return story_ids
 
 
-def _candidates(conn: Connection, fingerprint: Fingerprint) -> list[Candidate]:
-    """The stored articles sharing a band with the fingerprint, newest first, at most MAX_CANDIDATES."""
-    sharing = (
-        select(story_bands.c.article_id)
-        .where(story_bands.c.band.in_(list(fingerprint.bands)))
-        .order_by(story_bands.c.article_id.desc())
-        .limit(MAX_CANDIDATES)
-        .scalar_subquery()
-    )
-    query = select(articles.c.id, articles.c.story_id, articles.c.signature, articles.c.shingles).where(
-        articles.c.id.in_(sharing), articles.c.signature.is_not(None)
-    )
-    return [
-        Candidate(story=row.story_id, article=row.id, signature=_unpack(row.signature), shingles=row.shingles)
-        for row in conn.execute(query)
-    ]
+def _stored_candidates(
+    conn: Connection, bands: Sequence[int]
+) -> tuple[dict[int, list[int]], dict[int, Candidate]]:
+    """The stored articles sharing any of ``bands``: article ids by band, and each article as a Candidate."""
+    by_band: dict[int, list[int]] = {}
+    wanted = list(set(bands))
+    for start in range(0, len(wanted), SEEN_CHECK_BATCH):
+        query = select(story_bands.c.band, story_bands.c.article_id).where(
+            story_bands.c.band.in_(wanted[start : start + SEEN_CHECK_BATCH])
+        )
+        for band, article_id in conn.execute(query):
+            by_band.setdefault(band, []).append(article_id)
+    ids = list({i for members in by_band.values() for i in members})
+    candidates: dict[int, Candidate] = {}
+    for start in range(0, len(ids), SEEN_CHECK_BATCH):
+        query = select(articles.c.id, articles.c.story_id, articles.c.signature, articles.c.shingles).where(
+            articles.c.id.in_(ids[start : start + SEEN_CHECK_BATCH]), articles.c.signature.is_not(None)
+        )
+        for row in conn.execute(query):
+            candidates[row.id] = Candidate(row.story_id, row.id, _unpack(row.signature), row.shingles)
+    by_band = {band: [i for i in members if i in candidates] for band, members in by_band.items()}
+    return by_band, candidates
 
 
 def _story_hit_rows(
