@@ -14,8 +14,9 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
-from monitor import extract, feeds, stories, urls
+from monitor import extract, feeds, gnews, stories, urls
 from monitor.errors import ExtractError, FeedParseError, FetchError
 from monitor.fetch import PAGE_ACCEPT, Fetcher
 from monitor.match import Matcher
@@ -60,6 +61,8 @@ class Pipeline:
     routes: Mapping[str, Sequence[str]]  # watchlist -> notifier names
     limits: PollLimits
     rng: random.Random = field(default_factory=random.Random)
+    # Where Google News links that must be followed are requested (tests point it at a local server).
+    google_news_base: str = "https://news.google.com"
     # Bounds the pages held in memory: without it every new entry's page is downloaded at once and waits
     # for a worker, which in a busy cycle means hundreds of pages in the main process.
     page_slots: asyncio.Semaphore = field(init=False)
@@ -143,14 +146,21 @@ class Pipeline:
     async def _article(self, job: FeedJob, entry: Entry, now: datetime) -> Article:
         page: Page | None = None
         error: str | None = None
-        if job.fulltext and entry.url and entry.url.startswith(("http://", "https://", "file://")):
-            page, error = await self.fetch_page(entry.url, linked_from=job.url)
-        key = urls.article_key(entry.key, entry.url, page.canonical if page else None)
+        link, via, via_error = entry.url, None, None
+        if entry.url and gnews.is_google_news(entry.url):
+            link, via_error = await self.publisher_url(entry.url, linked_from=job.url)
+            via = entry.url if link != entry.url else None
+        if job.fulltext and link and link.startswith(("http://", "https://", "file://")):
+            page, error = await self.fetch_page(link, linked_from=job.url)
+        base_key = urls.canonical_url(link) if via and link else entry.key
+        key = urls.article_key(base_key, link, page.canonical if page else None)
         return Article(
             feed=job.name,
             key=key,
-            aliases=(entry.key,) if key != entry.key else (),
-            url=entry.url,
+            aliases=tuple(k for k in dict.fromkeys((entry.key, base_key)) if k != key),
+            via=via,
+            via_error=via_error,
+            url=link,
             guid=entry.guid,
             title=entry.title or (page.title if page and page.title else ""),
             summary=entry.summary,
@@ -173,6 +183,35 @@ class Pipeline:
                 extract_timeout=self.limits.extract_timeout,
                 linked_from=linked_from,
             )
+
+    async def publisher_url(self, link: str, linked_from: str | None = None) -> tuple[str, str | None]:
+        """The publisher's URL behind a Google News link, or the link itself with the reason it could not be
+        resolved: decoded offline when the id carries it, else by following the link's redirect with the
+        fetcher (same size, time and private-address rules as any page)."""
+        decoded, reason = gnews.decode(link)
+        if decoded:
+            return decoded, None
+        if not gnews.needs_request(reason):
+            log.warning("google news link %s not resolved: %s", link, reason)
+            return link, reason
+        parts = urlsplit(link)
+        asked = self.google_news_base.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
+        try:
+            fetched = await self.fetcher.fetch(
+                asked, max_size=self.limits.max_page_size, accept=PAGE_ACCEPT, linked_from=linked_from
+            )
+        except FetchError as exc:
+            reason = f"following the Google News link failed: {exc.reason}"
+        else:
+            final = urlsplit(fetched.final_url)
+            still_google = final.netloc == urlsplit(asked).netloc and final.path.startswith(
+                gnews.PATH_PREFIXES
+            )
+            if fetched.final_url != asked and not still_google:
+                return fetched.final_url, None
+            reason = "Google News did not redirect to the publisher"
+        log.warning("google news link %s not resolved: %s", link, reason)
+        return link, reason
 
     def _store(self, articles: Sequence[Article], now: datetime) -> int:
         """Match the new articles and store them with their hits in one transaction; returns the hits stored."""

@@ -37,16 +37,15 @@ def upgrade() -> None:
     )
     op.create_table(
         "story_bands",
-        sa.Column("band", sa.BigInteger(), nullable=False),
+        sa.Column("band", sa.BigInteger(), primary_key=True),
         sa.Column(
-            "article_id", sa.Integer(), sa.ForeignKey("articles.id", ondelete="CASCADE"), nullable=False
+            "article_id", sa.Integer(), sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
         ),
+        sqlite_with_rowid=False,
     )
-    op.create_index("ix_story_bands_band", "story_bands", ["band"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_story_bands_band", table_name="story_bands")
     op.drop_table("story_bands")
     op.drop_table("article_aliases")
     with op.batch_alter_table("hits") as batch:

@@ -38,7 +38,6 @@ from monitor.store.tables import (
     deliveries,
     feeds,
     hits,
-    story_bands,
 )
 
 SEEN_CHECK_BATCH = 500
@@ -425,7 +424,13 @@ def _place_in_stories(
         updates.append(row | {"b_story": story})
         story_ids[finding.article.key] = story
     if band_rows:
-        conn.execute(insert(story_bands), band_rows)
+        # Through the driver: 40 rows an article, where SQLAlchemy's per-row parameter handling would cost
+        # more than the insert itself.
+        mark = _placeholder(conn)
+        conn.exec_driver_sql(
+            f"INSERT INTO story_bands (band, article_id) VALUES ({mark}, {mark})",
+            [(row["band"], row["article_id"]) for row in band_rows],
+        )
     if updates:
         conn.execute(
             update(articles)
@@ -446,11 +451,11 @@ def _stored_candidates(
     """The stored articles sharing any of ``bands``: article ids by band, and each article as a Candidate."""
     by_band: dict[int, list[int]] = {}
     wanted = list(set(bands))
+    mark = _placeholder(conn)
     for start in range(0, len(wanted), SEEN_CHECK_BATCH):
-        query = select(story_bands.c.band, story_bands.c.article_id).where(
-            story_bands.c.band.in_(wanted[start : start + SEEN_CHECK_BATCH])
-        )
-        for band, article_id in conn.execute(query):
+        batch = tuple(wanted[start : start + SEEN_CHECK_BATCH])
+        sql = f"SELECT band, article_id FROM story_bands WHERE band IN ({', '.join([mark] * len(batch))})"
+        for band, article_id in conn.exec_driver_sql(sql, batch):
             by_band.setdefault(band, []).append(article_id)
     ids = list({i for members in by_band.values() for i in members})
     candidates: dict[int, Candidate] = {}
@@ -510,6 +515,11 @@ def _earlier_matches(conn: Connection, story_ids: set[int]) -> dict[int, dict[st
                 json.loads(row.matched)
             )
     return found
+
+
+def _placeholder(conn: Connection) -> str:
+    """The driver's parameter marker: ? for sqlite3, %s for psycopg."""
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
 def _pack(signature: Sequence[int]) -> bytes:

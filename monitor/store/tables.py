@@ -115,9 +115,9 @@ article_aliases = Table(
 story_bands = Table(
     "story_bands",
     metadata,
-    Column("band", BigInteger, nullable=False),
-    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
-    Index("ix_story_bands_band", "band"),
+    Column("band", BigInteger, primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    sqlite_with_rowid=False,  # one B-tree, the key itself: half the pages written per insert
 )
 
 hits = Table(
