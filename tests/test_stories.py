@@ -18,6 +18,9 @@ from monitor.notify import render_message
 from monitor.store import Store
 from monitor.store.tables import articles, deliveries, story_bands
 from tests import nearduplicates
+from tests.pgserver import pg_server, pg_url
+
+__all__ = ["pg_server", "pg_url"]
 
 T0 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 CORPUS = nearduplicates.corpus_path()
@@ -295,3 +298,24 @@ def test_an_update_names_what_is_new() -> None:
         assert "Update (new: Baykar)" in body
     watchlist = replace(hit(5, story=1, feed="ctv", new=("Ankara",)), new_watchlist=True)
     assert "the story now matches exports" in render_message("chat", [watchlist]).text
+
+
+# ---- PostgreSQL: the same bands, read by another connection ---------------------------------------------
+
+
+def test_stories_on_postgresql_across_two_stores(pg_url: str) -> None:
+    first, second = Store.open(pg_url), Store.open(pg_url)  # two engines: as two processes would
+    try:
+        save(first, finding(article("https://cp.example/a", STORY), match("exports", "permit")))
+        copy = article("https://ctv.example/a", "Advertisement. " + STORY, feed="ctv")
+        save(second, finding(copy, match("exports", "permit", "Baykar")))
+        save(second, finding(article("https://city.example/b", OTHER, feed="city")))
+        assert story_of(second, "https://ctv.example/a") == story_of(first, "https://cp.example/a")
+        assert story_of(second, "https://city.example/b") != story_of(first, "https://cp.example/a")
+        [update] = [hit for hit in second.hits() if hit.feed == "ctv"]
+        assert update.new_terms == ("Baykar",) and update.outlets == ("wire",)
+        [story] = [s for s in second.stories(watchlist="exports")]
+        assert [a.feed for a in story.articles] == ["wire", "ctv"]
+    finally:
+        first.close()
+        second.close()
