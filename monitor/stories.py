@@ -29,7 +29,7 @@ MAX_CHARS = 5_000
 # Texts with fewer shingles than this get no fingerprint and stay stories of their own: short texts share
 # too large a part of their few shingles by chance (an empty summary, "Read more" teasers) and would pull
 # unrelated articles together. Measured on the labelled set (docs/benchmarks.md).
-MIN_SHINGLES = 25
+MIN_SHINGLES = 40
 # Two texts are one story when this share of the shorter one's shingles is in the other (estimated from the
 # signatures and the shingle counts): a copy trimmed, with a paragraph added or boilerplate around it keeps
 # most of its shingles; another story on the same topic shares a handful.

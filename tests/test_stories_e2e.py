@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.factory import Item, article_page, json_lines, recent, rss, run_cli, story_paragraphs, write_config
+from tests.factory import Item, article_page, json_lines, recent, rss, run_cli, write_config
 from tests.httpserver import LocalServer, http_server
 from tests.webhook import WebhookServer, webhook_server
 
@@ -20,8 +20,20 @@ def page(site: str, title: str, paragraphs: list[str]) -> bytes:
     return article_page(title, paragraphs).replace(b"<head>", meta, 1)
 
 
+PARAGRAPHS = [
+    "Canadian-made Wescam imaging and targeting systems were found on Turkish Baykar drones shot down last month.",
+    "Global Affairs Canada would not say whether new export permits had been granted since the spring review.",
+    "Project Ploughshares, which tracks arms exports, said the cameras matched serial numbers it had documented.",
+    "The minister told reporters in Ottawa that the department was looking into the findings with great concern.",
+    "Opposition critics called for the committee to summon officials before the end of the parliamentary session.",
+    "The manufacturer declined to comment on specific customers, citing commercial confidentiality agreements.",
+    "Analysts said the case would test how far end-use assurances signed by allies can be relied upon in practice.",
+    "A spokesperson for the Turkish embassy did not respond to several requests for comment on Tuesday evening.",
+]
+
+
 def serve(server: LocalServer) -> None:
-    paragraphs = story_paragraphs()
+    paragraphs = PARAGRAPHS
     server.route(
         "/cp.xml",
         body=rss([Item("Drone cameras: permits questioned", server.url("/cp/story?cmp=rss"), "", recent(2))]),
