@@ -126,7 +126,9 @@ def speed(corpus: Path) -> dict[str, Any]:
 def _cluster(texts: Sequence[tuple[str, str]]) -> list[int]:
     """Story ids of texts saved in order through a fresh SQLite store."""
     found = [
-        Finding(a, (), True, fingerprint=stories.fingerprint(stories.clustering_text(a.title, a.summary, a.text)))
+        Finding(
+            a, (), True, fingerprint=stories.fingerprint(stories.clustering_text(a.title, a.summary, a.text))
+        )
         for a in (_article(n, title, text) for n, (title, text) in enumerate(texts))
     ]
     with tempfile.TemporaryDirectory() as tmp:

@@ -16,6 +16,7 @@ from monitor import stories
 from monitor.models import Article, Candidate, Finding, Fingerprint, Hit, Match, StoryAlert
 from monitor.notify import render_message
 from monitor.notify.channels import CHANNELS
+from monitor.notify.items import alert_items
 from monitor.notify.render import Message
 from monitor.store import Store
 from monitor.store.tables import articles, deliveries, story_bands
@@ -330,3 +331,15 @@ def test_stories_on_postgresql_across_two_stores(pg_url: str) -> None:
     finally:
         first.close()
         second.close()
+
+
+def test_one_item_per_story_across_watchlists_marked_as_an_update_only_when_every_hit_adds() -> None:
+    first_alert = hit(1, story=1, feed="cp", outlets=("CTV",))
+    turkey = replace(hit(2, story=1, feed="ctv", outlets=("cp",)), watchlist="turkey", new_watchlist=True)
+    [item] = alert_items([first_alert, turkey])
+    assert item.watchlists == ("exports", "turkey") and item.update == ""  # the story's first alert here
+    assert (item.outlet, item.also_in) == ("ctv", ("cp",))  # the newest copy stands for the story
+    added = [hit(4, story=1, feed="ctv", new=("Baykar",)), replace(turkey, id=5, new_terms=("Ankara",))]
+    [update] = alert_items(added)
+    assert update.update == "new: Baykar; the story now matches turkey"
+    assert [i.key for i in alert_items([first_alert, hit(3, story=3, feed="x")])] == ["story:3", "story:1"]
