@@ -49,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     hits.add_argument("--limit", type=row_limit, default=50, help="0: every row")
     hits.add_argument("--format", choices=["table", "json", "csv"], default="table")
 
+    stories = sub.add_parser("stories", help="list stored stories (an article and its copies), newest first")
+    stories.add_argument("--watchlist", metavar="NAME", help="only stories this watchlist matched")
+    stories.add_argument("--since", metavar="2d|DATE", help="only stories with an article seen since then")
+    stories.add_argument("--limit", type=row_limit, default=50, help="0: every row")
+    stories.add_argument("--format", choices=["table", "json"], default="table")
+
     status = sub.add_parser("status", help="daemon, feeds and delivery state")
     status.add_argument("--format", choices=["table", "json"], default="table")
 
@@ -125,6 +131,8 @@ def dispatch(args: argparse.Namespace, config_path: Path) -> int:
         return commands.hits(
             config, args.watchlist, parse_since(args.since), args.limit, args.format, args.query
         )
+    if command == "stories":
+        return commands.stories(config, args.watchlist, parse_since(args.since), args.limit, args.format)
     if command == "status":
         return commands.status(config, args.format)
     if command == "deliveries":

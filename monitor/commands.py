@@ -13,7 +13,7 @@ from monitor.config.compiled import Config, load_config
 from monitor.errors import MonitorError, StoreError
 from monitor.extract import looks_like_html
 from monitor.match import compile_watchlists, matching
-from monitor.models import Hit, PendingPage, Snippet, WatchlistSpec
+from monitor.models import Hit, PendingPage, Snippet, Story, WatchlistSpec
 from monitor.notify.channels import snippet_runs
 from monitor.secrets import mask_known, mask_url
 from monitor.untrusted import printable
@@ -129,7 +129,60 @@ def hit_row(hit: Hit) -> dict[str, Any]:
         "update": hit.on_update,
         "snippet": hit.snippets[0].text if hit.snippets else "",
         "snippets": [s.to_dict() for s in hit.snippets],
+        "story": hit.story,
+        "outlets": list(hit.outlets),
+        "new_terms": list(hit.new_terms),
+        "new_watchlist": hit.new_watchlist,
+        "via": hit.via,
     }
+
+
+def story_row(story: Story) -> dict[str, Any]:
+    return {
+        "id": story.id,
+        "title": story.title,
+        "first_seen": story.first_seen,
+        "watchlists": list(story.watchlists),
+        "articles": [
+            {"url": a.url, "feed": a.feed, "title": a.title, "published": a.published} for a in story.articles
+        ],
+    }
+
+
+def stories(config: Config, watchlist: str | None, since: datetime | None, limit: int, fmt: str) -> int:
+    """Stored stories, newest first: each once, with the outlets' copies under it."""
+    from monitor.runtime import open_store
+
+    store = open_store(config.settings)
+    try:
+        found = store.stories(watchlist=watchlist, since=since, limit=limit)
+    finally:
+        store.close()
+    if fmt == "json":
+        print(output.json_lines([story_row(s) for s in found]))
+        return 0
+    if not found:
+        print("no stories")
+        return 0
+    rows = [
+        {
+            "id": s.id,
+            "first_seen": s.first_seen,
+            "copies": len(s.articles),
+            "outlets": list(dict.fromkeys(a.feed for a in s.articles)),
+            "watchlists": list(s.watchlists),
+            "title": s.title,
+        }
+        for s in found
+    ]
+    print(
+        output.table(
+            rows,
+            ["id", "first_seen", "copies", "outlets", "watchlists", "title"],
+            {"title": 60, "outlets": 40},
+        )
+    )
+    return 0
 
 
 def hits(

@@ -18,6 +18,8 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 _HTML_START = re.compile(
     rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL
 )
+_HEAD_TAG = re.compile(r"<(?:link|meta)\b[^>]*>", re.IGNORECASE)
+_ATTRIBUTE = re.compile(r"""([a-zA-Z:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
 _LANG_ATTRIBUTE = re.compile(r"""<html\b[^>]*?\blang\s*=\s*["']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)*)""", re.I)
 
 
@@ -89,6 +91,7 @@ def extract_page(html: str | bytes, url: str) -> Page:
         published=_parse_date(_field(document, "date")),
         sitename=_field(document, "sitename"),
         language=_declared_language(html),
+        canonical=declared_canonical(html),
     )
 
 
@@ -117,3 +120,25 @@ def _declared_language(html: str | bytes) -> str | None:
     text = head.decode("ascii", errors="ignore") if isinstance(head, bytes) else head
     match = _LANG_ATTRIBUTE.search(text)
     return match.group(1).lower() if match else None
+
+
+def declared_canonical(html: str | bytes) -> str | None:
+    """The page's ``<link rel="canonical" href>``, else its ``og:url``, as written (from the first 64 KB).
+
+    A cheap scan of the head's tags: a full parse for two attributes would cost more than the rest of the
+    metadata. The caller decides whether the address is on the same site and may be trusted."""
+    head = html[:65536]
+    text = head.decode("utf-8", errors="ignore") if isinstance(head, bytes) else head
+    og_url: str | None = None
+    for tag in _HEAD_TAG.finditer(text):
+        attributes = {
+            m.group(1).lower(): m.group(2) or m.group(3) or m.group(4) or ""
+            for m in _ATTRIBUTE.finditer(tag.group(0))
+        }
+        if tag.group(0)[1:5].lower() == "link" and "canonical" in attributes.get("rel", "").lower().split():
+            href = attributes.get("href", "").strip()
+            if href:
+                return href
+        elif attributes.get("property", "").lower() == "og:url" and og_url is None:
+            og_url = attributes.get("content", "").strip() or None
+    return og_url

@@ -1,6 +1,6 @@
 """Feed bytes -> entries: RSS 0.9x/1.0/2.0, RDF and Atom through feedparser, JSON Feed through json.
 
-Also the URL canonicalisation that gives entries a stable key across feeds and tracking parameters.
+Entries are keyed by their canonical URL (monitor.urls), stable across feeds and tracking parameters.
 """
 
 from __future__ import annotations
@@ -18,57 +18,20 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin
 
 import feedparser
-from url_normalize import url_normalize
 
 from monitor import feeds_fast
 from monitor.errors import FeedParseError
 from monitor.models import Entry, ParsedFeed
+from monitor.urls import canonical_url
 
 MAX_DECOMPRESSED = 50 << 20  # no feed document may be larger than this, unpacked or not
 GZIP_MAGIC = b"\x1f\x8b"
 
-# Query parameters that only say where a click came from; they never change what a page shows.
-TRACKING_PARAMS = frozenset(
-    {"fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "mc_cid", "mc_eid", "igshid"}
-    | {"_ga", "_gl", "ref_src", "ref_url", "cmpid", "ncid", "ocid", "sr_share", "spm", "at_medium"}
-    | {"at_campaign", "xtor", "__twitter_impression", "_hsenc", "_hsmi", "mkt_tok", "vero_id", "oly_enc_id"}
-)
-TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_")
-
 # Response headers feedparser must not see: the body it gets is already decoded and whole.
 DROPPED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
-
-
-def canonical_url(url: str, base: str | None = None) -> str:
-    """A stable form of an article URL: the key that says two links are the same article.
-
-    Lower-case scheme and host, no default port, no fragment, no tracking parameters, the remaining
-    query parameters sorted. Non-http URLs (tag:, urn:) come back resolved but otherwise untouched.
-    """
-    url = url.strip()
-    if base:
-        url = urljoin(base, url)
-    if urlsplit(url).scheme.lower() not in ("http", "https"):
-        return url
-    try:
-        normal = url_normalize(url) or url
-    except (ValueError, UnicodeError):
-        normal = url  # an unencodable host: keep what the feed said rather than lose the entry
-    parts = urlsplit(normal)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", _clean_query(parts.query), ""))
-
-
-def _clean_query(query: str) -> str:
-    kept = [p for p in query.split("&") if p and not _is_tracking(p.partition("=")[0])]
-    return "&".join(sorted(kept))
-
-
-def _is_tracking(name: str) -> bool:
-    name = name.lower()
-    return name in TRACKING_PARAMS or name.startswith(TRACKING_PREFIXES)
 
 
 def parse_feed(

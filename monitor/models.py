@@ -83,6 +83,7 @@ class Page:
     published: datetime | None = None
     sitename: str | None = None
     language: str | None = None
+    canonical: str | None = None  # the page's <link rel="canonical"> or og:url, as written
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +104,9 @@ class Article:
     fetch_error: str | None = None  # why the full text is missing
     language: str | None = None  # ISO 639-1 code detected from the text; None when unsure
     updated: datetime | None = None  # the entry's updated date, as the feed gave it
+    aliases: tuple[str, ...] = ()  # other keys it is known by (the feed's link when the page named another)
+    via: str | None = None  # the aggregator link (Google News) the entry came through
+    via_error: str | None = None  # why that link could not be resolved to the publisher's
 
     @property
     def fingerprint(self) -> str:
@@ -184,6 +188,46 @@ class PendingPage:
 
 
 @dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """A text's MinHash signature, the number of distinct shingles it was made of, and its LSH band hashes."""
+
+    signature: tuple[int, ...]
+    shingles: int
+    bands: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An earlier article sharing at least one band with a new one: the story it is in and its fingerprint."""
+
+    story: int
+    article: int
+    signature: tuple[int, ...]
+    shingles: int
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a new article goes: ``story`` None means a story of its own, else the story it joins."""
+
+    story: int | None
+    similarity: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class StoryAlert:
+    """Whether a watchlist's match on a story's later copy alerts, and what it adds to the story."""
+
+    alert: bool
+    new_terms: tuple[str, ...] = ()
+    new_watchlist: bool = False
+
+    @property
+    def is_update(self) -> bool:
+        return bool(self.new_terms) or self.new_watchlist
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     """A new article with the watchlists it matched, ready to store; ``alert`` is False for old news.
     ``retry``: its page failed for a passing reason and is to be fetched again."""
@@ -192,6 +236,7 @@ class Finding:
     matches: tuple[Match, ...]
     alert: bool
     retry: PendingPage | None = None
+    fingerprint: Fingerprint | None = None  # None: too short to cluster, a story of its own
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +257,37 @@ class Hit:
     language: str | None = None  # the article's, None when unknown
     found_as: tuple[str, ...] = ()  # how each term was found: exact, alias or word form
     on_update: bool = False  # found when the article came back changed
+    story: int | None = None  # the id of the story (its first article's id)
+    outlets: tuple[str, ...] = ()  # the other outlets (site names, else feeds) the story is in
+    new_terms: tuple[str, ...] = ()  # on an update to a story that already alerted: the terms it adds
+    new_watchlist: bool = False  # on an update: the story had not matched this watchlist before
+    via: str | None = None  # the aggregator link the article came through
+
+    @property
+    def is_update(self) -> bool:
+        return bool(self.new_terms) or self.new_watchlist
+
+
+@dataclass(frozen=True, slots=True)
+class StoryArticle:
+    """One outlet's article of a story."""
+
+    url: str | None
+    feed: str
+    title: str
+    published: datetime
+    first_seen: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """Near-copies of one article: the first (earliest seen) gives the id and title, the rest follow."""
+
+    id: int
+    title: str
+    first_seen: datetime
+    watchlists: tuple[str, ...]
+    articles: tuple[StoryArticle, ...]
 
 
 @dataclass(frozen=True, slots=True)

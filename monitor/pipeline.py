@@ -15,8 +15,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
-from monitor import extract, feeds, page_retry
+from monitor import extract, feeds, gnews, page_retry, stories, urls
 from monitor.errors import ExtractError, FeedParseError, FetchError, WorkerCrashed
 from monitor.fetch import PAGE_ACCEPT, Fetcher
 from monitor.match import Matcher
@@ -93,6 +94,8 @@ class Pipeline:
     limits: PollLimits
     rng: random.Random = field(default_factory=random.Random)
     extractor: Extractor = extract.extract_page
+    # Where Google News links that must be followed are requested (tests point it at a local server).
+    google_news_base: str = "https://news.google.com"
     # Bounds the pages held in memory: without it every new entry's page is downloaded at once and waits
     # for a worker, which in a busy cycle means hundreds of pages in the main process.
     page_slots: asyncio.Semaphore = field(init=False)
@@ -238,20 +241,29 @@ class Pipeline:
     async def _article(
         self, job: FeedJob, entry: Entry, now: datetime, feed_title: str = ""
     ) -> tuple[Article, PendingPage | None]:
-        """The entry as an article with its page's text, and the page's next fetch if this one failed for a
-        passing reason."""
+        """The entry as an article with its page's text (a Google News link resolved to the publisher's first),
+        and the page's next fetch if this one failed for a passing reason."""
+        link, via, via_error = entry.url, None, None
+        if entry.url and gnews.is_google_news(entry.url):
+            link, via_error = await self.publisher_url(entry.url, linked_from=job.url)
+            via = entry.url if link != entry.url else None
         outcome = PageOutcome(None)
-        if job.fulltext and entry.url and entry.url.startswith(("http://", "https://", "file://")):
-            outcome = await self.fetch_page_outcome(entry.url, linked_from=job.url)
+        if job.fulltext and link and link.startswith(("http://", "https://", "file://")):
+            outcome = await self.fetch_page_outcome(link, linked_from=job.url)
         page, failure = outcome.page, outcome.failure
+        base_key = urls.canonical_url(link) if via and link else entry.key
+        key = urls.article_key(base_key, link, page.canonical if page else None)
         title, summary = capped_title(
             entry.title or (page.title if page and page.title else ""), entry.summary
         )
         text = page.text if page else ""
         article = Article(
             feed=job.name,
-            key=entry.key,
-            url=entry.url,
+            key=key,
+            aliases=tuple(k for k in dict.fromkeys((entry.key, base_key)) if k != key),
+            via=via,
+            via_error=via_error,
+            url=link,
             guid=entry.guid,
             title=title,
             summary=summary,
@@ -264,9 +276,9 @@ class Pipeline:
             language=detect_language(title, summary, text),
             updated=entry.updated,
         )
-        if failure is None or entry.url is None:
+        if failure is None or link is None:
             return article, None
-        first = PendingPage(entry.key, job.name, entry.url, job.url, 0, 0, now, now, failure.reason)
+        first = PendingPage(key, job.name, link, job.url, 0, 0, now, now, failure.reason)
         return article, self._after_failure(first, failure, now)
 
     def _after_failure(self, pending: PendingPage, failure: PageFailure, now: datetime) -> PendingPage | None:
@@ -303,15 +315,48 @@ class Pipeline:
                 extractor=self.extractor,
             )
 
+    async def publisher_url(self, link: str, linked_from: str | None = None) -> tuple[str, str | None]:
+        """The publisher's URL behind a Google News link, or the link itself with the reason it could not be
+        resolved: decoded offline when the id carries it, else by following the link's redirect with the
+        fetcher (same size, time and private-address rules as any page)."""
+        decoded, reason = gnews.decode(link)
+        if decoded:
+            return decoded, None
+        if not gnews.needs_request(reason):
+            log.warning("google news link %s not resolved: %s", link, reason)
+            return link, reason
+        parts = urlsplit(link)
+        asked = self.google_news_base.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
+        try:
+            fetched = await self.fetcher.fetch(
+                asked, max_size=self.limits.max_page_size, accept=PAGE_ACCEPT, linked_from=linked_from
+            )
+        except FetchError as exc:
+            reason = f"following the Google News link failed: {exc.reason}"
+        else:
+            final = urlsplit(fetched.final_url)
+            still_google = final.netloc == urlsplit(asked).netloc and final.path.startswith(
+                gnews.PATH_PREFIXES
+            )
+            if fetched.final_url != asked and not still_google:
+                return fetched.final_url, None
+            reason = "Google News did not redirect to the publisher"
+        log.warning("google news link %s not resolved: %s", link, reason)
+        return link, reason
+
     def _finding(self, article: Article, now: datetime, retry: PendingPage | None = None) -> Finding:
         oldest_alerted = now - timedelta(seconds=self.limits.notify_max_age)
         matches = tuple(self.matcher.match(article.fields()))
-        return Finding(article, matches, article.published >= oldest_alerted, retry)
+        fingerprint = stories.fingerprint(
+            stories.clustering_text(article.title, article.summary, article.text)
+        )
+        return Finding(article, matches, article.published >= oldest_alerted, retry, fingerprint)
 
     def _store(self, articles: Sequence[tuple[Article, PendingPage | None]], now: datetime) -> int:
-        """Match the new articles and store them with their hits in one transaction; returns the hits stored."""
+        """Match the new articles, place them in stories and store them with their hits in one transaction;
+        returns the hits stored."""
         findings = [self._finding(article, now, retry) for article, retry in articles]
-        saved = self.store.save_articles(findings, self.routes, now=now)
+        saved = self.store.save_articles(findings, self.routes, now=now, stories=stories)
         for finding in findings:
             if finding.article.key in saved:  # else another poll stored it first
                 _log_hits(finding)

@@ -309,7 +309,7 @@ def test_broken_gzip() -> None:
 @pytest.mark.parametrize(
     ("url", "canonical"),
     [
-        ("HTTP://News.Example.COM:80/a/../b?z=2&a=1#frag", "http://news.example.com/b?a=1&z=2"),
+        ("HTTP://News.Example.COM:80/a/../b?z=2&a=1#frag", "https://news.example.com/b?a=1&z=2"),
         ("https://example.org:443/x?utm_source=rss&utm_medium=feed&id=3", "https://example.org/x?id=3"),
         ("https://example.org/x?fbclid=abc&gclid=def", "https://example.org/x"),
         ("https://example.org", "https://example.org/"),

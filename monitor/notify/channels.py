@@ -210,7 +210,7 @@ def render_item(layout: Layout, item: AlertItem, *, title_shown: bool = False, s
     label = dialect.label or dialect.escape
     outlet = item.outlet
     linked = link if dialect.inline_links else None
-    lines = []
+    lines = [dialect.escape(f"Update ({item.update})")] if item.update else []
     if not title_shown:
         text = title_text(item, layout.title_limit)
         title = label(text) if linked else dialect.escape(text)

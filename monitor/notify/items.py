@@ -1,8 +1,9 @@
 """What an alert shows: one item per article, with every watchlist it matched and the snippets that add
 something.
 
-Several hits of one article (one per watchlist it matched) become one :class:`AlertItem`, so counts in
-subjects and headings count articles, not hits. The item is the renderer's whole input; fields that later
+Several hits of one story (one per watchlist each of its copies matched) become one :class:`AlertItem`, so
+counts in subjects and headings count stories, not hits or copies; the item names the story's other outlets
+and, for a later copy that adds to a story that already alerted, what it adds. The item is the renderer's whole input; fields that later
 stages add (a story's other outlets, the article's language) are optional, and every format shows them
 when they are set.
 """
@@ -41,7 +42,7 @@ class AlertItem:
     """One article in an alert (one story, once stories group articles). Strings are raw feed text:
     each format makes them safe when it renders them."""
 
-    key: str  # what makes two hits the same item: the article (later: the story)
+    key: str  # what makes two hits the same item: the story (else the article)
     title: str
     url: str | None
     outlet: str  # a name a person knows: the site's name, else the feed's configured name
@@ -50,6 +51,7 @@ class AlertItem:
     snippets: tuple[Snippet, ...]  # already without repeats, strongest first
     also_in: tuple[str, ...] = ()  # other outlets that carried the same story
     language: str | None = None  # the article's language tag, when known
+    update: str = ""  # for a later copy adding to a story that already alerted: what is new ("new: Baykar")
 
     @property
     def watchlists(self) -> tuple[str, ...]:
@@ -57,7 +59,7 @@ class AlertItem:
 
 
 def alert_items(hits: Sequence[Hit], *, max_snippets: int = MAX_SNIPPETS) -> list[AlertItem]:
-    """One item per article, newest first (ties: the order the hits came in)."""
+    """One item per story (else per article), newest first (ties: the order the hits came in)."""
     grouped: dict[str, list[Hit]] = {}
     for hit in hits:
         grouped.setdefault(item_key(hit), []).append(hit)
@@ -66,14 +68,18 @@ def alert_items(hits: Sequence[Hit], *, max_snippets: int = MAX_SNIPPETS) -> lis
 
 
 def item_key(hit: Hit) -> str:
-    """The article a hit is about: its stored id; hits built without one fall back to the link."""
+    """The story a hit is about, else its article's stored id; hits built without either fall back to the
+    link."""
+    if hit.story is not None:
+        return f"story:{hit.story}"
     if hit.article_id is not None:
         return f"article:{hit.article_id}"
     return f"url:{hit.url}" if hit.url else f"hit:{hit.id}"
 
 
 def _item(key: str, hits: list[Hit], max_snippets: int) -> AlertItem:
-    first = hits[0]
+    # The newest copy of a story stands for it (ties: the first hit given).
+    first = max(hits, key=lambda hit: _aware(hit.published))
     matches: dict[str, list[str]] = {}
     for hit in hits:
         terms = matches.setdefault(hit.watchlist, [])
@@ -86,7 +92,22 @@ def _item(key: str, hits: list[Hit], max_snippets: int) -> AlertItem:
         published=_aware(first.published),
         matches=tuple(WatchlistMatch(name, tuple(terms)) for name, terms in matches.items()),
         snippets=useful_snippets(first.title, (s for hit in hits for s in hit.snippets), max_snippets),
+        also_in=first.outlets,
+        update=story_update(hits),
     )
+
+
+def story_update(hits: Sequence[Hit]) -> str:
+    """What the hits add to a story that already alerted ("new: Baykar; the story now matches exports");
+    empty when any of them is the story's first alert in this message."""
+    if not hits or not all(hit.is_update for hit in hits):
+        return ""
+    parts: list[str] = []
+    terms = [term for hit in hits if not hit.new_watchlist for term in hit.new_terms]
+    if terms:
+        parts.append("new: " + ", ".join(dict.fromkeys(terms)))
+    parts.extend(f"the story now matches {hit.watchlist}" for hit in hits if hit.new_watchlist)
+    return "; ".join(dict.fromkeys(parts))
 
 
 def publisher_link(url: str | None) -> str | None:

@@ -155,6 +155,7 @@ class ItemView:
     published: str  # in the notifier's time zone, e.g. "2026-11-03 15:05 CET"
     language: str | None
     also_in: tuple[str, ...]
+    update: str  # what a later copy adds to a story that already alerted; empty otherwise
     matches: tuple[tuple[str, str], ...]  # (watchlist, "term, term")
     snippets: tuple[tuple[tuple[str, bool], ...], ...]  # per snippet: (text, highlighted) runs
 
@@ -167,6 +168,7 @@ def _item_view(item: AlertItem, zone: ZoneInfo) -> ItemView:
         published=format_time(item.published, zone),
         language=item.language,
         also_in=tuple(safety.plain(outlet) for outlet in item.also_in),
+        update=safety.plain(item.update),
         matches=tuple((m.watchlist, ", ".join(m.terms)) for m in item.matches),
         snippets=tuple(tuple((safety.plain(t), m) for t, m in snippet_runs(s)) for s in item.snippets),
     )
@@ -204,6 +206,7 @@ class TemplateItem:
     runs: tuple[tuple[tuple[str, bool], ...], ...]
     language: str | None
     also_in: tuple[str, ...]
+    update: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +229,7 @@ def _template_item(item: AlertItem, zone: ZoneInfo) -> TemplateItem:
         runs=tuple(tuple((safety.plain(t), m) for t, m in snippet_runs(s)) for s in item.snippets),
         language=item.language,
         also_in=tuple(safety.plain(outlet) for outlet in item.also_in),
+        update=safety.plain(item.update),
     )
 
 
@@ -251,10 +255,11 @@ def render_user_template(
     - ``subject`` (str): the subject line. ``heading`` (str): "3 new articles · arms-exports".
     - ``notifier`` (str): the notifier's name. ``digest`` (bool): whether this is a digest.
     - ``now`` (datetime, UTC): the time of rendering. ``count`` (int): the number of articles.
-    - ``hits``: one per article, newest first. Each has ``title``, ``url`` (http(s) or None), ``outlet``,
+    - ``hits``: one per story (an article and its copies), newest first. Each has ``title``, ``url`` (http(s) or None), ``outlet``,
       ``published`` (str, in the notifier's time zone), ``published_at`` (datetime), ``watchlist`` (the
       names joined), ``watchlists``, ``matched`` (the terms of every watchlist), ``snippets`` (highlights
-      as ``«term»``), ``runs``, ``language`` (or None) and ``also_in`` (other outlets of the story).
+      as ``«term»``), ``runs``, ``language`` (or None), ``also_in`` (other outlets of the story) and ``update`` (what a later copy
+      adds to a story that already alerted, "new: Baykar"; else empty).
     - ``groups``: one per watchlist, in order of first appearance, each with ``name`` and ``hits``.
 
     Text from feeds arrives with '@' mentions and bare URLs defused, on one line each.

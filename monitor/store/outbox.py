@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Row, and_, func, or_, select, update
 
 from monitor.models import Delivery, DeliveryOutcome
-from monitor.store.queries import hit_from_row, hit_query
+from monitor.store.queries import hit_from_row, hit_query, with_outlets
 from monitor.store.tables import deliveries, hits, notifier_state
 
 OPEN = ("pending", "failed")
@@ -33,7 +34,9 @@ class Outbox:
         if notifiers is not None:
             query = query.where(deliveries.c.notifier.in_(list(notifiers)))
         with self.engine.begin() as conn:
-            return [_delivery(row) for row in conn.execute(query.order_by(deliveries.c.id))]
+            due = [_delivery(row) for row in conn.execute(query.order_by(deliveries.c.id))]
+            hits_with_outlets = with_outlets(conn, [d.hit for d in due])
+        return [replace(d, hit=hit) for d, hit in zip(due, hits_with_outlets, strict=True)]
 
     def claim(self, ids: Sequence[int], now: datetime, until: datetime) -> set[int]:
         """Take the given deliveries for sending; returns those this caller got (another process may hold some)."""

@@ -1,14 +1,19 @@
-"""The queries the repository and the outbox share: a hit with its article, read back as a ``Hit``."""
+"""The queries the repository and the outbox share: a hit with its article, read back as a ``Hit``, and the
+other outlets of its story."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Connection, Row, select
 
 from monitor.models import Hit, Snippet
 from monitor.store.tables import articles, hits
+
+STORY_BATCH = 500  # story ids per IN (...) query
 
 
 def hit_query() -> Any:
@@ -27,10 +32,14 @@ def hit_query() -> Any:
         articles.c.language,
         hits.c.found_as,
         hits.c.on_update,
+        articles.c.story_id,
+        articles.c.via,
+        hits.c.story_update,
     ).join(articles, articles.c.id == hits.c.article_id)
 
 
 def hit_from_row(row: Row[Any]) -> Hit:
+    update_of_story = json.loads(row.story_update) if row.story_update else {}
     return Hit(
         id=row.id,
         watchlist=row.watchlist,
@@ -46,4 +55,30 @@ def hit_from_row(row: Row[Any]) -> Hit:
         language=row.language,
         found_as=tuple(json.loads(row.found_as or "[]")),
         on_update=bool(row.on_update),
+        story=row.story_id if row.story_id is not None else row.article_id,
+        new_terms=tuple(update_of_story.get("new_terms", ())),
+        new_watchlist=bool(update_of_story.get("new_watchlist", False)),
+        via=row.via,
     )
+
+
+def with_outlets(conn: Connection, found: Sequence[Hit]) -> list[Hit]:
+    """The hits with the other outlets (site name, else feed) their stories are in, in order of arrival."""
+    story_ids = list({hit.story for hit in found if hit.story is not None})
+    members: dict[int, list[tuple[int, str]]] = {}
+    for start in range(0, len(story_ids), STORY_BATCH):
+        query = (
+            select(articles.c.story_id, articles.c.id, articles.c.sitename, articles.c.feed)
+            .where(articles.c.story_id.in_(story_ids[start : start + STORY_BATCH]))
+            .order_by(articles.c.id)
+        )
+        for row in conn.execute(query):
+            members.setdefault(row.story_id, []).append((row.id, row.sitename or row.feed))
+    result = []
+    for hit in found:
+        own = hit.sitename or hit.feed
+        outlets = [
+            name for article_id, name in members.get(hit.story or -1, []) if article_id != hit.article_id
+        ]
+        result.append(replace(hit, outlets=tuple(n for n in dict.fromkeys(outlets) if n != own)))
+    return result

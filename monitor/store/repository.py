@@ -4,23 +4,40 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import struct
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Engine, Row, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
-from monitor.models import Article, FeedState, FeedUpdate, Finding, Hit, Match, PendingPage, StoredEntry
+from monitor.models import (
+    Article,
+    Candidate,
+    FeedState,
+    FeedUpdate,
+    Finding,
+    Fingerprint,
+    Hit,
+    Match,
+    PendingPage,
+    Placement,
+    StoredEntry,
+    Story,
+    StoryAlert,
+    StoryArticle,
+)
 from monitor.secrets import mask_url, redact
 from monitor.store import engine as engine_setup
 from monitor.store.outbox import Outbox
-from monitor.store.queries import hit_from_row, hit_query
+from monitor.store.queries import hit_from_row, hit_query, with_outlets
 from monitor.store.tables import (
     CleanText,
+    article_aliases,
     article_versions,
     articles,
     daemon,
@@ -126,13 +143,15 @@ class Store:
     # articles and hits -------------------------------------------------------------------------------
 
     def unseen(self, keys: Iterable[str]) -> set[str]:
-        """The keys (canonical URLs or guids) not stored yet."""
+        """The keys (canonical URLs or guids) not stored yet, as an article's key or as one of its aliases."""
         wanted = list(dict.fromkeys(keys))
         seen: set[str] = set()
         with self.engine.begin() as conn:
             for start in range(0, len(wanted), SEEN_CHECK_BATCH):
                 batch = wanted[start : start + SEEN_CHECK_BATCH]
                 seen.update(conn.scalars(select(articles.c.key).where(articles.c.key.in_(batch))))
+                aliases = select(article_aliases.c.key).where(article_aliases.c.key.in_(batch))
+                seen.update(conn.scalars(aliases))
         return set(wanted) - seen
 
     def stored_entries(self, keys: Iterable[str]) -> dict[str, StoredEntry]:
@@ -231,10 +250,16 @@ class Store:
         return saved.get(article.key)
 
     def save_articles(
-        self, findings: Sequence[Finding], notifiers: Mapping[str, Sequence[str]], *, now: datetime
+        self,
+        findings: Sequence[Finding],
+        notifiers: Mapping[str, Sequence[str]],
+        *,
+        now: datetime,
+        stories: StoryRules | None = None,
     ) -> dict[str, list[int]]:
-        """Store articles, their hits and the hits' pending deliveries (one per notifier of the watchlist) in one
-        transaction. Returns the new hit ids by article key; an article another poll stored first is left out.
+        """Store articles, their stories, their hits and the hits' pending deliveries (one per notifier of the
+        watchlist) in one transaction. Returns the new hit ids by article key; an article another poll stored
+        first is left out. Without ``stories`` every article is a story of its own and every hit alerts.
         """
         if not findings:
             return {}
@@ -250,12 +275,10 @@ class Store:
             clean = CleanText().process_bind_param
             by_stored = {clean(f.article.key, self.engine.dialect): f.article.key for f in findings}
             article_ids = {by_stored[row.key]: row.id for row in new_articles}
-            hit_rows = [
-                _hit_row(article_ids[f.article.key], match, f.alert, now)
-                for f in findings
-                if f.article.key in article_ids
-                for match in f.matches
-            ]
+            _save_aliases(conn, findings, article_ids, dialect)
+            fresh = [f for f in findings if f.article.key in article_ids]
+            story_ids = _place_in_stories(conn, fresh, article_ids, stories)
+            hit_rows = _story_hit_rows(conn, fresh, article_ids, story_ids, stories, now)
             saved: dict[str, list[int]] = {key: [] for key in article_ids}
             retry_rows = [
                 _retry_row(article_ids[f.article.key], f.retry)
@@ -303,7 +326,49 @@ class Store:
         if limit:
             query = query.limit(limit)
         with self.engine.begin() as conn:
-            return [hit_from_row(row) for row in conn.execute(query)]
+            return with_outlets(conn, [hit_from_row(row) for row in conn.execute(query)])
+
+    def stories(
+        self, *, watchlist: str | None = None, since: datetime | None = None, limit: int | None = 50
+    ) -> list[Story]:
+        """Stories newest first (by their latest article), with their articles in order of arrival."""
+        last_seen = func.max(articles.c.first_seen_at)
+        query = (
+            select(articles.c.story_id).where(articles.c.story_id.is_not(None)).group_by(articles.c.story_id)
+        )
+        if watchlist:
+            matched = (
+                select(articles.c.story_id)
+                .join(hits, hits.c.article_id == articles.c.id)
+                .where(hits.c.watchlist == watchlist)
+            )
+            query = query.where(articles.c.story_id.in_(matched))
+        if since:
+            query = query.having(last_seen >= since)
+        query = query.order_by(last_seen.desc(), articles.c.story_id.desc())
+        if limit:
+            query = query.limit(limit)
+        with self.engine.begin() as conn:
+            story_ids = list(conn.scalars(query))
+            members: dict[int, list[Row[Any]]] = {}
+            watchlists: dict[int, set[str]] = {}
+            for start in range(0, len(story_ids), SEEN_CHECK_BATCH):
+                batch = story_ids[start : start + SEEN_CHECK_BATCH]
+                rows = conn.execute(
+                    select(articles).where(articles.c.story_id.in_(batch)).order_by(articles.c.id)
+                )
+                for row in rows:
+                    members.setdefault(row.story_id, []).append(row)
+                matched_rows = conn.execute(
+                    select(articles.c.story_id, hits.c.watchlist)
+                    .join(hits, hits.c.article_id == articles.c.id)
+                    .where(articles.c.story_id.in_(batch))
+                )
+                for row in matched_rows:
+                    watchlists.setdefault(row.story_id, set()).add(row.watchlist)
+        return [
+            _story(story_id, members[story_id], watchlists.get(story_id, set())) for story_id in story_ids
+        ]
 
     def article_fields(self, hit_ids: Sequence[int]) -> dict[int, dict[str, str]]:
         """For each hit, the text fields of its article, as the matcher reads them."""
@@ -343,6 +408,196 @@ class Store:
             }
 
 
+def _story(story_id: int, rows: Sequence[Row[Any]], watchlists: set[str]) -> Story:
+    first = rows[0]
+    return Story(
+        id=story_id,
+        title=first.title,
+        first_seen=first.first_seen_at,
+        watchlists=tuple(sorted(watchlists)),
+        articles=tuple(
+            StoryArticle(
+                url=row.url,
+                feed=row.feed,
+                title=row.title,
+                published=row.published_at,
+                first_seen=row.first_seen_at,
+            )
+            for row in rows
+        ),
+    )
+
+
+class StoryRules(Protocol):
+    """The pure decisions the store applies while saving (monitor.stories implements them)."""
+
+    def place(self, new: Fingerprint | None, candidates: Sequence[Candidate]) -> Placement: ...
+
+    def story_alert(
+        self, watchlist: str, matched: Sequence[str], earlier: Mapping[str, frozenset[str]]
+    ) -> StoryAlert: ...
+
+
+MAX_CANDIDATES = 200  # band rows read per new article: a band common to many (boilerplate) cannot flood it
+
+
+def _save_aliases(
+    conn: Connection, findings: Sequence[Finding], article_ids: Mapping[str, int], dialect: str
+) -> None:
+    """Record the other keys of each article (new, or stored earlier under its canonical key), so the next poll
+    knows the feed's link without fetching the page again."""
+    wanted = [
+        (alias, f.article.key) for f in findings for alias in f.article.aliases if alias != f.article.key
+    ]
+    if not wanted:
+        return
+    ids = dict(article_ids)
+    missing = [key for _, key in wanted if key not in ids]
+    if missing:
+        found = conn.execute(select(articles.c.key, articles.c.id).where(articles.c.key.in_(missing)))
+        ids.update({row.key: row.id for row in found})
+    rows = [{"key": alias, "article_id": ids[key]} for alias, key in wanted if key in ids]
+    if rows:
+        conn.execute(_insert_ignore(article_aliases, dialect).on_conflict_do_nothing(), rows)
+
+
+def _place_in_stories(
+    conn: Connection, fresh: Sequence[Finding], article_ids: Mapping[str, int], stories: StoryRules | None
+) -> dict[str, int]:
+    """Each new article's story id. The stored articles sharing a band with any of the batch are read in one
+    go; the articles are then placed one at a time, in order, so copies within the batch find each other.
+    Fingerprints, bands and story ids are written with one statement each."""
+    fingerprinted = [f for f in fresh if f.fingerprint is not None]
+    bands = [band for f in fingerprinted if f.fingerprint for band in f.fingerprint.bands]
+    by_band, candidates = _stored_candidates(conn, bands)
+    story_ids: dict[str, int] = {}
+    updates: list[dict[str, Any]] = []
+    band_rows: list[dict[str, Any]] = []
+    for finding in fresh:
+        article_id = article_ids[finding.article.key]
+        fingerprint = finding.fingerprint
+        story = article_id
+        row: dict[str, Any] = {"b_id": article_id, "b_signature": None, "b_shingles": None}
+        if fingerprint is not None:
+            if stories is not None:
+                sharing = {i for band in fingerprint.bands for i in by_band.get(band, ())}
+                newest = sorted(sharing, reverse=True)[:MAX_CANDIDATES]
+                placement = stories.place(fingerprint, [candidates[i] for i in newest])
+                story = placement.story if placement.story is not None else article_id
+            candidates[article_id] = Candidate(story, article_id, fingerprint.signature, fingerprint.shingles)
+            for band in fingerprint.bands:
+                by_band.setdefault(band, []).append(article_id)
+                band_rows.append({"band": band, "article_id": article_id})
+            row |= {"b_signature": _pack(fingerprint.signature), "b_shingles": fingerprint.shingles}
+        updates.append(row | {"b_story": story})
+        story_ids[finding.article.key] = story
+    if band_rows:
+        # Through the driver: 40 rows an article, where SQLAlchemy's per-row parameter handling would cost
+        # more than the insert itself.
+        mark = _placeholder(conn)
+        conn.exec_driver_sql(
+            f"INSERT INTO story_bands (band, article_id) VALUES ({mark}, {mark})",
+            [(row["band"], row["article_id"]) for row in band_rows],
+        )
+    if updates:
+        conn.execute(
+            update(articles)
+            .where(articles.c.id == bindparam("b_id"))
+            .values(
+                story_id=bindparam("b_story"),
+                signature=bindparam("b_signature"),
+                shingles=bindparam("b_shingles"),
+            ),
+            updates,
+        )
+    return story_ids
+
+
+def _stored_candidates(
+    conn: Connection, bands: Sequence[int]
+) -> tuple[dict[int, list[int]], dict[int, Candidate]]:
+    """The stored articles sharing any of ``bands``: article ids by band, and each article as a Candidate."""
+    by_band: dict[int, list[int]] = {}
+    wanted = list(set(bands))
+    mark = _placeholder(conn)
+    for start in range(0, len(wanted), SEEN_CHECK_BATCH):
+        batch = tuple(wanted[start : start + SEEN_CHECK_BATCH])
+        sql = f"SELECT band, article_id FROM story_bands WHERE band IN ({', '.join([mark] * len(batch))})"
+        for band, article_id in conn.exec_driver_sql(sql, batch):
+            by_band.setdefault(band, []).append(article_id)
+    ids = list({i for members in by_band.values() for i in members})
+    candidates: dict[int, Candidate] = {}
+    for start in range(0, len(ids), SEEN_CHECK_BATCH):
+        query = select(articles.c.id, articles.c.story_id, articles.c.signature, articles.c.shingles).where(
+            articles.c.id.in_(ids[start : start + SEEN_CHECK_BATCH]), articles.c.signature.is_not(None)
+        )
+        for row in conn.execute(query):
+            candidates[row.id] = Candidate(row.story_id, row.id, _unpack(row.signature), row.shingles)
+    by_band = {band: [i for i in members if i in candidates] for band, members in by_band.items()}
+    return by_band, candidates
+
+
+def _story_hit_rows(
+    conn: Connection,
+    fresh: Sequence[Finding],
+    article_ids: Mapping[str, int],
+    story_ids: Mapping[str, int],
+    stories: StoryRules | None,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The hit rows of the new articles: a copy of a story alerts only when it adds something (story_alert)."""
+    earlier = _earlier_matches(conn, {story_ids[f.article.key] for f in fresh})
+    rows = []
+    for finding in fresh:
+        story = story_ids[finding.article.key]
+        seen = {name: frozenset(terms) for name, terms in earlier.get(story, {}).items()}
+        for match in finding.matches:
+            verdict = (
+                stories.story_alert(match.watchlist, match.matched, seen)
+                if stories is not None
+                else StoryAlert(alert=True)
+            )
+            row = _hit_row(article_ids[finding.article.key], match, finding.alert and verdict.alert, now)
+            if verdict.is_update:
+                row["story_update"] = json.dumps(
+                    {"new_terms": list(verdict.new_terms), "new_watchlist": verdict.new_watchlist}
+                )
+            rows.append(row)
+        for match in finding.matches:
+            earlier.setdefault(story, {}).setdefault(match.watchlist, set()).update(match.matched)
+    return rows
+
+
+def _earlier_matches(conn: Connection, story_ids: set[int]) -> dict[int, dict[str, set[str]]]:
+    """For each story, the terms each watchlist matched in its stored articles."""
+    found: dict[int, dict[str, set[str]]] = {}
+    wanted = list(story_ids)
+    for start in range(0, len(wanted), SEEN_CHECK_BATCH):
+        query = (
+            select(articles.c.story_id, hits.c.watchlist, hits.c.matched)
+            .join(hits, hits.c.article_id == articles.c.id)
+            .where(articles.c.story_id.in_(wanted[start : start + SEEN_CHECK_BATCH]))
+        )
+        for row in conn.execute(query):
+            found.setdefault(row.story_id, {}).setdefault(row.watchlist, set()).update(
+                json.loads(row.matched)
+            )
+    return found
+
+
+def _placeholder(conn: Connection) -> str:
+    """The driver's parameter marker: ? for sqlite3, %s for psycopg."""
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def _pack(signature: Sequence[int]) -> bytes:
+    return struct.pack(f"<{len(signature)}I", *signature)
+
+
+def _unpack(data: bytes) -> tuple[int, ...]:
+    return struct.unpack(f"<{len(data) // 4}I", data)
+
+
 def _insert_ignore(table: Any, dialect: str) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING, which SQLite and PostgreSQL both speak; RETURNING gives only new rows."""
     return postgresql_insert(table) if dialect == "postgresql" else sqlite_insert(table)
@@ -365,6 +620,8 @@ def _article_row(article: Article) -> dict[str, Any]:
         "language": article.language,
         "fingerprint": article.fingerprint,
         "updated_at": article.updated,
+        "via": article.via,
+        "via_error": article.via_error,
     }
 
 

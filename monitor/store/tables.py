@@ -7,12 +7,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -96,7 +98,30 @@ articles = Table(
     Column("language", String(16)),  # ISO 639-1, None when the detector was unsure
     Column("fingerprint", String(64)),  # of title, summary and text: a changed entry is matched again
     Column("updated_at", UTCDateTime),  # when a changed version last replaced the text
+    Column("via", CleanText),  # the aggregator (Google News) link the article came through
+    Column("via_error", CleanText),  # why that link could not be resolved to the publisher's
+    Column("story_id", Integer),  # the id of the story's first article; its own id when it is the first
+    Column("signature", LargeBinary),  # MinHash signature (monitor.stories); NULL for texts too short
+    Column("shingles", Integer),  # distinct word shingles the signature was made of
     Index("ix_articles_feed_published", "feed", "published_at"),
+    Index("ix_articles_story", "story_id"),
+)
+
+# Other keys an article is known by: the feed's link when the page declared another canonical URL.
+article_aliases = Table(
+    "article_aliases",
+    metadata,
+    Column("key", CleanText, primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+)
+
+# The LSH bands of each fingerprinted article: articles sharing a band are candidates of one story.
+story_bands = Table(
+    "story_bands",
+    metadata,
+    Column("band", BigInteger, primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    sqlite_with_rowid=False,  # one B-tree, the key itself: half the pages written per insert
 )
 
 hits = Table(
@@ -109,9 +134,10 @@ hits = Table(
     Column("fields", CleanText, nullable=False, default="[]"),  # JSON list of the fields they were found in
     Column("snippets", CleanText, nullable=False),  # JSON list of {field, text, marks}
     Column("found_at", UTCDateTime, nullable=False),
-    Column("alerted", Boolean, nullable=False),  # False: too old to alert, stored for the record
+    Column("alerted", Boolean, nullable=False),  # False: too old to alert, or a copy adding nothing new
     Column("found_as", CleanText, nullable=False, server_default="[]"),  # JSON list: exact, alias or stem
     Column("on_update", Boolean, nullable=False, server_default=false()),  # found when the article changed
+    Column("story_update", CleanText),  # JSON {"new_terms": [...], "new_watchlist": bool} for a story update
     UniqueConstraint("article_id", "watchlist", name="uq_hits_article_watchlist"),
     Index("ix_hits_watchlist_found", "watchlist", "found_at"),
 )
