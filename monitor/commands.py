@@ -21,6 +21,7 @@ from monitor.runtime import Config, load_config, new_fetcher, open_runtime, open
 from monitor.secrets import mask_url
 from monitor.store import DaemonRecord, Outbox, Store
 from monitor.store import engine as store_engine
+from monitor.store.archive import Archive, HitRecord
 from monitor.workers import WorkerPool
 
 log = logging.getLogger("monitor")
@@ -80,8 +81,12 @@ def _report_line(report: SendReport) -> str:
     return f"{kind} to {report.notifier}: {report.hits} hits {state}"
 
 
-def hit_row(hit: Hit) -> dict[str, Any]:
+def hit_row(hit: Hit, record: HitRecord | None = None) -> dict[str, Any]:
+    label = record.label if record else None
     return {
+        "id": hit.id,
+        "label": label.label if label else None,
+        "note": label.note if label else None,
         "watchlist": hit.watchlist,
         "found_at": hit.found_at,
         "published": hit.published,
@@ -101,20 +106,24 @@ def hits(
     limit: int,
     fmt: str,
     query: str | None = None,
+    label: str | None = None,
 ) -> int:
     store = open_store(config.settings)
     try:
-        found = store.hits(watchlist=watchlist, since=since, limit=None if query else limit)
+        archive = Archive(store)
+        ids = archive.hit_ids_labelled(label, watchlist) if label else None
+        found = store.hits(watchlist=watchlist, since=since, limit=None if query else limit, ids=ids)
         if query:
             found = _search(store, found, query)[:limit]
-        rows = [hit_row(h) for h in found]
+        records = archive.hit_records([h.id for h in found])
+        rows = [hit_row(h, records.get(h.id)) for h in found]
     finally:
         store.close()
-    columns = ["found_at", "watchlist", "feed", "title", "matched", "url"]
+    columns = ["id", "found_at", "watchlist", "feed", "title", "label", "matched", "url"]
     if fmt == "json":
         text = output.json_lines(rows)
     elif fmt == "csv":
-        text = output.csv_text(rows, [*columns, "published", "snippet"])
+        text = output.csv_text(rows, [*columns, "note", "published", "snippet"])
     else:
         text = output.table(rows, columns, {"title": 60, "url": 70, "matched": 30}) if rows else "no hits"
         if rows and rows[0]["snippets"]:

@@ -26,12 +26,15 @@ from monitor.logs import setup_logging
 from monitor.pipeline import FeedJob, poll_summary
 from monitor.runtime import Config, Runtime, load_config, open_runtime
 from monitor.store import DaemonRecord
+from monitor.store.archive import Archive
+from monitor.usecases.retention import prune_due
 
 log = logging.getLogger("monitor.daemon")
 
 DELIVERY_EVERY = 1.0
 HEARTBEAT_EVERY = 10.0
 HOUSEKEEPING_EVERY = 6 * 3600.0
+PRUNE_EVERY = 86400.0
 
 
 def now() -> datetime:
@@ -89,6 +92,7 @@ class Daemon:
                 id="housekeeping",
                 **_ONE_AT_A_TIME,
             )
+            scheduler.add_job(self._prune, IntervalTrigger(seconds=PRUNE_EVERY), id="prune", **_ONE_AT_A_TIME)
             self._install_signals()
             watcher = asyncio.create_task(self._watch_config())
             log.info(
@@ -168,6 +172,16 @@ class Daemon:
     def _housekeeping(self) -> None:
         if self.runtime:
             self.runtime.store.housekeeping()
+
+    def _prune(self) -> None:
+        """Daily retention: drop the text and raw bodies of old articles without hits."""
+        if self.runtime:
+            try:
+                pruned = prune_due(Archive(self.runtime.store), self.config.settings.monitor.retention, now())
+            except Exception:
+                log.exception("pruning old articles failed; it is tried again tomorrow")
+                return
+            log.info("retention: pruned the text of %d old articles without hits", pruned)
 
     @contextmanager
     def _tracked(self) -> Iterator[None]:

@@ -150,6 +150,7 @@ class Finding:
     article: Article
     matches: tuple[Match, ...]
     alert: bool
+    page: FetchResult | None = None  # the response the article's text came from: kept as evidence of a hit
 
 
 @dataclass(frozen=True, slots=True)

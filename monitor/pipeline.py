@@ -112,8 +112,9 @@ class Pipeline:
             return self._failed(job, state, now, reason, started)
 
         new_entries = self._new_entries(parsed.entries)
-        articles = await asyncio.gather(*(self._article(job, entry, now) for entry in new_entries))
-        hits = self._store(articles, now)
+        fetched_articles = await asyncio.gather(*(self._article(job, entry, now) for entry in new_entries))
+        articles = [article for article, _ in fetched_articles]
+        hits = self._store(articles, now, [response for _, response in fetched_articles])
         self._succeeded(job, state, now, fetched, "ok", len(new_entries), moved)
         page_errors = tuple(f"{a.url}: {a.fetch_error}" for a in articles if a.fetch_error)
         return PollResult(
@@ -140,12 +141,22 @@ class Pipeline:
         unseen = self.store.unseen(unique)
         return [entry for key, entry in reversed(unique.items()) if key in unseen]
 
-    async def _article(self, job: FeedJob, entry: Entry, now: datetime) -> Article:
+    async def _article(self, job: FeedJob, entry: Entry, now: datetime) -> tuple[Article, FetchResult | None]:
+        """The article, and the response its text came from (kept as evidence when it hits)."""
         page: Page | None = None
         error: str | None = None
+        response: FetchResult | None = None
         if job.fulltext and entry.url and entry.url.startswith(("http://", "https://", "file://")):
-            page, error = await self.fetch_page(entry.url, linked_from=job.url)
-        return Article(
+            async with self.page_slots:
+                page, error, response = await fetch_page_response(
+                    self.fetcher,
+                    self.workers,
+                    entry.url,
+                    max_size=self.limits.max_page_size,
+                    extract_timeout=self.limits.extract_timeout,
+                    linked_from=job.url,
+                )
+        article = Article(
             feed=job.name,
             key=entry.key,
             url=entry.url,
@@ -159,6 +170,7 @@ class Pipeline:
             sitename=page.sitename if page else None,
             fetch_error=error,
         )
+        return article, response
 
     async def fetch_page(self, url: str, linked_from: str | None = None) -> tuple[Page | None, str | None]:
         """The extracted page, or why there is none (the entry is then matched on its title and summary)."""
@@ -172,12 +184,23 @@ class Pipeline:
                 linked_from=linked_from,
             )
 
-    def _store(self, articles: Sequence[Article], now: datetime) -> int:
+    def _store(
+        self,
+        articles: Sequence[Article],
+        now: datetime,
+        responses: Sequence[FetchResult | None] | None = None,
+    ) -> int:
         """Match the new articles and store them with their hits in one transaction; returns the hits stored."""
         oldest_alerted = now - timedelta(seconds=self.limits.notify_max_age)
+        pages = responses or [None] * len(articles)
         findings = [
-            Finding(article, tuple(self.matcher.match(article.fields())), article.published >= oldest_alerted)
-            for article in articles
+            Finding(
+                article,
+                tuple(self.matcher.match(article.fields())),
+                article.published >= oldest_alerted,
+                page,
+            )
+            for article, page in zip(articles, pages, strict=True)
         ]
         saved = self.store.save_articles(findings, self.routes, now=now)
         for finding in findings:
@@ -255,18 +278,35 @@ async def fetch_page(
     linked_from: str | None = None,
 ) -> tuple[Page | None, str | None]:
     """An article page fetched and extracted, or why there is none: what the pipeline and `monitor match` use."""
+    page, error, _ = await fetch_page_response(
+        fetcher, workers, url, max_size=max_size, extract_timeout=extract_timeout, linked_from=linked_from
+    )
+    return page, error
+
+
+async def fetch_page_response(
+    fetcher: Fetcher,
+    workers: WorkerPool,
+    url: str,
+    *,
+    max_size: int,
+    extract_timeout: float,
+    linked_from: str | None = None,
+) -> tuple[Page | None, str | None, FetchResult | None]:
+    """``fetch_page`` with the response the page came from, when there was one."""
+    fetched: FetchResult | None = None
     try:
         fetched = await fetcher.fetch(url, max_size=max_size, accept=PAGE_ACCEPT, linked_from=linked_from)
         if not extract.is_html(fetched):
             kind = fetched.headers.get("content-type", "unknown type").split(";")[0]
-            return None, f"not an HTML page ({kind})"
+            return None, f"not an HTML page ({kind})", fetched
         markup = extract.page_markup(fetched)
         page = await workers.run(extract.extract_page, markup, fetched.final_url, timeout=extract_timeout)
-        return page, None
+        return page, None, fetched
     except (FetchError, ExtractError) as exc:
-        return None, exc.reason
+        return None, exc.reason, fetched
     except TimeoutError:
-        return None, f"extraction took longer than {extract_timeout:g}s"
+        return None, f"extraction took longer than {extract_timeout:g}s", fetched
 
 
 def backoff_delay(

@@ -167,6 +167,7 @@ class MonitorSettings(Section):
     retry_for: Duration = 86400.0
     max_backoff: PositiveDuration = 6 * 3600.0
     group_window: Duration = 5.0
+    retention: PositiveDuration = 180 * 86400.0
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("log_level", mode="before")

@@ -15,7 +15,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from monitor.errors import StoreError
 from monitor.models import Article, FeedState, Finding, Hit, Match, Snippet
 from monitor.store import engine as engine_setup
-from monitor.store.tables import CleanText, articles, daemon, deliveries, feeds, hits
+from monitor.store.evidence import capture_row
+from monitor.store.index import SearchIndex, Words, default_words
+from monitor.store.tables import CleanText, articles, captures, daemon, deliveries, feeds, hits
 
 SEEN_CHECK_BATCH = 500
 
@@ -23,18 +25,19 @@ SEEN_CHECK_BATCH = 500
 class Store:
     """The project's database: feeds' poll state, articles, hits and the delivery outbox."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, words: Words | None = None) -> None:
         self.engine = engine
+        self.index = SearchIndex(engine.dialect.name, words or default_words())
 
     @classmethod
-    def open(cls, url: str, *, migrate: bool = True) -> Store:
+    def open(cls, url: str, *, migrate: bool = True, words: Words | None = None) -> Store:
         try:
             engine = engine_setup.create_store_engine(url)
             if migrate:
                 engine_setup.upgrade(engine)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open database {url}: {exc}") from exc
-        return cls(engine)
+        return cls(engine, words)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -122,6 +125,15 @@ class Store:
             clean = CleanText().process_bind_param
             by_stored = {clean(f.article.key, self.engine.dialect): f.article.key for f in findings}
             article_ids = {by_stored[row.key]: row.id for row in new_articles}
+            new_findings = [f for f in findings if f.article.key in article_ids]
+            self.index.add(conn, [_index_row(article_ids[f.article.key], f.article) for f in new_findings])
+            evidence = [
+                capture_row(article_ids[f.article.key], f.page, f.article)
+                for f in new_findings
+                if f.matches and f.page is not None
+            ]
+            if evidence:
+                conn.execute(insert(captures), evidence)
             hit_rows = [
                 _hit_row(article_ids[f.article.key], match, f.alert, now)
                 for f in findings
@@ -257,6 +269,10 @@ def _article_row(article: Article) -> dict[str, Any]:
         "first_seen_at": article.first_seen,
         "fetch_error": article.fetch_error,
     }
+
+
+def _index_row(article_id: int, article: Article) -> tuple[int, str, str, str]:
+    return article_id, article.title, article.summary, article.text
 
 
 def _hit_row(article_id: int, match: Match, alert: bool, now: datetime) -> dict[str, Any]:
