@@ -39,6 +39,31 @@ def corpus_articles(count: int, start: datetime = T0) -> Iterator[Article]:
             )
 
 
+def sentence_articles(
+    languages: tuple[str, ...], per_language: int, start: datetime = T0
+) -> Iterator[Article]:
+    """Real news sentences in other scripts and accents (Russian, Armenian, Turkish, German...), ten to an
+    article, dated before the corpus articles."""
+    number = 0
+    for language in languages:
+        sentences = (CORPUS / "lang-sentences" / f"{language}.txt").read_text(encoding="utf-8").splitlines()
+        for first in range(0, per_language * 10, 10):
+            url = f"https://{language}.news.example/{first}"
+            at = start - timedelta(days=400, hours=number)
+            number += 1
+            yield Article(
+                feed=language,
+                key=url,
+                url=url,
+                guid=None,
+                title=sentences[first],
+                summary="",
+                text=" ".join(sentences[first + 1 : first + 10]),
+                published=at,
+                first_seen=at,
+            )
+
+
 def fill(store: Store, articles: list[Article], now: datetime = T0) -> None:
     for start in range(0, len(articles), 200):
         batch = articles[start : start + 200]

@@ -18,7 +18,7 @@ from monitor.store.engine import alembic_config, create_store_engine
 from monitor.store.index import AllOf, AnyOf, Term, fts5_query, tsquery
 from monitor.usecases.narrow import narrow_watchlist
 from monitor.usecases.search import search
-from tests.archive_corpus import T0, corpus_articles, fill
+from tests.archive_corpus import T0, corpus_articles, fill, sentence_articles
 from tests.factory import json_lines, run_cli, write_config
 
 ARTICLES = 600
@@ -40,6 +40,12 @@ QUERIES = [
     '"prime minist*"',
     '"new york* times"',
     "é OR İstanbul OR ß",
+    "Россия OR россии OR росс*",
+    '"в том числе"',
+    "Հայաստանի OR Հայաստան*",
+    "türkiye* OR Türkiye'nin OR istanbul",
+    "straße OR strasse OR über*",
+    "Azərbaycan*",
     "summary:minister body:parliament",
     '(Brexit OR "European Union") NEAR/20 (deal OR talks)',
     "zzzznotaword",
@@ -52,6 +58,7 @@ def corpus_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, list[
     path = tmp_path_factory.mktemp("archive") / "monitor.db"
     store = Store.open(f"sqlite:///{path}")
     articles = list(corpus_articles(ARTICLES))
+    articles += sentence_articles(("ru", "hy", "tr", "de", "az"), 30)
     fill(store, articles)
     return store, articles
 

@@ -17,6 +17,7 @@ from monitor.store.repository import Store, hit_from_row, hit_query
 from monitor.store.tables import articles, captures, hit_labels, hits
 
 BATCH = 500
+FIRST_BATCH = 50
 LABELS = ("relevant", "irrelevant", "unsure")
 
 
@@ -92,9 +93,12 @@ class Archive:
             return conn.scalar(query) or 0
 
     def articles(self, ids: Sequence[int]) -> Iterator[StoredArticle]:
-        """The articles with these ids, in the order given, read a batch at a time."""
-        for start in range(0, len(ids), BATCH):
-            batch = list(ids[start : start + BATCH])
+        """The articles with these ids, in the order given, read a batch at a time: small batches first, so a
+        search that stops after a few results reads few articles."""
+        start, size = 0, FIRST_BATCH
+        while start < len(ids):
+            batch = list(ids[start : start + size])
+            start, size = start + size, min(size * 2, BATCH)
             with self.engine.begin() as conn:
                 rows = {row.id: row for row in conn.execute(select(articles).where(articles.c.id.in_(batch)))}
             for article_id in batch:

@@ -5,7 +5,9 @@ so a word the matcher sees is a word the index has. The index only narrows: a se
 that may match (an ``IndexQuery`` of required words and phrases) and the matcher decides on each of them.
 
 - SQLite: a contentless FTS5 table ``article_index(title, summary, body)`` whose rowid is the article id,
-  holding the folded words of each field (phrases and prefixes are answered by FTS5 itself).
+  holding the folded words of each field separated by spaces (phrases and prefixes are answered by FTS5
+  itself). Its ``ascii`` tokenizer cuts only at ASCII separators and takes every other character as part of a
+  word, so each folded word (letters and digits, lower case) is exactly one token, in any script.
 - PostgreSQL: a table ``article_index(article_id, words tsvector)`` holding the distinct folded words of the
   article as lexemes, written and queried as literals so PostgreSQL's parser never re-cuts them. Phrases are
   asked as all of their words (the matcher checks their order).
@@ -74,11 +76,9 @@ def tsquery(query: IndexQuery) -> str:
 
 
 def indexable_word(word: str) -> bool:
-    """Whether both index kinds keep ``word`` whole: FTS5's tokenizer knows the letters of long-standing
-    scripts, and PostgreSQL limits a lexeme's length. A query with other words is not narrowed."""
-    if len(word.encode()) > MAX_LEXEME_BYTES:
-        return False
-    return word.isascii() or all(ch.isalnum() and ord(ch) < 0x2000 for ch in word)
+    """Whether both index kinds keep ``word`` whole: PostgreSQL limits a lexeme's length (FTS5's ``ascii``
+    tokenizer keeps every folded word as it is). A query with a longer word is not narrowed."""
+    return len(word.encode()) <= MAX_LEXEME_BYTES
 
 
 def _lexeme(word: str) -> str:
@@ -174,6 +174,5 @@ def create_statements(dialect: str) -> Sequence[str]:
             "CREATE INDEX ix_article_index_words ON article_index USING GIN (words)",
         )
     return (
-        "CREATE VIRTUAL TABLE article_index USING fts5(title, summary, body, content='', "
-        "tokenize='unicode61 remove_diacritics 0')",
+        "CREATE VIRTUAL TABLE article_index USING fts5(title, summary, body, content='', tokenize='ascii')",
     )
