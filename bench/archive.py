@@ -87,7 +87,7 @@ def corpus_texts() -> list[dict[str, str]]:
 
 
 def archive_articles(texts: list[dict[str, str]], count: int, offset: int = 0) -> Iterator[Article]:
-    span = timedelta(days=200) / max(count, 1)
+    span = timedelta(days=200) / ARCHIVE_SIZE
     for number in range(offset, offset + count):
         item = texts[number % len(texts)]
         url = f"https://news.example/{number}"
@@ -163,7 +163,7 @@ def insert_rates(texts: list[dict[str, str]], folder: Path) -> dict[str, Any]:
             page = FetchResult(
                 f"https://news.example/{article_id}", "", 200, body, {"content-type": "text/html"}
             )
-            article = next(archive_articles(texts, 1, article_id - 1))
+            (article,) = archive_articles(texts, 1, article_id - 1)
             rows.append(capture_row(article_id, page, article))
         conn.execute(insert(captures), rows)
     store.close()
