@@ -27,6 +27,7 @@ from monitor.pipeline import FeedJob, poll_summary
 from monitor.runtime import Config, Runtime, load_config, open_runtime
 from monitor.store import DaemonRecord
 from monitor.store.archive import Archive
+from monitor.usecases.recheck import page_fetcher, run_rechecks, send_alerts
 from monitor.usecases.retention import prune_due
 
 log = logging.getLogger("monitor.daemon")
@@ -35,6 +36,7 @@ DELIVERY_EVERY = 1.0
 HEARTBEAT_EVERY = 10.0
 HOUSEKEEPING_EVERY = 6 * 3600.0
 PRUNE_EVERY = 86400.0
+RECHECK_EVERY = 300.0
 
 
 def now() -> datetime:
@@ -172,6 +174,26 @@ class Daemon:
     def _housekeeping(self) -> None:
         if self.runtime:
             self.runtime.store.housekeeping()
+
+    async def _recheck(self) -> None:
+        """Fetch the pages behind hits whose recheck is due; alert the changed and removed ones."""
+        runtime = self.runtime
+        if not runtime:
+            return
+        settings = self.config.settings
+        with self._tracked():
+            try:
+                fetch = page_fetcher(
+                    runtime.fetcher,
+                    runtime.workers,
+                    max_size=settings.monitor.max_page_size,
+                    extract_timeout=settings.monitor.extract_timeout,
+                )
+                alerts = await run_rechecks(Archive(runtime.store), fetch, settings.monitor.recheck, now())
+                notifiers = {n.name: n for n in settings.notifiers}
+                await send_alerts(alerts, notifiers, self.config.routes, timeout=settings.monitor.timeout)
+            except Exception:
+                log.exception("rechecking pages behind hits failed; they are tried again at the next run")
 
     def _prune(self) -> None:
         """Daily retention: drop the text and raw bodies of old articles without hits."""

@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("size", sa.Integer, nullable=False),
         sa.Column("fetched_at", UTCDateTime, nullable=False),
         sa.Column("text", CleanText),
+        sa.Column("kind", sa.String(20), nullable=False, server_default="page"),
     )
     op.create_index("ix_captures_article", "captures", ["article_id", "fetched_at"])
 

@@ -168,6 +168,7 @@ class MonitorSettings(Section):
     max_backoff: PositiveDuration = 6 * 3600.0
     group_window: Duration = 5.0
     retention: PositiveDuration = 180 * 86400.0
+    recheck: tuple[PositiveDuration, ...] = (3600.0, 86400.0, 7 * 86400.0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("log_level", mode="before")

@@ -46,6 +46,19 @@ class StoredArticle:
 
 
 @dataclass(frozen=True, slots=True)
+class RecheckTarget:
+    """A page behind a hit, as a recheck needs it."""
+
+    article_id: int
+    url: str
+    title: str
+    first_fetched: datetime
+    rechecks: int  # captures after the first
+    last_text: str
+    watchlists: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Label:
     label: str
     note: str | None
@@ -203,6 +216,67 @@ class Archive:
 
     def article(self, article_id: int) -> StoredArticle | None:
         return next(self.articles([article_id]), None)
+
+    # rechecks -------------------------------------------------------------------------------------------
+
+    def recheck_targets(self, since: datetime) -> list[RecheckTarget]:
+        """The pages behind hits first captured since ``since``, with their rechecks so far and last text."""
+        first = (
+            select(
+                captures.c.article_id,
+                func.min(captures.c.fetched_at).label("first"),
+                func.count().label("captured"),
+                func.max(captures.c.id).label("last_id"),
+            )
+            .where(captures.c.article_id.in_(select(hits.c.article_id)))
+            .group_by(captures.c.article_id)
+            .subquery()
+        )
+        text_of = (
+            select(captures.c.text)
+            .where(
+                (captures.c.article_id == first.c.article_id)
+                & captures.c.text.is_not(None)
+                & captures.c.kind.in_(("page", "changed"))
+            )
+            .order_by(captures.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        query = (
+            select(first, articles.c.url, articles.c.title, text_of.label("text"))
+            .join(articles, articles.c.id == first.c.article_id)
+            .where(first.c.first >= since)
+        )
+        with self.engine.begin() as conn:
+            rows = conn.execute(query).all()
+            watchlists: dict[int, list[str]] = {}
+            ids = [row.article_id for row in rows]
+            for start in range(0, len(ids), BATCH):
+                found = conn.execute(
+                    select(hits.c.article_id, hits.c.watchlist).where(
+                        hits.c.article_id.in_(ids[start : start + BATCH])
+                    )
+                )
+                for hit in found:
+                    watchlists.setdefault(hit.article_id, []).append(hit.watchlist)
+        return [
+            RecheckTarget(
+                article_id=row.article_id,
+                url=row.url,
+                title=row.title,
+                first_fetched=row.first,
+                rechecks=row.captured - 1,
+                last_text=row.text or "",
+                watchlists=tuple(sorted(watchlists.get(row.article_id, []))),
+            )
+            for row in rows
+            if row.url
+        ]
+
+    def add_recheck(self, row: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(captures).values(**row))
 
     # retention ------------------------------------------------------------------------------------------
 

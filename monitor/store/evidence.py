@@ -33,6 +33,7 @@ class Capture:
     size: int
     fetched_at: datetime
     text: str | None
+    kind: str = "page"
 
 
 def capture_row(article_id: int, page: FetchResult, article: Article) -> dict[str, Any]:
@@ -48,6 +49,33 @@ def capture_row(article_id: int, page: FetchResult, article: Article) -> dict[st
         "size": len(page.body),
         "fetched_at": article.first_seen,
         "text": article.text,
+        "kind": "page",
+    }
+
+
+def recheck_row(
+    article_id: int,
+    url: str,
+    page: FetchResult | None,
+    status: int,
+    text: str | None,
+    kind: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """A recheck's ``captures`` row: the body is kept only when the page changed or went."""
+    body = page.body if page is not None else b""
+    return {
+        "article_id": article_id,
+        "url": url,
+        "final_url": page.final_url if page is not None else url,
+        "status": status,
+        "headers": json.dumps(dict(page.headers) if page is not None else {}),
+        "body": zlib.compress(body, COMPRESSION_LEVEL) if kind in ("changed", "removed") else None,
+        "sha256": hashlib.sha256(body).hexdigest(),
+        "size": len(body),
+        "fetched_at": now,
+        "text": text if kind == "changed" else None,
+        "kind": kind,
     }
 
 
@@ -71,6 +99,7 @@ def read_captures(conn: Connection, article_id: int) -> list[Capture]:
             size=row.size,
             fetched_at=row.fetched_at,
             text=row.text,
+            kind=row.kind,
         )
         for row in conn.execute(query)
     ]

@@ -177,5 +177,8 @@ captures = Table(
     Column("size", Integer, nullable=False),  # bytes of the uncompressed body
     Column("fetched_at", UTCDateTime, nullable=False),
     Column("text", CleanText),  # the text extracted from this body: one version of the article
+    Column(
+        "kind", String(20), nullable=False, default="page"
+    ),  # page, unchanged, changed, removed (rechecks)
     Index("ix_captures_article", "article_id", "fetched_at"),
 )

@@ -44,7 +44,7 @@ def export_evidence(archive: Archive, hit_id: int, out: Path, *, force: bool = F
     if captures:
         files.append(WARC_NAME)
         write_warc(out / WARC_NAME, captures)
-        if any(c.body is None for c in captures):
+        if any(c.body is None and c.kind in ("page", "changed") for c in captures):
             missing.append("the raw body of a capture (pruned); its hash and headers are kept")
     else:
         missing.append(
@@ -76,6 +76,8 @@ def write_warc(path: Path, captures: list[Capture]) -> None:
     with path.open("wb") as handle:
         writer = WARCWriter(handle, gzip=True)
         for capture in captures:
+            if capture.body is None and capture.kind == "unchanged":
+                continue  # a recheck that found the same text: listed in the manifest only
             date = _warc_date(capture.fetched_at)
             headers = [(k, v) for k, v in capture.headers.items() if k.lower() not in WIRE_HEADERS]
             body = capture.body if capture.body is not None else b""
@@ -132,6 +134,7 @@ def build_manifest(
                 "sha256": c.sha256,
                 "size": c.size,
                 "body_kept": c.body is not None,
+                "kind": c.kind,
             }
             for c in captures
         ],

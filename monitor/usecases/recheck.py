@@ -1,6 +1,9 @@
 """Rechecks of the pages behind hits: when one is due, and whether a new fetch changed the page materially or
 removed it. Pure functions of values and ``now``; fetching and storing the new version is the caller's.
 
+``run_rechecks`` applies them: it fetches what is due, stores each recheck as a capture (the body and text
+only when the page changed or went) and returns what to alert.
+
 A change is material when a sentence of some length was added or dropped: a changed date line, a counter or
 a short advertisement slot does not count. A page is removed on 404 or 410, or when it now redirects to the
 site's home page.
@@ -8,11 +11,25 @@ site's home page.
 
 from __future__ import annotations
 
+import html
+import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
+
+from monitor import extract
+from monitor.config import NotifierSettings
+from monitor.errors import ExtractError, FetchError
+from monitor.fetch import PAGE_ACCEPT, Fetcher
+from monitor.models import FetchResult
+from monitor.notify import Message, log_message, send_message
+from monitor.store.archive import Archive, RecheckTarget
+from monitor.store.evidence import recheck_row
+from monitor.workers import WorkerPool
+
+log = logging.getLogger("monitor.recheck")
 
 DEFAULT_SCHEDULE = (3600.0, 86400.0, 7 * 86400.0)
 MIN_SENTENCE_WORDS = 6  # shorter lines (dates, bylines, "Advertisement") are not material
@@ -119,3 +136,119 @@ def _is_home_page(final_url: str, asked_url: str) -> bool:
     final, asked = urlsplit(final_url), urlsplit(asked_url)
     moved = (final.netloc, final.path) != (asked.netloc, asked.path)
     return moved and final.path in ("", "/") and not final.query
+
+
+# --- applying them -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Refetched:
+    """A new fetch of a page: its status, the response (None when there was none) and the extracted text."""
+
+    status: int
+    page: FetchResult | None
+    text: str | None
+
+
+PageFetcher = Callable[[str], Awaitable[Refetched]]
+
+
+@dataclass(frozen=True, slots=True)
+class RecheckAlert:
+    """A page behind hits that changed or went: what its watchlists' notifiers are told."""
+
+    target: RecheckTarget
+    change: PageChange
+
+    def message(self) -> Message:
+        title = f"{', '.join(self.target.watchlists)}: article {self.change.kind}: {self.target.title}"
+        lines = [f"{self.target.title}\n{self.target.url}\n"]
+        if self.change.kind == "removed":
+            lines.append("The page is gone (removed, or it now leads to the site's home page).")
+        lines += [f"+ {sentence}" for sentence in self.change.added]
+        lines += [f"- {sentence}" for sentence in self.change.dropped]
+        text = "\n".join(lines)
+        markdown = "\n".join(_escape_markdown(line) for line in lines)
+        return Message(title=title, text=text, html="<pre>" + html.escape(text) + "</pre>", markdown=markdown)
+
+
+async def run_rechecks(
+    archive: Archive, fetch: PageFetcher, schedule: Sequence[float], now: datetime
+) -> list[RecheckAlert]:
+    """Fetch every page behind a hit whose recheck is due, store what was found, and return the changes and
+    removals to alert."""
+    if not schedule:
+        return []
+    alerts: list[RecheckAlert] = []
+    since = now - timedelta(seconds=max(schedule)) - timedelta(days=1)
+    for target in archive.recheck_targets(since):
+        if not recheck_due(target.first_fetched, target.rechecks, schedule, now):
+            continue
+        refetched = await fetch(target.url)
+        final_url = refetched.page.final_url if refetched.page else target.url
+        change = compare(target.last_text, refetched.status, final_url, refetched.text, asked_url=target.url)
+        archive.add_recheck(
+            recheck_row(
+                target.article_id,
+                target.url,
+                refetched.page,
+                refetched.status,
+                refetched.text,
+                change.kind,
+                now,
+            )
+        )
+        if change.kind != "unchanged":
+            alerts.append(RecheckAlert(target, change))
+    return alerts
+
+
+def _escape_markdown(line: str) -> str:
+    return re.sub(r"([\\`*_\[\]<>@])", r"\\\1", line)
+
+
+def page_fetcher(
+    fetcher: Fetcher, workers: WorkerPool, *, max_size: int, extract_timeout: float
+) -> PageFetcher:
+    """Fetch and extract a page as the pipeline does; a refusal (404, 410) comes back as its status."""
+
+    async def fetch(url: str) -> Refetched:
+        try:
+            response = await fetcher.fetch(url, max_size=max_size, accept=PAGE_ACCEPT)
+        except FetchError as exc:
+            return Refetched(exc.status or 0, None, None)
+        if not extract.is_html(response):
+            return Refetched(response.status, response, None)
+        markup = extract.page_markup(response)
+        try:
+            page = await workers.run(
+                extract.extract_page, markup, response.final_url, timeout=extract_timeout
+            )
+        except (ExtractError, TimeoutError):
+            return Refetched(response.status, response, None)
+        return Refetched(response.status, response, page.text)
+
+    return fetch
+
+
+async def send_alerts(
+    alerts: Sequence[RecheckAlert],
+    notifiers: Mapping[str, NotifierSettings],
+    routes: Mapping[str, Sequence[str]],
+    *,
+    timeout: float,
+) -> None:
+    """Tell each notifier of the hits' watchlists, once per page; failures are logged (not retried)."""
+    for alert in alerts:
+        message = alert.message()
+        names = dict.fromkeys(name for w in alert.target.watchlists for name in routes.get(w, ()))
+        for name in names:
+            notifier = notifiers.get(name)
+            if notifier is None:
+                continue
+            if notifier.logs_only:
+                log_message(log, name, message)
+                continue
+            for result in await send_message(notifier.urls, message, timeout=timeout):
+                if not result.ok:
+                    log.warning("recheck alert to %s failed: %s: %s", name, result.target, result.error)
