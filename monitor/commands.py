@@ -119,13 +119,14 @@ def hits(
         rows = [hit_row(h, records.get(h.id)) for h in found]
     finally:
         store.close()
-    columns = ["id", "found_at", "watchlist", "feed", "title", "label", "matched", "url"]
+    columns = ["found_at", "watchlist", "feed", "title", "matched", "url"]
     if fmt == "json":
         text = output.json_lines(rows)
     elif fmt == "csv":
-        text = output.csv_text(rows, [*columns, "note", "published", "snippet"])
+        text = output.csv_text(rows, [*columns, "published", "snippet", "id", "label", "note"])
     else:
-        text = output.table(rows, columns, {"title": 60, "url": 70, "matched": 30}) if rows else "no hits"
+        shown = ["id", *columns[:4], "label", *columns[4:]]
+        text = output.table(rows, shown, {"title": 60, "url": 70, "matched": 30}) if rows else "no hits"
         if rows and rows[0]["snippets"]:
             text += "\n\n" + "\n".join(_explained(r) for r in rows)
     print(text)
