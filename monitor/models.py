@@ -180,6 +180,7 @@ class Finding:
     matches: tuple[Match, ...]
     alert: bool
     retry: PendingPage | None = None
+    page: FetchResult | None = None  # the response the article's text came from: kept as evidence of a hit
 
 
 @dataclass(frozen=True, slots=True)

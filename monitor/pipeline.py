@@ -70,6 +70,7 @@ class PageOutcome:
 
     page: Page | None
     failure: PageFailure | None = None
+    response: FetchResult | None = None  # what the server sent, when it sent something: evidence of a hit
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +159,7 @@ class Pipeline:
         result = self._record(job, state, _fetched("ok", fetched, len(new_entries)), now, started)
         page_errors = tuple(
             f"{a.url}: {a.fetch_error}" + ("; fetching it again later" if retry else "")
-            for a, retry in articles
+            for a, retry, _ in articles
             if a.fetch_error
         )
         return dataclasses.replace(result, hits=hits, warning=parsed.warning, page_errors=page_errors)
@@ -205,9 +206,9 @@ class Pipeline:
 
     async def _article(
         self, job: FeedJob, entry: Entry, now: datetime, feed_title: str = ""
-    ) -> tuple[Article, PendingPage | None]:
-        """The entry as an article with its page's text, and the page's next fetch if this one failed for a
-        passing reason."""
+    ) -> tuple[Article, PendingPage | None, FetchResult | None]:
+        """The entry as an article with its page's text, the page's next fetch if this one failed for a passing
+        reason, and the response its text came from (kept as evidence when it hits)."""
         outcome = PageOutcome(None)
         if job.fulltext and entry.url and entry.url.startswith(("http://", "https://", "file://")):
             outcome = await self.fetch_page_outcome(entry.url, linked_from=job.url)
@@ -232,9 +233,9 @@ class Pipeline:
             language=detect_language(title, summary, text),
         )
         if failure is None or entry.url is None:
-            return article, None
+            return article, None, outcome.response
         first = PendingPage(entry.key, job.name, entry.url, job.url, 0, 0, now, now, failure.reason)
-        return article, self._after_failure(first, failure, now)
+        return article, self._after_failure(first, failure, now), outcome.response
 
     def _after_failure(self, pending: PendingPage, failure: PageFailure, now: datetime) -> PendingPage | None:
         """The pending fetch after one more failure, or None when the page is not to be tried again."""
@@ -270,14 +271,22 @@ class Pipeline:
                 extractor=self.extractor,
             )
 
-    def _finding(self, article: Article, now: datetime, retry: PendingPage | None = None) -> Finding:
+    def _finding(
+        self,
+        article: Article,
+        now: datetime,
+        retry: PendingPage | None = None,
+        page: FetchResult | None = None,
+    ) -> Finding:
         oldest_alerted = now - timedelta(seconds=self.limits.notify_max_age)
         matches = tuple(self.matcher.match(article.fields()))
-        return Finding(article, matches, article.published >= oldest_alerted, retry)
+        return Finding(article, matches, article.published >= oldest_alerted, retry, page)
 
-    def _store(self, articles: Sequence[tuple[Article, PendingPage | None]], now: datetime) -> int:
+    def _store(
+        self, articles: Sequence[tuple[Article, PendingPage | None, FetchResult | None]], now: datetime
+    ) -> int:
         """Match the new articles and store them with their hits in one transaction; returns the hits stored."""
-        findings = [self._finding(article, now, retry) for article, retry in articles]
+        findings = [self._finding(article, now, retry, page) for article, retry, page in articles]
         saved = self.store.save_articles(findings, self.routes, now=now)
         for finding in findings:
             if finding.article.key in saved:  # else another poll stored it first
@@ -349,23 +358,26 @@ async def fetch_page_outcome(
 ) -> PageOutcome:
     """``fetch_page``, saying also whether a failure may pass. Every failure is this page's, never its feed's:
     a worker that dies or runs out of time on a page counts as a crash, which is retried only a few times."""
+    fetched: FetchResult | None = None
     try:
         fetched = await fetcher.fetch(url, max_size=max_size, accept=PAGE_ACCEPT, linked_from=linked_from)
         if not extract.is_html(fetched):
             kind = fetched.headers.get("content-type", "unknown type").split(";")[0]
-            return PageOutcome(None, PageFailure(f"not an HTML page ({kind})", transient=False))
+            return PageOutcome(None, PageFailure(f"not an HTML page ({kind})", transient=False), fetched)
         markup = extract.page_markup(fetched)
         page = await workers.run(extractor, markup, fetched.final_url, timeout=extract_timeout)
-        return PageOutcome(page)
+        return PageOutcome(page, response=fetched)
     except FetchError as exc:
         return PageOutcome(None, PageFailure(exc.reason, transient=exc.transient))
     except ExtractError as exc:
-        return PageOutcome(None, PageFailure(exc.reason, transient=False))
+        return PageOutcome(None, PageFailure(exc.reason, transient=False), fetched)
     except TimeoutError:
         reason = f"extraction took longer than {extract_timeout:g}s"
-        return PageOutcome(None, PageFailure(reason, transient=True, crashed=True))
+        return PageOutcome(None, PageFailure(reason, transient=True, crashed=True), fetched)
     except (WorkerCrashed, MemoryError) as exc:
-        return PageOutcome(None, PageFailure(f"extraction crashed: {exc}", transient=True, crashed=True))
+        return PageOutcome(
+            None, PageFailure(f"extraction crashed: {exc}", transient=True, crashed=True), fetched
+        )
 
 
 MAX_TITLE = 2000  # characters; a title is a line in an alert, not a place for a whole article

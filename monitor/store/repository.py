@@ -16,9 +16,11 @@ from monitor.errors import StoreError
 from monitor.models import Article, FeedState, FeedUpdate, Finding, Hit, Match, PendingPage
 from monitor.secrets import mask_url, redact
 from monitor.store import engine as engine_setup
+from monitor.store.evidence import capture_row
+from monitor.store.index import SearchIndex, Words, default_words
 from monitor.store.outbox import Outbox
 from monitor.store.queries import hit_from_row, hit_query
-from monitor.store.tables import CleanText, articles, daemon, deliveries, feeds, hits, page_retries
+from monitor.store.tables import CleanText, articles, captures, daemon, deliveries, feeds, hits, page_retries
 
 SEEN_CHECK_BATCH = 500
 
@@ -26,13 +28,14 @@ SEEN_CHECK_BATCH = 500
 class Store:
     """The project's database: feeds' poll state, articles, hits and the delivery outbox."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, words: Words | None = None) -> None:
         self.engine = engine
         self.outbox = Outbox(engine)
         self.daemon = DaemonRecord(engine)
+        self.index = SearchIndex(engine.dialect.name, words or default_words())
 
     @classmethod
-    def open(cls, url: str, *, migrate: bool = True) -> Store:
+    def open(cls, url: str, *, migrate: bool = True, words: Words | None = None) -> Store:
         """Connect, check that the database can be written, and (unless told not to) bring its schema up to
         date. Every failure is a StoreError of one line naming the cause (exit 3)."""
         try:
@@ -47,7 +50,7 @@ class Store:
             # the original in a traceback, is dropped.
             reason = engine_setup.describe_failure(exc)
             raise StoreError(redact(f"cannot open database {mask_url(url)}: {reason}", url)) from None
-        return cls(engine)
+        return cls(engine, words)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -158,6 +161,15 @@ class Store:
             clean = CleanText().process_bind_param
             by_stored = {clean(f.article.key, self.engine.dialect): f.article.key for f in findings}
             article_ids = {by_stored[row.key]: row.id for row in new_articles}
+            new_findings = [f for f in findings if f.article.key in article_ids]
+            self.index.add(conn, [_index_row(article_ids[f.article.key], f.article) for f in new_findings])
+            evidence = [
+                capture_row(article_ids[f.article.key], f.page, f.article)
+                for f in new_findings
+                if f.matches and f.page is not None
+            ]
+            if evidence:
+                conn.execute(insert(captures), evidence)
             hit_rows = [
                 _hit_row(article_ids[f.article.key], match, f.alert, now)
                 for f in findings
@@ -273,6 +285,10 @@ def _article_row(article: Article) -> dict[str, Any]:
         "language": article.language,
         "fingerprint": article.fingerprint,
     }
+
+
+def _index_row(article_id: int, article: Article) -> tuple[int, str, str, str]:
+    return article_id, article.title, article.summary, article.text
 
 
 def _hit_row(article_id: int, match: Match, alert: bool, now: datetime) -> dict[str, Any]:
