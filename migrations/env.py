@@ -10,12 +10,18 @@ from monitor.store.tables import metadata
 config = context.config
 
 
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """The full-text index (an FTS5 table and its shadow tables on SQLite) lives outside the metadata."""
+    return not (type_ == "table" and name is not None and name.startswith("article_index"))
+
+
 def run_migrations_offline() -> None:
     context.configure(
         url=config.attributes.get("url") or config.get_main_option("sqlalchemy.url"),
         target_metadata=metadata,
         literal_binds=True,
         render_as_batch=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -40,7 +46,12 @@ def run_migrations_online() -> None:
 
 def _run(connection: object) -> None:
     batch = connection.dialect.name == "sqlite"  # type: ignore[attr-defined]  # SQLite cannot ALTER most things
-    context.configure(connection=connection, target_metadata=metadata, render_as_batch=batch)  # type: ignore[arg-type]
+    context.configure(
+        connection=connection,  # type: ignore[arg-type]
+        target_metadata=metadata,
+        render_as_batch=batch,
+        include_name=include_name,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

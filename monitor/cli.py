@@ -42,7 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("run", help="run as a service: poll on schedule, deliver alerts, follow config edits")
 
-    hits = sub.add_parser("hits", help="list stored hits, newest first")
+    hits = sub.add_parser("hits", help="list stored hits, newest first; `hits mark ID LABEL` labels one")
+    hits.add_argument("action", nargs="*", metavar="mark HIT_ID relevant|irrelevant|unsure")
+    hits.add_argument("--note", metavar="TEXT", help="with mark: why")
+    hits.add_argument(
+        "--label", choices=["relevant", "irrelevant", "unsure"], help="only hits with this label"
+    )
     hits.add_argument("--watchlist", metavar="NAME")
     hits.add_argument("--since", metavar="2d|DATE", help="a duration back from now, or an ISO date")
     hits.add_argument("--query", metavar="Q", help="only hits whose article matches this query")
@@ -77,8 +82,31 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--file", type=Path)
     source.add_argument("-", dest="stdin", action="store_true", help="read the text from standard input")
 
+    search = sub.add_parser("search", help="search every stored article with the query language")
+    search.add_argument("query", metavar="QUERY")
+    search.add_argument("--since", default="30d", metavar="30d|DATE", help="published since (default 30d)")
+    search.add_argument("--feed", metavar="NAME")
+    search.add_argument("--lang", metavar="xx", help="only articles in this language")
+    search.add_argument("--limit", type=row_limit, default=50, help="0: every article")
+    search.add_argument("--format", choices=["table", "json", "csv"], default="table")
+
+    backtest = sub.add_parser("backtest", help="run a watchlist over the archive; nothing is stored or sent")
+    tested = backtest.add_mutually_exclusive_group(required=True)
+    tested.add_argument("--watchlist", metavar="NAME")
+    tested.add_argument("--query", metavar="Q")
+    backtest.add_argument("--since", default="90d", metavar="90d|DATE", help="published since (default 90d)")
+    backtest.add_argument("--format", choices=["table", "json"], default="table")
+
+    evidence = sub.add_parser(
+        "evidence", help="write a hit's captures (WARC), texts and manifest to a folder"
+    )
+    evidence.add_argument("hit_id", type=int, metavar="HIT_ID")
+    evidence.add_argument("--out", type=Path, required=True, metavar="DIR")
+    evidence.add_argument("--force", action="store_true", help="write into a folder that is not empty")
+
     db = sub.add_parser("db", help="database maintenance")
-    db.add_argument("action", choices=["upgrade"])
+    db.add_argument("action", choices=["upgrade", "prune"])
+    db.add_argument("--dry-run", action="store_true", help="with prune: only count what would be pruned")
     return parser
 
 
@@ -127,12 +155,42 @@ def dispatch(args: argparse.Namespace, config_path: Path) -> int:
     config = commands.load(config_path, args.log_level)
     if command == "poll":
         return _run(commands.poll(config, args.feed, notify=not args.no_notify))
+    if command in ("search", "backtest", "evidence") or (command == "db" and args.action == "prune"):
+        return _archive_command(args, config)
     if command == "hits":
+        if args.action:
+            from monitor import archive_commands
+
+            return archive_commands.mark_command(config, args.action, args.note)
         return commands.hits(
-            config, args.watchlist, parse_since(args.since), args.limit, args.format, args.query
+            config, args.watchlist, parse_since(args.since), args.limit, args.format, args.query, args.label
         )
     if command == "stories":
         return commands.stories(config, args.watchlist, parse_since(args.since), args.limit, args.format)
+    return _other_command(args, config)
+
+
+def _archive_command(args: argparse.Namespace, config: Any) -> int:
+    from monitor import archive_commands
+
+    command: str = args.command
+    if command == "search":
+        return archive_commands.search_command(
+            config, args.query, parse_since(args.since), args.feed, args.lang, args.limit, args.format
+        )
+    if command == "backtest":
+        return archive_commands.backtest_command(
+            config, args.watchlist, args.query, parse_since(args.since), args.format
+        )
+    if command == "evidence":
+        return archive_commands.evidence_command(config, args.hit_id, args.out, args.force)
+    return archive_commands.prune_command(config, args.dry_run)
+
+
+def _other_command(args: argparse.Namespace, config: Any) -> int:
+    from monitor import commands
+
+    command: str = args.command
     if command == "status":
         return commands.status(config, args.format)
     if command == "deliveries":

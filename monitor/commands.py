@@ -23,6 +23,7 @@ from monitor.untrusted import printable
 if TYPE_CHECKING:
     from monitor.notify.deliver import SendReport
     from monitor.store import DaemonRecord
+    from monitor.store.archive import HitRecord
 
 log = logging.getLogger("monitor")
 
@@ -115,8 +116,12 @@ def _report_line(report: SendReport) -> str:
     return f"{kind} to {report.notifier}: {report.hits} hits {state}"
 
 
-def hit_row(hit: Hit) -> dict[str, Any]:
+def hit_row(hit: Hit, record: HitRecord | None = None) -> dict[str, Any]:
+    label = record.label if record else None
     return {
+        "id": hit.id,
+        "label": label.label if label else None,
+        "note": label.note if label else None,
         "watchlist": hit.watchlist,
         "found_at": hit.found_at,
         "published": hit.published,
@@ -192,27 +197,33 @@ def hits(
     limit: int,
     fmt: str,
     query: str | None = None,
+    label: str | None = None,
 ) -> int:
     from monitor.runtime import open_store
+    from monitor.store.archive import Archive
 
     store = open_store(config.settings)
     try:
-        found = store.hits(watchlist=watchlist, since=since, limit=None if query else limit)
+        archive = Archive(store)
+        ids = archive.hit_ids_labelled(label, watchlist) if label else None
+        found = store.hits(watchlist=watchlist, since=since, limit=None if query else limit, ids=ids)
         if query:
             wanted = matching(
                 query, store.article_fields([hit.id for hit in found]), config.settings.resolved_aliases
             )
             found = [hit for hit in found if hit.id in wanted][: limit or None]
-        rows = [hit_row(h) for h in found]
+        records = archive.hit_records([h.id for h in found])
+        rows = [hit_row(h, records.get(h.id)) for h in found]
     finally:
         store.close()
     columns = ["found_at", "watchlist", "feed", "title", "matched", "url", "language"]
     if fmt == "json":
         text = output.json_lines(rows)
     elif fmt == "csv":
-        text = output.csv_text(rows, [*columns, "published", "snippet"])
+        text = output.csv_text(rows, [*columns, "published", "snippet", "id", "label", "note"])
     else:
-        text = output.table(rows, columns, {"title": 60, "url": 70, "matched": 30}) if rows else "no hits"
+        shown = ["id", *columns[:4], "label", *columns[4:]]
+        text = output.table(rows, shown, {"title": 60, "url": 70, "matched": 30}) if rows else "no hits"
         if rows and rows[0]["snippets"]:
             text += "\n\n" + "\n".join(_explained(r) for r in rows)
     print(text)

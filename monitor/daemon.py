@@ -28,6 +28,9 @@ from monitor.models import FeedJob, PollResult
 from monitor.pipeline import poll_summary
 from monitor.poll_plan import first_poll
 from monitor.runtime import Runtime, open_runtime, release_stale_claims
+from monitor.store.archive import Archive
+from monitor.usecases.recheck import page_fetcher, run_rechecks, send_alerts
+from monitor.usecases.retention import prune_due
 
 log = logging.getLogger("monitor.daemon")
 
@@ -35,6 +38,8 @@ DELIVERY_EVERY = 1.0
 HEARTBEAT_EVERY = 10.0
 HOUSEKEEPING_EVERY = 6 * 3600.0
 PAGE_RETRIES_EVERY = 60.0
+PRUNE_EVERY = 86400.0
+RECHECK_EVERY = 300.0
 
 
 def now() -> datetime:
@@ -116,6 +121,10 @@ class Daemon:
             id="housekeeping",
             **_ONE_AT_A_TIME,
         )
+        scheduler.add_job(self._prune, IntervalTrigger(seconds=PRUNE_EVERY), id="prune", **_ONE_AT_A_TIME)
+        scheduler.add_job(
+            self._recheck, IntervalTrigger(seconds=RECHECK_EVERY), id="recheck", **_ONE_AT_A_TIME
+        )
         return scheduler
 
     # scheduling --------------------------------------------------------------------------------------------
@@ -190,6 +199,42 @@ class Daemon:
     def _housekeeping(self) -> None:
         if self.runtime:
             self.runtime.store.housekeeping()
+
+    async def _recheck(self) -> None:
+        """Fetch the pages behind hits whose recheck is due; alert the changed and removed ones."""
+        runtime = self.runtime
+        if not runtime:
+            return
+        settings = self.config.settings
+        if not settings.monitor.recheck:
+            return
+        with self._tracked():
+            try:
+                fetch = page_fetcher(
+                    runtime.fetcher,
+                    runtime.workers,
+                    max_size=settings.monitor.max_page_size,
+                    extract_timeout=settings.monitor.extract_timeout,
+                )
+                alerts = await run_rechecks(
+                    Archive(runtime.store), fetch, settings.monitor.recheck, self.clock()
+                )
+                notifiers = {n.name: n for n in settings.notifiers}
+                await send_alerts(alerts, notifiers, self.config.routes, timeout=settings.monitor.timeout)
+            except Exception:
+                log.exception("rechecking pages behind hits failed; they are tried again at the next run")
+
+    def _prune(self) -> None:
+        """Daily retention: drop the text and raw bodies of old articles without hits."""
+        if self.runtime:
+            try:
+                pruned = prune_due(
+                    Archive(self.runtime.store), self.config.settings.monitor.retention, self.clock()
+                )
+            except Exception:
+                log.exception("pruning old articles failed; it is tried again tomorrow")
+                return
+            log.info("retention: pruned the text of %d old articles without hits", pruned)
 
     @contextmanager
     def _tracked(self) -> Iterator[None]:

@@ -237,6 +237,7 @@ class Finding:
     alert: bool
     retry: PendingPage | None = None
     fingerprint: Fingerprint | None = None  # None: too short to cluster, a story of its own
+    page: FetchResult | None = None  # the response the article's text came from: kept as evidence of a hit
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,6 +72,7 @@ class PageOutcome:
 
     page: Page | None
     failure: PageFailure | None = None
+    response: FetchResult | None = None  # what the server sent, when it sent something: evidence of a hit
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,11 +162,11 @@ class Pipeline:
         hits = self._store(articles, now)
         changed = self._changed_entries(parsed.entries, new_entries, now)
         updates = await asyncio.gather(*(self._article(job, entry, now, parsed.title) for entry in changed))
-        hits += self._store_updates([article for article, _ in updates], now)
+        hits += self._store_updates([(article, page) for article, _, page in updates], now)
         result = self._record(job, state, _fetched("ok", fetched, len(new_entries)), now, started)
         page_errors = tuple(
             f"{a.url}: {a.fetch_error}" + ("; fetching it again later" if retry else "")
-            for a, retry in articles
+            for a, retry, _ in articles
             if a.fetch_error
         )
         return dataclasses.replace(
@@ -226,13 +227,13 @@ class Pipeline:
             entry for key, entry in unique.items() if key in stored and update_due(entry, stored[key], oldest)
         ]
 
-    def _store_updates(self, articles: Sequence[Article], now: datetime) -> int:
+    def _store_updates(self, articles: Sequence[tuple[Article, FetchResult | None]], now: datetime) -> int:
         """Match the changed articles again and store them; returns the hits they gave that were not there."""
         oldest_alerted = now - timedelta(seconds=self.limits.notify_max_age)
         found = 0
-        for article in articles:
+        for article, page in articles:
             matches = tuple(self.matcher.match(article.fields()))
-            finding = Finding(article, matches, article.published >= oldest_alerted)
+            finding = Finding(article, matches, article.published >= oldest_alerted, page=page)
             new_hits = self.store.save_update(finding, self.routes, now=now)
             found += len(new_hits)
             log.info("updated feed=%s url=%s new_hits=%d", article.feed, article.url, len(new_hits))
@@ -240,9 +241,10 @@ class Pipeline:
 
     async def _article(
         self, job: FeedJob, entry: Entry, now: datetime, feed_title: str = ""
-    ) -> tuple[Article, PendingPage | None]:
+    ) -> tuple[Article, PendingPage | None, FetchResult | None]:
         """The entry as an article with its page's text (a Google News link resolved to the publisher's first),
-        and the page's next fetch if this one failed for a passing reason."""
+        the page's next fetch if this one failed for a passing reason, and the response its text came from (kept
+        as evidence when it hits)."""
         link, via, via_error = entry.url, None, None
         if entry.url and gnews.is_google_news(entry.url):
             link, via_error = await self.publisher_url(entry.url, linked_from=job.url)
@@ -277,9 +279,9 @@ class Pipeline:
             updated=entry.updated,
         )
         if failure is None or link is None:
-            return article, None
+            return article, None, outcome.response
         first = PendingPage(key, job.name, link, job.url, 0, 0, now, now, failure.reason)
-        return article, self._after_failure(first, failure, now)
+        return article, self._after_failure(first, failure, now), outcome.response
 
     def _after_failure(self, pending: PendingPage, failure: PageFailure, now: datetime) -> PendingPage | None:
         """The pending fetch after one more failure, or None when the page is not to be tried again."""
@@ -344,18 +346,26 @@ class Pipeline:
         log.warning("google news link %s not resolved: %s", link, reason)
         return link, reason
 
-    def _finding(self, article: Article, now: datetime, retry: PendingPage | None = None) -> Finding:
+    def _finding(
+        self,
+        article: Article,
+        now: datetime,
+        retry: PendingPage | None = None,
+        page: FetchResult | None = None,
+    ) -> Finding:
         oldest_alerted = now - timedelta(seconds=self.limits.notify_max_age)
         matches = tuple(self.matcher.match(article.fields()))
         fingerprint = stories.fingerprint(
             stories.clustering_text(article.title, article.summary, article.text)
         )
-        return Finding(article, matches, article.published >= oldest_alerted, retry, fingerprint)
+        return Finding(article, matches, article.published >= oldest_alerted, retry, fingerprint, page)
 
-    def _store(self, articles: Sequence[tuple[Article, PendingPage | None]], now: datetime) -> int:
+    def _store(
+        self, articles: Sequence[tuple[Article, PendingPage | None, FetchResult | None]], now: datetime
+    ) -> int:
         """Match the new articles, place them in stories and store them with their hits in one transaction;
         returns the hits stored."""
-        findings = [self._finding(article, now, retry) for article, retry in articles]
+        findings = [self._finding(article, now, retry, page) for article, retry, page in articles]
         saved = self.store.save_articles(findings, self.routes, now=now, stories=stories)
         for finding in findings:
             if finding.article.key in saved:  # else another poll stored it first
@@ -365,7 +375,7 @@ class Pipeline:
     async def retry_pages(self, now: datetime) -> RetryReport:
         """Fetch again the article pages that are due; match an article again when its text arrives, and
         store (and so alert) the hits that adds."""
-        pages = PageRetries(self.store.engine)
+        pages = PageRetries(self.store.engine, self.store.index)
         due = pages.claim_due(now, now + timedelta(seconds=RETRY_CLAIM))
         outcomes = await asyncio.gather(
             *(self.fetch_page_outcome(pending.url, pending.linked_from) for pending, _ in due)
@@ -374,7 +384,7 @@ class Pipeline:
         given_up: list[str] = []
         for (pending, article), outcome in zip(due, outcomes, strict=True):
             if outcome.page is not None:
-                finding = self._finding(_with_page(article, outcome.page), now)
+                finding = self._finding(_with_page(article, outcome.page), now, page=outcome.response)
                 new_hits = pages.complete(finding, self.routes, now=now)
                 _log_hits(finding, set(new_hits))
                 fetched, hits = fetched + 1, hits + len(new_hits)
@@ -427,23 +437,26 @@ async def fetch_page_outcome(
 ) -> PageOutcome:
     """``fetch_page``, saying also whether a failure may pass. Every failure is this page's, never its feed's:
     a worker that dies or runs out of time on a page counts as a crash, which is retried only a few times."""
+    fetched: FetchResult | None = None
     try:
         fetched = await fetcher.fetch(url, max_size=max_size, accept=PAGE_ACCEPT, linked_from=linked_from)
         if not extract.is_html(fetched):
             kind = fetched.headers.get("content-type", "unknown type").split(";")[0]
-            return PageOutcome(None, PageFailure(f"not an HTML page ({kind})", transient=False))
+            return PageOutcome(None, PageFailure(f"not an HTML page ({kind})", transient=False), fetched)
         markup = extract.page_markup(fetched)
         page = await workers.run(extractor, markup, fetched.final_url, timeout=extract_timeout)
-        return PageOutcome(page)
+        return PageOutcome(page, response=fetched)
     except FetchError as exc:
         return PageOutcome(None, PageFailure(exc.reason, transient=exc.transient))
     except ExtractError as exc:
-        return PageOutcome(None, PageFailure(exc.reason, transient=False))
+        return PageOutcome(None, PageFailure(exc.reason, transient=False), fetched)
     except TimeoutError:
         reason = f"extraction took longer than {extract_timeout:g}s"
-        return PageOutcome(None, PageFailure(reason, transient=True, crashed=True))
+        return PageOutcome(None, PageFailure(reason, transient=True, crashed=True), fetched)
     except (WorkerCrashed, MemoryError) as exc:
-        return PageOutcome(None, PageFailure(f"extraction crashed: {exc}", transient=True, crashed=True))
+        return PageOutcome(
+            None, PageFailure(f"extraction crashed: {exc}", transient=True, crashed=True), fetched
+        )
 
 
 MAX_TITLE = 2000  # characters; a title is a line in an alert, not a place for a whole article

@@ -123,6 +123,9 @@ Window = Annotated[float, _DURATION, AfterValidator(_within(0, DAY, format_durat
 Span = Annotated[float, _DURATION, AfterValidator(_within(0, 30 * DAY, format_duration))]
 PositiveSpan = Annotated[float, _DURATION, AfterValidator(_within(0.001, 30 * DAY, format_duration))]
 MaxAge = Annotated[float, _DURATION, AfterValidator(_within(0.001, 366 * DAY, format_duration))]
+Retention = Annotated[float, _DURATION, AfterValidator(_within(HOUR, 100 * 366 * DAY, format_duration))]
+RecheckAge = Annotated[float, _DURATION, AfterValidator(_within(1, 366 * DAY, format_duration))]
+Rechecks = Annotated[tuple[RecheckAge, ...], Field(max_length=20)]
 FeedSize = Annotated[int, BeforeValidator(_size_input), AfterValidator(_within(1, 10**9, _show_size))]
 PageSize = Annotated[int, BeforeValidator(_size_input), AfterValidator(_within(1, 10**8, _show_size))]
 Connections = Annotated[StrictInt, AfterValidator(_within(1, 1000, _show_count))]
@@ -188,6 +191,8 @@ class MonitorSettings(Section):
     retry_for: Span = 86400.0
     max_backoff: PositiveSpan = 6 * 3600.0
     group_window: Window = 5.0
+    retention: Retention = 180 * DAY
+    recheck: Rechecks = (HOUR, DAY, 7 * DAY)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("log_level", mode="before")

@@ -11,12 +11,15 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from monitor.models import Article, Finding, PendingPage
+from monitor.store.evidence import capture_row
+from monitor.store.index import SearchIndex
 from monitor.store.repository import _delivery_row, _hit_row
-from monitor.store.tables import articles, deliveries, hits, page_retries
+from monitor.store.tables import articles, captures, deliveries, hits, page_retries
 
 
 class PageRetries:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, index: SearchIndex | None = None) -> None:
+        self.index = index  # the full-text index, kept in step when a page's text arrives
         self.engine = engine
 
     def claim_due(
@@ -75,9 +78,11 @@ class PageRetries:
         Returns the new hit ids by watchlist."""
         article = finding.article
         with self.engine.begin() as conn:
-            article_id = conn.scalar(select(articles.c.id).where(articles.c.key == article.key))
-            if article_id is None:
+            columns = (articles.c.id, articles.c.title, articles.c.summary, articles.c.text)
+            stored = conn.execute(select(*columns).where(articles.c.key == article.key)).one_or_none()
+            if stored is None:
                 return {}
+            article_id = stored.id
             conn.execute(
                 update(articles)
                 .where(articles.c.id == article_id)
@@ -89,6 +94,11 @@ class PageRetries:
                     fetch_error=None,
                 )
             )
+            if self.index is not None:
+                self.index.remove(conn, [(article_id, stored.title, stored.summary, stored.text)])
+                self.index.add(conn, [(article_id, article.title, stored.summary, article.text)])
+            if finding.matches and finding.page is not None:
+                conn.execute(insert(captures), [capture_row(article_id, finding.page, article)])
             conn.execute(delete(page_retries).where(page_retries.c.article_id == article_id))
             rows = [_hit_row(article_id, match, finding.alert, now) for match in finding.matches]
             if not rows:

@@ -33,6 +33,8 @@ from monitor.models import (
 )
 from monitor.secrets import mask_url, redact
 from monitor.store import engine as engine_setup
+from monitor.store.evidence import capture_row
+from monitor.store.index import SearchIndex, Words, default_words
 from monitor.store.outbox import Outbox
 from monitor.store.queries import hit_from_row, hit_query, with_outlets
 from monitor.store.tables import (
@@ -40,6 +42,7 @@ from monitor.store.tables import (
     article_aliases,
     article_versions,
     articles,
+    captures,
     daemon,
     deliveries,
     feeds,
@@ -53,13 +56,14 @@ SEEN_CHECK_BATCH = 500
 class Store:
     """The project's database: feeds' poll state, articles, hits and the delivery outbox."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, words: Words | None = None) -> None:
         self.engine = engine
         self.outbox = Outbox(engine)
         self.daemon = DaemonRecord(engine)
+        self.index = SearchIndex(engine.dialect.name, words or default_words())
 
     @classmethod
-    def open(cls, url: str, *, migrate: bool = True) -> Store:
+    def open(cls, url: str, *, migrate: bool = True, words: Words | None = None) -> Store:
         """Connect, check that the database can be written, and (unless told not to) bring its schema up to
         date. Every failure is a StoreError of one line naming the cause (exit 3)."""
         try:
@@ -74,7 +78,7 @@ class Store:
             # the original in a traceback, is dropped.
             reason = engine_setup.describe_failure(exc)
             raise StoreError(redact(f"cannot open database {mask_url(url)}: {reason}", url)) from None
-        return cls(engine)
+        return cls(engine, words)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -203,6 +207,8 @@ class Store:
                     updated_at=article.updated,
                 )
             )
+            self.index.remove(conn, [(old.id, old.title, old.summary, old.text)])
+            self.index.add(conn, [(old.id, article.title, article.summary, article.text)])
             if not finding.matches:
                 return []
             rows = [{**_hit_row(old.id, m, finding.alert, now), "on_update": True} for m in finding.matches]
@@ -212,6 +218,8 @@ class Store:
                 .returning(hits.c.id, hits.c.watchlist, hits.c.alerted),
                 rows,
             ).all()
+            if new_hits and finding.page is not None:  # the page behind the new hits, as evidence
+                conn.execute(insert(captures), [capture_row(old.id, finding.page, article)])
             delivery_rows = [
                 _delivery_row(row.id, notifier, now)
                 for row in new_hits
@@ -277,6 +285,14 @@ class Store:
             article_ids = {by_stored[row.key]: row.id for row in new_articles}
             _save_aliases(conn, findings, article_ids, dialect)
             fresh = [f for f in findings if f.article.key in article_ids]
+            self.index.add(conn, [_index_row(article_ids[f.article.key], f.article) for f in fresh])
+            evidence = [
+                capture_row(article_ids[f.article.key], f.page, f.article)
+                for f in fresh
+                if f.matches and f.page is not None
+            ]
+            if evidence:
+                conn.execute(insert(captures), evidence)
             story_ids = _place_in_stories(conn, fresh, article_ids, stories)
             hit_rows = _story_hit_rows(conn, fresh, article_ids, story_ids, stories, now)
             saved: dict[str, list[int]] = {key: [] for key in article_ids}
@@ -623,6 +639,10 @@ def _article_row(article: Article) -> dict[str, Any]:
         "via": article.via,
         "via_error": article.via_error,
     }
+
+
+def _index_row(article_id: int, article: Article) -> tuple[int, str, str, str]:
+    return article_id, article.title, article.summary, article.text
 
 
 def _hit_row(article_id: int, match: Match, alert: bool, now: datetime) -> dict[str, Any]:

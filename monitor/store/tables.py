@@ -209,3 +209,38 @@ daemon = Table(
     Column("started_at", UTCDateTime, nullable=False),
     Column("heartbeat_at", UTCDateTime, nullable=False),
 )
+
+
+# Triage labels, kept by article and watchlist rather than by hit id, so that they outlive a re-match.
+hit_labels = Table(
+    "hit_labels",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("watchlist", CleanText, nullable=False),
+    Column("label", String(20), nullable=False),  # relevant, irrelevant, unsure
+    Column("note", CleanText),
+    Column("labelled_at", UTCDateTime, nullable=False),
+    UniqueConstraint("article_id", "watchlist", name="uq_hit_labels_article_watchlist"),
+)
+
+# Evidence: each fetch of a page behind a hit, as served, and the text extracted from it (one version each).
+captures = Table(
+    "captures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("url", CleanText, nullable=False),  # as asked for
+    Column("final_url", CleanText, nullable=False),  # after redirects
+    Column("status", Integer, nullable=False),
+    Column("headers", CleanText, nullable=False),  # JSON object of the response headers
+    Column("body", LargeBinary),  # zlib-compressed response body; None once pruned
+    Column("sha256", String(64), nullable=False),  # of the uncompressed body
+    Column("size", Integer, nullable=False),  # bytes of the uncompressed body
+    Column("fetched_at", UTCDateTime, nullable=False),
+    Column("text", CleanText),  # the text extracted from this body: one version of the article
+    Column(
+        "kind", String(20), nullable=False, default="page"
+    ),  # page, unchanged, changed, removed (rechecks)
+    Index("ix_captures_article", "article_id", "fetched_at"),
+)

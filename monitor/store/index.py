@@ -1,0 +1,178 @@
+"""The full-text index of stored articles: SQLite FTS5 or a PostgreSQL ``tsvector`` with a GIN index.
+
+Both index the words exactly as the matcher cuts and folds them (the ``words`` function given to the store),
+so a word the matcher sees is a word the index has. The index only narrows: a search asks it for the articles
+that may match (an ``IndexQuery`` of required words and phrases) and the matcher decides on each of them.
+
+- SQLite: a contentless FTS5 table ``article_index(title, summary, body)`` whose rowid is the article id,
+  holding the folded words of each field separated by spaces (phrases and prefixes are answered by FTS5
+  itself). Its ``ascii`` tokenizer cuts only at ASCII separators and takes every other character as part of a
+  word, so each folded word (letters and digits, lower case) is exactly one token, in any script.
+- PostgreSQL: a table ``article_index(article_id, words tsvector)`` holding the distinct folded words of the
+  article as lexemes, written and queried as literals so PostgreSQL's parser never re-cuts them. Phrases are
+  asked as all of their words (the matcher checks their order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+Words = Callable[[str], list[str]]
+INDEXED_FIELDS = ("title", "summary", "body")
+MAX_LEXEME_BYTES = 2000  # PostgreSQL refuses lexemes of 2 KB and more
+MAX_TSVECTOR_BYTES = (
+    900_000  # and tsvectors of 1 MB: such an article is kept without words, always a candidate
+)
+
+
+# --- what to ask the index -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """Folded words that occur one after the other in one of ``fields``; the last may be a prefix."""
+
+    words: tuple[str, ...]
+    fields: tuple[str, ...] = INDEXED_FIELDS
+    prefix: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AllOf:
+    children: tuple[IndexQuery, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    children: tuple[IndexQuery, ...]
+
+
+IndexQuery = Term | AllOf | AnyOf
+
+
+def fts5_query(query: IndexQuery) -> str:
+    """The FTS5 MATCH expression of ``query``."""
+    if isinstance(query, Term):
+        phrase = '"' + " ".join(query.words) + '"' + (" *" if query.prefix else "")
+        columns = " ".join(query.fields)
+        return f"{{{columns}}} : {phrase}" if len(query.fields) > 1 else f"{columns} : {phrase}"
+    joiner = " AND " if isinstance(query, AllOf) else " OR "
+    return "(" + joiner.join(fts5_query(child) for child in query.children) + ")"
+
+
+def tsquery(query: IndexQuery) -> str:
+    """The PostgreSQL tsquery literal of ``query``: every word of a phrase, fields ignored (a superset)."""
+    if isinstance(query, Term):
+        lexemes = [_lexeme(word) for word in query.words]
+        if query.prefix:
+            lexemes[-1] += ":*"
+        return "(" + " & ".join(lexemes) + ")"
+    joiner = " & " if isinstance(query, AllOf) else " | "
+    return "(" + joiner.join(tsquery(child) for child in query.children) + ")"
+
+
+def indexable_word(word: str) -> bool:
+    """Whether both index kinds keep ``word`` whole: PostgreSQL limits a lexeme's length (FTS5's ``ascii``
+    tokenizer keeps every folded word as it is). A query with a longer word is not narrowed."""
+    return len(word.encode()) <= MAX_LEXEME_BYTES
+
+
+def _lexeme(word: str) -> str:
+    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+# --- the index itself ------------------------------------------------------------------------------------
+
+
+class SearchIndex:
+    """Writes and queries the index of one database; every call joins the caller's transaction."""
+
+    def __init__(self, dialect: str, words: Words) -> None:
+        self.dialect = dialect
+        self.words = words
+
+    def add(self, conn: Connection, rows: Iterable[tuple[int, str, str, str]]) -> None:
+        """Index articles given as (id, title, summary, text)."""
+        documents = [self._document(*row) for row in rows]
+        if not documents:
+            return
+        if self.dialect == "postgresql":
+            conn.execute(
+                text(
+                    "INSERT INTO article_index (article_id, words) VALUES (:id, CAST(:words AS tsvector)) "
+                    "ON CONFLICT (article_id) DO UPDATE SET words = EXCLUDED.words"
+                ),
+                documents,
+            )
+        else:
+            conn.execute(
+                text(
+                    "INSERT INTO article_index (rowid, title, summary, body) VALUES (:id, :title, :summary, :body)"
+                ),
+                documents,
+            )
+
+    def remove(self, conn: Connection, rows: Iterable[tuple[int, str, str, str]]) -> None:
+        """Drop articles from the index, given as they were indexed: (id, title, summary, text)."""
+        rows = list(rows)
+        if not rows:
+            return
+        if self.dialect == "postgresql":
+            conn.execute(
+                text("DELETE FROM article_index WHERE article_id = :id"), [{"id": row[0]} for row in rows]
+            )
+            return
+        # A contentless FTS5 table forgets a row when told the values it indexed.
+        conn.execute(
+            text(
+                "INSERT INTO article_index (article_index, rowid, title, summary, body) "
+                "VALUES ('delete', :id, :title, :summary, :body)"
+            ),
+            [self._document(*row) for row in rows],
+        )
+
+    def matching_ids(self, conn: Connection, query: IndexQuery) -> set[int]:
+        """The ids of the articles the index cannot rule out for ``query``."""
+        if self.dialect == "postgresql":
+            statement = text(
+                "SELECT article_id FROM article_index WHERE words IS NULL OR words @@ CAST(:q AS tsquery)"
+            )
+            return set(conn.scalars(statement, {"q": tsquery(query)}))
+        statement = text("SELECT rowid FROM article_index WHERE article_index MATCH :q")
+        return set(conn.scalars(statement, {"q": fts5_query(query)}))
+
+    def _document(self, article_id: int, title: str, summary: str, body: str) -> dict[str, Any]:
+        folded = {"title": self.words(title), "summary": self.words(summary), "body": self.words(body)}
+        if self.dialect == "postgresql":
+            return {"id": article_id, "words": _tsvector(w for field in folded.values() for w in field)}
+        return {"id": article_id, **{name: " ".join(words) for name, words in folded.items()}}
+
+
+def _tsvector(words: Iterable[str]) -> str | None:
+    literal = " ".join(_lexeme(w) for w in sorted(set(words)) if len(w.encode()) <= MAX_LEXEME_BYTES)
+    return None if len(literal.encode()) > MAX_TSVECTOR_BYTES else literal
+
+
+def default_words() -> Words:
+    """The matcher's own word folding: the index must cut words exactly as the matcher does, so this is the
+    store's one use of the matching stage (imported here, late, so that the store's module stays light)."""
+    from monitor.match.fold import fold_words
+
+    return fold_words
+
+
+def create_statements(dialect: str) -> Sequence[str]:
+    """DDL of the index, used by the migration."""
+    if dialect == "postgresql":
+        return (
+            "CREATE TABLE article_index (article_id INTEGER PRIMARY KEY "
+            "REFERENCES articles (id) ON DELETE CASCADE, words TSVECTOR)",
+            "CREATE INDEX ix_article_index_words ON article_index USING GIN (words)",
+        )
+    return (
+        "CREATE VIRTUAL TABLE article_index USING fts5(title, summary, body, content='', tokenize='ascii')",
+    )
