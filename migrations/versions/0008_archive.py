@@ -4,7 +4,7 @@ The index is an FTS5 table on SQLite and a tsvector table with a GIN index on Po
 metadata: autogenerate skips it). Existing articles are indexed here, in batches.
 
 Revision ID: 0008
-Revises: 0002
+Revises: 0005
 Create Date: 2026-11-30
 """
 
