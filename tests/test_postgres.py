@@ -19,7 +19,7 @@ from monitor.lock import DaemonLock
 from monitor.models import Article, FeedUpdate, Match, Snippet
 from monitor.notify.policy import Policy
 from monitor.store import DeliveryOutcome, Outbox, Store
-from monitor.store.engine import MIGRATIONS
+from monitor.store.engine import head_revision
 from monitor.store.repository import _insert_ignore
 from monitor.store.tables import articles, notifier_state
 from tests.factory import json_lines, run_cli, write_config
@@ -85,8 +85,7 @@ def test_migrations_apply_with_the_cli(tmp_path: Path, pg_url: str) -> None:
         } <= tables
         with store.engine.connect() as conn:
             version = conn.scalar(text("SELECT version_num FROM alembic_version"))
-        heads = sorted(p.name.split("_")[0] for p in (MIGRATIONS / "versions").glob("[0-9]*.py"))
-        assert version == heads[-1]
+        assert version == head_revision()  # the chain's head, which need not be the highest number
     finally:
         store.close()
     again = run_cli(config, "db", "upgrade")
