@@ -13,6 +13,7 @@ from monitor.errors import MonitorError, QueryError
 from monitor.models import WatchlistSpec
 from monitor.runtime import open_store
 from monitor.store.archive import LABELS, Archive
+from monitor.untrusted import printable
 from monitor.usecases.evidence import export_evidence
 from monitor.usecases.retention import prune_due
 from monitor.usecases.search import Backtest, BacktestItem, Found, backtest, search
@@ -102,7 +103,7 @@ def backtest_command(
     for change in ("gained", "lost"):
         titles = [item for item in result.items if item.change == change]
         for item in titles:
-            print(f"  {change}: {item.article.title}  <{item.article.url}>")
+            print(printable(f"  {change}: {item.article.title}  <{item.article.url}>"))
     return 0
 
 
@@ -161,7 +162,7 @@ def mark_command(config: Config, words: list[str], note: str | None) -> int:
         store.close()
     if record is None:
         raise MonitorError(f"no hit with id {hit_text} (see `monitor hits` for the ids)")
-    print(f"hit {hit_text} ({record.hit.watchlist}: {record.hit.title}) marked {label}")
+    print(printable(f"hit {hit_text} ({record.hit.watchlist}: {record.hit.title}) marked {label}"))
     return 0
 
 
@@ -173,7 +174,7 @@ def evidence_command(config: Config, hit_id: int, out: Path, force: bool) -> int
         store.close()
     print(f"evidence of hit {hit_id} written to {report.out}: {', '.join(report.files)}")
     for what in report.missing:
-        print(f"  missing: {what}")
+        print(printable(f"  missing: {what}"))
     return 0
 
 

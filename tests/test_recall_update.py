@@ -9,6 +9,8 @@ from pathlib import Path
 from monitor.models import Entry, StoredEntry
 from monitor.pipeline import entry_changed, update_due
 from monitor.store import Store
+from monitor.store.archive import Archive
+from monitor.usecases.search import search
 from tests.factory import Item, article_page, json_lines, recent, rss, run_cli, write_config
 from tests.httpserver import LocalServer, http_server
 
@@ -83,9 +85,15 @@ def test_an_updated_entry_is_matched_again_and_alerts_once_as_an_update(
     try:
         hit = store.hits()[0]
         versions = store.article_versions(hit.id)
+        # The full-text index follows the new text, and the page behind the new hit is kept as evidence.
+        searched = search(Archive(store), '"Wescam sensors were fitted"', aliases={})
+        assert [f.article.title for f in searched] == ["Drone parts: Wescam sensors named"]
+        record = Archive(store).hit_records([hit.id])[hit.id]
+        captured = Archive(store).captures(record.article_id)
     finally:
         store.close()
     assert [v["title"] for v in versions] == ["Drone parts"]
+    assert [c.status for c in captured] == [200]
     assert "Wescam" not in versions[0]["text"] and "companies supplied parts" in versions[0]["text"]
 
     again = run_cli(config, "poll")  # unchanged now: no re-fetch, no second hit
