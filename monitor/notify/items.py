@@ -94,6 +94,7 @@ def _item(key: str, hits: list[Hit], max_snippets: int) -> AlertItem:
         snippets=useful_snippets(first.title, (s for hit in hits for s in hit.snippets), max_snippets),
         also_in=first.outlets,
         update=story_update(hits),
+        language=first.language,
     )
 
 
