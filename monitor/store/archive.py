@@ -34,7 +34,7 @@ class StoredArticle:
     text: str
     published: datetime
     language: str | None = None
-    story: str | None = None
+    story: int | None = None  # the id of its story (the story's first article)
 
     def fields(self) -> dict[str, str]:
         return {
@@ -331,5 +331,5 @@ def _stored_article(row: Any) -> StoredArticle:
         text=row.text,
         published=row.published_at,
         language=row.language,
-        story=mapping.get("story"),
+        story=mapping.get("story_id"),
     )
