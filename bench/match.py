@@ -53,10 +53,9 @@ RECALL_NOTES = (
     "snippets, how each term was found) is about two thirds of the time. The rest is finding the forms: a "
     "watchlist word is looked for through the first letters all its forms share (its Snowball stems in en, fr, "
     "de, es, tr and ru, minus the last letter: 4.8 letters on average), which start about 1,600 words an "
-    "article, each checked against the stem in Python (memoised per word). A stemmed copy of each article "
-    "(one stem lookup per word, one more automaton scan) would replace those checks only for words stemmed in "
-    "the article's language: a word whose stem is too short in that language is looked for in all its "
-    "languages, so such words would still need the prefix path. Compiling stems each distinct word once per "
+    "article; so a form with a stem in the article's language is found by one scan of a stemmed copy of each "
+    "field (one token per word), and only forms with no stem in it go through the prefix checks. Compiling "
+    "stems each distinct word once per "
     "language (a plain dict per language; PyStemmer's own cache, slower than none, is off) and memoises each "
     "word's forms."
 )
