@@ -10,10 +10,10 @@ word positions are worked out only for NEAR, cut phrases and snippets.
 
 from __future__ import annotations
 
+import dataclasses
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from itertools import accumulate
 from operator import itemgetter
 from typing import Any
 
@@ -39,7 +39,7 @@ from .query import (
 )
 from .reference import Explanation, describe_found, explain_spec
 from .snippets import Evidence, Windows, build_snippets
-from .stems import WordForms, forms_of, stem_languages, stem_words
+from .stems import WordForms, forms_of, stem_languages
 
 Occurrence = tuple[int, int]  # in the padded field: start of the first word, end of the last word
 SCANNED_FIELDS = (*TEXT_FIELDS, "url")
@@ -58,35 +58,6 @@ class FormChecks:
         # (prefix pattern, article word, language) -> the form patterns that word is a form of; shared by all
         # articles, since news text repeats its words.
         self.kept: dict[tuple[int, str, str | None], tuple[int, ...]] = {}
-
-        # Each word-form pattern: (form pattern, its forms, the exact words before it, its prefix length).
-        self.entries: list[tuple[int, WordForms, tuple[str, ...], int]] = []
-        # Per language: an automaton of " stem " over the stemmed copy of an article in that language, and the
-        # prefix checks left for the forms that have no stem in it (looked for in all their languages).
-        self.stem_automata: dict[str, Any] = {}
-        self.checks_without: dict[str, dict[int, list[tuple[int, int, WordForms]]]] = {}
-        self.patterns_without: dict[str, frozenset[int]] = {}
-
-    def prepare(self) -> None:
-        self.patterns = frozenset(self.checks)
-        codes = {code for _, forms, _, _ in self.entries for code, _ in forms.stems}
-        for code in codes:
-            table: dict[str, list[tuple[int, WordForms, tuple[str, ...], int]]] = {}
-            for entry in self.entries:
-                wanted = dict(entry[1].stems).get(code)
-                if wanted is not None:
-                    table.setdefault(f" {wanted} ", []).append(entry)
-            automaton = ahocorasick.Automaton(ahocorasick.STORE_ANY)
-            for text, found in table.items():
-                automaton.add_word(text, tuple(found))
-            automaton.make_automaton()
-            self.stem_automata[code] = automaton
-            without = {
-                prefix: [check for check in checks if code not in dict(check[2].stems)]
-                for prefix, checks in self.checks.items()
-            }
-            self.checks_without[code] = {prefix: checks for prefix, checks in without.items() if checks}
-            self.patterns_without[code] = frozenset(self.checks_without[code])
 
     def keep(
         self, key: tuple[int, str, str | None], checks: list[tuple[int, int, WordForms]]
@@ -145,13 +116,8 @@ class ArticleScan:
         hits = self.hits[name]
         language = self.language
         added: list[tuple[int, int]] = []
-        stem_automaton = forms.stem_automata.get(language) if language is not None else None
-        if stem_automaton is None:
-            checks_of, prefixes = forms.checks, forms.patterns
-        else:  # forms with a stem in the article's language are found in its stemmed copy
-            assert language is not None
-            checks_of, prefixes = forms.checks_without[language], forms.patterns_without[language]
-            added += _stemmed_forms(padded, language, stem_automaton)
+        checks_of = forms.checks
+        prefixes = forms.patterns
         kept_by_word = forms.kept
         for end, pattern in [hit for hit in hits if hit[1] in prefixes]:
             checks = checks_of[pattern]
@@ -182,33 +148,6 @@ class ArticleScan:
             for end, found in self.hits[name]:
                 by_pattern.setdefault(found, []).append(end)
         return by_pattern.get(pattern, [])
-
-
-def _stemmed_forms(padded: str, language: str, automaton: Any) -> list[tuple[int, int]]:
-    """The word-form occurrences (prefix end, form pattern) found by scanning the field's stemmed copy: one
-    token per word, so the n-th stemmed token is the n-th word. A word is a form when its stem is the wanted
-    one, it begins with the forms' shared prefix and the segment's exact words come before it."""
-    words = padded[1:-1].split(" ")
-    stemmed = " " + " ".join(stem_words(language, words)) + " "
-    added: list[tuple[int, int]] = []
-    lengths: list[int] | None = None
-    index, last_end = -1, 0
-    for end, entries in automaton.iter(stemmed):  # in order of ``end``
-        index += stemmed.count(" ", last_end, end)  # the stemmed token that ends at ``end``
-        last_end = end
-        word = words[index]
-        for virtual, forms, before, prefix_size in entries:
-            if not word.startswith(forms.prefix):
-                continue
-            if before and (index < len(before) or tuple(words[index - len(before) : index]) != before):
-                continue
-            if lengths is None:
-                lengths = list(accumulate(map(len, words), initial=0))
-            start = (
-                1 + index + lengths[index]
-            )  # of the word in ``padded``: its letters and a space per word before it
-            added.append((start + prefix_size - 1, virtual))
-    return added
 
 
 # --- compiled clauses -------------------------------------------------------------------------------------
@@ -472,7 +411,6 @@ class _Compiler:
         if virtual is None:
             virtual = self.form_patterns[key] = -1 - len(self.form_patterns)
             self.forms.checks.setdefault(prefix, []).append((virtual, len(forms.prefix), forms))
-            self.forms.entries.append((virtual, forms, tuple(text.split()[:-1]), len(forms.prefix)))
         return virtual
 
     def phrase(self, phrase: Phrase) -> CompiledPhrase:
@@ -596,7 +534,7 @@ class Matcher:
         self._watchlists = watchlists
         self.aliases = aliases
         self._forms = forms or FormChecks()
-        self._forms.prepare()
+        self._forms.patterns = frozenset(self._forms.checks)
         self._automaton: Any = ahocorasick.Automaton(ahocorasick.STORE_INTS)
         for text, pattern in patterns.items():
             self._automaton.add_word(text, pattern)
@@ -638,8 +576,8 @@ class Matcher:
         for index in self._candidates(scan):
             watchlist = self._watchlists[index]
             if watchlist.matches(scan):
-                evidence = watchlist.evidence(scan)
-                matches.append(_to_match(watchlist.name, evidence, scan, watchlist.found_as(scan)))
+                match = _to_match(watchlist.name, watchlist.evidence(scan), scan)
+                matches.append(dataclasses.replace(match, found_as=watchlist.found_as(scan)))
         return matches
 
     def explain(self, fields: Mapping[str, str]) -> list[Explanation]:
@@ -655,7 +593,7 @@ class _EmptyAutomaton:
 _EMPTY = _EmptyAutomaton()
 
 
-def _to_match(name: str, evidence: list[Evidence], scan: ArticleScan, found_as: tuple[str, ...]) -> Match:
+def _to_match(name: str, evidence: list[Evidence], scan: ArticleScan) -> Match:
     labels = tuple(dict.fromkeys([e.label for e in evidence]))
     field_names = {e.field for e in evidence}
     ordered_fields = tuple(f for f in _FIELD_ORDER if f in field_names)
@@ -663,7 +601,7 @@ def _to_match(name: str, evidence: list[Evidence], scan: ArticleScan, found_as: 
     snippets = scan.snippets.get(key)
     if snippets is None:
         snippets = scan.snippets[key] = build_snippets(evidence, scan.folded, scan.windows)
-    return Match(name, labels, snippets, ordered_fields, found_as)
+    return Match(name, labels, snippets, ordered_fields)
 
 
 _FIELD_ORDER = (*SCANNED_FIELDS, "feed")

@@ -54,20 +54,6 @@ def stem(language: str, word: str) -> str:
     return result
 
 
-def stem_words(language: str, words: list[str]) -> list[str]:
-    """The stems of folded words, in order; the words not yet cached are stemmed in one call."""
-    known = _stems.get(language)
-    if known is None:
-        known = _stems[language] = {}
-    missing = list(set(words).difference(known))
-    if missing:
-        if len(known) + len(missing) > STEM_CACHE_LIMIT:
-            known.clear()
-            missing = list(set(words))
-        known.update(zip(missing, _stemmer(language).stemWords(missing), strict=True))
-    return list(map(known.__getitem__, words))
-
-
 def stemmable(word: str) -> bool:
     """Words of letters only are stemmed; codes such as "tb2" or "15" are kept exact."""
     return word.isalpha() and len(word) > MIN_PREFIX
