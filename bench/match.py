@@ -47,14 +47,17 @@ TARGET_COMPILE_S = 2.0
 ALIASES = 200
 RECALL_SAMPLE = 1_000  # articles matched with and without word forms
 RECALL_NOTES = (
-    "Why word forms cost what they cost: a watchlist word is looked for through the first letters all its "
-    "forms share (its Snowball stems in en, fr, de, es, tr and ru, minus the last letter: 4.8 letters on average "
-    "for the generated words), and each place those letters start a word is checked against the stem. The "
-    'generated watchlists draw rare words whose stems are frequent words ("nationals" stems to "nation", '
-    '"moderator" to "moder"), so with stems they match about four times as often, and the short prefixes '
-    "start about 1,600 words an article; the checks are memoised per word, but walking the hits and building the "
-    "extra matches is Python work. Scanning a stemmed copy of each article (its words stemmed through a cache, "
-    "one more automaton scan) would bound that work by the article's length instead of the prefixes' hits."
+    "Why word forms cost what they cost (profiled at 1,000 watchlists): the generated watchlists draw rare words "
+    'whose stems are frequent words ("nationals" stems to "nation", "moderator" to "moder"), so with stems they '
+    "match about eight times as often, and evaluating those watchlists and building their matches (evidence, "
+    "snippets, how each term was found) is about two thirds of the time. The rest is finding the forms: a "
+    "watchlist word is looked for through the first letters all its forms share (its Snowball stems in en, fr, "
+    "de, es, tr and ru, minus the last letter: 4.8 letters on average), which start about 1,600 words an "
+    "article; so a form with a stem in the article's language is found by one scan of a stemmed copy of each "
+    "field (one token per word), and only forms with no stem in it go through the prefix checks. Compiling "
+    "stems each distinct word once per "
+    "language (a plain dict per language; PyStemmer's own cache, slower than none, is off) and memoises each "
+    "word's forms."
 )
 
 Fields = dict[str, str]
