@@ -107,6 +107,8 @@ class Pipeline:
                 max_size=self.limits.max_feed_size,
                 etag=state.etag,
                 last_modified=state.last_modified,
+                user_agent=job.user_agent,
+                headers=job.headers_for(state.fetch_url),
             )
         except FetchError as exc:
             failed = PollOutcome.failed(exc.reason, retry_after=exc.retry_after, gone=exc.permanent)
@@ -162,7 +164,9 @@ class Pipeline:
         page: Page | None = None
         error: str | None = None
         if job.fulltext and entry.url and entry.url.startswith(("http://", "https://", "file://")):
-            page, error = await self.fetch_page(entry.url, linked_from=job.url)
+            page, error = await self.fetch_page(
+                entry.url, linked_from=job.url, user_agent=job.user_agent, headers=job.headers_for(entry.url)
+            )
         return Article(
             feed=job.name,
             key=entry.key,
@@ -178,7 +182,13 @@ class Pipeline:
             fetch_error=error,
         )
 
-    async def fetch_page(self, url: str, linked_from: str | None = None) -> tuple[Page | None, str | None]:
+    async def fetch_page(
+        self,
+        url: str,
+        linked_from: str | None = None,
+        user_agent: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[Page | None, str | None]:
         """The extracted page, or why there is none (the entry is then matched on its title and summary)."""
         async with self.page_slots:
             return await fetch_page(
@@ -188,6 +198,8 @@ class Pipeline:
                 max_size=self.limits.max_page_size,
                 extract_timeout=self.limits.extract_timeout,
                 linked_from=linked_from,
+                user_agent=user_agent,
+                headers=headers,
             )
 
     def _store(self, articles: Sequence[Article], now: datetime) -> int:
@@ -221,10 +233,19 @@ async def fetch_page(
     max_size: int,
     extract_timeout: float,
     linked_from: str | None = None,
+    user_agent: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> tuple[Page | None, str | None]:
     """An article page fetched and extracted, or why there is none: what the pipeline and `monitor match` use."""
     try:
-        fetched = await fetcher.fetch(url, max_size=max_size, accept=PAGE_ACCEPT, linked_from=linked_from)
+        fetched = await fetcher.fetch(
+            url,
+            max_size=max_size,
+            accept=PAGE_ACCEPT,
+            linked_from=linked_from,
+            user_agent=user_agent,
+            headers=headers,
+        )
         if not extract.is_html(fetched):
             kind = fetched.headers.get("content-type", "unknown type").split(";")[0]
             return None, f"not an HTML page ({kind})"

@@ -373,7 +373,7 @@ name = "console"
     assert problems == [
         "config/monitor.toml:2: [monitor] interval: bad duration '15 minutes' (use e.g. 30s, 15m, 2h, 1d)",
         "config/monitor.toml:11: [[feed]] #2 \"globe\": unknown key 'intervall' "
-        "(valid keys: name, url, interval, fulltext)",
+        "(valid keys: name, url, interval, fulltext, user_agent, headers, tags)",
         "config/monitor.toml:16: [[watchlist]] \"arms\": notify names unknown notifier 'chatt' "
         "(defined: desk-email, console)",
     ]

@@ -14,6 +14,7 @@ from pydantic import (
 )
 
 from monitor.config.settings import (
+    TAG_PREFIX,
     FeedSettings,
     MonitorSettings,
     NotifierSettings,
@@ -201,6 +202,7 @@ class _Loader:
         # Names come from the raw tables so that an invalid feed or notifier, already reported, is not also
         # reported as unknown here.
         defined = {kind: list(dict.fromkeys(_names(tables[kind]))) for kind in ("feed", "notifier")}
+        tags = {tag for raw in tables["feed"] for tag in _tags(raw)}
         schedules = {notifier.name: notifier.schedule for notifier in notifiers.values()}
         for index, watchlist in watchlists.items():
             label = f'[[watchlist]] "{watchlist.name}"'
@@ -213,7 +215,14 @@ class _Loader:
                 )
             for key, kind in (("feeds", "feed"), ("notify", "notifier")):
                 for name in getattr(watchlist, key) or ():
-                    if name not in defined[kind]:
+                    if kind == "feed" and name.startswith(TAG_PREFIX):
+                        if name.removeprefix(TAG_PREFIX) not in tags:
+                            known_tags = ", ".join(sorted(tags)) or "none"
+                            self.report(
+                                ("watchlist", index, key),
+                                f"{label}: feeds names '{name}' but no feed has that tag (tags: {known_tags})",
+                            )
+                    elif name not in defined[kind]:
                         known = ", ".join(defined[kind]) or "none"
                         self.report(
                             ("watchlist", index, key),
@@ -234,6 +243,11 @@ class _Loader:
 
 
 _S = TypeVar("_S", bound=Section)
+
+
+def _tags(raw: Any) -> list[str]:
+    tags = raw.get("tags") if isinstance(raw, dict) else None
+    return [tag for tag in tags if isinstance(tag, str)] if isinstance(tags, list) else []
 
 
 def _names(raws: list[Any]) -> list[str]:

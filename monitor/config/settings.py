@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
 import os
 import re
@@ -33,6 +34,7 @@ from monitor.models import WatchlistSpec
 from monitor.secrets import mask_url
 
 DEFAULT_CONFIG_PATH = Path("config/monitor.toml")
+TAG_PREFIX = "tag:"  # in a watchlist's feeds, "tag:turkey" names every feed tagged "turkey"
 
 
 def _project_version() -> str:
@@ -183,6 +185,13 @@ class MonitorSettings(Section):
         return f"{scheme}:///{(_base_folder(info) / file).resolve()}{qmark}{query}"
 
 
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# Headers the fetcher sets itself on every request (conditional GET, body decoding, connection handling).
+_RESERVED_HEADERS = frozenset(
+    {"host", "if-none-match", "if-modified-since", "accept-encoding", "content-length", "connection"}
+)
+
+
 class FeedSettings(Section):
     """One [[feed]]: a news feed to poll."""
 
@@ -190,6 +199,29 @@ class FeedSettings(Section):
     url: str
     interval: FeedInterval
     fulltext: StrictBool
+    user_agent: Text | None = None
+    # Values may hold secrets (``${SITE_COOKIE}``): kept out of repr, never shown.
+    headers: dict[str, str] = Field(default_factory=dict, repr=False)
+    tags: tuple[Name, ...] = ()
+
+    @field_validator("headers")
+    @classmethod
+    def _check_headers(cls, headers: dict[str, str]) -> dict[str, str]:
+        for name, value in headers.items():
+            if not _HEADER_NAME.fullmatch(name):
+                raise _problem(f"{name!r} is not a valid HTTP header name")
+            if name.lower() in _RESERVED_HEADERS:
+                raise _problem(f"header {name!r} is set by monitor itself and cannot be configured")
+            if "\r" in value or "\n" in value or "\0" in value:
+                raise _problem(f"the value of header {name!r} holds a line break")
+        return headers
+
+    @field_validator("user_agent")
+    @classmethod
+    def _check_user_agent(cls, value: str | None) -> str | None:
+        if value is not None and ("\r" in value or "\n" in value):
+            raise _problem("holds a line break")
+        return value
 
     @field_validator("url")
     @classmethod
@@ -297,7 +329,20 @@ class Settings(BaseModel):
     _locator: LineLocator = PrivateAttr(default_factory=lambda: LineLocator(""))
 
     def watchlist_specs(self) -> list[WatchlistSpec]:
-        return [watchlist.spec() for watchlist in self.watchlists]
+        """The watchlists for the matcher, with each ``tag:NAME`` in ``feeds`` replaced by the feeds tagged so."""
+        specs = [watchlist.spec() for watchlist in self.watchlists]
+        return [
+            spec if spec.feeds is None else dataclasses.replace(spec, feeds=self.feed_names(spec.feeds))
+            for spec in specs
+        ]
+
+    def feed_names(self, names: Iterable[str]) -> tuple[str, ...]:
+        """Feed names, with each ``tag:NAME`` expanded to the feeds that carry that tag (in config order)."""
+        found: list[str] = []
+        for name in names:
+            tag = name.removeprefix(TAG_PREFIX) if name.startswith(TAG_PREFIX) else None
+            found += [f.name for f in self.feeds if tag in f.tags] if tag is not None else [name]
+        return tuple(dict.fromkeys(found))
 
     def feed(self, name: str) -> FeedSettings:
         """The feed called ``name``; KeyError when there is none."""
