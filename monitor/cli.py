@@ -70,6 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--file", type=Path)
     source.add_argument("-", dest="stdin", action="store_true", help="read the text from standard input")
 
+    feeds = sub.add_parser("feeds", help="add feeds from OPML or a web address; export them as OPML")
+    feeds_sub = feeds.add_subparsers(dest="feeds_action", required=True, metavar="ACTION")
+    opml_import = feeds_sub.add_parser("import", help="add the feeds of an OPML file to the config file")
+    opml_import.add_argument("file", type=Path, metavar="FILE.opml")
+    opml_import.add_argument(
+        "--dry-run", action="store_true", help="show what would be added, change nothing"
+    )
+    feeds_sub.add_parser("export", help="print the configured feeds as OPML 2.0")
+
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
     return parser
@@ -96,6 +105,8 @@ def dispatch(args: argparse.Namespace, config_path: Path) -> int:
         from monitor.daemon import run_daemon
 
         return run_daemon(config_path, log_level=args.log_level, log_format=args.log_format)
+    if command == "feeds":
+        return dispatch_feeds(args, config_path)
     config = commands.load(config_path, args.log_level)
     if command == "poll":
         return asyncio.run(commands.poll(config, args.feed, notify=not args.no_notify))
@@ -115,6 +126,16 @@ def dispatch(args: argparse.Namespace, config_path: Path) -> int:
     if command == "db":
         return commands.db_upgrade(config)
     raise AssertionError(command)
+
+
+def dispatch_feeds(args: argparse.Namespace, config_path: Path) -> int:
+    from monitor import feed_commands
+
+    if args.feeds_action == "import":
+        return feed_commands.import_opml(config_path, args.file, dry_run=args.dry_run)
+    if args.feeds_action == "export":
+        return feed_commands.export(config_path)
+    raise AssertionError(args.feeds_action)
 
 
 def parse_since(text: str | None) -> datetime | None:
