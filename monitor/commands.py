@@ -12,6 +12,7 @@ from monitor import output
 from monitor.config.compiled import Config, load_config
 from monitor.errors import MonitorError
 from monitor.extract import looks_like_html
+from monitor.health_watch import health_columns
 from monitor.lock import process_alive
 from monitor.match import compile_watchlists, matching
 from monitor.models import Hit, Snippet, WatchlistSpec
@@ -143,7 +144,13 @@ def status(config: Config, fmt: str) -> int:
         store.sync_feeds({f.name: f.url for f in config.settings.feeds})
         daemon = daemon_status(store.daemon)
         configured = {f.name for f in config.settings.feeds}
-        feeds = [_feed_row(s) for s in store.feed_states() if s.name in configured]
+        samples = store.health.all_samples()
+        silent_after, at = config.settings.monitor.silent_after, now()
+        feeds = [
+            {**_feed_row(s), **health_columns(samples.get(s.name), s.consecutive_failures, silent_after, at)}
+            for s in store.feed_states()
+            if s.name in configured
+        ]
         outbox = store.outbox
         counts = outbox.counts()
         dead = outbox.listing(status="dead", limit=20)
@@ -166,6 +173,9 @@ def status(config: Config, fmt: str) -> int:
         "next_poll",
         "consecutive_failures",
         "entries_seen",
+        "health",
+        "last_new_entry",
+        "fulltext_rate",
         "last_error",
     ]
     print(output.table(feeds, columns, {"last_error": 60}))

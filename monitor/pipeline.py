@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from monitor import extract, feeds
 from monitor.errors import ExtractError, FeedParseError, FetchError
 from monitor.fetch import PAGE_ACCEPT, Fetcher
+from monitor.health_watch import HealthWatch
 from monitor.match import Matcher
 from monitor.models import (
     Article,
@@ -65,6 +66,7 @@ class Pipeline:
     # Bounds the pages held in memory: without it every new entry's page is downloaded at once and waits
     # for a worker, which in a busy cycle means hundreds of pages in the main process.
     page_slots: asyncio.Semaphore = field(init=False)
+    health: HealthWatch | None = None  # keeps each feed's health samples and tells when its health changes
 
     def __post_init__(self) -> None:
         self.page_slots = asyncio.Semaphore(self.limits.pages_in_flight)
@@ -86,7 +88,10 @@ class Pipeline:
         every feed."""
         started = time.monotonic()
         try:
-            return await self.poll(job, now)
+            result = await self.poll(job, now)
+            if result.status != "ok":
+                await self._after_poll(job, result, (), now)
+            return result
         except Exception as exc:
             log.exception("feed=%s poll crashed", job.name)
             reason = f"internal error: {type(exc).__name__}: {exc}"
@@ -126,7 +131,20 @@ class Pipeline:
         hits = self._store(articles, now)
         result = self._record(job, state, _fetched("ok", fetched, len(new_entries)), now, started)
         page_errors = tuple(f"{a.url}: {a.fetch_error}" for a in articles if a.fetch_error)
+        await self._after_poll(job, result, [a.text for a in articles if a.text or a.fetch_error], now)
         return dataclasses.replace(result, hits=hits, warning=parsed.warning, page_errors=page_errors)
+
+    async def _after_poll(
+        self, job: FeedJob, result: PollResult, texts: Sequence[str], now: datetime
+    ) -> None:
+        if self.health is None:
+            return
+        try:
+            await self.health.after_poll(
+                job.name, result.new_entries, texts, result.consecutive_failures, now
+            )
+        except Exception:
+            log.exception("feed=%s its health could not be recorded", job.name)
 
     def _record(
         self, job: FeedJob, state: FeedState, outcome: PollOutcome, now: datetime, started: float

@@ -12,6 +12,7 @@ from monitor import extract
 from monitor.config import Settings
 from monitor.config.compiled import Config, compile_matcher, load_config, policies
 from monitor.fetch import Fetcher
+from monitor.health_watch import HealthNotifier, HealthWatch
 from monitor.notify.deliver import Deliverer
 from monitor.pipeline import Pipeline, PollLimits
 from monitor.store import Outbox, Store
@@ -95,7 +96,20 @@ def _pipeline(config: Config, fetcher: Fetcher, pool: WorkerPool, store: Store) 
         max_backoff=settings.max_backoff,
         pages_in_flight=settings.max_connections,
     )
-    return Pipeline(fetcher, pool, store, config.matcher, config.routes, limits, random.Random())
+    pipeline = Pipeline(fetcher, pool, store, config.matcher, config.routes, limits, random.Random())
+    pipeline.health = health_watch(config, store)
+    return pipeline
+
+
+def health_watch(config: Config, store: Store) -> HealthWatch:
+    settings = config.settings
+    notifiers = [settings.notifier(name) for name in settings.monitor.health_notify]
+    return HealthWatch(
+        store,
+        settings.monitor.silent_after,
+        [HealthNotifier(n.name, () if n.logs_only else n.urls) for n in notifiers],
+        settings.monitor.timeout,
+    )
 
 
 def _deliverer(config: Config, outbox: Outbox) -> Deliverer:

@@ -109,6 +109,7 @@ class _Loader:
         for kind in ("feed", "notifier", "watchlist"):
             self._check_unique_names(kind, tables[kind])
         self._check_notifiers(notifiers)
+        self._check_health_notify(monitor, tables["notifier"])
         self._check_watchlists(watchlists, tables, notifiers)
         if self.problems:
             ordered = sorted(self.problems, key=lambda problem: problem[0])
@@ -184,6 +185,16 @@ class _Loader:
                 )
             else:
                 first_seen[name] = index
+
+    def _check_health_notify(self, monitor: MonitorSettings, notifiers: list[Any]) -> None:
+        defined = _names(notifiers)
+        for name in monitor.health_notify:
+            if name not in defined:
+                known = ", ".join(defined) or "none"
+                self.report(
+                    ("monitor", "health_notify"),
+                    f"[monitor] health_notify names unknown notifier '{name}' (defined: {known})",
+                )
 
     def _check_notifiers(self, notifiers: dict[int, NotifierSettings]) -> None:
         for index, notifier in notifiers.items():

@@ -165,6 +165,8 @@ class MonitorSettings(Section):
     max_backoff: PositiveDuration = 6 * 3600.0
     group_window: Duration = 5.0
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    silent_after: PositiveDuration = 7 * 86400.0
+    health_notify: tuple[Name, ...] = ()
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from monitor.errors import StoreError
 from monitor.models import Article, FeedState, FeedUpdate, Finding, Hit, Match
 from monitor.store import engine as engine_setup
+from monitor.store.health import HealthRecords
 from monitor.store.outbox import Outbox
 from monitor.store.queries import hit_from_row, hit_query
 from monitor.store.tables import CleanText, articles, daemon, deliveries, feeds, hits
@@ -29,6 +30,7 @@ class Store:
         self.engine = engine
         self.outbox = Outbox(engine)
         self.daemon = DaemonRecord(engine)
+        self.health = HealthRecords(engine)
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Store:
