@@ -78,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="show what would be added, change nothing"
     )
     feeds_sub.add_parser("export", help="print the configured feeds as OPML 2.0")
+    feeds_add = feeds_sub.add_parser("add", help="find the feeds of a web address and add one")
+    feeds_add.add_argument("url", metavar="URL")
+    feeds_add.add_argument("--name", metavar="NAME", help="the new feed's name (default: from its title)")
+    feeds_add.add_argument("--pick", type=int, default=1, metavar="N", help="add the N-th feed found")
 
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
@@ -133,6 +137,8 @@ def dispatch_feeds(args: argparse.Namespace, config_path: Path) -> int:
 
     if args.feeds_action == "import":
         return feed_commands.import_opml(config_path, args.file, dry_run=args.dry_run)
+    if args.feeds_action == "add":
+        return feed_commands.add(config_path, args.url, name=args.name, pick=args.pick)
     if args.feeds_action == "export":
         return feed_commands.export(config_path)
     raise AssertionError(args.feeds_action)
