@@ -141,9 +141,9 @@ def _explained(row: dict[str, Any]) -> str:
 def status(config: Config, fmt: str) -> int:
     store = open_store(config.settings)
     try:
-        store.sync_feeds({f.name: f.url for f in config.settings.feeds})
+        store.sync_feeds({job.name: job.url for job in config.jobs})
         daemon = daemon_status(store.daemon)
-        configured = {f.name for f in config.settings.feeds}
+        configured = {job.name for job in config.jobs}
         samples = store.health.all_samples()
         silent_after, at = config.settings.monitor.silent_after, now()
         feeds = [

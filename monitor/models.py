@@ -259,6 +259,8 @@ class FeedJob:
     fulltext: bool
     user_agent: str | None = None  # this feed's own User-Agent, on its feed and page requests
     headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # may hold secrets
+    page_mode: str | None = None  # a [[page]] source: "links" or "text"; None for a feed
+    selector: str | None = None  # a page's CSS selector of its content
 
     def headers_for(self, url: str) -> dict[str, str]:
         """The configured headers (cookies, tokens) for a request of this feed to ``url``: only on the feed's

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from monitor import extract, feeds
+from monitor import extract, feeds, page_source
 from monitor.errors import ExtractError, FeedParseError, FetchError
 from monitor.fetch import PAGE_ACCEPT, Fetcher
 from monitor.health_watch import HealthWatch
@@ -121,7 +121,9 @@ class Pipeline:
         if fetched.not_modified:
             return self._record(job, state, _fetched("not-modified", fetched), now, started)
         try:
-            parsed = await self._parse(fetched)
+            parsed = (
+                await self._parse(fetched) if job.page_mode is None else self._read_page(job, fetched, now)
+            )
         except (FeedParseError, TimeoutError) as exc:
             reason = exc.reason if isinstance(exc, FeedParseError) else "feed took too long to parse"
             return self._record(job, state, PollOutcome.failed(reason), now, started)
@@ -163,6 +165,18 @@ class Pipeline:
             next_poll=change.next_poll,
             consecutive_failures=change.consecutive_failures,
         )
+
+    def _read_page(self, job: FeedJob, fetched: FetchResult, now: datetime) -> ParsedFeed:
+        """A [[page]] source as a feed: its links, or the sentences its text gained since the last poll."""
+        if job.page_mode == "links":
+            return page_source.page_links(fetched.body, fetched.final_url, job.selector)
+        text = page_source.page_text(fetched.body, fetched.final_url, job.selector)
+        before = self.store.health.page_text(job.name)
+        self.store.health.save_page_text(job.name, text)
+        added = page_source.added_sentences(before, text) if before is not None else []
+        title = job.name
+        entries = (page_source.text_change_entry(job.url, title, added, now),) if added else ()
+        return ParsedFeed(title, entries)
 
     async def _parse(self, fetched: FetchResult) -> ParsedFeed:
         headers = dict(fetched.headers)

@@ -37,7 +37,7 @@ class Runtime:
     def apply(self, config: Config) -> None:
         """Switch to a new valid config: later polls and sends use it; a poll in flight keeps its own."""
         self.config = config
-        self.store.sync_feeds({f.name: f.url for f in config.settings.feeds})
+        self.store.sync_feeds({job.name: job.url for job in config.jobs})
         self.pipeline = _pipeline(config, self.fetcher, self.workers, self.store)
         self.deliverer = _deliverer(config, self.outbox)
 
@@ -52,7 +52,7 @@ async def open_runtime(config: Config, *, workers: WorkerPool | None = None) -> 
     (``WorkerPool(0)`` runs parsing and extraction inline, for tests)."""
     settings = config.settings.monitor
     store = open_store(config.settings)
-    store.sync_feeds({f.name: f.url for f in config.settings.feeds})
+    store.sync_feeds({job.name: job.url for job in config.jobs})
     outbox = store.outbox
     pool = (
         workers

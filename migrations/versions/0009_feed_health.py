@@ -1,4 +1,5 @@
-"""Source health: each feed's recent new-entry times and page samples, and the health state last told.
+"""Source health: each feed's recent new-entry times and page samples, and the health state last told; the
+last text of a [[page]] followed in text mode.
 
 Revision ID: 0009
 Revises: 0002
@@ -23,6 +24,7 @@ def upgrade() -> None:
         sa.Column("entry_times", sa.Text(), nullable=False, server_default="[]"),
         sa.Column("pages", sa.Text(), nullable=False, server_default="[]"),
         sa.Column("told_state", sa.String(40)),
+        sa.Column("page_text", sa.Text()),
     )
 
 

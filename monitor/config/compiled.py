@@ -28,6 +28,9 @@ class Config:
         return [
             FeedJob(f.name, f.url, f.interval, f.fulltext, f.user_agent, tuple(sorted(f.headers.items())))
             for f in self.settings.feeds
+        ] + [
+            FeedJob(p.name, p.url, p.interval, p.fulltext and p.mode == "links", None, (), p.mode, p.selector)
+            for p in self.settings.pages
         ]
 
     @property

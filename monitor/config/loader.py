@@ -18,6 +18,7 @@ from monitor.config.settings import (
     FeedSettings,
     MonitorSettings,
     NotifierSettings,
+    PageSettings,
     Section,
     Settings,
     WatchlistSettings,
@@ -29,8 +30,8 @@ from monitor.errors import ConfigError
 
 # --- loading ------------------------------------------------------------------------------------------------
 
-_TABLES = ("monitor", "feed", "watchlist", "notifier")
-_VALID_TABLES = "[monitor], [[feed]], [[watchlist]], [[notifier]]"
+_TABLES = ("monitor", "feed", "page", "watchlist", "notifier")
+_VALID_TABLES = "[monitor], [[feed]], [[page]], [[watchlist]], [[notifier]]"
 _EXPECTED = {
     "string_type": "expected a string",
     "bool_type": "expected true or false",
@@ -104,10 +105,12 @@ class _Loader:
         monitor = self._validate(MonitorSettings, "monitor", None, tables["monitor"][0]) or MonitorSettings()
         feed_defaults = {"interval": monitor.interval, "fulltext": monitor.fulltext}
         feeds = self._validate_all(FeedSettings, "feed", tables["feed"], feed_defaults)
+        pages = self._validate_all(PageSettings, "page", tables["page"], feed_defaults)
         notifiers = self._validate_all(NotifierSettings, "notifier", tables["notifier"])
         watchlists = self._validate_all(WatchlistSettings, "watchlist", tables["watchlist"])
         for kind in ("feed", "notifier", "watchlist"):
             self._check_unique_names(kind, tables[kind])
+        self._check_page_names(tables)
         self._check_notifiers(notifiers)
         self._check_health_notify(monitor, tables["notifier"])
         self._check_watchlists(watchlists, tables, notifiers)
@@ -118,6 +121,7 @@ class _Loader:
             path=Path(self.path),
             monitor=monitor,
             feeds=tuple(feeds.values()),
+            pages=tuple(pages.values()),
             watchlists=tuple(watchlists.values()),
             notifiers=tuple(notifiers.values()),
             warnings=tuple(_warnings(list(feeds.values()), list(watchlists.values()))),
@@ -130,7 +134,13 @@ class _Loader:
 
     def _split_tables(self, data: dict[str, Any]) -> dict[str, list[Any]]:
         """The raw tables by kind; a misplaced or unknown top-level entry is reported and left out."""
-        tables: dict[str, list[Any]] = {"monitor": [{}], "feed": [], "watchlist": [], "notifier": []}
+        tables: dict[str, list[Any]] = {
+            "monitor": [{}],
+            "feed": [],
+            "page": [],
+            "watchlist": [],
+            "notifier": [],
+        }
         for key, value in data.items():
             if key == "monitor":
                 if isinstance(value, dict):
@@ -186,6 +196,18 @@ class _Loader:
             else:
                 first_seen[name] = index
 
+    def _check_page_names(self, tables: dict[str, list[Any]]) -> None:
+        """Pages and feeds share one namespace: watchlists, articles and the store name them alike."""
+        feed_lines = {name: self.locator.line_of("feed", i) for i, name in enumerate(_names(tables["feed"]))}
+        self._check_unique_names("page", tables["page"])
+        for index, raw in enumerate(tables["page"]):
+            name = raw.get("name")
+            if isinstance(name, str) and name in feed_lines:
+                self.report(
+                    ("page", index, "name"),
+                    f"{_label('page', index, raw)}: a [[feed]] at line {feed_lines[name]} has the same name",
+                )
+
     def _check_health_notify(self, monitor: MonitorSettings, notifiers: list[Any]) -> None:
         defined = _names(notifiers)
         for name in monitor.health_notify:
@@ -213,7 +235,8 @@ class _Loader:
         # Names come from the raw tables so that an invalid feed or notifier, already reported, is not also
         # reported as unknown here.
         defined = {kind: list(dict.fromkeys(_names(tables[kind]))) for kind in ("feed", "notifier")}
-        tags = {tag for raw in tables["feed"] for tag in _tags(raw)}
+        defined["feed"] += _names(tables["page"])
+        tags = {tag for raw in [*tables["feed"], *tables["page"]] for tag in _tags(raw)}
         schedules = {notifier.name: notifier.schedule for notifier in notifiers.values()}
         for index, watchlist in watchlists.items():
             label = f'[[watchlist]] "{watchlist.name}"'

@@ -31,6 +31,7 @@ from pydantic_core import PydanticCustomError
 from monitor.config.source import LineLocator
 from monitor.config.units import format_duration, parse_duration, parse_size
 from monitor.models import WatchlistSpec
+from monitor.page_source import check_selector
 from monitor.secrets import mask_url
 
 DEFAULT_CONFIG_PATH = Path("config/monitor.toml")
@@ -239,6 +240,36 @@ class FeedSettings(Section):
         raise _problem(f"must be an http://, https:// or file:// URL (got {mask_url(value)!r})")
 
 
+class PageSettings(Section):
+    """One [[page]]: a web page without a feed, followed for new links (``links``) or changed text (``text``)."""
+
+    name: Name
+    url: str
+    interval: FeedInterval
+    fulltext: StrictBool
+    mode: Literal["links", "text"] = "links"
+    selector: Text | None = None
+    tags: tuple[Name, ...] = ()
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        scheme, sep, rest = value.partition("://")
+        if sep and scheme.lower() in ("http", "https") and rest.split("/")[0]:
+            return value
+        raise _problem(f"must be an http:// or https:// URL (got {mask_url(value)!r})")
+
+    @field_validator("selector")
+    @classmethod
+    def _check_selector(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return check_selector(value)
+        except ValueError as error:
+            raise _problem(str(error)) from None
+
+
 class WatchlistSettings(Section):
     """One [[watchlist]]: what to look for, where, and whom to tell."""
 
@@ -325,6 +356,7 @@ class Settings(BaseModel):
     path: Path
     monitor: MonitorSettings
     feeds: tuple[FeedSettings, ...] = ()
+    pages: tuple[PageSettings, ...] = ()
     watchlists: tuple[WatchlistSettings, ...] = ()
     notifiers: tuple[NotifierSettings, ...] = ()
     warnings: tuple[str, ...] = ()
@@ -343,7 +375,8 @@ class Settings(BaseModel):
         found: list[str] = []
         for name in names:
             tag = name.removeprefix(TAG_PREFIX) if name.startswith(TAG_PREFIX) else None
-            found += [f.name for f in self.feeds if tag in f.tags] if tag is not None else [name]
+            sources: list[FeedSettings | PageSettings] = [*self.feeds, *self.pages]
+            found += [f.name for f in sources if tag in f.tags] if tag is not None else [name]
         return tuple(dict.fromkeys(found))
 
     def feed(self, name: str) -> FeedSettings:

@@ -53,6 +53,21 @@ class HealthRecords:
             if changed.rowcount == 0:
                 conn.execute(feed_health.insert().values(feed=feed, **values))
 
+    def page_text(self, feed: str) -> str | None:
+        """The text a [[page]] had at its last poll; None before the first."""
+        with self.engine.begin() as conn:
+            return conn.scalar(select(feed_health.c.page_text).where(feed_health.c.feed == feed))
+
+    def save_page_text(self, feed: str, text: str) -> None:
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                feed_health.update().where(feed_health.c.feed == feed).values(page_text=text)
+            )
+            if changed.rowcount == 0:
+                conn.execute(
+                    feed_health.insert().values(feed=feed, entry_times="[]", pages="[]", page_text=text)
+                )
+
 
 def _samples(row: Row[Any]) -> HealthSamples:
     times = tuple(datetime.fromisoformat(t) for t in json.loads(row.entry_times or "[]"))

@@ -156,4 +156,5 @@ feed_health = Table(
     Column("entry_times", Text, nullable=False, default="[]"),  # JSON list of ISO times, oldest first
     Column("pages", Text, nullable=False, default="[]"),  # JSON list of [fulltext, paywall_marker]
     Column("told_state", String(40)),
+    Column("page_text", Text),  # a [[page]] in text mode: its main text at the last poll
 )
