@@ -48,7 +48,10 @@ def check(path: Path) -> int:
         ", ".join(n.name + (" (log only)" if n.logs_only else "") for n in settings.notifiers) or "none"
     )
     print(f"{path}: OK")
-    print(f"  {len(settings.feeds)} feeds, {len(settings.watchlists)} watchlists, notifiers: {notifiers}")
+    pages = f", {len(settings.pages)} pages" if settings.pages else ""
+    print(
+        f"  {len(settings.feeds)} feeds{pages}, {len(settings.watchlists)} watchlists, notifiers: {notifiers}"
+    )
     print(f"  database: {mask_url(settings.monitor.database)}")
     return 0
 

@@ -21,7 +21,7 @@ from monitor.page_source import added_sentences, page_links, page_text
 from monitor.pipeline import Pipeline, PollLimits
 from monitor.store import Store
 from monitor.workers import WorkerPool
-from tests.helpers import LocalServer
+from tests.helpers import LocalServer, cli_inline
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 URL = "https://www.international.gc.ca/controls-controles/report-rapports/mil-1.aspx?lang=eng"
@@ -104,6 +104,8 @@ def test_page_tables_load_and_become_jobs(tmp_path: Path) -> None:
     )
     assert (second.page_mode, second.fulltext) == ("text", False)  # the added sentences are the text
     assert config.settings.watchlist_specs()[0].feeds == ("mil-exports", "statements")
+    checked = cli_inline(path, "check")
+    assert checked.returncode == 0 and "0 feeds, 2 pages, 1 watchlists" in checked.stdout
 
 
 @pytest.mark.parametrize(
