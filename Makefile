@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CONFIG ?= config/monitor.toml
 
-.PHONY: install run poll demo test lint typecheck bench clean
+.PHONY: install run poll demo test lint typecheck chromium bench clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,7 +31,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy monitor
 
-test: lint typecheck
+# The screenshot test of the HTML email renders it in headless Chromium.
+chromium:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium chromium-driver)
+
+test: lint typecheck chromium
 	$(BIN)/pytest
 
 bench: $(STAMP)

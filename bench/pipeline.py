@@ -501,7 +501,7 @@ def markdown(r: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        f"Floors: cold download {cold['download_floor_s']} s, feedparser {cold['parse_cpu_s']} s CPU "
+        f"Floors: cold download {cold['download_floor_s']} s, parsing (fast path, feedparser where it falls back) {cold['parse_cpu_s']} s CPU "
         f"(/{floors.CORES} cores = {cold['parse_floor_s']} s); warm download {warm['download_floor_s']} s; "
         f"full text: download of the changed feeds and {full['pages']:,} pages {full['download_floor_s']} s, "
         f"trafilatura {full['extract_cpu_s']} s CPU (/{floors.CORES} = {full['extraction_floor_s']} s); parsing "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import engine_from_config, pool
+from sqlalchemy import create_engine, engine_from_config, pool
 
 from monitor.store.tables import metadata
 
@@ -12,7 +12,7 @@ config = context.config
 
 def run_migrations_offline() -> None:
     context.configure(
-        url=config.get_main_option("sqlalchemy.url"),
+        url=config.attributes.get("url") or config.get_main_option("sqlalchemy.url"),
         target_metadata=metadata,
         literal_binds=True,
         render_as_batch=True,
@@ -26,8 +26,13 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = engine_from_config(
-        config.get_section(config.config_ini_section) or {}, prefix="sqlalchemy.", poolclass=pool.NullPool
+    url = config.attributes.get("url")
+    engine = (
+        create_engine(url, poolclass=pool.NullPool)
+        if url is not None
+        else engine_from_config(
+            config.get_section(config.config_ini_section) or {}, prefix="sqlalchemy.", poolclass=pool.NullPool
+        )
     )
     with engine.connect() as conn:
         _run(conn)

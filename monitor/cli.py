@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from monitor import __version__, commands
-from monitor.config import default_config_path, parse_duration
+from monitor import __version__
 from monitor.errors import MonitorError
-from monitor.logs import setup_logging
+from monitor.logs import mask_standard_streams, setup_logging
 
-log = logging.getLogger("monitor")
+# Nothing heavy at module level: `monitor --help` loads argparse and little else, and each command imports
+# what it uses (see dispatch), so that none pays for the database, HTTP, alerting or extraction code it does
+# not touch. tests/test_cli.py checks this for --help.
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     hits.add_argument("--watchlist", metavar="NAME")
     hits.add_argument("--since", metavar="2d|DATE", help="a duration back from now, or an ISO date")
     hits.add_argument("--query", metavar="Q", help="only hits whose article matches this query")
-    hits.add_argument("--limit", type=int, default=50)
+    hits.add_argument("--limit", type=row_limit, default=50, help="0: every row")
     hits.add_argument("--format", choices=["table", "json", "csv"], default="table")
 
     status = sub.add_parser("status", help="daemon, feeds and delivery state")
@@ -55,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     deliveries.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
     deliveries.add_argument("--status", choices=["pending", "failed", "dead", "sent"])
     deliveries.add_argument("--notifier", metavar="NAME")
-    deliveries.add_argument("--limit", type=int, default=100)
+    deliveries.add_argument("--limit", type=row_limit, default=100, help="0: every row")
     deliveries.add_argument("--format", choices=["table", "json"], default="table")
 
     test = sub.add_parser("notify-test", help="send a test message to one notifier or all")
@@ -90,7 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    mask_standard_streams()
     setup_logging(args.log_level or "info", args.log_format)
+    from monitor.config import default_config_path
+
     config_path: Path = args.config or default_config_path()
     try:
         return dispatch(args, config_path)
@@ -99,9 +103,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`monitor hits | head`): stop quietly, as other command-line tools do. Standard
+        # output now leads nowhere, so that flushing it at exit does not complain either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def row_limit(text: str) -> int:
+    """--limit: a number of rows, 0 for every row."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of rows (0 or more; 0 lists every row)")
+    return value
 
 
 def dispatch(args: argparse.Namespace, config_path: Path) -> int:
+    from monitor import commands
+
     command: str = args.command
     if command == "check":
         return commands.check(config_path)
@@ -113,7 +135,7 @@ def dispatch(args: argparse.Namespace, config_path: Path) -> int:
         return dispatch_feeds(args, config_path)
     config = commands.load(config_path, args.log_level)
     if command == "poll":
-        return asyncio.run(commands.poll(config, args.feed, notify=not args.no_notify))
+        return _run(commands.poll(config, args.feed, notify=not args.no_notify))
     if command == "hits":
         return commands.hits(
             config, args.watchlist, parse_since(args.since), args.limit, args.format, args.query
@@ -123,10 +145,10 @@ def dispatch(args: argparse.Namespace, config_path: Path) -> int:
     if command == "deliveries":
         return commands.deliveries(config, args.action, args.status, args.notifier, args.limit, args.format)
     if command == "notify-test":
-        return asyncio.run(commands.notify_test(config, args.notifier))
+        return _run(commands.notify_test(config, args.notifier))
     if command == "match":
         source: Any = args.url or args.file or "-"
-        return asyncio.run(commands.match(config, args.watchlist, args.query, source))
+        return _run(commands.match(config, args.watchlist, args.query, source))
     if command == "db":
         return commands.db_upgrade(config)
     raise AssertionError(command)
@@ -144,10 +166,17 @@ def dispatch_feeds(args: argparse.Namespace, config_path: Path) -> int:
     raise AssertionError(args.feeds_action)
 
 
+def _run(coroutine: Coroutine[Any, Any, int]) -> int:
+
+    return asyncio.run(coroutine)
+
+
 def parse_since(text: str | None) -> datetime | None:
     """ "2d" means two days back from now; "2026-11-01" (or any ISO date-time) is read as UTC."""
     if not text:
         return None
+    from monitor.config import parse_duration
+
     try:
         return datetime.now(UTC) - timedelta(seconds=parse_duration(text))
     except ValueError:

@@ -6,24 +6,23 @@ import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor import output
 from monitor.config.compiled import Config, load_config
-from monitor.errors import MonitorError
+from monitor.errors import MonitorError, StoreError
 from monitor.extract import looks_like_html
-from monitor.health_watch import health_columns
-from monitor.lock import process_alive
 from monitor.match import compile_watchlists, matching
-from monitor.models import Hit, Snippet, WatchlistSpec
-from monitor.notify import Message, log_message, send_message
-from monitor.notify.deliver import SendReport
-from monitor.notify.render import snippet_parts
-from monitor.pipeline import fetch_page, poll_summary
-from monitor.runtime import new_fetcher, open_runtime, open_store
-from monitor.secrets import mask_url
-from monitor.store import DaemonRecord
-from monitor.workers import WorkerPool
+from monitor.models import Hit, PendingPage, Snippet, WatchlistSpec
+from monitor.notify.channels import snippet_runs
+from monitor.secrets import mask_known, mask_url
+from monitor.untrusted import printable
+
+# Each command imports the parts it uses where it uses them: a command starts in the time its own
+# imports take (the database layer alone is a quarter of a second), not the whole program's.
+if TYPE_CHECKING:
+    from monitor.notify.deliver import SendReport
+    from monitor.store import DaemonRecord
 
 log = logging.getLogger("monitor")
 
@@ -47,16 +46,35 @@ def check(path: Path) -> int:
     notifiers = (
         ", ".join(n.name + (" (log only)" if n.logs_only else "") for n in settings.notifiers) or "none"
     )
+    database = _check_database(settings.monitor.database)
     print(f"{path}: OK")
     pages = f", {len(settings.pages)} pages" if settings.pages else ""
     print(
         f"  {len(settings.feeds)} feeds{pages}, {len(settings.watchlists)} watchlists, notifiers: {notifiers}"
     )
-    print(f"  database: {mask_url(settings.monitor.database)}")
+    print(f"  database: {mask_url(settings.monitor.database)} ({database})")
     return 0
 
 
+def _check_database(url: str) -> str:
+    """Open the database the way every command will, without migrating it or creating it; StoreError (exit 3)
+    names what is wrong."""
+    from monitor.store import Store
+    from monitor.store import engine as store_engine
+
+    problem = store_engine.sqlite_folder_problem(url)
+    if problem:
+        raise StoreError(f"cannot open database {mask_url(url)}: {problem}")
+    if store_engine.sqlite_missing(url):
+        return "not created yet; the first poll creates it"
+    Store.open(url, migrate=False).close()
+    return "opened and writable"
+
+
 async def poll(config: Config, only: list[str], *, notify: bool) -> int:
+    from monitor.pipeline import poll_summary
+    from monitor.runtime import open_runtime, release_stale_claims
+
     jobs = config.jobs
     unknown = sorted(set(only) - {j.name for j in jobs})
     if unknown:
@@ -65,17 +83,32 @@ async def poll(config: Config, only: list[str], *, notify: bool) -> int:
     if only:
         jobs = [j for j in jobs if j.name in only]
     async with open_runtime(config) as runtime:
+        for owner, count in release_stale_claims(runtime.outbox, now()).items():
+            print(f"{count} alerts held by {owner}, which has stopped, will be sent now")
         results = await runtime.pipeline.poll_many(jobs, now())
         for result in results:
-            print(poll_summary(result))
+            print(printable(poll_summary(result)))
             for page_error in result.page_errors:
-                print(f"  no full text: {page_error}")
+                print(f"  no full text: {printable(page_error)}")
         failed = sum(r.status == "error" for r in results)
         print(f"{len(results)} feeds polled, {failed} failed, {sum(r.hits for r in results)} hits")
+        retried = await runtime.pipeline.retry_pages(now())
+        if retried.fetched or retried.pending or retried.given_up:
+            print(
+                f"pages fetched again: {retried.fetched} with text ({retried.hits} hits), "
+                f"{retried.pending} still failing, {len(retried.given_up)} given up"
+            )
+            for line in retried.given_up:
+                print(f"  given up: {line}")
         if notify:
             reports = await runtime.deliverer.deliver_due(now(), flush=True)
             for report in reports:
                 print(_report_line(report))
+            for owner, (count, until) in runtime.outbox.held(now()).items():
+                print(
+                    f"{count} alerts are being sent by {owner} (claimed until "
+                    f"{until.isoformat(timespec='seconds')}); left to it"
+                )
     return 0
 
 
@@ -94,6 +127,9 @@ def hit_row(hit: Hit) -> dict[str, Any]:
         "title": hit.title,
         "url": hit.url,
         "matched": list(hit.matched),
+        "language": hit.language,
+        "found_as": list(hit.found_as),
+        "update": hit.on_update,
         "snippet": hit.snippets[0].text if hit.snippets else "",
         "snippets": [s.to_dict() for s in hit.snippets],
     }
@@ -107,16 +143,20 @@ def hits(
     fmt: str,
     query: str | None = None,
 ) -> int:
+    from monitor.runtime import open_store
+
     store = open_store(config.settings)
     try:
         found = store.hits(watchlist=watchlist, since=since, limit=None if query else limit)
         if query:
-            wanted = matching(query, store.article_fields([hit.id for hit in found]))
-            found = [hit for hit in found if hit.id in wanted][:limit]
+            wanted = matching(
+                query, store.article_fields([hit.id for hit in found]), config.settings.resolved_aliases
+            )
+            found = [hit for hit in found if hit.id in wanted][: limit or None]
         rows = [hit_row(h) for h in found]
     finally:
         store.close()
-    columns = ["found_at", "watchlist", "feed", "title", "matched", "url"]
+    columns = ["found_at", "watchlist", "feed", "title", "matched", "url", "language"]
     if fmt == "json":
         text = output.json_lines(rows)
     elif fmt == "csv":
@@ -130,18 +170,30 @@ def hits(
 
 
 def _explained(row: dict[str, Any]) -> str:
+    return mask_known(printable(_explanation(row)))
+
+
+def _explanation(row: dict[str, Any]) -> str:
     lines = [
         f"[{row['watchlist']}] {row['title']}  <{row['url']}>",
         f"  matched: {', '.join(row['matched'])}",
     ]
+    if row["found_as"]:
+        lines.append(f"  found as: {'; '.join(row['found_as'])}")
+    if row["update"]:
+        lines.append("  found when the article was updated")
     for data in row["snippets"]:
         snippet = Snippet.from_dict(data)
-        text = "".join(f"[{part}]" if marked else part for part, marked in snippet_parts(snippet))
+        text = "".join(f"[{part}]" if marked else part for part, marked in snippet_runs(snippet))
         lines.append(f"  {snippet.field}: …{' '.join(text.split())}…")
     return "\n".join(lines)
 
 
 def status(config: Config, fmt: str) -> int:
+    from monitor.health_watch import health_columns
+    from monitor.runtime import open_store
+    from monitor.store import PageRetries
+
     store = open_store(config.settings)
     try:
         store.sync_feeds({job.name: job.url for job in config.jobs})
@@ -157,12 +209,14 @@ def status(config: Config, fmt: str) -> int:
         outbox = store.outbox
         counts = outbox.counts()
         dead = outbox.listing(status="dead", limit=20)
+        pending_pages = [_pending_page_row(p) for p in PageRetries(store.engine).listing()]
         totals = store.counts()
     finally:
         store.close()
     deliveries = [{"notifier": n, "status": s, "count": c} for (n, s), c in sorted(counts.items())]
     if fmt == "json":
-        print(output.json_lines([{"daemon": daemon, "feeds": feeds, "deliveries": deliveries, **totals}]))
+        report = {"daemon": daemon, "feeds": feeds, "deliveries": deliveries, "pending_pages": pending_pages}
+        print(output.json_lines([{**report, **totals}]))
         return 0
     print(
         f"daemon: {daemon['state']}"
@@ -189,9 +243,26 @@ def status(config: Config, fmt: str) -> int:
     print(output.table(deliveries, ["notifier", "status", "count"]) if deliveries else "  none")
     for delivery in dead:
         print(
-            f"  dead: {delivery.notifier} hit {delivery.hit.id} {delivery.hit.title!r}: {delivery.last_error}"
+            printable(
+                f"  dead: {delivery.notifier} hit {delivery.hit.id} {delivery.hit.title!r}: {delivery.last_error}"
+            )
         )
+    print("\npending page fetches:")
+    columns = ["feed", "url", "failures", "next_attempt", "last_error"]
+    print(output.table(pending_pages, columns, {"url": 60, "last_error": 40}) if pending_pages else "  none")
     return 0
+
+
+def _pending_page_row(pending: PendingPage) -> dict[str, Any]:
+    return {
+        "feed": pending.feed,
+        "url": pending.url,
+        "failures": pending.failures,
+        "crashes": pending.crashes,
+        "first_failed": pending.first_failed,
+        "next_attempt": pending.next_attempt,
+        "last_error": pending.last_error,
+    }
 
 
 def _feed_row(state: Any) -> dict[str, Any]:
@@ -211,6 +282,8 @@ def _feed_row(state: Any) -> dict[str, Any]:
 
 
 def daemon_status(record: DaemonRecord) -> dict[str, Any]:
+    from monitor.lock import process_alive
+
     row = record.read()
     if row is None:
         return {"state": "not running", "pid": None, "hostname": None, "heartbeat": None}
@@ -227,6 +300,8 @@ def daemon_status(record: DaemonRecord) -> dict[str, Any]:
 def deliveries(
     config: Config, action: str, status_filter: str | None, notifier: str | None, limit: int, fmt: str
 ) -> int:
+    from monitor.runtime import open_store
+
     store = open_store(config.settings)
     try:
         outbox = store.outbox
@@ -266,8 +341,10 @@ async def notify_test(config: Config, name: str | None) -> int:
         if not notifiers:
             valid = ", ".join(n.name for n in config.settings.notifiers) or "none defined"
             raise MonitorError(f"no notifier named {name!r} (notifiers: {valid})")
+    from monitor.notify import Message, log_message, send_message
+
     text = "This is a test message from monitor. If you can read it, alerts will reach you here."
-    message = Message(title="monitor: test message", text=text, html=f"<p>{text}</p>", markdown=text)
+    message = Message(title="monitor: test message", text=text, html=f"<p>{text}</p>")
     failed = 0
     for notifier in notifiers:
         if notifier.logs_only:
@@ -282,16 +359,25 @@ async def notify_test(config: Config, name: str | None) -> int:
 
 
 async def match(config: Config, watchlist: str | None, query: str | None, source: str | Path) -> int:
+    from monitor.match.language import detect_language
+
     matcher = config.matcher
     if query:
-        matcher = compile_watchlists([WatchlistSpec("query", query=query)])
+        matcher = compile_watchlists([WatchlistSpec("query", query=query)], config.settings.resolved_aliases)
     fields = await _article_fields(config, source)
+    fields["language"] = detect_language(fields["title"], fields["body"]) or ""
     explanations = matcher.explain(fields)
     if watchlist:
         explanations = [e for e in explanations if e.name == watchlist]
         if not explanations:
             raise MonitorError(f"no watchlist named {watchlist!r} (watchlists: {', '.join(matcher.names)})")
-    print(f"article: {fields['title'] or '(no title)'} ({len(fields['body'])} characters of text)")
+    language = fields["language"] or "unknown"
+    print(
+        printable(
+            f"article: {fields['title'] or '(no title)'} "
+            f"({len(fields['body'])} characters of text, language {language})"
+        )
+    )
     for explanation in explanations:
         print(f"\n{explanation.name}: {'MATCH' if explanation.matched else 'no match'}")
         for line in explanation.lines:
@@ -301,6 +387,8 @@ async def match(config: Config, watchlist: str | None, query: str | None, source
 
 async def _article_fields(config: Config, source: str | Path) -> dict[str, str]:
     """Title and text of the article to try, got exactly as the pipeline gets them."""
+    from monitor.runtime import new_fetcher
+
     fields = {"title": "", "summary": "", "body": "", "url": "", "feed": ""}
     if source == "-":
         fields["body"] = sys.stdin.read()
@@ -309,6 +397,9 @@ async def _article_fields(config: Config, source: str | Path) -> dict[str, str]:
     if isinstance(source, Path) and not _looks_like_html(source):
         fields["body"] = source.read_text(encoding="utf-8", errors="replace")
         return fields
+    from monitor.pipeline import fetch_page
+    from monitor.workers import WorkerPool
+
     settings = config.settings.monitor
     with WorkerPool(0) as inline:  # one page: no worker processes, and no database either
         async with new_fetcher(config.settings) as fetcher:
@@ -333,6 +424,8 @@ def _looks_like_html(path: Path) -> bool:
 
 
 def db_upgrade(config: Config) -> int:
+    from monitor.runtime import open_store
+
     store = open_store(config.settings)  # opening migrates
     try:
         address = store.address

@@ -27,13 +27,14 @@ from monitor.logs import setup_logging
 from monitor.models import FeedJob, PollResult
 from monitor.pipeline import poll_summary
 from monitor.poll_plan import first_poll
-from monitor.runtime import Runtime, open_runtime
+from monitor.runtime import Runtime, open_runtime, release_stale_claims
 
 log = logging.getLogger("monitor.daemon")
 
 DELIVERY_EVERY = 1.0
 HEARTBEAT_EVERY = 10.0
 HOUSEKEEPING_EVERY = 6 * 3600.0
+PAGE_RETRIES_EVERY = 60.0
 
 
 def now() -> datetime:
@@ -89,9 +90,8 @@ class Daemon:
         self.runtime = runtime
         record = runtime.store.daemon
         record.claim(os.getpid(), socket.gethostname(), self.clock())
-        released = runtime.outbox.release_all()
-        if released:
-            log.warning("%d alerts were being sent when the last run stopped; sending them again", released)
+        for owner, count in release_stale_claims(runtime.outbox, self.clock()).items():
+            log.warning("%d alerts held by %s, which has stopped, are sent again", count, owner)
         scheduler = self.scheduler = AsyncIOScheduler(timezone=UTC)
         scheduler.start(paused=paused)
         for index, job in enumerate(self.config.jobs):
@@ -103,6 +103,12 @@ class Daemon:
             lambda: record.heartbeat(os.getpid(), self.clock()),
             IntervalTrigger(seconds=HEARTBEAT_EVERY),
             id="heartbeat",
+        )
+        scheduler.add_job(
+            self._retry_pages,
+            IntervalTrigger(seconds=PAGE_RETRIES_EVERY),
+            id="page-retries",
+            **_ONE_AT_A_TIME,
         )
         scheduler.add_job(
             self._housekeeping,
@@ -170,6 +176,17 @@ class Daemon:
             except Exception:
                 log.exception("delivery run failed; pending alerts stay queued for the next run")
 
+    async def _retry_pages(self) -> None:
+        """Fetch again the article pages whose earlier fetch failed for a passing reason."""
+        if self.runtime is None or self.stopping.is_set():
+            return
+        pipeline = self.runtime.pipeline
+        with self._tracked():
+            try:
+                await pipeline.retry_pages(self.clock())
+            except Exception:
+                log.exception("page retry run failed; the pending pages stay queued for the next run")
+
     def _housekeeping(self) -> None:
         if self.runtime:
             self.runtime.store.housekeeping()
@@ -202,17 +219,28 @@ class Daemon:
             self.reload()
 
     def reload(self) -> None:
+        """Apply the config file as it is now. Whatever goes wrong is logged and the daemon keeps running on
+        the last good config (and keeps watching for the next edit)."""
         try:
-            config = load_config(self.path)
+            self._reload()
         except ConfigError as exc:
             for problem in exc.problems:
                 log.error("config not applied, still running on the last good one: %s", problem)
-            return
+        except Exception as exc:
+            log.exception(
+                "config %s not applied (%s: %s); still running on the last good one",
+                self.path,
+                type(exc).__name__,
+                exc,
+            )
+
+    def _reload(self) -> None:
+        config = load_config(self.path)
         assert self.runtime and self.scheduler
         old = {job.name: job for job in self.config.jobs}
         new = {job.name: job for job in config.jobs}
+        self.runtime.apply(config)  # first: when it fails, nothing has changed
         self.config = config
-        self.runtime.apply(config)
         for name in old.keys() - new.keys():
             self.scheduler.remove_job(_job_id(name))
         for index, name in enumerate(sorted(new.keys() - old.keys())):

@@ -47,7 +47,11 @@ class UrlError(MonitorError):
 
 
 class FetchError(UrlError):
-    """A URL could not be fetched ("HTTP 404 Not Found", "timed out after 30s")."""
+    """A URL could not be fetched ("HTTP 404 Not Found", "timed out after 30s").
+
+    ``permanent``: the address is gone for good (410, a bad URL). ``transient``: trying again later may work
+    (a timeout, a refused connection, 5xx, 408, 429); by default every error without a status that is not
+    permanent counts as transient, so that an unforeseen failure is retried rather than lost."""
 
     def __init__(
         self,
@@ -57,11 +61,23 @@ class FetchError(UrlError):
         status: int | None = None,
         retry_after: float | None = None,
         permanent: bool = False,
+        transient: bool | None = None,
     ) -> None:
         super().__init__(url, reason)
         self.status = status
         self.retry_after = retry_after
         self.permanent = permanent
+        self.transient = (not permanent) and (
+            transient if transient is not None else transient_status(status)
+        )
+
+
+TRANSIENT_STATUSES = frozenset({408, 425, 429})
+
+
+def transient_status(status: int | None) -> bool:
+    """Whether an HTTP status (None: no response at all) may well be different on a later try."""
+    return status is None or status >= 500 or status in TRANSIENT_STATUSES
 
 
 class FeedParseError(UrlError):
@@ -70,6 +86,10 @@ class FeedParseError(UrlError):
 
 class ExtractError(UrlError):
     """Article text could not be extracted (too big, too slow, not HTML, worker crashed)."""
+
+
+class WorkerCrashed(MonitorError):
+    """A worker process died while running a task (killed by the OS, out of memory, a segfault)."""
 
 
 class StoreError(MonitorError):

@@ -6,7 +6,9 @@ Also the URL canonicalisation that gives entries a stable key across feeds and t
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import hashlib
+import html
 import io
 import json
 import re
@@ -21,10 +23,11 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import feedparser
 from url_normalize import url_normalize
 
+from monitor import feeds_fast
 from monitor.errors import FeedParseError
 from monitor.models import Entry, ParsedFeed
 
-MAX_DECOMPRESSED = 50 << 20  # a gzip body may not unpack to more than this
+MAX_DECOMPRESSED = 50 << 20  # no feed document may be larger than this, unpacked or not
 GZIP_MAGIC = b"\x1f\x8b"
 
 # Query parameters that only say where a click came from; they never change what a page shows.
@@ -68,17 +71,48 @@ def _is_tracking(name: str) -> bool:
     return name in TRACKING_PARAMS or name.startswith(TRACKING_PREFIXES)
 
 
-def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str] | None = None) -> ParsedFeed:
-    """Read a feed body. Raises FeedParseError when it is not a feed (empty, HTML, unparseable)."""
+def parse_feed(
+    body: bytes, *, url: str, headers: Mapping[str, str] | None = None, fast: bool = True
+) -> ParsedFeed:
+    """Read a feed body. Raises FeedParseError when it is not a feed (empty, HTML, unparseable).
+
+    XML goes through the fast path first (feeds_fast) and to feedparser whenever the fast path cannot vouch
+    for its answer; `fast=False` asks feedparser alone. The result says which parser read it, and why the
+    fast one did not.
+    """
+    quick = parse_feed_fast(body, url=url) if fast else None
+    if isinstance(quick, ParsedFeed):
+        return quick
+    body, start = _prepared(body, url)
+    if start.startswith((b"{", b"[")):
+        return _parse_json_feed(body, url)
+    parsed = _parse_xml_feed(body, url, headers or {}, start)
+    return dataclasses.replace(parsed, fallback=quick) if quick else parsed
+
+
+def parse_feed_fast(body: bytes, *, url: str) -> ParsedFeed | str:
+    """The fast path alone: the feed (JSON Feeds included), or why feedparser has to read it.
+
+    Raises FeedParseError for what no parser could read (empty, broken gzip, invalid JSON), as parse_feed does.
+    """
+    body, start = _prepared(body, url)
+    if start.startswith((b"{", b"[")):
+        return _parse_json_feed(body, url)
+    vetted = feeds_fast.parse_vetted(body)
+    return _fast_feed(vetted, url) if isinstance(vetted, feeds_fast.RawFeed) else vetted
+
+
+def _prepared(body: bytes, url: str) -> tuple[bytes, bytes]:
+    """The document unpacked and trimmed, with its sniffed start; raises for what is no document at all."""
     body = _gunzip(body, url) if body.startswith(GZIP_MAGIC) else body
+    if len(body) > MAX_DECOMPRESSED:
+        raise FeedParseError(url, f"feed larger than {MAX_DECOMPRESSED >> 20} MB")
     start = _significant_start(body)
     if not start:
         raise FeedParseError(url, "empty body")
-    if start.startswith((b"{", b"[")):
-        return _parse_json_feed(body, url)
     if start.startswith(b"<?xml") and body[:1].isspace():
         body = body.lstrip()  # a blank line before the XML declaration is common and harmless
-    return _parse_xml_feed(body, url, headers or {}, start)
+    return body, start
 
 
 def _gunzip(body: bytes, url: str) -> bytes:
@@ -108,10 +142,34 @@ def _looks_like_html(start: bytes) -> bool:
     return start.startswith((b"<!doctype html", b"<html")) or (b"<html" in start and b"<rss" not in start)
 
 
+# ---- XML feeds (fast path) ------------------------------------------------------------------------------
+
+
+def _fast_feed(raw: feeds_fast.RawFeed, url: str) -> ParsedFeed:
+    built = (
+        _entry(url, e.link, e.guid, _plain(e.title), _plain(e.summary), e.published, e.author)
+        for e in raw.entries
+    )
+    entries = tuple(e for e in built if _has_content(e))
+    return ParsedFeed(title=_plain(raw.title), entries=entries, parser="fast")
+
+
 # ---- XML feeds (feedparser) -------------------------------------------------------------------------------
 
 
+_WIDE_STARTS = (b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<", b"\x00\x00")
+
+
+def _without_nul(body: bytes) -> bytes:
+    """NUL is never allowed in XML; a stray one made the whole feed "malformed" and could end a title early.
+    It becomes a space, except in UTF-16 and UTF-32 bodies, where zero bytes are part of the characters."""
+    if b"\x00" not in body or body.startswith(_WIDE_STARTS):
+        return body
+    return body.replace(b"\x00", b" ")
+
+
 def _parse_xml_feed(body: bytes, url: str, headers: Mapping[str, str], start: bytes) -> ParsedFeed:
+    body = _without_nul(body)
     response_headers = {k.lower(): v for k, v in headers.items() if k.lower() not in DROPPED_HEADERS}
     response_headers["content-type"] = _content_type(body, response_headers.get("content-type"))
     response_headers["content-location"] = url
@@ -128,7 +186,9 @@ def _parse_xml_feed(body: bytes, url: str, headers: Mapping[str, str], start: by
     if not entries and (_is_fatal(parsed) or not parsed.version):
         raise FeedParseError(url, f"not a feed: {problem or 'no RSS, RDF or Atom element found'}")
     warning = f"malformed feed, read anyway: {problem}" if problem else None
-    return ParsedFeed(title=_plain(parsed.feed.get("title", "")), entries=entries, warning=warning)
+    return ParsedFeed(
+        title=_plain(parsed.feed.get("title", "")), entries=entries, warning=warning, parser="feedparser"
+    )
 
 
 def _content_type(body: bytes, declared: str | None) -> str:
@@ -212,7 +272,9 @@ def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
     known = "jsonfeed.org/version/" in version
     warning = None if known else f"JSON Feed without a known version ({version!r}), read anyway"
     entries = tuple(_json_entry(item, url) for item in document["items"] if isinstance(item, dict))
-    return ParsedFeed(title=_plain(_string(document.get("title"))), entries=entries, warning=warning)
+    return ParsedFeed(
+        title=_plain(_string(document.get("title"))), entries=entries, warning=warning, parser="json"
+    )
 
 
 def _json_entry(item: Mapping[str, Any], feed_url: str) -> Entry:
@@ -288,12 +350,45 @@ def _plain(markup: object) -> str:
     """HTML fragment -> one line of plain text: tags dropped, entities decoded, whitespace collapsed."""
     if not isinstance(markup, str) or not markup:
         return ""
+    markup = markup.replace("\x00", " ")
     if "<" not in markup and "&" not in markup:
         return _WHITESPACE.sub(" ", markup).strip()
-    stripper = _TextOnly()
-    stripper.feed(markup)
-    stripper.close()
-    return _WHITESPACE.sub(" ", "".join(stripper.parts())).strip()
+    parts = _simple_markup_text(markup)
+    if parts is None:
+        stripper = _TextOnly()
+        stripper.feed(markup)
+        stripper.close()
+        parts = list(stripper.parts())
+    return _WHITESPACE.sub(" ", "".join(parts)).strip()
+
+
+# Text, or a start or end tag whose name and attributes are plain: what most feed summaries are made of.
+# Every tag this accepts, HTMLParser reads as the same tag, so both give the same text (tested against each
+# other); anything else (comments, CDATA, script or style, a stray "<") goes through HTMLParser.
+_MARKUP_TOKEN = re.compile(
+    r"""([^<]+)|<(/?)([a-zA-Z][a-zA-Z0-9]*)"""
+    r"""(?:\s+[a-zA-Z_:][-a-zA-Z0-9_:.]*(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?)*\s*/?>"""
+)
+
+
+def _simple_markup_text(markup: str) -> list[str] | None:
+    """The text pieces of markup made only of text and plain tags, as _TextOnly collects them; else None."""
+    parts: list[str] = []
+    position = 0
+    for token in _MARKUP_TOKEN.finditer(markup):
+        if token.start() != position:
+            return None
+        position = token.end()
+        text, name = token.group(1), token.group(3)
+        if text is not None:
+            parts.append(html.unescape(text))
+            continue
+        name = name.lower()
+        if name in _TextOnly.SKIPPED:
+            return None
+        if name in _TextOnly.BREAKING:
+            parts.append(" ")
+    return parts if position == len(markup) else None
 
 
 class _TextOnly(HTMLParser):

@@ -7,10 +7,11 @@ Every failure comes back as a `FetchError` whose `reason` is short and human ("H
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import mimetypes
 import socket
 import time
+import urllib.request
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,10 +21,21 @@ from types import TracebackType
 from urllib.parse import urljoin, urlsplit
 from urllib.request import url2pathname
 
+import httpcore
 import httpx
 
 from monitor.errors import FetchError
 from monitor.models import FetchResult
+from monitor.netguard import (
+    AddressRefused,
+    PublicOnlyBackend,
+    Resolver,
+    is_public,
+    parse_address,
+    public_addresses,
+    resolve,
+    system_resolver,
+)
 
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml, application/feed+json, "
@@ -31,17 +43,25 @@ FEED_ACCEPT = (
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 
+# Only what `_Inflater` decodes, so that no library inflates a body before the size cap can see it.
+ACCEPT_ENCODING = "gzip, deflate"
+
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 
 
 def human_size(size: int) -> str:
-    """10485760 -> '10 MB'; binary units, because that is how limits are configured."""
-    for unit, factor in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+    """A limit in the units it was most likely written in: 10000000 -> '10 MB', 10485760 -> '10 MiB'."""
+    units = _BINARY_UNITS if size % 1000 and size % 256 == 0 else _DECIMAL_UNITS
+    for unit, factor in units:
         if size >= factor:
-            return f"{size / factor:.3g} {unit}"
+            return f"{size / factor:.4g} {unit}"
     return f"{size} bytes"
+
+
+_DECIMAL_UNITS = (("GB", 10**9), ("MB", 10**6), ("KB", 10**3))
+_BINARY_UNITS = (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10))
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -90,23 +110,44 @@ class Fetcher:
         max_connections: int = 20,
         max_per_host: int = 4,
         max_redirects: int = 5,
+        allow_proxy: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
+        resolver: Resolver | None = None,
+        network_backend: httpcore.AsyncNetworkBackend | None = None,
     ) -> None:
+        """``allow_proxy``: send page links from public feeds through HTTP(S)_PROXY too (after checking that
+        their name resolves here to public addresses); by default they are fetched directly, pinned.
+        ``resolver`` and ``network_backend`` replace the system's name lookup and sockets (tests)."""
         self._timeout = timeout
         self._max_redirects = max_redirects
         self._max_per_host = max_per_host
+        self._allow_proxy = allow_proxy
+        self._resolver = resolver or system_resolver
         self._slots = asyncio.Semaphore(max_connections)
         self._host_slots: dict[str, asyncio.Semaphore] = {}
         self._private_hosts: dict[str, bool] = {}
-        self._client = httpx.AsyncClient(
-            http1=True,
-            http2=False,
-            follow_redirects=False,  # followed by hand, to record permanent moves and count hops
-            timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-            headers={"user-agent": user_agent, "accept-encoding": "gzip, deflate"},
-            transport=transport,
+        self._proxies = urllib.request.getproxies_environment()
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self._options = {
+            "http1": True,
+            "http2": False,
+            "follow_redirects": False,  # followed by hand, to record permanent moves and count hops
+            "timeout": httpx.Timeout(timeout),
+            "limits": limits,
+            "headers": {"user-agent": user_agent, "accept-encoding": ACCEPT_ENCODING},
+        }
+        # Feeds you configured, and links from feeds on your own network: HTTP(S)_PROXY applies.
+        if transport is None and network_backend is not None:
+            transport = _BackendTransport(network_backend, limits)
+        self._client = httpx.AsyncClient(transport=transport, **self._options)  # type: ignore[arg-type]
+        # Links from feeds on public hosts: never a proxy, every connection to a checked public address.
+        backend = PublicOnlyBackend(self._resolver, network_backend)
+        self._guarded = httpx.AsyncClient(
+            transport=_BackendTransport(backend, limits),
+            trust_env=False,
+            **self._options,  # type: ignore[arg-type]
         )
+        self._proxied: dict[str, httpx.AsyncClient] = {}
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -117,7 +158,8 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        for client in (self._client, self._guarded, *self._proxied.values()):
+            await client.aclose()
 
     async def fetch(
         self,
@@ -163,33 +205,66 @@ class Fetcher:
             except (TimeoutError, httpx.TimeoutException):
                 raise FetchError(url, f"timed out after {self._timeout:g}s") from None
 
-    async def _refuse_private(self, url: str, current: str, linked_from: str) -> None:
-        host = urlsplit(current).hostname or ""
-        if not await self._is_private(host):
-            return
-        feed_host = urlsplit(linked_from).hostname or ""
-        if linked_from.startswith("file:") or await self._is_private(feed_host):
-            return
-        raise FetchError(
-            url, f"refused: {host} is on a private network and the feed linking to it ({feed_host}) is not"
-        )
-
-    async def _is_private(self, host: str) -> bool:
-        """Whether a host name or address leads into a private network (cached per host)."""
-        known = self._private_hosts.get(host)
-        if known is not None:
-            return known
+    async def _client_for(self, url: str, current: str, linked_from: str | None) -> httpx.AsyncClient:
+        """The client for one hop: guarded unless the URL was configured or linked from a private feed."""
+        if linked_from is None or await self._feed_is_private(linked_from):
+            return self._client
+        proxy = self._proxy_for(current) if self._allow_proxy else None
+        if proxy is None:
+            return self._guarded
+        # The proxy resolves the name itself, so it must resolve here, to public addresses only; a name that
+        # does not resolve here may well be an internal one that the proxy knows.
+        parts = urlsplit(current)
         try:
-            addresses = [ipaddress.ip_address(host.strip("[]"))]
-        except ValueError:
+            await public_addresses(parts.hostname or "", parts.port or 0, self._resolver)
+        except OSError:
+            raise FetchError(
+                url, f"refused: {parts.hostname} does not resolve here, so it is not sent through the proxy"
+            ) from None
+        client = self._proxied.get(proxy)
+        if client is None:
+            client = self._proxied[proxy] = httpx.AsyncClient(proxy=proxy, trust_env=False, **self._options)  # type: ignore[arg-type]
+        return client
+
+    def _proxy_for(self, url: str) -> str | None:
+        """The proxy HTTP(S)_PROXY / ALL_PROXY name for ``url``, unless NO_PROXY exempts its host."""
+        parts = urlsplit(url)
+        proxy = self._proxies.get(parts.scheme.lower()) or self._proxies.get("all")
+        if not proxy or urllib.request.proxy_bypass(parts.netloc):
+            return None
+        return proxy
+
+    def _remember_feed_origin(self, requested: str, final: str, response: httpx.Response) -> None:
+        """Record whether a configured URL's body came from a private address, judged by the address the
+        connection actually went to: a later lookup of the name could be answered differently (rebinding).
+        A body that came through a proxy, or from another host by a redirect, counts as public."""
+        stream = response.extensions.get("network_stream")
+        peer = stream.get_extra_info("server_addr") if stream is not None else None
+        address = parse_address(str(peer[0])) if isinstance(peer, tuple) and peer else None
+        if address is None:
+            return
+        proxied = bool(self._proxies.get(urlsplit(final).scheme.lower()) or self._proxies.get("all"))
+        final_host = urlsplit(final).hostname or ""
+        self._private_hosts[final_host] = not (proxied or is_public(address))
+        requested_host = urlsplit(requested).hostname or ""
+        if requested_host != final_host:
+            self._private_hosts[requested_host] = False
+
+    async def _feed_is_private(self, feed_url: str) -> bool:
+        """Whether a feed is on a private network (or a file), so that its links may lead anywhere in it:
+        from where its body last came if this fetcher fetched it, else from what its name resolves to."""
+        if feed_url.startswith("file:"):
+            return True
+        host = urlsplit(feed_url).hostname or ""
+        known = self._private_hosts.get(host)
+        if known is None:
             try:
-                infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+                addresses = await resolve(host, 0, self._resolver)
             except OSError:
-                return False  # unresolvable: the request itself will fail with a clear reason
-            addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
-        private = any(not address.is_global for address in addresses)
-        self._private_hosts[host] = private
-        return private
+                return False  # unresolvable: no reason to trust it
+            # Every address must be private: one private answer among public ones proves nothing.
+            known = self._private_hosts[host] = not any(is_public(address) for address in addresses)
+        return known
 
     def _host_slot(self, url: str) -> asyncio.Semaphore:
         key = _host_key(url)
@@ -204,31 +279,52 @@ class Fetcher:
         current = url
         permanent_redirect: str | None = None
         for hop in range(self._max_redirects + 1):
-            if linked_from is not None:
-                await self._refuse_private(url, current, linked_from)
-            response = await self._send(url, current, headers.to(current))
+            try:
+                client = await self._client_for(url, current, linked_from)
+                response = await self._send(url, current, headers.to(current), client)
+            except AddressRefused as exc:
+                feed_host = urlsplit(linked_from or "").hostname or ""
+                raise FetchError(
+                    url,
+                    f"refused: {exc.host} is on a private network ({exc.address}) "
+                    f"and the feed linking to it ({feed_host}) is not",
+                    transient=False,
+                ) from None
             try:
                 location = response.headers.get("location")
                 if response.status_code in REDIRECT_STATUSES and location:
                     current = urljoin(current, location.strip())
                     if urlsplit(current).scheme.lower() not in ("http", "https"):
-                        raise FetchError(url, f"redirect to unsupported URL {current!r}")
+                        raise FetchError(url, f"redirect to unsupported URL {current!r}", transient=False)
                     if hop == 0 and response.status_code in PERMANENT_REDIRECTS:
                         permanent_redirect = current
                     continue
+                if linked_from is None:
+                    self._remember_feed_origin(url, current, response)
                 return await self._result(url, current, response, max_size, started, permanent_redirect)
             finally:
                 await response.aclose()
-        raise FetchError(url, f"too many redirects (more than {self._max_redirects})")
+        raise FetchError(url, f"too many redirects (more than {self._max_redirects})", transient=False)
 
-    async def _send(self, url: str, current: str, headers: Mapping[str, str]) -> httpx.Response:
+    async def _send(
+        self,
+        url: str,
+        current: str,
+        headers: Mapping[str, str],
+        client: httpx.AsyncClient,
+    ) -> httpx.Response:
         try:
-            request = self._client.build_request("GET", current, headers=headers)
-            return await self._client.send(request, stream=True)
+            request = client.build_request("GET", current, headers=headers)
+            return await client.send(request, stream=True)
         except httpx.TimeoutException:
             raise
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise FetchError(url, _connect_reason(exc)) from None
+            reason = _connect_reason(exc)
+            if client is self._guarded and self._proxy_for(current):
+                reason += (
+                    " (links from public feeds are not sent through the proxy unless allow_proxy is set)"
+                )
+            raise FetchError(url, reason) from None
         except httpx.InvalidURL as exc:
             raise FetchError(url, f"invalid URL: {exc}", permanent=True) from None
         except httpx.HTTPError as exc:
@@ -274,6 +370,23 @@ class _RequestHeaders:
         return {**self.own, **self.common} if same_host and self.own else dict(self.common)
 
 
+class _BackendTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport over a connection pool that uses our network backend (httpx has no option for
+    it: the pool is replaced, with the same settings)."""
+
+    def __init__(self, backend: httpcore.AsyncNetworkBackend, limits: httpx.Limits) -> None:
+        super().__init__(limits=limits, trust_env=False)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            http1=True,
+            http2=False,
+            network_backend=backend,
+        )
+
+
 def _status_error(url: str, response: httpx.Response) -> FetchError:
     status = response.status_code
     phrase = response.reason_phrase or ""
@@ -290,8 +403,12 @@ def _status_error(url: str, response: httpx.Response) -> FetchError:
 
 
 async def _read_capped(url: str, response: httpx.Response, max_size: int) -> bytes:
-    """Read the (decompressed) body, giving up as soon as it passes max_size."""
-    too_big = FetchError(url, f"body larger than {human_size(max_size)} limit")
+    """Read and decode the body, giving up as soon as it passes max_size.
+
+    The body is read raw and inflated here, never by httpx: each step may produce at most what is left of
+    max_size, so a small compressed body that unpacks to gigabytes costs no more memory than the cap."""
+    too_big = FetchError(url, f"body larger than {human_size(max_size)} limit", transient=False)
+    inflater = _inflater_for(url, response.headers.get("content-encoding", ""))
     declared = response.headers.get("content-length", "")
     # With gzip, Content-Length counts compressed bytes, and the decoded body is only ever larger.
     if declared.isdigit() and int(declared) > max_size:
@@ -299,7 +416,8 @@ async def _read_capped(url: str, response: httpx.Response, max_size: int) -> byt
     chunks: list[bytes] = []
     size = 0
     try:
-        async for chunk in response.aiter_bytes():
+        async for raw in response.aiter_raw():
+            chunk = raw if inflater is None else inflater.inflate(raw, max_size - size)
             size += len(chunk)
             if size > max_size:
                 raise too_big
@@ -308,7 +426,60 @@ async def _read_capped(url: str, response: httpx.Response, max_size: int) -> byt
         raise
     except httpx.HTTPError as exc:
         raise FetchError(url, f"body could not be read: {type(exc).__name__}: {exc}") from None
+    if inflater is not None:
+        inflater.finish()
     return b"".join(chunks)
+
+
+def _inflater_for(url: str, content_encoding: str) -> _Inflater | None:
+    """The decoder for a Content-Encoding header; refuses what we did not ask for (see ACCEPT_ENCODING)."""
+    codings = [c.strip().lower() for c in content_encoding.split(",")]
+    codings = [c for c in codings if c and c != "identity"]
+    if not codings:
+        return None
+    if len(codings) > 1:
+        raise FetchError(
+            url, f"stacked Content-Encoding {content_encoding.strip()!r} refused", transient=False
+        )
+    if codings[0] not in ("gzip", "x-gzip", "deflate"):
+        raise FetchError(url, f"unsupported Content-Encoding {codings[0]!r} refused", transient=False)
+    return _Inflater(url, codings[0])
+
+
+class _Inflater:
+    """Incremental gzip or deflate decoding whose every step is bounded by the room left under the size cap."""
+
+    def __init__(self, url: str, coding: str) -> None:
+        self._url = url
+        self._gzip = coding != "deflate"
+        # deflate is meant to be zlib-wrapped, but some servers send raw deflate: decided by the first bytes.
+        self._zlib = zlib.decompressobj(wbits=31 if self._gzip else 15)
+        self._started = False
+
+    def inflate(self, data: bytes, room: int) -> bytes:
+        """The decoded bytes of ``data``: at most ``room + 1``, so that passing the cap is seen, never paid."""
+        out = b""
+        while data and len(out) <= room:
+            try:
+                out += self._zlib.decompress(data, room + 1 - len(out))
+            except zlib.error as exc:
+                if self._gzip or self._started:
+                    raise FetchError(self._url, f"body could not be decoded: {exc}") from None
+                self._zlib = zlib.decompressobj(wbits=-15)
+                continue
+            self._started = True
+            data = self._zlib.unconsumed_tail
+            if self._zlib.eof:
+                # gzip allows several members one after the other; anything else after the end is ignored.
+                data = self._zlib.unused_data
+                if not (self._gzip and data.startswith(b"\x1f\x8b")):
+                    return out
+                self._zlib = zlib.decompressobj(wbits=31)
+        return out
+
+    def finish(self) -> None:
+        if self._started and not self._zlib.eof:
+            raise FetchError(self._url, "body could not be decoded: the compressed data is truncated")
 
 
 def read_file_url(url: str, max_size: int) -> FetchResult:
@@ -322,11 +493,11 @@ def read_file_url(url: str, max_size: int) -> FetchResult:
         with path.open("rb") as handle:
             body = handle.read(max_size + 1)
     except FileNotFoundError:
-        raise FetchError(url, f"file not found: {path}") from None
+        raise FetchError(url, f"file not found: {path}", transient=False) from None
     except OSError as exc:
         raise FetchError(url, f"file could not be read: {exc.strerror or exc}") from None
     if len(body) > max_size:
-        raise FetchError(url, f"body larger than {human_size(max_size)} limit")
+        raise FetchError(url, f"body larger than {human_size(max_size)} limit", transient=False)
     content_type, _ = mimetypes.guess_type(path.name)
     headers = {"content-type": content_type} if content_type else {}
     return FetchResult(

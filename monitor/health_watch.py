@@ -19,9 +19,6 @@ from monitor.health import (
     keep_recent,
     page_sample,
 )
-from monitor.notify.console import log_message
-from monitor.notify.render import Message
-from monitor.notify.send import send_message
 from monitor.store import Store
 from monitor.store.health import HealthSamples
 
@@ -66,11 +63,11 @@ class HealthWatch:
         return change
 
     async def tell(self, change: HealthChange) -> None:
+        from monitor.notify import Message, log_message, send_message
+
         log.warning("health %s", change.message)
         text = change.message
-        message = Message(
-            title=f"monitor: {text}", text=text, html=f"<p>{html.escape(text)}</p>", markdown=text
-        )
+        message = Message(title=f"monitor: {text}", text=text, html=f"<p>{html.escape(text)}</p>")
         for notifier in self.notifiers:
             if not notifier.urls:
                 log_message(log, notifier.name, message)

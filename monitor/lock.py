@@ -19,6 +19,7 @@ from sqlalchemy.pool import NullPool
 from monitor.errors import AlreadyRunningError, StoreError
 from monitor.secrets import mask_url
 from monitor.store import DaemonRecord
+from monitor.store.engine import describe_failure
 
 ADVISORY_KEY = 0x6D6F6E69746F72  # "monitor": advisory locks are per database, so one key is enough
 
@@ -36,7 +37,14 @@ class DaemonLock:
             return
         if self.path is None:
             return  # another server database: the daemon table is the record (see `monitor status`)
-        handle = self.path.open("a+", encoding="utf-8")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle = self.path.open("a+", encoding="utf-8")
+        except OSError as exc:
+            raise StoreError(
+                f"cannot open database {mask_url(self.url)}: cannot create its lock file: "
+                f"{describe_failure(exc)}"
+            ) from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -51,12 +59,12 @@ class DaemonLock:
         self._handle = handle
 
     def _acquire_advisory(self) -> None:
-        engine = create_engine(self.url, poolclass=NullPool)
         try:
+            engine = create_engine(self.url, poolclass=NullPool)
             conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             got = conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_KEY})
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open database {mask_url(self.url)}: {exc}") from exc
+        except (SQLAlchemyError, ImportError) as exc:
+            raise StoreError(f"cannot open database {mask_url(self.url)}: {describe_failure(exc)}") from None
         if got:
             self._conn = conn
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -58,6 +59,8 @@ class ParsedFeed:
     title: str
     entries: tuple[Entry, ...]
     warning: str | None = None  # set when the feed was malformed but still readable
+    parser: str = "feedparser"  # which parser read it: "fast", "feedparser" or "json"
+    fallback: str | None = None  # why the fast parser did not answer, when feedparser did
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,15 +91,23 @@ class Article:
     author: str | None = None
     sitename: str | None = None
     fetch_error: str | None = None  # why the full text is missing
+    language: str | None = None  # ISO 639-1 code detected from the text; None when unsure
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of the content (title, summary, text): a changed article has another."""
+        content = "\x1f".join((self.title, self.summary, self.text)).encode("utf-8", "surrogatepass")
+        return hashlib.sha256(content).hexdigest()
 
     def fields(self) -> dict[str, str]:
-        """The text of each field watchlists can scope to."""
+        """The text of each field watchlists can scope to, and the article's language ("" when unknown)."""
         return {
             "title": self.title,
             "summary": self.summary,
             "body": self.text,
             "url": self.url or "",
             "feed": self.feed,
+            "language": self.language or "",
         }
 
 
@@ -109,6 +120,8 @@ class WatchlistSpec:
     exclude: tuple[str, ...] = ()
     query: str | None = None
     feeds: tuple[str, ...] | None = None  # None: every feed
+    stem: bool = True  # words also match their inflected forms
+    languages: tuple[str, ...] | None = None  # None: articles in every language
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,15 +154,33 @@ class Match:
     matched: tuple[str, ...]  # the terms or clauses that matched, as written in the config
     snippets: tuple[Snippet, ...] = ()
     fields: tuple[str, ...] = ()  # the fields the matches were found in
+    found_as: tuple[str, ...] = ()  # how each term was found: exact, through an alias, or as a word form
+
+
+@dataclass(frozen=True, slots=True)
+class PendingPage:
+    """An article page to fetch again: its last fetch failed for a reason that may pass."""
+
+    article_key: str
+    feed: str
+    url: str
+    linked_from: str | None  # the feed that linked to it, for the fetcher's private-network guard
+    failures: int  # failed fetches so far
+    crashes: int  # of which killed or outlasted their worker
+    first_failed: datetime
+    next_attempt: datetime
+    last_error: str
 
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """A new article with the watchlists it matched, ready to store; ``alert`` is False for old news."""
+    """A new article with the watchlists it matched, ready to store; ``alert`` is False for old news.
+    ``retry``: its page failed for a passing reason and is to be fetched again."""
 
     article: Article
     matches: tuple[Match, ...]
     alert: bool
+    retry: PendingPage | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +197,10 @@ class Hit:
     matched: tuple[str, ...]
     snippets: tuple[Snippet, ...]
     sitename: str | None = None
+    article_id: int | None = None  # hits of one article share it: an alert shows the article once
+    language: str | None = None  # the article's, None when unknown
+    found_as: tuple[str, ...] = ()  # how each term was found: exact, alias or word form
+    on_update: bool = False  # found when the article came back changed
 
 
 @dataclass(frozen=True, slots=True)

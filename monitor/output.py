@@ -1,4 +1,8 @@
-"""Rendering rows for the terminal: aligned tables, JSON Lines and CSV."""
+"""Rendering rows for the terminal: aligned tables, JSON Lines and CSV.
+
+Tables show feed text without control characters, escape sequences or bidi overrides; CSV cells that a
+spreadsheet would run as formulas start with ``'``; JSON stays faithful (its encoding escapes controls).
+Remembered secrets are masked in all three."""
 
 from __future__ import annotations
 
@@ -9,14 +13,22 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from monitor.secrets import mask_data, mask_known
+from monitor.untrusted import csv_cell, printable
+
 
 def show(value: Any) -> str:
+    """A value as table or CSV text, with remembered secrets masked."""
+    return mask_known(_text(value))
+
+
+def _text(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%SZ")
     if isinstance(value, list | tuple):
-        return ", ".join(show(v) for v in value)
+        return ", ".join(_text(v) for v in value)
     return str(value)
 
 
@@ -25,7 +37,7 @@ def table(
 ) -> str:
     """A plain aligned table; long cells are cut to ``widths[column]`` characters."""
     widths = widths or {}
-    cells = [[_cut(show(row.get(c)), widths.get(c)) for c in columns] for row in rows]
+    cells = [[_cut(printable(show(row.get(c))), widths.get(c)) for c in columns] for row in rows]
     sizes = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
     lines = ["  ".join(c.upper().ljust(s) for c, s in zip(columns, sizes, strict=True)).rstrip()]
     lines += ["  ".join(v.ljust(s) for v, s in zip(r, sizes, strict=True)).rstrip() for r in cells]
@@ -33,7 +45,8 @@ def table(
 
 
 def json_lines(rows: Sequence[Mapping[str, Any]]) -> str:
-    return "\n".join(json.dumps(row, default=_json_default, ensure_ascii=False) for row in rows)
+    # Masked before encoding, so that JSON's escaping cannot hide a secret from the mask.
+    return "\n".join(json.dumps(mask_data(row), default=_json_default, ensure_ascii=False) for row in rows)
 
 
 def csv_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
@@ -41,7 +54,7 @@ def csv_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
     writer = csv.writer(buffer)
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([show(row.get(c)) if row.get(c) is not None else "" for c in columns])
+        writer.writerow([csv_cell(show(row.get(c))) if row.get(c) is not None else "" for c in columns])
     return buffer.getvalue().rstrip("\n")
 
 

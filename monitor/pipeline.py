@@ -12,15 +12,16 @@ import functools
 import logging
 import random
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from monitor import extract, feeds, page_source
-from monitor.errors import ExtractError, FeedParseError, FetchError
+from monitor import extract, feeds, page_retry, page_source
+from monitor.errors import ExtractError, FeedParseError, FetchError, WorkerCrashed
 from monitor.fetch import PAGE_ACCEPT, Fetcher
 from monitor.health_watch import HealthWatch
 from monitor.match import Matcher
+from monitor.match.language import detect_language, load_language_model
 from monitor.models import (
     Article,
     Entry,
@@ -30,18 +31,24 @@ from monitor.models import (
     Finding,
     Page,
     ParsedFeed,
+    PendingPage,
     PollResult,
 )
+from monitor.notify.items import site_name
+from monitor.page_retry import PageFailure
 from monitor.poll_plan import PollOutcome, PollTiming, plan
-from monitor.store import Store
+from monitor.store import PageRetries, Store
 from monitor.workers import WorkerPool
 
 log = logging.getLogger("monitor.poll")
 
-# Feeds smaller than this are parsed on the event loop: shipping them to a worker costs more than parsing.
-# Anything larger goes to the worker processes, so that feedparser (most of a cold cycle's CPU) runs on every
-# core while the loop fetches, matches and stores.
+# Feeds smaller than this are parsed whole on the event loop: shipping them to a worker costs more than
+# even feedparser takes on them. Larger ones up to FAST_INLINE_LIMIT go through the fast path on the loop
+# (about 50 times cheaper than feedparser: a few milliseconds for a typical feed), and only those it leaves
+# to feedparser are shipped to the workers, so that feedparser runs on every core while the loop goes on.
+# Past FAST_INLINE_LIMIT the whole parse runs in a worker, so that no single document stalls the loop.
 INLINE_PARSE_LIMIT = 4 * 1024
+FAST_INLINE_LIMIT = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +61,28 @@ class PollLimits:
     pages_in_flight: int = 20  # pages downloaded or being extracted at once, across all feeds
 
 
+Extractor = Callable[[str | bytes, str], Page]  # (markup, url) -> Page, run in a worker process
+RETRY_CLAIM = 600.0  # seconds a retry pass holds the pending pages it fetches
+
+
+@dataclass(frozen=True, slots=True)
+class PageOutcome:
+    """An article page: its extracted text, or why there is none and whether trying again may help."""
+
+    page: Page | None
+    failure: PageFailure | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryReport:
+    """What a pass over the due page fetches did."""
+
+    fetched: int = 0  # pages that gave their text this time
+    hits: int = 0  # hits the new text added
+    pending: int = 0  # failed again, tried later
+    given_up: tuple[str, ...] = ()  # "url: reason" of the pages no longer tried
+
+
 @dataclass(slots=True)
 class Pipeline:
     fetcher: Fetcher
@@ -63,13 +92,16 @@ class Pipeline:
     routes: Mapping[str, Sequence[str]]  # watchlist -> notifier names
     limits: PollLimits
     rng: random.Random = field(default_factory=random.Random)
+    extractor: Extractor = extract.extract_page
     # Bounds the pages held in memory: without it every new entry's page is downloaded at once and waits
     # for a worker, which in a busy cycle means hundreds of pages in the main process.
     page_slots: asyncio.Semaphore = field(init=False)
     health: HealthWatch | None = None  # keeps each feed's health samples and tells when its health changes
+    jobs: Mapping[str, FeedJob] = field(default_factory=dict)  # by name: how to fetch a feed's pages again
 
     def __post_init__(self) -> None:
         self.page_slots = asyncio.Semaphore(self.limits.pages_in_flight)
+        load_language_model()  # a second or more: once here, not in the middle of the first poll
 
     async def poll_many(self, jobs: Sequence[FeedJob], now: datetime) -> list[PollResult]:
         """Poll feeds concurrently, a bounded number at a time: enough to keep every connection busy, few
@@ -124,16 +156,23 @@ class Pipeline:
             parsed = (
                 await self._parse(fetched) if job.page_mode is None else self._read_page(job, fetched, now)
             )
-        except (FeedParseError, TimeoutError) as exc:
-            reason = exc.reason if isinstance(exc, FeedParseError) else "feed took too long to parse"
+        except (FeedParseError, TimeoutError, WorkerCrashed) as exc:
+            reason = exc.reason if isinstance(exc, FeedParseError) else _parse_failure(exc)
             return self._record(job, state, PollOutcome.failed(reason), now, started)
 
         new_entries = self._new_entries(parsed.entries)
-        articles = await asyncio.gather(*(self._article(job, entry, now) for entry in new_entries))
+        articles = await asyncio.gather(
+            *(self._article(job, entry, now, parsed.title) for entry in new_entries)
+        )
         hits = self._store(articles, now)
         result = self._record(job, state, _fetched("ok", fetched, len(new_entries)), now, started)
-        page_errors = tuple(f"{a.url}: {a.fetch_error}" for a in articles if a.fetch_error)
-        await self._after_poll(job, result, [a.text for a in articles if a.text or a.fetch_error], now)
+        page_errors = tuple(
+            f"{a.url}: {a.fetch_error}" + ("; fetching it again later" if retry else "")
+            for a, retry in articles
+            if a.fetch_error
+        )
+        texts = [a.text for a, _ in articles if a.text or a.fetch_error]
+        await self._after_poll(job, result, texts, now)
         return dataclasses.replace(result, hits=hits, warning=parsed.warning, page_errors=page_errors)
 
     async def _after_poll(
@@ -183,35 +222,73 @@ class Pipeline:
         headers.pop("content-encoding", None)
         if len(fetched.body) <= INLINE_PARSE_LIMIT:
             return feeds.parse_feed(fetched.body, url=fetched.final_url, headers=headers)
-        parse = functools.partial(feeds.parse_feed, url=fetched.final_url, headers=headers)
+        fallback = None
+        if len(fetched.body) <= FAST_INLINE_LIMIT:
+            quick = feeds.parse_feed_fast(fetched.body, url=fetched.final_url)
+            if isinstance(quick, ParsedFeed):
+                return quick
+            fallback = quick
+        parse = functools.partial(
+            feeds.parse_feed, url=fetched.final_url, headers=headers, fast=fallback is None
+        )
         parsed: ParsedFeed = await self.workers.run(parse, fetched.body, timeout=self.limits.extract_timeout)
-        return parsed
+        return dataclasses.replace(parsed, fallback=fallback) if fallback else parsed
 
     def _new_entries(self, entries: Sequence[Entry]) -> list[Entry]:
         unique = {entry.key: entry for entry in reversed(entries)}  # the first occurrence wins
         unseen = self.store.unseen(unique)
         return [entry for key, entry in reversed(unique.items()) if key in unseen]
 
-    async def _article(self, job: FeedJob, entry: Entry, now: datetime) -> Article:
-        page: Page | None = None
-        error: str | None = None
+    async def _article(
+        self, job: FeedJob, entry: Entry, now: datetime, feed_title: str = ""
+    ) -> tuple[Article, PendingPage | None]:
+        """The entry as an article with its page's text, and the page's next fetch if this one failed for a
+        passing reason."""
+        outcome = PageOutcome(None)
         if job.fulltext and entry.url and entry.url.startswith(("http://", "https://", "file://")):
-            page, error = await self.fetch_page(
+            outcome = await self.fetch_page_outcome(
                 entry.url, linked_from=job.url, user_agent=job.user_agent, headers=job.headers_for(entry.url)
             )
-        return Article(
+        page, failure = outcome.page, outcome.failure
+        title, summary = capped_title(
+            entry.title or (page.title if page and page.title else ""), entry.summary
+        )
+        text = page.text if page else ""
+        article = Article(
             feed=job.name,
             key=entry.key,
             url=entry.url,
             guid=entry.guid,
-            title=entry.title or (page.title if page and page.title else ""),
-            summary=entry.summary,
-            text=page.text if page else "",
-            published=entry.published or now,
+            title=title,
+            summary=summary,
+            text=text,
+            published=min(entry.published or now, now),  # a date in the future is the fetch time
             first_seen=now,
             author=entry.author or (page.author if page else None),
-            sitename=page.sitename if page else None,
-            fetch_error=error,
+            sitename=site_name(page.sitename if page else None, feed_title),  # a name, never a bare host
+            fetch_error=failure.reason if failure else None,
+            language=detect_language(title, summary, text),
+        )
+        if failure is None or entry.url is None:
+            return article, None
+        first = PendingPage(entry.key, job.name, entry.url, job.url, 0, 0, now, now, failure.reason)
+        return article, self._after_failure(first, failure, now)
+
+    def _after_failure(self, pending: PendingPage, failure: PageFailure, now: datetime) -> PendingPage | None:
+        """The pending fetch after one more failure, or None when the page is not to be tried again."""
+        failures, crashes = pending.failures + 1, pending.crashes + failure.crashed
+        at = page_retry.next_attempt(
+            failure,
+            failures=failures,
+            crashes=crashes,
+            first_failed=pending.first_failed,
+            now=now,
+            max_age=self.limits.notify_max_age,
+        )
+        if at is None:
+            return None
+        return replace(
+            pending, failures=failures, crashes=crashes, next_attempt=at, last_error=failure.reason
         )
 
     async def fetch_page(
@@ -222,8 +299,18 @@ class Pipeline:
         headers: Mapping[str, str] | None = None,
     ) -> tuple[Page | None, str | None]:
         """The extracted page, or why there is none (the entry is then matched on its title and summary)."""
+        outcome = await self.fetch_page_outcome(url, linked_from, user_agent, headers)
+        return outcome.page, outcome.failure.reason if outcome.failure else None
+
+    async def fetch_page_outcome(
+        self,
+        url: str,
+        linked_from: str | None = None,
+        user_agent: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> PageOutcome:
         async with self.page_slots:
-            return await fetch_page(
+            return await fetch_page_outcome(
                 self.fetcher,
                 self.workers,
                 url,
@@ -232,29 +319,65 @@ class Pipeline:
                 linked_from=linked_from,
                 user_agent=user_agent,
                 headers=headers,
+                extractor=self.extractor,
             )
 
-    def _store(self, articles: Sequence[Article], now: datetime) -> int:
-        """Match the new articles and store them with their hits in one transaction; returns the hits stored."""
+    async def _fetch_again(self, pending: PendingPage) -> PageOutcome:
+        """A pending page fetched as its feed's pages are: with the feed's user agent and its own headers."""
+        job = self.jobs.get(pending.feed)
+        if job is None:
+            return await self.fetch_page_outcome(pending.url, pending.linked_from)
+        return await self.fetch_page_outcome(
+            pending.url, pending.linked_from, job.user_agent, job.headers_for(pending.url)
+        )
+
+    def _finding(self, article: Article, now: datetime, retry: PendingPage | None = None) -> Finding:
         oldest_alerted = now - timedelta(seconds=self.limits.notify_max_age)
-        findings = [
-            Finding(article, tuple(self.matcher.match(article.fields())), article.published >= oldest_alerted)
-            for article in articles
-        ]
+        matches = tuple(self.matcher.match(article.fields()))
+        return Finding(article, matches, article.published >= oldest_alerted, retry)
+
+    def _store(self, articles: Sequence[tuple[Article, PendingPage | None]], now: datetime) -> int:
+        """Match the new articles and store them with their hits in one transaction; returns the hits stored."""
+        findings = [self._finding(article, now, retry) for article, retry in articles]
         saved = self.store.save_articles(findings, self.routes, now=now)
         for finding in findings:
-            if finding.article.key not in saved:
-                continue  # another poll stored it first
-            for match in finding.matches:
-                log.info(
-                    "hit watchlist=%s feed=%s matched=%s url=%s%s",
-                    match.watchlist,
-                    finding.article.feed,
-                    ", ".join(match.matched),
-                    finding.article.url,
-                    "" if finding.alert else " (too old to alert)",
-                )
+            if finding.article.key in saved:  # else another poll stored it first
+                _log_hits(finding)
         return sum(len(hit_ids) for hit_ids in saved.values())
+
+    async def retry_pages(self, now: datetime) -> RetryReport:
+        """Fetch again the article pages that are due; match an article again when its text arrives, and
+        store (and so alert) the hits that adds."""
+        pages = PageRetries(self.store.engine)
+        due = pages.claim_due(now, now + timedelta(seconds=RETRY_CLAIM))
+        outcomes = await asyncio.gather(*(self._fetch_again(pending) for pending, _ in due))
+        fetched = hits = pending_count = 0
+        given_up: list[str] = []
+        for (pending, article), outcome in zip(due, outcomes, strict=True):
+            if outcome.page is not None:
+                finding = self._finding(_with_page(article, outcome.page), now)
+                new_hits = pages.complete(finding, self.routes, now=now)
+                _log_hits(finding, set(new_hits))
+                fetched, hits = fetched + 1, hits + len(new_hits)
+                log.info(
+                    "page fetched on retry %d url=%s hits=%d", pending.failures, pending.url, len(new_hits)
+                )
+                continue
+            assert outcome.failure is not None
+            later = self._after_failure(pending, outcome.failure, now)
+            if later is None:
+                pages.give_up(pending.article_key, outcome.failure.reason)
+                given_up.append(f"{pending.url}: {outcome.failure.reason}")
+                log.warning(
+                    "page given up after %d tries url=%s error=%s",
+                    pending.failures + 1,
+                    pending.url,
+                    outcome.failure.reason,
+                )
+            else:
+                pages.reschedule(later)
+                pending_count += 1
+        return RetryReport(fetched, hits, pending_count, tuple(given_up))
 
 
 async def fetch_page(
@@ -269,6 +392,33 @@ async def fetch_page(
     headers: Mapping[str, str] | None = None,
 ) -> tuple[Page | None, str | None]:
     """An article page fetched and extracted, or why there is none: what the pipeline and `monitor match` use."""
+    outcome = await fetch_page_outcome(
+        fetcher,
+        workers,
+        url,
+        max_size=max_size,
+        extract_timeout=extract_timeout,
+        linked_from=linked_from,
+        user_agent=user_agent,
+        headers=headers,
+    )
+    return outcome.page, outcome.failure.reason if outcome.failure else None
+
+
+async def fetch_page_outcome(
+    fetcher: Fetcher,
+    workers: WorkerPool,
+    url: str,
+    *,
+    max_size: int,
+    extract_timeout: float,
+    linked_from: str | None = None,
+    user_agent: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    extractor: Extractor = extract.extract_page,
+) -> PageOutcome:
+    """``fetch_page``, saying also whether a failure may pass. Every failure is this page's, never its feed's:
+    a worker that dies or runs out of time on a page counts as a crash, which is retried only a few times."""
     try:
         fetched = await fetcher.fetch(
             url,
@@ -280,14 +430,64 @@ async def fetch_page(
         )
         if not extract.is_html(fetched):
             kind = fetched.headers.get("content-type", "unknown type").split(";")[0]
-            return None, f"not an HTML page ({kind})"
+            return PageOutcome(None, PageFailure(f"not an HTML page ({kind})", transient=False))
         markup = extract.page_markup(fetched)
-        page = await workers.run(extract.extract_page, markup, fetched.final_url, timeout=extract_timeout)
-        return page, None
-    except (FetchError, ExtractError) as exc:
-        return None, exc.reason
+        page = await workers.run(extractor, markup, fetched.final_url, timeout=extract_timeout)
+        return PageOutcome(page)
+    except FetchError as exc:
+        return PageOutcome(None, PageFailure(exc.reason, transient=exc.transient))
+    except ExtractError as exc:
+        return PageOutcome(None, PageFailure(exc.reason, transient=False))
     except TimeoutError:
-        return None, f"extraction took longer than {extract_timeout:g}s"
+        reason = f"extraction took longer than {extract_timeout:g}s"
+        return PageOutcome(None, PageFailure(reason, transient=True, crashed=True))
+    except (WorkerCrashed, MemoryError) as exc:
+        return PageOutcome(None, PageFailure(f"extraction crashed: {exc}", transient=True, crashed=True))
+
+
+MAX_TITLE = 2000  # characters; a title is a line in an alert, not a place for a whole article
+
+
+def capped_title(title: str, summary: str) -> tuple[str, str]:
+    """A title over MAX_TITLE characters is cut at a space and ends with "…"; the rest of it starts the
+    summary, so none of its words is lost to matching or to the stored article."""
+    if len(title) <= MAX_TITLE:
+        return title, summary
+    cut = title.rfind(" ", MAX_TITLE // 2, MAX_TITLE)
+    cut = cut if cut > 0 else MAX_TITLE - 1
+    rest = "…" + title[cut:].strip()
+    return title[:cut].rstrip() + "…", f"{rest}\n\n{summary}" if summary else rest
+
+
+def _with_page(article: Article, page: Page) -> Article:
+    return replace(
+        article,
+        title=article.title or page.title or "",
+        text=page.text,
+        author=article.author or page.author,
+        sitename=page.sitename,
+        fetch_error=None,
+    )
+
+
+def _log_hits(finding: Finding, only: set[str] | None = None) -> None:
+    for match in finding.matches:
+        if only is not None and match.watchlist not in only:
+            continue
+        log.info(
+            "hit watchlist=%s feed=%s matched=%s url=%s%s",
+            match.watchlist,
+            finding.article.feed,
+            ", ".join(match.matched),
+            finding.article.url,
+            "" if finding.alert else " (too old to alert)",
+        )
+
+
+def _parse_failure(exc: TimeoutError | WorkerCrashed) -> str:
+    if isinstance(exc, WorkerCrashed):
+        return f"feed parser crashed: {exc}"
+    return "feed took too long to parse"
 
 
 def _fetched(status: str, fetched: FetchResult, new_entries: int = 0) -> PollOutcome:

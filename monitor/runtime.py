@@ -4,19 +4,26 @@ the daemon are the only callers."""
 from __future__ import annotations
 
 import random
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
 
-from monitor import extract
+from monitor.claims import current_owner, owner_gone, process_start
 from monitor.config import Settings
 from monitor.config.compiled import Config, compile_matcher, load_config, policies
-from monitor.fetch import Fetcher
-from monitor.health_watch import HealthNotifier, HealthWatch
-from monitor.notify.deliver import Deliverer
-from monitor.pipeline import Pipeline, PollLimits
-from monitor.store import Outbox, Store
-from monitor.workers import WorkerPool
+
+# The running parts are imported where they are built, so that commands which only read the config or the
+# database (check, hits, status) never load the HTTP client, the workers, apprise or the extractor.
+if TYPE_CHECKING:
+    from monitor.fetch import Fetcher
+    from monitor.health_watch import HealthWatch
+    from monitor.notify.deliver import Deliverer
+    from monitor.pipeline import Pipeline
+    from monitor.store import Outbox, Store
+    from monitor.workers import WorkerPool
 
 __all__ = ["Config", "Runtime", "compile_matcher", "load_config", "open_runtime", "open_store", "policies"]
 
@@ -36,13 +43,20 @@ class Runtime:
 
     def apply(self, config: Config) -> None:
         """Switch to a new valid config: later polls and sends use it; a poll in flight keeps its own."""
-        self.config = config
         self.store.sync_feeds({job.name: job.url for job in config.jobs})
-        self.pipeline = _pipeline(config, self.fetcher, self.workers, self.store)
-        self.deliverer = _deliverer(config, self.outbox)
+        pipeline = _pipeline(config, self.fetcher, self.workers, self.store)
+        deliverer = _deliverer(config, self.outbox)
+        self.config, self.pipeline, self.deliverer = config, pipeline, deliverer
+
+
+def release_stale_claims(outbox: Outbox, at: datetime) -> dict[str, int]:
+    """Release the delivery claims of senders that stopped (on this host) or whose claims expired."""
+    return outbox.release_stale(at, lambda owner: owner_gone(owner, socket.gethostname(), process_start))
 
 
 def open_store(settings: Settings) -> Store:
+    from monitor.store import Store
+
     return Store.open(settings.monitor.database)
 
 
@@ -50,10 +64,15 @@ def open_store(settings: Settings) -> Store:
 async def open_runtime(config: Config, *, workers: WorkerPool | None = None) -> AsyncIterator[Runtime]:
     """The parts, built from the config and closed on exit; ``workers`` replaces the configured worker processes
     (``WorkerPool(0)`` runs parsing and extraction inline, for tests)."""
+    from monitor import extract
+    from monitor.workers import WorkerPool
+
     settings = config.settings.monitor
     store = open_store(config.settings)
     store.sync_feeds({job.name: job.url for job in config.jobs})
-    outbox = store.outbox
+    from monitor.store import Outbox
+
+    outbox = Outbox(store.engine, owner=current_owner())
     pool = (
         workers
         if workers is not None
@@ -77,16 +96,21 @@ async def open_runtime(config: Config, *, workers: WorkerPool | None = None) -> 
 
 
 def new_fetcher(settings: Settings) -> Fetcher:
+    from monitor.fetch import Fetcher
+
     monitor = settings.monitor
     return Fetcher(
         timeout=monitor.timeout,
         user_agent=monitor.user_agent,
         max_connections=monitor.max_connections,
         max_per_host=monitor.max_per_host,
+        allow_proxy=monitor.allow_proxy,
     )
 
 
 def _pipeline(config: Config, fetcher: Fetcher, pool: WorkerPool, store: Store) -> Pipeline:
+    from monitor.pipeline import Pipeline, PollLimits
+
     settings = config.settings.monitor
     limits = PollLimits(
         max_feed_size=settings.max_feed_size,
@@ -98,10 +122,13 @@ def _pipeline(config: Config, fetcher: Fetcher, pool: WorkerPool, store: Store) 
     )
     pipeline = Pipeline(fetcher, pool, store, config.matcher, config.routes, limits, random.Random())
     pipeline.health = health_watch(config, store)
+    pipeline.jobs = {job.name: job for job in config.jobs}
     return pipeline
 
 
 def health_watch(config: Config, store: Store) -> HealthWatch:
+    from monitor.health_watch import HealthNotifier, HealthWatch
+
     settings = config.settings
     notifiers = [settings.notifier(name) for name in settings.monitor.health_notify]
     return HealthWatch(
@@ -113,6 +140,8 @@ def health_watch(config: Config, store: Store) -> HealthWatch:
 
 
 def _deliverer(config: Config, outbox: Outbox) -> Deliverer:
+    from monitor.notify.deliver import Deliverer
+
     settings = config.settings.monitor
     by_name, overrides = policies(config.settings)
     return Deliverer(

@@ -8,7 +8,8 @@ Like ``models`` and ``errors``, it imports nothing else of the project, so every
 from __future__ import annotations
 
 import re
-from urllib.parse import quote, unquote
+from typing import Any
+from urllib.parse import quote, quote_plus, unquote
 
 MASK = "****"
 # Schemes whose host is a real host and whose path is not a credential. Any other scheme is token-style
@@ -98,3 +99,63 @@ def redact(text: str, url: str) -> str:
         if len(fragment) >= 3:  # a one-letter "password" would shred the whole message
             text = text.replace(fragment, MASK)
     return text
+
+
+# --- masking by provenance ----------------------------------------------------------------------------------
+# Every value that came from a ${VAR} in the config (and every secret piece of a configured URL) is remembered
+# here for the life of the process, and masked in everything printed or logged, whatever it looks like.
+
+_MIN_SECRET = 3  # shorter values would shred every message they happen to occur in
+_known: set[str] = set()
+_pattern: re.Pattern[str] | None = None
+
+
+def remember(*values: str) -> None:
+    """Mask ``values`` (as written and percent-encoded) in everything :func:`mask_known` sees from now on."""
+    global _pattern
+    variants = {
+        form
+        for value in values
+        if len(value) >= _MIN_SECRET
+        for form in (value, quote(value, safe=""), quote(value, safe="/"), quote_plus(value))
+    }
+    if variants - _known:
+        _known.update(variants)
+        ordered = sorted(_known, key=len, reverse=True)  # the longest first, so no piece is left behind
+        _pattern = re.compile("|".join(re.escape(value) for value in ordered))
+
+
+def remember_url(url: str) -> None:
+    """Remember the secret pieces of a configured notification URL (its password, tokens)."""
+    remember(*secret_fragments(url))
+
+
+def remember_password(url: str) -> None:
+    """Remember the password of a URL (a database URL, whose path is a plain file name)."""
+    userinfo = url.partition("://")[2].split("/", 1)[0].rpartition("@")[0]
+    _user, colon, password = userinfo.partition(":")
+    if colon and password:
+        remember(password, unquote(password))
+
+
+def forget_all() -> None:
+    """Forget every remembered value (tests)."""
+    global _pattern
+    _known.clear()
+    _pattern = None
+
+
+def mask_known(text: str) -> str:
+    """``text`` with every remembered secret replaced by ``****``."""
+    return text if _pattern is None else _pattern.sub(MASK, text)
+
+
+def mask_data(value: Any) -> Any:
+    """A copy of a JSON-like value with :func:`mask_known` applied to every string in it."""
+    if isinstance(value, str):
+        return mask_known(value)
+    if isinstance(value, dict):
+        return {key: mask_data(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_data(item) for item in value]
+    return value

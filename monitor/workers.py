@@ -15,11 +15,11 @@ from typing import TypeVar, cast
 
 from pebble import ProcessExpired, ProcessPool
 
+from monitor.errors import WorkerCrashed
+
+__all__ = ["WorkerCrashed", "WorkerPool"]
+
 T = TypeVar("T")
-
-
-class WorkerCrashed(RuntimeError):
-    """A worker process died while running a task (killed by the OS, out of memory, a segfault)."""
 
 
 class WorkerPool:

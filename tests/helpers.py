@@ -179,7 +179,7 @@ def titles(hook: WebhookServer) -> list[list[str]]:
     """For each message received, the article titles it mentions (in order of appearance)."""
     found = []
     for post in hook.posts:
-        message = post.json["message"]
+        message = post.json["title"] + "\n" + post.json["message"]  # the lead title is in the title only
         found.append(sorted(t for t in ALL_TITLES if t in message))
     return found
 

@@ -93,7 +93,7 @@ def test_query_hits_are_stored_with_explanations_and_alerted_with_highlights(
     marked = {first["text"][a:b].lower() for a, b in first["marks"]}
     assert marked & {"wescam", "baykar", "bayraktar", "tb2"}
     message = webhook_server.posts[0].json["message"]
-    assert re.search(r"\*\*(Wescam|Baykar)\*\*", message)
+    assert re.search(r"«(Wescam|Baykar)»", message)  # a JSON webhook gets plain text, matches marked
     table = cli_inline(config, "hits").stdout
     assert "[Wescam]" in table or "[Baykar]" in table
 

@@ -9,6 +9,7 @@ import pydantic
 import pytest
 
 from monitor.config import (
+    AliasSettings,
     FeedSettings,
     LineLocator,
     MonitorSettings,
@@ -315,7 +316,7 @@ timezone = "${TZ_NAME}"
     )
     env = {"SMTP_PASSWORD": "hunter2", "DESK": "desk@example.org", "TZ_NAME": "America/Toronto"}
     desk = load_settings(write(tmp_path, text), env).notifier("desk")
-    assert desk.urls == ("mailtos://user:hunter2@smtp.example.org?to=desk@example.org",)
+    assert desk.urls == ("mailtos://user:hunter2@smtp.example.org?to=desk%40example.org",)  # encoded in a URL
     assert desk.timezone == "America/Toronto"
 
 
@@ -479,8 +480,8 @@ name = "single"
     path = write(tmp_path, text)
     assert problems_of(path) == [
         f"{path}:1: [monitor] must be a table: write [monitor] on a line of its own",
-        f"{path}:2: unknown top-level key 'colour' (valid tables: [monitor], [[feed]], [[page]], [[watchlist]], [[notifier]])",
-        f"{path}:4: unknown table [feeds] (valid tables: [monitor], [[feed]], [[page]], [[watchlist]], [[notifier]])",
+        f"{path}:2: unknown top-level key 'colour' (valid tables: [monitor], [[feed]], [[page]], [[watchlist]], [[notifier]], [[alias]])",
+        f"{path}:4: unknown table [feeds] (valid tables: [monitor], [[feed]], [[page]], [[watchlist]], [[notifier]], [[alias]])",
         f"{path}:7: feed must be written as [[feed]] tables (double brackets), one each",
     ]
 
@@ -582,7 +583,8 @@ def test_the_starting_config_loads_with_an_empty_environment() -> None:
     settings = load_settings(ROOT / "config" / "monitor.toml", {})
     assert [notifier.name for notifier in settings.notifiers] == ["console"]
     assert settings.notifier("console").logs_only
-    assert settings.watchlist("arms-exports").terms[:4] == ("Wescam", "L3Harris", "Baykar", "Bayraktar")
+    assert settings.watchlist("arms-exports").terms[:2] == ("@wescam", "@bayraktar")
+    assert {"turkey", "permit", "wescam", "bayraktar", "gac"} <= set(settings.resolved_aliases)
     assert len(settings.feeds) >= 10 and settings.warnings == ()
     assert all(feed.url.startswith("https://") for feed in settings.feeds)
     assert any("news.google.com/rss/search?q=Wescam" in feed.url for feed in settings.feeds)
@@ -595,6 +597,7 @@ def test_every_key_is_documented() -> None:
         FeedSettings,
         WatchlistSettings,
         NotifierSettings,
+        AliasSettings,
     ]
     missing = [
         f"{model.__name__}.{name}"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.models import Article, Match, Snippet
 from monitor.notify.policy import Policy
 from monitor.store import Outbox, Store
 from tests.helpers import ALL_TITLES, T0, WebhookServer, add_hit, deliver, deliverer, titles
@@ -31,7 +32,7 @@ def test_a_burst_within_the_window_is_one_message(store: Store, webhook_server: 
     [report] = deliver(d, T0 + timedelta(seconds=6))
     assert report.ok and report.hits == 3
     assert titles(webhook_server) == [ALL_TITLES[:3]]
-    assert webhook_server.posts[0].json["title"] == "arms: 3 new articles"
+    assert webhook_server.posts[0].json["title"] == "Story C · arms · +2 more"
     assert deliver(d, T0 + timedelta(minutes=5)) == []  # sent once only
 
 
@@ -144,12 +145,15 @@ def test_a_claimed_delivery_is_not_sent_by_another_process(
 ) -> None:
     d = deliverer(store, Policy("chat", (webhook_server.apprise_url(),)))
     add_hit(store, "Story A", T0)
-    outbox = Outbox(store.engine)
+    outbox = Outbox(store.engine, owner="elsewhere:1:1")
     [due] = outbox.due(T0 + timedelta(seconds=10))
     assert outbox.claim([due.id], T0 + timedelta(seconds=10), T0 + timedelta(minutes=5)) == {due.id}
     assert deliver(d, T0 + timedelta(seconds=11)) == []  # someone else holds it
     assert webhook_server.posts == []
-    assert outbox.release_all() == 1
+    assert outbox.release_stale(T0 + timedelta(seconds=12), lambda owner: False) == {}  # still alive
+    assert outbox.release_stale(T0 + timedelta(seconds=12), lambda owner: owner == "elsewhere:1:1") == {
+        "elsewhere:1:1": 1
+    }
     [report] = deliver(d, T0 + timedelta(seconds=12))
     assert report.ok and len(webhook_server.posts) == 1
 
@@ -172,3 +176,39 @@ def test_a_failed_digest_is_retried_without_waiting_for_the_next_firing(
     assert titles(webhook_server) == [["Story A"]]  # Story B waits for the next firing
     deliver(d, T0 + timedelta(days=1, hours=2, seconds=1))
     assert titles(webhook_server) == [["Story A"], ["Story B"]]  # nothing repeats
+
+
+def test_an_article_two_watchlists_matched_is_one_item_in_the_notifiers_zone_and_snippet_count(
+    store: Store,
+    webhook_server: WebhookServer,
+) -> None:
+    article = Article(
+        feed="wire",
+        key="https://news.example/sensors",
+        url="https://news.example/sensors",
+        guid=None,
+        title="Sensors on drones",
+        summary="Wescam again.",
+        text="Wescam sensors on drones. Export permits were granted.",
+        published=T0,
+        first_seen=T0,
+    )
+    wescam = (
+        Snippet("body", "Wescam sensors on drones.", ((0, 6),)),
+        Snippet("summary", "Wescam again.", ((0, 6),)),
+    )
+    matches = [
+        Match("arms", ("Wescam",), wescam, ("body", "summary")),
+        Match(
+            "permits", ("permits",), (Snippet("body", "Export permits were granted.", ((7, 14),)),), ("body",)
+        ),
+    ]
+    assert store.save_article(article, matches, {"arms": ("chat",), "permits": ("chat",)}, alert=True, now=T0)
+    chat = Policy("chat", (webhook_server.apprise_url(),), timezone="Europe/Paris", snippets=1)
+    [report] = deliver(deliverer(store, chat), T0 + timedelta(seconds=6))
+    assert report.ok and report.hits == 2  # two deliveries, one article
+    [post] = webhook_server.posts
+    assert post.json["title"] == "Sensors on drones · arms, permits"
+    lines = post.json["message"].splitlines()
+    assert lines[1:3] == ["wire · 2026-03-02 07:00 CET", "arms: Wescam · permits: permits"]
+    assert len([line for line in lines if line.startswith("  “")]) == 1  # one snippet, as configured

@@ -153,13 +153,13 @@ def test_server_that_never_answers_times_out(http_server: LocalServer) -> None:
 def test_oversize_refused_from_content_length(http_server: LocalServer) -> None:
     url = http_server.route("/big", body=b"x" * (MB + 1))
     error = fetch_error(url)
-    assert error.reason == "body larger than 1 MB limit"
+    assert error.reason == "body larger than 1 MiB limit"
 
 
 def test_oversize_without_content_length_stops_reading(http_server: LocalServer) -> None:
     url = http_server.route("/endless", body=b"x", content_length=False, endless=True)
     error = fetch_error(url, max_size=10 * MB)
-    assert error.reason == "body larger than 10 MB limit"
+    assert error.reason == "body larger than 10 MiB limit"
 
 
 def test_gzip_body_is_decoded(http_server: LocalServer) -> None:
@@ -171,7 +171,7 @@ def test_gzip_body_is_decoded(http_server: LocalServer) -> None:
 
 def test_gzip_bomb_is_capped_after_decoding(http_server: LocalServer) -> None:
     url = http_server.route("/bomb", body=b"\0" * (5 * MB), gzip=True)  # about 5 KB on the wire
-    assert fetch_error(url).reason == "body larger than 1 MB limit"
+    assert fetch_error(url).reason == "body larger than 1 MiB limit"
 
 
 def test_page_accept_header_is_sent(http_server: LocalServer) -> None:
@@ -190,7 +190,7 @@ def test_file_url(tmp_path: Path) -> None:
 def test_file_url_size_cap_and_missing_file(tmp_path: Path) -> None:
     big = tmp_path / "big.xml"
     big.write_bytes(b"x" * 2000)
-    assert fetch_error(big.as_uri(), max_size=1000).reason == "body larger than 1000 bytes limit"
+    assert fetch_error(big.as_uri(), max_size=1000).reason == "body larger than 1 KB limit"
     assert fetch_error((tmp_path / "gone.xml").as_uri()).reason.startswith("file not found")
 
 
@@ -218,6 +218,9 @@ def test_per_host_limit_bounds_concurrent_requests(http_server: LocalServer) -> 
 
 
 def test_human_size() -> None:
-    assert human_size(10 * MB) == "10 MB"
-    assert human_size(1536) == "1.5 KB"
+    assert human_size(10 * MB) == "10 MiB"
+    assert human_size(10_000_000) == "10 MB"  # a decimal limit in decimal units, not "9.54 MB"
+    assert human_size(5 * (1 << 20)) == "5 MiB"
+    assert human_size(1536) == "1.5 KiB"
+    assert human_size(1500) == "1.5 KB"
     assert human_size(999) == "999 bytes"

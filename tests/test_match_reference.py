@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.match import compile_watchlists
+from monitor.match.aliases import resolve_aliases
 from monitor.match.fold import FoldedField, fold_words_slowly, word_spans
 from monitor.match.reference import explain_spec
 from monitor.models import WatchlistSpec
@@ -108,3 +109,72 @@ def test_folded_offsets_agree_with_plain_word_spans(text: str, data: st.DataObje
         last = data.draw(st.integers(first, min(first + 3, len(words) - 1)))
         span = folded.char_span(starts[first], starts[last] + len(words[last]))
         assert span == (spans[first][0], spans[last][1])
+
+
+# --- aliases, word forms and languages ----------------------------------------------------------------------
+
+FORM_WORDS = ["permit", "permits", "permitted", "permission", "licence", "licences", "licencié", "export",
+              "exports", "exporter", "Ausfuhrgenehmigungen", "Ausfuhrgenehmigung", "Turkey", "Turkeys",
+              "Türkiye", "Türkei", "Wescam", "WesCamp", "Baykar", "Baykara", "izinleri", "x"]  # fmt: skip
+FORM_TERMS = ["permit", "export permit", "licence", "Ausfuhrgenehmigung", "=export", "@turkey", "@wescam",
+              "@permit", "export*", "Turkey", "izin*"]  # fmt: skip
+FORM_ALIASES = resolve_aliases(
+    {
+        "turkey": ["Turkey", "Türkiye", "Türkei"],
+        "wescam": ["=Wescam", "@baykar"],
+        "baykar": ["Baykar"],
+        "permit": ["export permit", "licence"],
+    }
+)
+
+
+def _written(term: str) -> str:
+    return f'"{term}"' if " " in term else term
+
+
+@st.composite
+def form_leaves(draw: st.DrawFn) -> str:
+    term = _written(draw(st.sampled_from(FORM_TERMS)))
+    kind = draw(st.integers(0, 4))
+    if kind == 0:
+        other = _written(draw(st.sampled_from(FORM_TERMS)))
+        return f"{term} {draw(st.sampled_from(['NEAR/0', 'NEAR/2']))} {other}"
+    if kind == 1:
+        return f"{term} lang:{draw(st.sampled_from(['fr', 'en', 'de']))}"
+    return draw(st.sampled_from(FIELDS)) + term
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    title=texts(FORM_WORDS),
+    body=texts(FORM_WORDS),
+    query=st.one_of(
+        st.none(),
+        st.recursive(
+            form_leaves(),
+            lambda c: st.tuples(c, st.sampled_from([" ", " OR "]), c).map(lambda t: f"({''.join(t)})"),
+            max_leaves=3,
+        ),
+    ),
+    terms=st.lists(st.sampled_from(FORM_TERMS), max_size=2),
+    exclude=st.lists(st.sampled_from(FORM_TERMS), max_size=1),
+    language=st.sampled_from(["", "en", "fr", "de", "es", "tr", "it"]),
+    stem=st.booleans(),
+    languages=st.sampled_from([None, ("en",), ("fr", "de"), ("tr",)]),
+)
+def test_compiled_matcher_agrees_with_reference_on_aliases_and_word_forms(
+    title: str,
+    body: str,
+    query: str | None,
+    terms: list[str],
+    exclude: list[str],
+    language: str,
+    stem: bool,
+    languages: tuple[str, ...] | None,
+) -> None:
+    spec = WatchlistSpec(
+        "w", terms=tuple(terms), exclude=tuple(exclude), query=query, stem=stem, languages=languages
+    )
+    fields = {"title": title, "body": body, "summary": "", "url": "", "feed": "f", "language": language}
+    compiled = compile_watchlists([spec], FORM_ALIASES).match(fields)
+    assert bool(compiled) == explain_spec(spec, fields, FORM_ALIASES).matched

@@ -1,4 +1,4 @@
-"""Rendering alerts: subjects, grouping, highlights, and hostile feed text in every format."""
+"""Rendering alerts: one item per article, subjects, headings, time zones, highlights, and templates."""
 
 from __future__ import annotations
 
@@ -18,16 +18,19 @@ HOSTILE_TITLE = (
     "![pixel](http://evil.example/p.png) @channel @here @everyone <!channel> <@U123> @someone "
     "visit http://evil.example now\n# heading\n- list"
 )
+DAY = datetime(2026, 11, 3, 14, 5, tzinfo=UTC)
 
 
 def hit(
     id: int = 1,
     watchlist: str = "arms-exports",
     title: str = "France sells Rafale jets",
-    published: datetime = datetime(2026, 11, 3, 14, 5, tzinfo=UTC),
+    published: datetime = DAY,
     url: str | None = "https://news.example.org/rafale?id=7&lang=en",
     snippets: tuple[Snippet, ...] = (),
     sitename: str | None = "Example News",
+    article: int | None = None,
+    matched: tuple[str, ...] = ("Rafale", "export"),
 ) -> Hit:
     return Hit(
         id=id,
@@ -37,56 +40,94 @@ def hit(
         title=title,
         published=published,
         found_at=published,
-        matched=("Rafale", "export"),
+        matched=matched,
         snippets=snippets,
         sitename=sitename,
+        article_id=id if article is None else article,
     )
 
 
 RAFALE_SNIPPET = Snippet("body", "Paris agreed the Rafale export to India.", ((17, 23), (24, 30)))
 
 
-def test_subject_for_one_watchlist_counts_articles() -> None:
-    assert render_message("desk", [hit()]).title == "arms-exports: 1 new article"
-    assert render_message("desk", [hit(1), hit(2), hit(3)]).title == "arms-exports: 3 new articles"
+def test_one_article_matching_two_watchlists_is_one_article_listing_both() -> None:
+    hits = [
+        hit(1, "arms-exports", matched=("Rafale",), snippets=(RAFALE_SNIPPET,)),
+        hit(2, "french-desk", matched=("export", "Rafale"), article=1),
+    ]
+    message = render_message("desk", hits)
+    assert message.title == "France sells Rafale jets · arms-exports, french-desk"
+    assert "1 new article · arms-exports, french-desk" in message.html
+    assert message.html.count("France sells Rafale jets</a>") == 1
+    assert "arms-exports: Rafale" in message.text and "french-desk: export, Rafale" in message.text
+    assert message.text.count("Paris agreed the") == 1
 
 
-def test_subject_for_several_watchlists_names_them_in_order() -> None:
-    hits = [hit(1), hit(2, "french-desk"), hit(3), hit(4, "french-desk"), hit(5)]
-    assert render_message("desk", hits).title == "arms-exports, french-desk: 5 new articles"
+def test_subject_is_the_lead_title_the_watchlists_and_how_many_more() -> None:
+    hits = [
+        hit(1, title="Older story", published=DAY.replace(hour=8)),
+        hit(2, "french-desk", title="Newest story", published=DAY.replace(hour=12)),
+        hit(3, title="Middle story", published=DAY.replace(hour=10)),
+        hit(4, "french-desk", title="Middle story", published=DAY.replace(hour=10), article=3),
+    ]
+    message = render_message("desk", hits)
+    assert message.title == "Newest story · french-desk, arms-exports · +2 more"
+    assert "3 new articles · french-desk, arms-exports" in message.html
 
 
-def test_digest_subject_names_notifier_count_and_watchlists() -> None:
-    hits = [hit(i, "arms-exports" if i % 2 else "french-desk") for i in range(1, 13)]
+def test_subject_cuts_a_long_lead_title_with_a_marker() -> None:
+    title = "Word " * 60
+    subject = render_message("desk", [hit(title=title)]).title
+    assert subject.startswith("Word Word") and "… · arms-exports" in subject
+    assert len(subject) <= 200
+
+
+def test_digest_subject_and_heading() -> None:
+    hits = [hit(i, "arms-exports" if i % 2 else "french-desk", title=f"story {i}") for i in range(1, 13)]
     message = render_message("desk-email", hits, digest=True)
-    assert message.title == "Digest for desk-email: 12 articles (arms-exports, french-desk)"
+    assert message.title == "Digest: story 1 · arms-exports, french-desk · +11 more"
+    assert "12 articles in this digest · arms-exports, french-desk" in message.html
+
+
+def test_an_empty_digest_says_so() -> None:
+    message = render_message("desk-email", [], digest=True)
+    assert message.title == "Digest: no new articles for desk-email"
+    assert "No new articles." in message.html and "No new articles." in message.text
 
 
 def test_html_has_link_outlet_time_watchlist_terms_and_marked_snippet() -> None:
     html = render_message("desk", [hit(snippets=(RAFALE_SNIPPET,))]).html
-    assert '<a href="https://news.example.org/rafale?id=7&amp;lang=en">France sells Rafale jets</a>' in html
-    assert "Example News" in html
-    assert "2026-11-03 14:05 UTC" in html
-    assert "arms-exports matched: Rafale, export" in html
-    assert "the <mark>Rafale</mark> <mark>export</mark> to India." in html
+    assert '<a href="https://news.example.org/rafale?id=7&amp;lang=en"' in html
+    assert ">France sells Rafale jets</a>" in html
+    assert "Example News · 2026-11-03 14:05 UTC" in html
+    assert "arms-exports: Rafale, export" in html
+    hidden = '<span style="display: none; mso-hide: all;">'
+    assert (
+        f'the <mark style="background: #fff3a3; color: #1a1a1a;">{hidden}«</span>Rafale{hidden}»</span></mark>'
+        in html
+    )
 
 
-def test_markdown_bolds_marks_and_links_the_title() -> None:
-    markdown = render_message("desk", [hit(snippets=(RAFALE_SNIPPET,))]).markdown
-    assert "[France sells Rafale jets](https://news.example.org/rafale?id=7&lang=en)" in markdown
-    assert "the **Rafale** **export** to India." in markdown
+def test_times_are_in_the_notifiers_time_zone() -> None:
+    summer = datetime(2026, 7, 3, 14, 5, tzinfo=UTC)
+    assert "2026-11-03 15:05 CET" in render_message("desk", [hit()], timezone="Europe/Paris").html
+    assert (
+        "2026-07-03 16:05 CEST"
+        in render_message("desk", [hit(published=summer)], timezone="Europe/Paris").text
+    )
+    naive = render_message("desk", [hit(published=datetime(2026, 11, 3, 14, 5))], timezone="America/Toronto")
+    assert "2026-11-03 09:05 EST" in naive.text
 
 
-def test_plain_text_has_title_url_and_highlights() -> None:
+def test_plain_text_marks_matches_with_guillemets() -> None:
     text = render_message("desk", [hit(snippets=(RAFALE_SNIPPET,))]).text
-    assert "* France sells Rafale jets\n  https://news.example.org/rafale?id=7&lang=en\n" in text
-    assert "the *Rafale* *export* to India." in text
+    assert "https://news.example.org/rafale?id=7&lang=en\nExample News · 2026-11-03 14:05 UTC\n" in text
+    assert "“Paris agreed the «Rafale» «export» to India.”" in text
 
 
 def test_marks_out_of_range_or_overlapping_do_not_break_the_snippet() -> None:
     snippet = Snippet("body", "abcdef", ((4, 99), (1, 3), (2, 4), (-5, 0), (3, 3)))
-    html = render_message("desk", [hit(snippets=(snippet,))]).html
-    assert "a<mark>bc</mark><mark>d</mark><mark>ef</mark>" in html
+    assert "“a«bc»«d»«ef»”" in render_message("desk", [hit(snippets=(snippet,))]).text
 
 
 def test_hostile_title_cannot_inject_html() -> None:
@@ -96,94 +137,61 @@ def test_hostile_title_cannot_inject_html() -> None:
     assert set(re.findall(r'href="([^"]*)"', html)) == {"https://news.example.org/rafale?id=7&amp;lang=en"}
 
 
-def test_hostile_title_and_snippet_cannot_inject_markdown_links_images_or_mentions() -> None:
-    snippet = Snippet("body", HOSTILE_TITLE, ((0, 4),))
-    markdown = render_message("desk", [hit(title=HOSTILE_TITLE, snippets=(snippet,))]).markdown
-    assert _links(markdown) == ["https://news.example.org/rafale?id=7&lang=en"]
-    assert "![" not in markdown and "\\!\\[pixel\\]\\(" in markdown
-    for mention in ("@channel", "@here", "@everyone", "<!channel>", "<@U123>", "@someone"):
-        assert mention not in markdown
-    assert "http://evil" not in markdown  # bare URLs would be auto-linked by chat clients
-    assert "\n#" not in markdown and "\n- list" not in markdown  # no new blocks from a title
-
-
 def test_hostile_text_in_plain_text_cannot_mention_or_link() -> None:
-    text = render_message("desk", [hit(title=HOSTILE_TITLE)]).text
+    snippet = Snippet("body", HOSTILE_TITLE, ((0, 4),))
+    message = render_message("desk", [hit(title=HOSTILE_TITLE, snippets=(snippet,))])
     for mention in ("@channel", "@here", "@everyone", "<!channel>", "<@U123>"):
-        assert mention not in text
-    assert "http://evil" not in text
+        assert mention not in message.text
+    assert "http://evil" not in message.text
 
 
 @pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,<b>x</b>", "  "])
 def test_links_other_than_http_are_dropped(url: str) -> None:
     message = render_message("desk", [hit(url=url)])
     assert "href" not in message.html
-    assert _links(message.markdown) == []
+    assert "javascript" not in message.text and "data:" not in message.text
 
 
-def test_link_cannot_break_out_of_markdown() -> None:
-    markdown = render_message("desk", [hit(url="https://x.example/a) [evil](http://evil.example")]).markdown
-    assert _links(markdown) == ["https://x.example/a%29%20[evil]%28http://evil.example"]
+def test_outlet_is_a_name_never_a_bare_host() -> None:
+    assert "example-feed · 2026" in render_message("desk", [hit(sitename="127.0.0.1:43125")]).text
+    assert "example-feed · 2026" in render_message("desk", [hit(sitename="www.cbc.ca")]).text
+    assert "example-feed · 2026" in render_message("desk", [hit(sitename=None)]).text
+    assert "CBC News · 2026" in render_message("desk", [hit(sitename=" CBC  News ")]).text
 
 
-def test_digest_groups_by_watchlist_newest_first() -> None:
-    day = datetime(2026, 11, 3, tzinfo=UTC)
-    hits = [
-        hit(1, "arms-exports", "old arms", day.replace(hour=8)),
-        hit(2, "french-desk", "french news", day.replace(hour=9)),
-        hit(3, "arms-exports", "new arms", day.replace(hour=10)),
-    ]
-    message = render_message("desk", hits, digest=True)
-    for body in (message.text, message.html):
-        assert _order(body, "arms-exports", "new arms", "old arms", "french-desk", "french news")
-    assert _order(
-        message.markdown, "**arms-exports**", "new arms", "old arms", "**french-desk**", "french news"
-    )
-
-
-def test_outlet_falls_back_to_feed_name() -> None:
-    assert "example-feed" in render_message("desk", [hit(sitename=None)]).html
-
-
-def test_user_template_gives_the_text_body_and_no_html_or_markdown(tmp_path: Path) -> None:
+def test_user_template_gives_the_text_body_and_no_html(tmp_path: Path) -> None:
     template = tmp_path / "mine.txt.j2"
     template.write_text(
-        "{{ subject }} for {{ notifier }} ({{ count }})\n"
+        "{{ subject }} for {{ notifier }} ({{ count }}): {{ heading }}\n"
         "{% for hit in hits %}{{ hit.watchlist }}|{{ hit.title }}|{{ hit.url }}|{{ hit.snippets|join }}\n"
         "{% endfor %}"
+        "{% for group in groups %}{{ group.name }}={{ group.hits|length }} {% endfor %}"
     )
     older = datetime(2026, 11, 2, tzinfo=UTC)
-    hits = [hit(snippets=(RAFALE_SNIPPET,)), hit(2, title="ping @everyone", published=older)]
+    hits = [
+        hit(snippets=(RAFALE_SNIPPET,)),
+        hit(3, "french-desk", article=1),
+        hit(2, title="ping @everyone", published=older),
+    ]
     message = render_message("desk", hits, template=template)
     lines = message.text.splitlines()
-    assert lines[0] == "arms-exports: 2 new articles for desk (2)"
-    assert lines[1].startswith("arms-exports|France sells Rafale jets|https://news.example.org/rafale")
-    assert lines[1].endswith("the *Rafale* *export* to India.")
+    assert lines[0] == (
+        "France sells Rafale jets · arms-exports, french-desk · +1 more for desk (2): "
+        "2 new articles · arms-exports, french-desk"
+    )
+    assert lines[1].startswith("arms-exports, french-desk|France sells Rafale jets|https://news.example.org/")
+    assert lines[1].endswith("the «Rafale» «export» to India.")
+    assert lines[3] == "arms-exports=2 french-desk=1 "
     assert "@everyone" not in message.text
-    assert message.html == "" and message.markdown == ""
+    assert message.html == "" and message.bodies == {}
+    assert message.body_for("slack").body == message.text and message.body_for("slack").format == "text"
 
 
 def test_log_message_logs_subject_and_text(caplog: pytest.LogCaptureFixture) -> None:
-    message = Message(title="arms-exports: 1 new article", text="body line", html="", markdown="")
+    message = Message(title="arms-exports: 1 new article", text="body line", html="")
     with caplog.at_level(logging.INFO, logger="test.console"):
         log_message(logging.getLogger("test.console"), "console", message)
     assert caplog.records[0].getMessage() == "notifier console: arms-exports: 1 new article\nbody line"
-
-
-def _links(markdown: str) -> list[str]:
-    """Destinations of unescaped Markdown links and images."""
-    return re.findall(r"(?<!\\)\]\((?!\\)([^)\s]*)\)", markdown)
-
-
-def _order(body: str, *needles: str) -> bool:
-    """Whether the needles occur in this order (each found after the previous one)."""
-    position = 0
-    for needle in needles:
-        position = body.find(needle, position)
-        if position == -1:
-            return False
-        position += len(needle)
-    return True
 
 
 def test_the_documented_template_example_renders(tmp_path: Path) -> None:
@@ -193,7 +201,7 @@ def test_the_documented_template_example_renders(tmp_path: Path) -> None:
     template.write_text(example)
     text = render_message("desk", [hit(snippets=(RAFALE_SNIPPET,))], template=template).text
     assert "- France sells Rafale jets (Example News, 2026-11-03 14:05 UTC)" in text
-    assert "the *Rafale* *export* to India." in text
+    assert "the «Rafale» «export» to India." in text
 
 
 @pytest.mark.parametrize(

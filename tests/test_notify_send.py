@@ -43,23 +43,23 @@ def test_email_arrives_with_html_and_text_parts(smtp_server: SmtpServer, message
     [result] = send([smtp_server.apprise_url()], message)
     assert result.ok and result.error is None
     [mail] = smtp_server.messages
-    assert mail["Subject"] == "arms-exports: 1 new article"
+    assert mail["Subject"] == "Rafale deal <b>signed</b> @channel · arms-exports"
     assert mail["To"].addresses[0].addr_spec == "desk@example.org"
     html, text = _body(mail, "html"), _body(mail, "plain")
-    assert "Paris signed the <mark>Rafale</mark> deal." in html
+    assert '«</span>Rafale<span style="display: none; mso-hide: all;">»</span></mark> deal.' in html
     assert "&lt;b&gt;signed&lt;/b&gt;" in html and "<b>signed" not in html
-    assert "Paris signed the Rafale deal." in text
+    assert "Paris signed the «Rafale» deal." in text  # the plain-text part shows what matched
     assert "https://news.example.org/rafale" in text  # the plain-text reader can still open the article
 
 
-def test_webhook_receives_the_markdown(webhook_server: WebhookServer, message: Message) -> None:  # noqa: F811
+def test_webhook_receives_the_plain_text(webhook_server: WebhookServer, message: Message) -> None:  # noqa: F811
     [result] = send([webhook_server.apprise_url("/alerts")], message)
     assert result.ok
     [post] = webhook_server.posts
     assert post.path == "/alerts"
-    assert post.json["title"] == "arms-exports: 1 new article"
-    assert post.json["message"] == message.markdown
-    assert "Paris signed the **Rafale** deal." in post.json["message"]
+    assert post.json["title"] == "Rafale deal <b>signed</b> @\u200bchannel · arms-exports"
+    assert post.json["message"] == message.body_for("json").body
+    assert "Paris signed the «Rafale» deal." in post.json["message"]
 
 
 def test_one_target_down_one_up_gives_one_result_each(

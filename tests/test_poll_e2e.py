@@ -39,9 +39,14 @@ def test_poll_stores_hits_and_alerts_once_by_email_and_chat(
 
     assert len(smtp_server.messages) == 1  # hits found together go out as one message per notifier
     mail = smtp_server.messages[0]
-    assert mail["Subject"] == "arms-exports: 2 new articles"
+    assert mail["Subject"].endswith(" · arms-exports · +1 more")  # the lead title, the watchlist, one more
     html_part = mail.get_body(("html",))
-    assert html_part is not None and "<mark>" in html_part.get_content()
+    assert html_part is not None and "<mark " in html_part.get_content()
+    # The outlet is the feed's title, since the page names no site: never the bare host of the page.
+    assert (
+        "Test feed · " in html_part.get_content()
+        and "127.0.0.1:" not in html_part.get_content().split("·")[1]
+    )
     assert len(webhook_server.posts) == 1
     assert "Ottawa silent on drone parts" in webhook_server.posts[0].body.decode()
 
@@ -129,9 +134,8 @@ def test_notifier_down_during_poll_gets_everything_after_it_returns(
     smtp_server.refuse_with = None
     assert cli_inline(config, "deliveries", "retry").returncode == 0
     assert cli_inline(config, "poll").returncode == 0
-    assert (
-        len(smtp_server.messages) == 1
-        and smtp_server.messages[0]["Subject"] == "arms-exports: 2 new articles"
+    assert len(smtp_server.messages) == 1 and smtp_server.messages[0]["Subject"].endswith(
+        " · arms-exports · +1 more"
     )
     assert len(webhook_server.posts) == 1  # the chat target that worked is not sent again
     sent = json_lines(cli_inline(config, "deliveries", "--status", "sent", "--format", "json").stdout)

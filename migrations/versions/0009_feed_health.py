@@ -2,7 +2,7 @@
 last text of a [[page]] followed in text mode.
 
 Revision ID: 0009
-Revises: 0002
+Revises: 0006
 Create Date: 2026-11-30
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0002"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

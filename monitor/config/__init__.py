@@ -7,6 +7,7 @@ a valid document, so ``source.LineLocator`` scans the text for table headers and
 from monitor.config.loader import load_settings
 from monitor.config.settings import (
     DEFAULT_USER_AGENT,
+    AliasSettings,
     FeedSettings,
     MonitorSettings,
     NotifierSettings,
@@ -21,6 +22,7 @@ from monitor.secrets import mask_url
 
 __all__ = [
     "DEFAULT_USER_AGENT",
+    "AliasSettings",
     "FeedSettings",
     "LineLocator",
     "MonitorSettings",

@@ -12,7 +12,7 @@ from monitor.config.loader import load_settings
 from monitor.config.settings import NotifierSettings, Settings, WatchlistSettings
 from monitor.errors import ConfigError, QueryError
 from monitor.match import Matcher, compile_watchlists
-from monitor.models import FeedJob
+from monitor.models import FeedJob, WatchlistSpec
 from monitor.notify.policy import Policy
 
 
@@ -40,13 +40,20 @@ class Config:
 
 def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
     """Read, validate and compile the config file; every mistake comes back as a ConfigError with file:line."""
-    settings = load_settings(path) if env is None else load_settings(path, env)
+    check = _compile_one
+    settings = (
+        load_settings(path, check_query=check) if env is None else load_settings(path, env, check_query=check)
+    )
     return Config(settings, compile_matcher(settings))
+
+
+def _compile_one(spec: WatchlistSpec, aliases: Mapping[str, tuple[str, ...]]) -> Matcher:
+    return compile_watchlists([spec], aliases)
 
 
 def compile_matcher(settings: Settings) -> Matcher:
     try:
-        return compile_watchlists(settings.watchlist_specs())
+        return compile_watchlists(settings.watchlist_specs(), settings.resolved_aliases)
     except QueryError as exc:
         index = next((i for i, w in enumerate(settings.watchlists) if w.name == exc.watchlist), None)
         key = "query"
@@ -89,4 +96,5 @@ def _policy(notifier: NotifierSettings) -> Policy:
         quiet_hours=(quiet.start, quiet.end) if quiet else None,
         send_empty=notifier.send_empty,
         template=str(notifier.template) if notifier.template else None,
+        snippets=notifier.snippets,
     )

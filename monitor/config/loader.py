@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -13,8 +13,10 @@ from pydantic import (
     ValidationError,
 )
 
+from monitor import secrets
 from monitor.config.settings import (
     TAG_PREFIX,
+    AliasSettings,
     FeedSettings,
     MonitorSettings,
     NotifierSettings,
@@ -24,14 +26,19 @@ from monitor.config.settings import (
     WatchlistSettings,
     describe_value,
 )
-from monitor.config.source import KeyPath, LineLocator, expand_tree
+from monitor.config.source import KeyPath, LineLocator, expand_tree, too_deep_line
 from monitor.config.units import format_duration
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, QueryError
+from monitor.match.aliases import AliasError, resolve_aliases
+from monitor.match.language import known_languages
+from monitor.models import WatchlistSpec
 
 # --- loading ------------------------------------------------------------------------------------------------
 
-_TABLES = ("monitor", "feed", "page", "watchlist", "notifier")
-_VALID_TABLES = "[monitor], [[feed]], [[page]], [[watchlist]], [[notifier]]"
+MAX_NESTING = 32
+_TOO_DEEP = f"nested more than {MAX_NESTING} levels deep (arrays, inline tables or dotted keys)"
+_TABLES = ("monitor", "feed", "page", "watchlist", "notifier", "alias")
+_VALID_TABLES = "[monitor], [[feed]], [[page]], [[watchlist]], [[notifier]], [[alias]]"
 _EXPECTED = {
     "string_type": "expected a string",
     "bool_type": "expected true or false",
@@ -45,16 +52,28 @@ _EXPECTED = {
 }
 
 
-def load_settings(path: Path, env: Mapping[str, str] = os.environ) -> Settings:
+QueryCheck = Callable[[WatchlistSpec, Mapping[str, tuple[str, ...]]], object]
+
+
+def load_settings(
+    path: Path, env: Mapping[str, str] = os.environ, *, check_query: QueryCheck | None = None
+) -> Settings:
     """Read and validate the config file at ``path``; ``${VAR}`` references expand from ``env``.
+    ``check_query(spec)`` raises QueryError for a watchlist whose query or terms do not parse (the matcher
+    compiles them; it is passed in so that query errors are reported with every other problem).
 
     Raises ConfigError listing every problem as ``path:line: message``, in file order."""
     text = _read_text(path)
+    deep = too_deep_line(text, MAX_NESTING)
+    if deep is not None:
+        raise ConfigError([f"{path}:{deep}: {_TOO_DEEP}"])
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError([f"{path}:{_toml_error_line(str(error), text)}: invalid TOML: {error}"]) from error
-    return _Loader(path, LineLocator(text), env).load(data)
+    except RecursionError:  # the line check above should have caught it; never let it out as a traceback
+        raise ConfigError([f"{path}:1: {_TOO_DEEP}"]) from None
+    return _Loader(path, LineLocator(text), env, check_query).load(data)
 
 
 def _read_text(path: Path) -> str:
@@ -86,7 +105,10 @@ def _key_label(loc: tuple[int | str, ...]) -> str:
 class _Loader:
     """One load: collects problems with their lines instead of stopping at the first."""
 
-    def __init__(self, path: Path, locator: LineLocator, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, path: Path, locator: LineLocator, env: Mapping[str, str], check_query: QueryCheck | None = None
+    ) -> None:
+        self.check_query = check_query
         self.path = path
         self.base = Path(path).resolve().parent
         self.locator = locator
@@ -98,7 +120,9 @@ class _Loader:
 
     def load(self, raw: dict[str, Any]) -> Settings:
         expansion_problems: list[tuple[KeyPath, str]] = []
-        data = expand_tree(raw, self.env, (), expansion_problems)
+        substituted: set[str] = set()
+        data = expand_tree(raw, self.env, (), expansion_problems, substituted)
+        secrets.remember(*substituted)  # before validation, whose messages may quote them
         for key_path, message in expansion_problems:
             self.report(key_path, message)
         tables = self._split_tables(data)
@@ -108,12 +132,15 @@ class _Loader:
         pages = self._validate_all(PageSettings, "page", tables["page"], feed_defaults)
         notifiers = self._validate_all(NotifierSettings, "notifier", tables["notifier"])
         watchlists = self._validate_all(WatchlistSettings, "watchlist", tables["watchlist"])
-        for kind in ("feed", "notifier", "watchlist"):
+        aliases = self._validate_all(AliasSettings, "alias", tables["alias"])
+        for kind in ("feed", "notifier", "watchlist", "alias"):
             self._check_unique_names(kind, tables[kind])
         self._check_page_names(tables)
         self._check_notifiers(notifiers)
         self._check_health_notify(monitor, tables["notifier"])
         self._check_watchlists(watchlists, tables, notifiers)
+        resolved = self._resolve_aliases(aliases)
+        self._check_queries(watchlists, resolved)
         if self.problems:
             ordered = sorted(self.problems, key=lambda problem: problem[0])
             raise ConfigError([self._format(line, message) for line, message in ordered])
@@ -124,9 +151,15 @@ class _Loader:
             pages=tuple(pages.values()),
             watchlists=tuple(watchlists.values()),
             notifiers=tuple(notifiers.values()),
+            aliases=tuple(aliases.values()),
+            resolved_aliases=resolved,
             warnings=tuple(_warnings(list(feeds.values()), list(watchlists.values()))),
         )
         settings._locator = self.locator
+        secrets.remember_password(monitor.database)
+        for notifier in notifiers.values():
+            for url in notifier.urls:
+                secrets.remember_url(url)
         return settings
 
     def _format(self, line: int, message: str) -> str:
@@ -140,6 +173,7 @@ class _Loader:
             "page": [],
             "watchlist": [],
             "notifier": [],
+            "alias": [],
         }
         for key, value in data.items():
             if key == "monitor":
@@ -226,6 +260,17 @@ class _Loader:
                     f'[[notifier]] "{notifier.name}": mode = "digest" needs a schedule, e.g. "0 8 * * *"',
                 )
 
+    def _resolve_aliases(self, aliases: dict[int, AliasSettings]) -> dict[str, tuple[str, ...]]:
+        """The aliases with nested ones expanded; a cycle, an unknown @name or an empty alias is reported at
+        the alias it concerns."""
+        defined = {alias.name: alias.forms for alias in aliases.values()}
+        index_of = {alias.name: index for index, alias in aliases.items()}
+        try:
+            return dict(resolve_aliases(defined))
+        except AliasError as error:
+            self.report(("alias", index_of[error.name], "forms"), f'[[alias]] "{error.name}": {error}')
+            return {}
+
     def _check_watchlists(
         self,
         watchlists: dict[int, WatchlistSettings],
@@ -262,6 +307,17 @@ class _Loader:
                             ("watchlist", index, key),
                             f"{label}: {key} names unknown {kind} '{name}' (defined: {known})",
                         )
+            for code in watchlist.languages or ():
+                if code not in known_languages():
+                    self.report(
+                        ("watchlist", index, "languages"),
+                        f"{label}: unknown language code '{code}' (use ISO 639-1 codes such as en, fr, tr)",
+                    )
+            if watchlist.languages == ():
+                self.report(
+                    ("watchlist", index, "languages"),
+                    f"{label}: languages is empty; leave it out to watch every language",
+                )
             if watchlist.schedule is not None and watchlist.mode != "digest":
                 self.report(
                     ("watchlist", index, "schedule"), f'{label}: schedule only applies with mode = "digest"'
@@ -274,6 +330,19 @@ class _Loader:
                         f'{label}: mode = "digest" needs a schedule, here or on notifier '
                         + ", ".join(f"'{name}'" for name in unscheduled),
                     )
+
+    def _check_queries(
+        self, watchlists: dict[int, WatchlistSettings], aliases: Mapping[str, tuple[str, ...]]
+    ) -> None:
+        if self.check_query is None:
+            return
+        for index, watchlist in watchlists.items():
+            try:
+                self.check_query(watchlist.spec(), aliases)
+            except QueryError as error:
+                key = "query" if watchlist.query is not None and error.query == watchlist.query else "terms"
+                caret = f"\n    {error.query}\n    {' ' * error.position}^"
+                self.report(("watchlist", index, key), f"[[watchlist]] {error}{caret}")
 
 
 _S = TypeVar("_S", bound=Section)

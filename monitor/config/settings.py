@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.metadata
+import math
 import os
 import re
 import zoneinfo
@@ -29,9 +30,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from monitor.config.source import LineLocator
-from monitor.config.units import format_duration, parse_duration, parse_size
+from monitor.config.units import format_duration, format_size, parse_duration, parse_size
 from monitor.models import WatchlistSpec
-from monitor.page_source import check_selector
 from monitor.secrets import mask_url
 
 DEFAULT_CONFIG_PATH = Path("config/monitor.toml")
@@ -67,10 +67,14 @@ def _duration_input(value: object) -> float:
         raise _problem(f'expected a duration such as "15m", got {describe_value(value)}')
     if isinstance(value, str):
         try:
-            return parse_duration(value)
+            seconds = parse_duration(value)
         except ValueError as error:
             raise _problem(str(error)) from error
-    return float(value)
+    else:
+        seconds = float(value)
+    if not math.isfinite(seconds):
+        raise _problem(f'expected a duration such as "15m", got {describe_value(value)}')
+    return seconds
 
 
 def _size_input(value: object) -> int:
@@ -84,13 +88,25 @@ def _size_input(value: object) -> int:
     return value
 
 
-def _at_least(minimum: float, show: Callable[[float], str]) -> Callable[[Any], Any]:
+def _within(minimum: float, maximum: float, show: Callable[[float], str]) -> Callable[[Any], Any]:
+    """Every number in the config has bounds: absurd values are config errors, not crashes later on."""
+
     def check(value: Any) -> Any:
         if value < minimum:
             raise _problem(f"must be at least {show(minimum)} (got {show(value)})")
+        if value > maximum:
+            raise _problem(f"must be at most {show(maximum)} (got {show(value)})")
         return value
 
     return check
+
+
+def _show_size(size: float) -> str:
+    return format_size(int(size))
+
+
+def _show_count(count: float) -> str:
+    return f"{count:g}" if count < 1e6 else f"{count:.3g}"
 
 
 def _not_blank(value: str) -> str:
@@ -99,15 +115,24 @@ def _not_blank(value: str) -> str:
     return value
 
 
-Duration = Annotated[float, BeforeValidator(_duration_input), AfterValidator(_at_least(0, format_duration))]
-PositiveDuration = Annotated[
-    float, BeforeValidator(_duration_input), AfterValidator(_at_least(0.001, format_duration))
-]
-FeedInterval = Annotated[
-    float, BeforeValidator(_duration_input), AfterValidator(_at_least(1, format_duration))
-]
-Size = Annotated[int, BeforeValidator(_size_input), AfterValidator(_at_least(1, lambda n: f"{n:g} bytes"))]
-Count = Annotated[StrictInt, AfterValidator(_at_least(1, lambda n: f"{n:g}"))]
+# The bounds are documented in docs/configuration.md; keep the two in step.
+HOUR, DAY = 3600.0, 86400.0
+_DURATION = BeforeValidator(_duration_input)
+FeedInterval = Annotated[float, _DURATION, AfterValidator(_within(1, 30 * DAY, format_duration))]
+Timeout = Annotated[float, _DURATION, AfterValidator(_within(0.001, HOUR, format_duration))]
+Grace = Annotated[float, _DURATION, AfterValidator(_within(0, HOUR, format_duration))]
+Window = Annotated[float, _DURATION, AfterValidator(_within(0, DAY, format_duration))]
+Span = Annotated[float, _DURATION, AfterValidator(_within(0, 30 * DAY, format_duration))]
+PositiveSpan = Annotated[float, _DURATION, AfterValidator(_within(0.001, 30 * DAY, format_duration))]
+MaxAge = Annotated[float, _DURATION, AfterValidator(_within(0.001, 366 * DAY, format_duration))]
+Silence = Annotated[float, _DURATION, AfterValidator(_within(0.001, 366 * DAY, format_duration))]
+FeedSize = Annotated[int, BeforeValidator(_size_input), AfterValidator(_within(1, 10**9, _show_size))]
+PageSize = Annotated[int, BeforeValidator(_size_input), AfterValidator(_within(1, 10**8, _show_size))]
+Connections = Annotated[StrictInt, AfterValidator(_within(1, 1000, _show_count))]
+PerHost = Annotated[StrictInt, AfterValidator(_within(1, 100, _show_count))]
+Workers = Annotated[StrictInt, AfterValidator(_within(1, 64, _show_count))]
+PerHour = Annotated[StrictInt, AfterValidator(_within(1, 100_000, _show_count))]
+SnippetCount = Annotated[StrictInt, AfterValidator(_within(1, 20, _show_count))]
 Name = Annotated[str, AfterValidator(_not_blank)]
 Text = Annotated[str, AfterValidator(_not_blank)]
 Mode = Literal["immediate", "digest"]
@@ -151,22 +176,23 @@ class MonitorSettings(Section):
 
     database: str = Field(default="sqlite:///monitor.db", validate_default=True)
     interval: FeedInterval = 900.0
-    timeout: PositiveDuration = 30.0
-    max_feed_size: Size = 10_000_000
-    max_page_size: Size = 5_000_000
+    timeout: Timeout = 30.0
+    max_feed_size: FeedSize = 10_000_000
+    max_page_size: PageSize = 5_000_000
     fulltext: StrictBool = True
-    notify_max_age: PositiveDuration = 3 * 86400.0
+    notify_max_age: MaxAge = 3 * 86400.0
     user_agent: Text = DEFAULT_USER_AGENT
-    max_connections: Count = 20
-    max_per_host: Count = 4
-    extract_timeout: PositiveDuration = 20.0
-    workers: Count = 2
-    shutdown_timeout: Duration = 20.0
-    retry_for: Duration = 86400.0
-    max_backoff: PositiveDuration = 6 * 3600.0
-    group_window: Duration = 5.0
+    max_connections: Connections = 20
+    max_per_host: PerHost = 4
+    allow_proxy: StrictBool = False
+    extract_timeout: Timeout = 20.0
+    workers: Workers = 2
+    shutdown_timeout: Grace = 20.0
+    retry_for: Span = 86400.0
+    max_backoff: PositiveSpan = 6 * 3600.0
+    group_window: Window = 5.0
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    silent_after: PositiveDuration = 7 * 86400.0
+    silent_after: Silence = 7 * 86400.0
     health_notify: tuple[Name, ...] = ()
 
     @field_validator("log_level", mode="before")
@@ -264,6 +290,8 @@ class PageSettings(Section):
     def _check_selector(cls, value: str | None) -> str | None:
         if value is None:
             return None
+        from monitor.page_source import check_selector  # lxml and the feed parser: only for a [[page]]
+
         try:
             return check_selector(value)
         except ValueError as error:
@@ -281,14 +309,39 @@ class WatchlistSettings(Section):
     notify: tuple[Name, ...] = ()
     mode: Mode | None = None
     schedule: str | None = None
+    stem: StrictBool = True
+    languages: tuple[Name, ...] | None = None
 
     @field_validator("schedule")
     @classmethod
     def _check_schedule(cls, value: str | None) -> str | None:
         return None if value is None else _valid_cron(value)
 
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _lower_languages(cls, value: object) -> object:
+        if isinstance(value, list):
+            return [item.strip().lower() if isinstance(item, str) else item for item in value]
+        return value
+
     def spec(self) -> WatchlistSpec:
-        return WatchlistSpec(self.name, self.terms, self.exclude, self.query, self.feeds)
+        return WatchlistSpec(
+            self.name, self.terms, self.exclude, self.query, self.feeds, self.stem, self.languages
+        )
+
+
+class AliasSettings(Section):
+    """One [[alias]]: a name (used as @name in terms and queries) for the forms a thing is written in."""
+
+    name: Name
+    forms: tuple[Text, ...]
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", value):
+            raise _problem(f"alias names are letters, digits, '-' and '_' (got {value!r})")
+        return value
 
 
 class NotifierSettings(Section):
@@ -299,10 +352,11 @@ class NotifierSettings(Section):
     mode: Mode = "immediate"
     schedule: str | None = None
     timezone: str = "UTC"
-    max_per_hour: Count | None = None
+    max_per_hour: PerHour | None = None
     quiet_hours: Annotated[QuietHours | None, BeforeValidator(_quiet_hours_input)] = None
     send_empty: StrictBool = False
     template: Path | None = None
+    snippets: SnippetCount = 3  # at most this many snippets per article in an alert
 
     @property
     def logs_only(self) -> bool:
@@ -359,6 +413,8 @@ class Settings(BaseModel):
     pages: tuple[PageSettings, ...] = ()
     watchlists: tuple[WatchlistSettings, ...] = ()
     notifiers: tuple[NotifierSettings, ...] = ()
+    aliases: tuple[AliasSettings, ...] = ()
+    resolved_aliases: Mapping[str, tuple[str, ...]] = Field(default_factory=dict)  # nested ones expanded
     warnings: tuple[str, ...] = ()
     _locator: LineLocator = PrivateAttr(default_factory=lambda: LineLocator(""))
 

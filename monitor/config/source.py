@@ -5,44 +5,76 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 # --- ${VAR} expansion ---------------------------------------------------------------------------------------
 
 _REFERENCE = re.compile(r"\$(\$\{)|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|(\$\{)")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
-def expand_env(text: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
+def expand_env(text: str, env: Mapping[str, str], used: set[str] | None = None) -> tuple[str, list[str]]:
     """``text`` with ``${VAR}`` replaced from ``env`` and ``$${`` turned into ``${``; and the problems found.
-    An unset variable stays as written, so it causes no second error downstream."""
+    An unset variable stays as written, so it causes no second error downstream. The values substituted are
+    added to ``used`` (they are secrets by provenance). Inside a URL a value is percent-encoded for where it
+    stands (see :func:`_encode_for_url`), so a password holding ``@``, ``/`` or ``#`` cannot split the URL."""
     problems: list[str] = []
-
-    def replace(found: re.Match[str]) -> str:
+    out: list[str] = []  # the expanded text so far: what a value is encoded for depends on it
+    position = 0
+    for found in _REFERENCE.finditer(text):
+        out.append(text[position : found.start()])
+        position = found.end()
         escaped, name, unfinished = found.groups()
         if escaped:
-            return "${"
-        if unfinished:
+            out.append("${")
+        elif unfinished:
             problems.append("unfinished ${ (write ${NAME}, or $${ for a literal ${)")
-            return "${"
-        if name not in env:
+            out.append("${")
+        elif name not in env:
             problems.append(f"${{{name}}} is not set in the environment")
-            return found.group(0)
-        return env[name]
+            out.append(found.group(0))
+        else:
+            if used is not None:
+                used.add(env[name])
+            out.append(_encode_for_url(env[name], "".join(out), text[position:]))
+    out.append(text[position:])
+    return "".join(out), problems
 
-    return _REFERENCE.sub(replace, text), problems
+
+def _encode_for_url(value: str, before: str, after: str) -> str:
+    """``value`` as it must be written where it stands: as is outside a URL (``${URL}``, ``${BASE}/feed``) and
+    in a URL's host; percent-encoded whole in the user and password and in the query; in a path, all but
+    ``/``."""
+    scheme = _SCHEME.search(before)
+    if scheme is None:
+        return value
+    prefix = before[scheme.end() :]
+    if "?" in prefix or "#" in prefix:
+        return quote(value, safe="")
+    if "/" in prefix:
+        return quote(value, safe="/")
+    rest_of_authority = re.split(r"[/?#]", after, maxsplit=1)[0]
+    return quote(value, safe="") if "@" in rest_of_authority else value
 
 
 KeyPath = tuple[str | int, ...]
 
 
-def expand_tree(value: Any, env: Mapping[str, str], at: KeyPath, problems: list[tuple[KeyPath, str]]) -> Any:
+def expand_tree(
+    value: Any,
+    env: Mapping[str, str],
+    at: KeyPath,
+    problems: list[tuple[KeyPath, str]],
+    used: set[str] | None = None,
+) -> Any:
     if isinstance(value, str):
-        expanded, found = expand_env(value, env)
+        expanded, found = expand_env(value, env, used)
         problems.extend((at, problem) for problem in found)
         return expanded
     if isinstance(value, dict):
-        return {key: expand_tree(item, env, (*at, key), problems) for key, item in value.items()}
+        return {key: expand_tree(item, env, (*at, key), problems, used) for key, item in value.items()}
     if isinstance(value, list):
-        return [expand_tree(item, env, (*at, index), problems) for index, item in enumerate(value)]
+        return [expand_tree(item, env, (*at, index), problems, used) for index, item in enumerate(value)]
     return value
 
 
@@ -82,7 +114,7 @@ class LineLocator:
                     continue
                 self.lines.setdefault((*prefix, *_split_key(found.group(1))), number)
                 line = found.group(2)
-            open_string, depth = _scan_value(line, open_string, depth)
+            open_string, depth, _ = _scan_value(line, open_string, depth)
 
     def _enter_table(self, parts: tuple[str, ...], is_array: bool) -> KeyPath:
         if is_array:
@@ -102,14 +134,38 @@ class LineLocator:
         return None
 
 
-def _scan_value(text: str, open_string: str | None, depth: int) -> tuple[str | None, int]:
-    """Carry the multi-line state of a value across one line of text."""
+def too_deep_line(text: str, limit: int) -> int | None:
+    """The first line where arrays and inline tables nest more than ``limit`` deep, or a table header or key
+    has more than ``limit`` dotted parts; None when there is none. Checked before parsing, so that a hostile
+    file is an error at its line and never a RecursionError."""
+    open_string: str | None = None
+    depth = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        if open_string is None and depth == 0:
+            header = _HEADER.match(line)
+            found = None if header else _KEY_LINE.match(line)
+            key = header.group(2) if header else found.group(1) if found else ""
+            if len(_split_key(key)) > limit:
+                return number
+            if header:
+                continue
+            if found:
+                line = found.group(2)
+        open_string, depth, deepest = _scan_value(line, open_string, depth)
+        if deepest > limit:
+            return number
+    return None
+
+
+def _scan_value(text: str, open_string: str | None, depth: int) -> tuple[str | None, int, int]:
+    """Carry the multi-line state of a value across one line of text; also the deepest nesting on it."""
     position = 0
+    deepest = depth
     while position < len(text):
         if open_string is not None:
             end = _find_closing(text, position, open_string)
             if end < 0:
-                return open_string, depth
+                return open_string, depth, deepest
             position, open_string = end + 3, None
             continue
         char = text[position]
@@ -123,8 +179,9 @@ def _scan_value(text: str, open_string: str | None, depth: int) -> tuple[str | N
             position = len(text) if end < 0 else end + 1
             continue
         depth += (char in "[{") - (char in "]}")
+        deepest = max(deepest, depth)
         position += 1
-    return open_string, max(depth, 0)
+    return open_string, max(depth, 0), deepest
 
 
 def _find_closing(text: str, start: int, delimiter: str) -> int:

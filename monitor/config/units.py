@@ -43,3 +43,16 @@ def parse_size(text: str) -> int:
     if not found or found.group(2) not in _SIZE_UNITS:
         raise ValueError(f"bad size {text!r} (use e.g. 512KB, 10MB, 5MiB)")
     return int(float(found.group(1)) * _SIZE_UNITS[found.group(2)])
+
+
+_DECIMAL = (("GB", 10**9), ("MB", 10**6), ("KB", 10**3))
+_BINARY = (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10))
+
+
+def format_size(size: int) -> str:
+    """Bytes in the style they were most likely written: 10000000 -> "10 MB", 5242880 -> "5 MiB"."""
+    units = _BINARY if size % 1000 and size % 256 == 0 else _DECIMAL
+    for unit, factor in units:
+        if size >= factor:
+            return f"{size / factor:.4g} {unit}"
+    return f"{size} bytes"

@@ -2,13 +2,15 @@
 
 Each field is folded once into " w1 w2 ... wn ". Each phrase becomes one automaton pattern " w1 w2 " (or
 " w1 w2" when its last word is a prefix); a phrase with a prefix word inside is cut into several patterns
-checked for consecutive word positions. One scan per field gives the set of patterns present. A watchlist is
+checked for consecutive word positions. A word looked for in its inflected forms is a prefix pattern (the
+first letters all its forms share) whose occurrences are kept only where the article word has the same stem. One scan per field gives the set of patterns present. A watchlist is
 evaluated only when one of its trigger patterns is present (for an AND, the trigger of one child suffices), and
 word positions are worked out only for NEAR, cut phrases and snippets.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -21,13 +23,52 @@ from monitor.errors import QueryError
 from monitor.models import TEXT_FIELDS, Match, Snippet, WatchlistSpec
 
 from .fold import FoldedField, fold_text
-from .query import And, FeedIs, Near, Node, Not, Phrase, parse_query, parse_term, positive_leaves
-from .reference import Explanation, explain_spec
+from .query import (
+    NO_ALIASES,
+    Aliases,
+    And,
+    FeedIs,
+    LangIs,
+    Near,
+    Node,
+    Not,
+    Phrase,
+    parse_query,
+    parse_term,
+    positive_leaves,
+)
+from .reference import Explanation, describe_found, explain_spec
 from .snippets import Evidence, Windows, build_snippets
+from .stems import WordForms, forms_of, stem_languages
 
 Occurrence = tuple[int, int]  # in the padded field: start of the first word, end of the last word
 SCANNED_FIELDS = (*TEXT_FIELDS, "url")
 _second = itemgetter(1)
+
+
+KEPT_LIMIT = 500_000
+
+
+class FormChecks:
+    """The word-form patterns behind each prefix pattern: prefix -> [(form pattern, prefix length, forms)]."""
+
+    def __init__(self) -> None:
+        self.checks: dict[int, list[tuple[int, int, WordForms]]] = {}
+        self.patterns: frozenset[int] = frozenset()  # the prefix patterns that have word-form patterns
+        # (prefix pattern, article word, language) -> the form patterns that word is a form of; shared by all
+        # articles, since news text repeats its words.
+        self.kept: dict[tuple[int, str, str | None], tuple[int, ...]] = {}
+
+    def keep(
+        self, key: tuple[int, str, str | None], checks: list[tuple[int, int, WordForms]]
+    ) -> tuple[int, ...]:
+        _, word, language = key
+        if len(self.kept) > KEPT_LIMIT:
+            self.kept.clear()
+        kept = self.kept[key] = tuple(
+            virtual for virtual, _, forms in checks if forms.matches(word, language)
+        )
+        return kept
 
 
 class _Always:
@@ -44,14 +85,18 @@ Trigger = frozenset[int] | _Always
 class ArticleScan:
     """One article, folded and scanned once; positions and spans are worked out on demand."""
 
-    def __init__(self, fields: Mapping[str, str], automaton: Any, scan_url: bool) -> None:
+    def __init__(self, fields: Mapping[str, str], automaton: Any, scan_url: bool, forms: FormChecks) -> None:
         self.folded: dict[str, FoldedField] = {}
         self.hits: dict[str, list[tuple[int, int]]] = {}
         self.found: dict[str, set[int]] = {}
+        self.language = fields.get("language") or None
         for name in SCANNED_FIELDS if scan_url else TEXT_FIELDS:
             folded = self.folded[name] = FoldedField(fields.get(name, ""))
             hits = self.hits[name] = list(automaton.iter(folded.padded)) if not folded.empty else []
-            self.found[name] = set(map(_second, hits))
+            present = self.found[name] = set(map(_second, hits))
+            if forms.patterns and not forms.patterns.isdisjoint(present):
+                self._add_word_forms(name, forms)
+
         found = self.found
         self.in_text = found["title"] | found["summary"] | found["body"]  # patterns found in a text field
         self.raw_feed = fields.get("feed", "")
@@ -63,6 +108,28 @@ class ArticleScan:
         self.evidence: dict[ClauseLeaf, list[Evidence]] = {}
         self.snippets: dict[tuple[int, ...], tuple[Snippet, ...]] = {}
         self.windows: Windows = {}
+
+    def _add_word_forms(self, name: str, forms: FormChecks) -> None:
+        """Where a word-form prefix occurs, add the occurrence of each word-form pattern whose stem the article
+        word has: from here on a word form is found like any exact pattern."""
+        padded = self.folded[name].padded
+        hits = self.hits[name]
+        language = self.language
+        added = []
+        get_checks = forms.checks.get
+        kept_by_word = forms.kept
+        for end, pattern in hits:
+            checks = get_checks(pattern)
+            if checks is None:
+                continue
+            word = padded[end - checks[0][1] + 1 : padded.index(" ", end)]
+            key = (pattern, word, language)
+            kept = kept_by_word.get(key)
+            if kept is None:
+                kept = forms.keep(key, checks)
+            added += [(end, virtual) for virtual in kept]
+        hits += added
+        self.found[name].update(map(_second, added))
 
     @property
     def feed(self) -> str:
@@ -91,6 +158,9 @@ class Segment:
     pattern: int
     text: str  # " w1 w2 " (exact) or " w1 w2" (the last word a prefix)
     prefix: bool  # ends in the middle of a word
+    # The last word is looked for in these forms: ``text`` ends in their prefix, and ``pattern`` is a word-form
+    # pattern, found where the prefix is and the article word there has the stem.
+    forms: WordForms | None = None
 
 
 class CompiledPhrase:
@@ -152,6 +222,23 @@ class CompiledPhrase:
                 found = [(start, by_start[end + 1][1]) for start, end in found if end + 1 in by_start]
         return sorted(set(found or []))
 
+    def found_as(self, scan: ArticleScan) -> str | None:
+        """How the phrase was found (exact, through an alias, as a word form), from its first occurrence."""
+        for name in self.fields:
+            if self.in_field(scan, name):
+                start, end = self.occurrences(scan, name)[0]
+                words = scan.folded[name].padded[start:end].split()
+                return describe_found(self.phrase, words, self.word_forms, scan.language)
+        return None
+
+    @property
+    def word_forms(self) -> list[WordForms | None]:
+        """The forms of each word of the phrase, in order (only the last word of a segment can have forms)."""
+        forms: list[WordForms | None] = []
+        for segment in self.segments:
+            forms += [None] * (len(segment.text.split()) - 1) + [segment.forms]
+        return forms
+
 
 def _segment_span(segment: Segment, padded: str, end: int) -> Occurrence:
     # ``end`` is the last character of the pattern: the space after an exact pattern, or a character inside
@@ -173,6 +260,21 @@ class CompiledFeed:
 
     def evidence(self, scan: ArticleScan) -> list[Evidence]:
         return [Evidence(self.label, "feed", [])] if self.evaluate(scan) else []
+
+
+class CompiledLang:
+    def __init__(self, leaf: LangIs) -> None:
+        self.code = leaf.code
+        self.label = f"lang:{leaf.source}"
+
+    def trigger(self) -> Trigger:
+        return ALWAYS
+
+    def evaluate(self, scan: ArticleScan) -> bool:
+        return scan.language is None or scan.language == self.code
+
+    def evidence(self, scan: ArticleScan) -> list[Evidence]:
+        return []
 
 
 class CompiledNear:
@@ -277,27 +379,45 @@ class CompiledNot:
         return not self.child.evaluate(scan)
 
 
-Compiled = CompiledPhrase | CompiledFeed | CompiledNear | CompiledAnd | CompiledOr | CompiledNot
-ClauseLeaf = CompiledPhrase | CompiledFeed | CompiledNear
+Compiled = (
+    CompiledPhrase | CompiledFeed | CompiledLang | CompiledNear | CompiledAnd | CompiledOr | CompiledNot
+)
+ClauseLeaf = CompiledPhrase | CompiledFeed | CompiledLang | CompiledNear
 
 
 class _Compiler:
     """Turns phrases into automaton patterns (shared between watchlists) and query trees into clauses."""
 
-    def __init__(self) -> None:
+    def __init__(self, aliases: Aliases) -> None:
+        self.aliases = aliases
         self.patterns: dict[str, int] = {}
         self.scans_url = False
         self.leaves: dict[int, ClauseLeaf] = {}  # id(query leaf) -> compiled, to find positive clauses again
-        self.phrases: dict[Phrase, CompiledPhrase] = {}
+        self.phrases: dict[tuple[Phrase, tuple[str, ...] | None], CompiledPhrase] = {}
+        self.form_patterns: dict[tuple[int, WordForms], int] = {}
+        self.forms = FormChecks()
+        # The languages the watchlist being compiled is stemmed in (None: exact words only).
+        self.languages: tuple[str, ...] | None = None
 
     def pattern(self, text: str) -> int:
         return self.patterns.setdefault(text, len(self.patterns))
 
+    def form_pattern(self, text: str, forms: WordForms) -> int:
+        """A word-form pattern: negative, never in the automaton; found where its prefix pattern is."""
+        prefix = self.pattern(text)
+        key = (prefix, forms)
+        virtual = self.form_patterns.get(key)
+        if virtual is None:
+            virtual = self.form_patterns[key] = -1 - len(self.form_patterns)
+            self.forms.checks.setdefault(prefix, []).append((virtual, len(forms.prefix), forms))
+        return virtual
+
     def phrase(self, phrase: Phrase) -> CompiledPhrase:
         # The same phrase written the same way in several watchlists is one clause: its evidence is shared.
-        compiled = self.phrases.get(phrase)
+        key = (phrase, self.languages)
+        compiled = self.phrases.get(key)
         if compiled is None:
-            compiled = self.phrases[phrase] = self._phrase(phrase)
+            compiled = self.phrases[key] = self._phrase(phrase)
         self.leaves[id(phrase)] = compiled
         return compiled
 
@@ -305,10 +425,13 @@ class _Compiler:
         segments: list[Segment] = []
         pending: list[str] = []
         for index, word in enumerate(phrase.words):
-            pending.append(word.text)
-            if word.prefix or index == len(phrase.words) - 1:
-                text = " " + " ".join(pending) + ("" if word.prefix else " ")
-                segments.append(Segment(self.pattern(text), text, word.prefix))
+            forms = forms_of(word.text, prefix=word.prefix, exact=word.exact, languages=self.languages)
+            pending.append(word.text if forms is None else forms.prefix)
+            if word.prefix or forms is not None or index == len(phrase.words) - 1:
+                cut = word.prefix or forms is not None
+                text = " " + " ".join(pending) + ("" if cut else " ")
+                pattern = self.pattern(text) if forms is None else self.form_pattern(text, forms)
+                segments.append(Segment(pattern, text, cut, forms))
                 pending = []
         self.scans_url = self.scans_url or "url" in phrase.fields
         return CompiledPhrase(phrase, tuple(segments))
@@ -316,10 +439,10 @@ class _Compiler:
     def node(self, node: Node) -> Compiled:
         if isinstance(node, Phrase):
             return self.phrase(node)
-        if isinstance(node, FeedIs):
-            compiled_feed = CompiledFeed(node)
-            self.leaves[id(node)] = compiled_feed
-            return compiled_feed
+        if isinstance(node, FeedIs | LangIs):
+            leaf = CompiledFeed(node) if isinstance(node, FeedIs) else CompiledLang(node)
+            self.leaves[id(node)] = leaf
+            return leaf
         if isinstance(node, Near):
             near = CompiledNear(
                 node, [self.phrase(p) for p in node.left], [self.phrase(p) for p in node.right]
@@ -337,10 +460,13 @@ class CompiledWatchlist:
         self.spec = spec
         self.name = spec.name
         self.feeds = None if spec.feeds is None else frozenset(fold_text(name) for name in spec.feeds)
+        self.languages = None if spec.languages is None else frozenset(spec.languages)
+        compiler.languages = stem_languages(spec.stem, spec.languages)
+        aliases = compiler.aliases
         try:
-            self.terms = [compiler.phrase(parse_term(term)) for term in spec.terms]
-            self.exclude = [compiler.phrase(parse_term(term)) for term in spec.exclude]
-            query = parse_query(spec.query) if spec.query else None
+            self.terms = [compiler.phrase(p) for term in spec.terms for p in parse_term(term, aliases)]
+            self.exclude = [compiler.phrase(p) for term in spec.exclude for p in parse_term(term, aliases)]
+            query = parse_query(spec.query, aliases) if spec.query else None
         except QueryError as error:
             error.watchlist = spec.name
             error.args = (f"watchlist {spec.name!r}: {error}",)
@@ -360,6 +486,8 @@ class CompiledWatchlist:
     def matches(self, scan: ArticleScan) -> bool:
         if self.feeds is not None and scan.feed not in self.feeds:
             return False
+        if self.languages is not None and scan.language is not None and scan.language not in self.languages:
+            return False
         wanted = any(term.evaluate(scan) for term in self.terms) or (
             self.query is not None and self.query.evaluate(scan)
         )
@@ -374,6 +502,17 @@ class CompiledWatchlist:
             found += clause.evidence(scan)
         return found
 
+    def found_as(self, scan: ArticleScan) -> tuple[str, ...]:
+        """How each term or query phrase that holds was found, one line each."""
+        phrases: list[CompiledPhrase] = [term for term in self.terms if term.evaluate(scan)]
+        for clause in self.query_clauses:
+            if isinstance(clause, CompiledPhrase) and clause.evaluate(scan):
+                phrases.append(clause)
+            elif isinstance(clause, CompiledNear) and clause.evaluate(scan):
+                phrases += [p for p in (*clause.left, *clause.right) if p.evaluate(scan)]
+        lines = [line for p in dict.fromkeys(phrases) if (line := p.found_as(scan)) is not None]
+        return tuple(dict.fromkeys(lines))
+
 
 def _union(triggers: list[Trigger]) -> Trigger:
     sets = [t for t in triggers if isinstance(t, frozenset)]
@@ -383,8 +522,18 @@ def _union(triggers: list[Trigger]) -> Trigger:
 class Matcher:
     """All watchlists compiled together; ``match`` one article at a time."""
 
-    def __init__(self, watchlists: list[CompiledWatchlist], patterns: dict[str, int], scan_url: bool) -> None:
+    def __init__(
+        self,
+        watchlists: list[CompiledWatchlist],
+        patterns: dict[str, int],
+        scan_url: bool,
+        aliases: Aliases = NO_ALIASES,
+        forms: FormChecks | None = None,
+    ) -> None:
         self._watchlists = watchlists
+        self.aliases = aliases
+        self._forms = forms or FormChecks()
+        self._forms.patterns = frozenset(self._forms.checks)
         self._automaton: Any = ahocorasick.Automaton(ahocorasick.STORE_INTS)
         for text, pattern in patterns.items():
             self._automaton.add_word(text, pattern)
@@ -407,7 +556,8 @@ class Matcher:
         return tuple(w.name for w in self._watchlists)
 
     def _scan(self, fields: Mapping[str, str]) -> ArticleScan:
-        return ArticleScan(fields, self._automaton if self._has_patterns else _EMPTY, self._scan_url)
+        automaton = self._automaton if self._has_patterns else _EMPTY
+        return ArticleScan(fields, automaton, self._scan_url, self._forms)
 
     def _candidates(self, scan: ArticleScan) -> list[int]:
         candidates = set(self._always)
@@ -425,12 +575,13 @@ class Matcher:
         for index in self._candidates(scan):
             watchlist = self._watchlists[index]
             if watchlist.matches(scan):
-                matches.append(_to_match(watchlist.name, watchlist.evidence(scan), scan))
+                match = _to_match(watchlist.name, watchlist.evidence(scan), scan)
+                matches.append(dataclasses.replace(match, found_as=watchlist.found_as(scan)))
         return matches
 
     def explain(self, fields: Mapping[str, str]) -> list[Explanation]:
         """For every watchlist, whether it matches the article and why (slow: for people, not the pipeline)."""
-        return [explain_spec(w.spec, fields) for w in self._watchlists]
+        return [explain_spec(w.spec, fields, self.aliases) for w in self._watchlists]
 
 
 class _EmptyAutomaton:
@@ -455,8 +606,10 @@ def _to_match(name: str, evidence: list[Evidence], scan: ArticleScan) -> Match:
 _FIELD_ORDER = (*SCANNED_FIELDS, "feed")
 
 
-def compile_watchlists(specs: Iterable[WatchlistSpec]) -> Matcher:
-    """Compile every watchlist into one matcher; raises QueryError naming the watchlist whose query is wrong."""
-    compiler = _Compiler()
+def compile_watchlists(specs: Iterable[WatchlistSpec], aliases: Aliases = NO_ALIASES) -> Matcher:
+    """Compile every watchlist into one matcher; raises QueryError naming the watchlist whose query is wrong.
+
+    ``aliases`` are resolved ones (``aliases.resolve_aliases``): each name with its plain forms."""
+    compiler = _Compiler(aliases)
     watchlists = [CompiledWatchlist(spec, compiler) for spec in specs]
-    return Matcher(watchlists, compiler.patterns, compiler.scans_url)
+    return Matcher(watchlists, compiler.patterns, compiler.scans_url, aliases, compiler.forms)

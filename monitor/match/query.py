@@ -2,15 +2,18 @@
 
     query   := or ; or := and ("OR" and)* ; and := unary (["AND"] unary)*
     unary   := ("NOT" | "-") unary | near ; near := primary ["NEAR" ["/" N] primary]
-    primary := FIELD ":" primary | "(" or ")" | '"' words '"' | WORD
+    primary := FIELD ":" primary | "(" or ")" | ["="] '"' words '"' | WORD | "@" ALIAS
 
 Operators are only recognised in capitals. A field scope is pushed down onto the leaves it covers, so the
-tree that comes out has no scope nodes: every leaf knows the fields it looks at.
+tree that comes out has no scope nodes: every leaf knows the fields it looks at. ``@name`` stands for the
+forms of an alias (an OR of phrases, each remembering the alias it came from); ``=word`` keeps a word exact
+(no inflected forms).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from monitor.errors import QueryError
@@ -18,14 +21,19 @@ from monitor.models import TEXT_FIELDS
 
 from .fold import fold_words
 
-SCOPABLE_FIELDS = ("title", "summary", "body", "url", "feed")
+SCOPABLE_FIELDS = ("title", "summary", "body", "url", "feed", "lang")
 DEFAULT_NEAR = 10
+
+# Alias name -> its forms as written (terms; nested aliases already expanded): see aliases.resolve_aliases.
+Aliases = Mapping[str, tuple[str, ...]]
+NO_ALIASES: Aliases = {}
 
 
 @dataclass(frozen=True, slots=True)
 class Word:
     text: str  # folded
     prefix: bool = False  # written with a trailing '*'
+    exact: bool = False  # written with a leading '=': no inflected forms
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +42,9 @@ class Phrase:
 
     words: tuple[Word, ...]
     fields: tuple[str, ...]
-    source: str  # as written
+    source: str  # as written ("@turkey" for the forms of an alias)
+    alias: str | None = None  # the alias written in the watchlist, when the phrase is one of its forms
+    form: str = ""  # the alias form as written
 
     def label(self) -> str:
         return f'"{self.source.strip(chr(34))}"'
@@ -45,6 +55,14 @@ class FeedIs:
     """``feed:NAME``: the article's feed name, folded, equals ``name``."""
 
     name: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class LangIs:
+    """``lang:CODE``: the article is in that language (or its language is unknown)."""
+
+    code: str
     source: str
 
 
@@ -73,12 +91,29 @@ class Not:
     child: Node
 
 
-Node = Phrase | FeedIs | Near | And | Or | Not
-Leaf = Phrase | FeedIs
+Node = Phrase | FeedIs | LangIs | Near | And | Or | Not
+Leaf = Phrase | FeedIs | LangIs
+
+
+class _WordsError(ValueError):
+    """What is wrong with a term's words (the caller knows where the term is)."""
 
 
 def parse_words(text: str) -> tuple[Word, ...]:
-    """Fold a term as written into words; a '*' right after a word makes that word a prefix."""
+    """Fold a term as written into words; a '*' right after a word makes that word a prefix, a leading '='
+    keeps a single word exact."""
+    stripped = text.strip()
+    if stripped.startswith("="):
+        words = _plain_words(stripped[1:])
+        if len(words) > 1:
+            raise _WordsError(
+                "'=' before a single word: it keeps one word exact and cannot apply to a phrase"
+            )
+        return tuple(Word(w.text, w.prefix, exact=True) for w in words)
+    return _plain_words(text)
+
+
+def _plain_words(text: str) -> tuple[Word, ...]:
     words: list[Word] = []
     pieces = text.split("*")
     for index, piece in enumerate(pieces):
@@ -90,12 +125,38 @@ def parse_words(text: str) -> tuple[Word, ...]:
     return tuple(words)
 
 
-def parse_term(term: str) -> Phrase:
-    """A configured term (plain text, not the query language): a word, a phrase, or a prefix like "permit*"."""
-    words = parse_words(term)
+def parse_term(term: str, aliases: Aliases = NO_ALIASES) -> tuple[Phrase, ...]:
+    """A configured term (plain text, not the query language): a word, a phrase, a prefix like "permit*",
+    an exact word like "=Turkey", or "@alias" (one phrase per form of the alias)."""
+    name = term.strip()
+    if name.startswith("@"):
+        return alias_phrases(term, name[1:], TEXT_FIELDS, aliases, term.index("@"))
+    try:
+        words = parse_words(term)
+    except _WordsError as error:
+        raise QueryError(term, 0, str(error)) from None
     if not words:
         raise QueryError(term, 0, "a term with at least one letter or digit")
-    return Phrase(words, TEXT_FIELDS, term)
+    return (Phrase(words, TEXT_FIELDS, term),)
+
+
+def alias_phrases(
+    written: str, name: str, fields: tuple[str, ...], aliases: Aliases, position: int
+) -> tuple[Phrase, ...]:
+    """The forms of alias ``name`` as phrases looked for in ``fields``."""
+    forms = aliases.get(name)
+    if forms is None:
+        defined = ", ".join(f"@{known}" for known in aliases) or "none"
+        raise QueryError(written, position, f"a defined alias: unknown alias '@{name}' (defined: {defined})")
+    phrases = []
+    for form in forms:
+        try:
+            words = parse_words(form)
+        except _WordsError as error:
+            raise QueryError(written, position, f"alias '@{name}' form {form!r}: {error}") from None
+        if words:
+            phrases.append(Phrase(words, fields, f"@{name}", alias=name, form=form))
+    return tuple(phrases)
 
 
 # --- tokens -------------------------------------------------------------------------------------------------
@@ -153,11 +214,22 @@ def _near_token(query: str, match: re.Match[str]) -> Token:
 # --- parser -------------------------------------------------------------------------------------------------
 
 
+MAX_NESTING = 32  # groups and NOTs inside each other; deeper is refused, not a RecursionError
+
+
 class _Parser:
-    def __init__(self, query: str) -> None:
+    def __init__(self, query: str, aliases: Aliases) -> None:
         self.query = query
+        self.aliases = aliases
         self.tokens = tokenize_query(query)
         self.index = 0
+        self.depth = 0
+
+    def nest(self) -> None:
+        """Enter a group or a NOT: more than MAX_NESTING inside each other is an error at that token."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.fail(f"at most {MAX_NESTING} groups and NOTs inside each other (this one is deeper)")
 
     @property
     def token(self) -> Token:
@@ -206,10 +278,13 @@ class _Parser:
 
     def parse_unary(self, fields: tuple[str, ...]) -> Node:
         if self.token.kind == "minus" or (self.token.kind == "op" and self.token.text == "NOT"):
+            self.nest()
             operator = self.advance()
             if not self.starts_unary():
                 raise self.fail(f"a term after {operator.text}")
-            return Not(self.parse_unary(fields))
+            node = Not(self.parse_unary(fields))
+            self.depth -= 1
+            return node
         return self.parse_near(fields)
 
     def parse_near(self, fields: tuple[str, ...]) -> Node:
@@ -234,8 +309,8 @@ class _Parser:
     def near_side(self, node: Node, position: int) -> tuple[Phrase, ...]:
         if isinstance(node, Phrase):
             return (node,)
-        if isinstance(node, Or) and all(isinstance(child, Phrase) for child in node.children):
-            return tuple(child for child in node.children if isinstance(child, Phrase))
+        if isinstance(node, Or) and all(isinstance(child, Phrase | Or) for child in node.children):
+            return tuple(phrase for child in node.children for phrase in self.near_side(child, position))
         raise self.fail("a term, a phrase or an (a OR b) group of them beside NEAR", position)
 
     def parse_primary(self, fields: tuple[str, ...]) -> Node:
@@ -243,6 +318,7 @@ class _Parser:
         if token.kind == "field":
             return self.parse_scoped()
         if token.kind == "open":
+            self.nest()
             self.advance()
             if self.token.kind in ("close", "end"):
                 raise self.fail("a term after '('")
@@ -250,9 +326,14 @@ class _Parser:
             if self.token.kind != "close":
                 raise self.fail("')'")
             self.advance()
+            self.depth -= 1
             return node
         if token.kind == "quote":
             return self.parse_quote(fields)
+        if token.kind == "word" and token.text == "=" and self.tokens[self.index + 1].kind == "quote":
+            self.advance()  # ="word": the quoted word kept exact
+            quote = self.parse_quote(fields, exact=True)
+            return quote
         if token.kind == "word":
             self.advance()
             return self.leaf(token, token.text, fields)
@@ -260,11 +341,11 @@ class _Parser:
             raise self.fail("a term")
         raise self.fail(f"a term, not {token.text!r}")
 
-    def parse_quote(self, fields: tuple[str, ...]) -> Node:
+    def parse_quote(self, fields: tuple[str, ...], exact: bool = False) -> Node:
         token = self.advance()
         if len(token.text) < 2 or not token.text.endswith('"'):
             raise self.fail("a closing '\"'", token.position + len(token.text))
-        return self.leaf(token, token.text[1:-1], fields)
+        return self.leaf(token, ("=" if exact else "") + token.text[1:-1], fields)
 
     def parse_scoped(self) -> Node:
         token = self.advance()
@@ -276,26 +357,46 @@ class _Parser:
             raise self.fail(f"a term after {token.text}")
         return self.parse_primary((name,))
 
-    def leaf(self, token: Token, text: str, fields: tuple[str, ...]) -> Leaf:
+    def leaf(self, token: Token, text: str, fields: tuple[str, ...]) -> Node:
         if fields == ("feed",):
             name = " ".join(fold_words(text))
             if not name:
                 raise self.fail("a feed name", token.position)
             return FeedIs(name, token.text)
-        words = parse_words(text)
+        if fields == ("lang",):
+            return self.language(token, text)
+        if token.kind == "word" and text.startswith("@"):
+            if "lang" in fields or "feed" in fields:
+                raise self.fail("a term, not an alias, after feed: or lang:", token.position)
+            phrases = alias_phrases(self.query, text[1:], fields, self.aliases, token.position)
+            if not phrases:
+                raise self.fail(f"an alias with forms: '{text}' has none", token.position)
+            return phrases[0] if len(phrases) == 1 else Or(phrases)
+        try:
+            words = parse_words(text)
+        except _WordsError as error:
+            raise self.fail(str(error), token.position) from None
         if not words:
             raise self.fail("a term with at least one letter or digit", token.position)
         return Phrase(words, fields, token.text)
 
+    def language(self, token: Token, text: str) -> LangIs:
+        from .language import known_languages
 
-def parse_query(text: str) -> Node:
+        code = text.strip().lower()
+        if code not in known_languages():
+            raise self.fail(f"a language code such as en or fr: unknown language {code!r}", token.position)
+        return LangIs(code, token.text)
+
+
+def parse_query(text: str, aliases: Aliases = NO_ALIASES) -> Node:
     """Parse a watchlist query; raises QueryError(query, position, expected) when it does not parse."""
-    return _Parser(text).parse()
+    return _Parser(text, aliases).parse()
 
 
-def positive_leaves(node: Node) -> list[Phrase | FeedIs | Near]:
+def positive_leaves(node: Node) -> list[Phrase | FeedIs | LangIs | Near]:
     """The leaves and NEAR clauses outside any NOT, in order: the clauses that can make a query match."""
-    if isinstance(node, Phrase | FeedIs | Near):
+    if isinstance(node, Phrase | FeedIs | LangIs | Near):
         return [node]
     if isinstance(node, Not):
         return []

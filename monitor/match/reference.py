@@ -12,7 +12,22 @@ from dataclasses import dataclass, field
 from monitor.models import TEXT_FIELDS, WatchlistSpec
 
 from .fold import fold_words_slowly
-from .query import And, FeedIs, Near, Node, Not, Or, Phrase, Word, parse_query, parse_term
+from .query import (
+    NO_ALIASES,
+    Aliases,
+    And,
+    FeedIs,
+    LangIs,
+    Near,
+    Node,
+    Not,
+    Or,
+    Phrase,
+    Word,
+    parse_query,
+    parse_term,
+)
+from .stems import WordForms, forms_of, stem_languages
 
 Occurrence = tuple[int, int]  # first and last word index
 
@@ -27,29 +42,67 @@ class Explanation:
 
 
 class Article:
-    """The words of each field of one article, folded the plain way."""
+    """The words of each field of one article, folded the plain way, and what the watchlist looked at asks
+    of word forms: the languages its words are stemmed in (None: exact words)."""
 
-    def __init__(self, fields: Mapping[str, str]) -> None:
+    def __init__(self, fields: Mapping[str, str], stemmed_in: tuple[str, ...] | None = None) -> None:
         self.words = {name: fold_words_slowly(fields.get(name, "")) for name in (*TEXT_FIELDS, "url")}
         self.feed = " ".join(fold_words_slowly(fields.get("feed", "")))
         self.raw_feed = fields.get("feed", "")
+        self.language = fields.get("language") or None
+        self.stemmed_in = stemmed_in
 
 
-def _word_matches(pattern: Word, word: str) -> bool:
-    return word.startswith(pattern.text) if pattern.prefix else word == pattern.text
+def phrase_forms(phrase: Phrase, stemmed_in: tuple[str, ...] | None) -> list[WordForms | None]:
+    return [forms_of(w.text, prefix=w.prefix, exact=w.exact, languages=stemmed_in) for w in phrase.words]
 
 
-def occurrences(phrase: Phrase, words: list[str]) -> list[Occurrence]:
+def _word_matches(pattern: Word, forms: WordForms | None, word: str, language: str | None) -> bool:
+    if pattern.prefix:
+        return word.startswith(pattern.text)
+    if forms is not None:
+        return forms.matches(word, language)
+    return word == pattern.text
+
+
+def occurrences(phrase: Phrase, article: Article, name: str) -> list[Occurrence]:
+    words = article.words[name]
     size = len(phrase.words)
+    wanted = list(zip(phrase.words, phrase_forms(phrase, article.stemmed_in), strict=True))
     return [
         (start, start + size - 1)
         for start in range(len(words) - size + 1)
-        if all(_word_matches(p, w) for p, w in zip(phrase.words, words[start : start + size], strict=True))
+        if all(
+            _word_matches(p, f, w, article.language)
+            for (p, f), w in zip(wanted, words[start : start + size], strict=True)
+        )
     ]
 
 
 def found_in(phrase: Phrase, article: Article) -> list[str]:
-    return [name for name in phrase.fields if occurrences(phrase, article.words[name])]
+    return [name for name in phrase.fields if occurrences(phrase, article, name)]
+
+
+def describe_found(
+    phrase: Phrase, found: list[str], forms: list[WordForms | None], language: str | None
+) -> str:
+    """How ``phrase`` was found as the folded words ``found``: exact, through an alias, or as word forms."""
+    written = [word.text for word in phrase.words]
+    head = f'@{phrase.alias} via "{phrase.form}"' if phrase.alias else f'"{phrase.source.strip(chr(34))}"'
+    if found == written:
+        return head if phrase.alias else f"{head} exact"
+    stemmed = [
+        code
+        for word, form in zip(found, forms, strict=False)
+        if form is not None and (code := form.language_of(word, language)) is not None
+    ]
+    text = " ".join(found)
+    if not stemmed:
+        return f'{head} as "{text}" (prefix)'
+    codes = "/".join(dict.fromkeys(stemmed))
+    if phrase.alias:
+        return f'{head} as "{text}" ({codes} stem)'
+    return f'"{text}", {codes} stem of {head}'
 
 
 def _label(source: str) -> str:
@@ -57,7 +110,7 @@ def _label(source: str) -> str:
 
 
 def _side_label(side: tuple[Phrase, ...]) -> str:
-    return " or ".join(_label(p.source) for p in side)
+    return " or ".join(dict.fromkeys(p.source if p.alias else _label(p.source) for p in side))
 
 
 def _gap(left: Occurrence, right: Occurrence) -> int | None:
@@ -73,8 +126,8 @@ def near_gaps(near: Near, article: Article) -> dict[str, int]:
     """For each field holding both sides, the fewest words between them."""
     gaps: dict[str, int] = {}
     for name in (*TEXT_FIELDS, "url"):
-        lefts = [o for p in near.left if name in p.fields for o in occurrences(p, article.words[name])]
-        rights = [o for p in near.right if name in p.fields for o in occurrences(p, article.words[name])]
+        lefts = [o for p in near.left if name in p.fields for o in occurrences(p, article, name)]
+        rights = [o for p in near.right if name in p.fields for o in occurrences(p, article, name)]
         pair_gaps = [g for a in lefts for b in rights if (g := _gap(a, b)) is not None]
         if pair_gaps:
             gaps[name] = min(pair_gaps)
@@ -84,9 +137,13 @@ def near_gaps(near: Near, article: Article) -> dict[str, int]:
 def _explain_phrase(phrase: Phrase, article: Article) -> tuple[bool, list[str]]:
     names = found_in(phrase, article)
     scope = "" if phrase.fields == TEXT_FIELDS else f" in {', '.join(phrase.fields)}"
+    label = f'@{phrase.alias} "{phrase.form}"' if phrase.alias else _label(phrase.source)
     if names:
-        return True, [f"{_label(phrase.source)} found in {', '.join(names)}"]
-    return False, [f"{_label(phrase.source)} not found{scope}"]
+        start, end = occurrences(phrase, article, names[0])[0]
+        found = article.words[names[0]][start : end + 1]
+        how = describe_found(phrase, found, phrase_forms(phrase, article.stemmed_in), article.language)
+        return True, [f"{label} found in {', '.join(names)}: {how}"]
+    return False, [f"{label} not found{scope}"]
 
 
 def _explain_near(near: Near, article: Article) -> tuple[bool, list[str]]:
@@ -115,6 +172,11 @@ def explain_node(node: Node, article: Article) -> tuple[bool, list[str]]:
         ok = article.feed == node.name
         verb = "matches" if ok else "does not match"
         return ok, [f"feed:{node.source} {verb} feed {article.raw_feed!r}"]
+    if isinstance(node, LangIs):
+        ok = article.language is None or article.language == node.code
+        return ok, [
+            f"lang:{node.source} {'matches' if ok else 'does not match'} language {article.language or 'unknown'}"
+        ]
     if isinstance(node, Near):
         return _explain_near(node, article)
     if isinstance(node, Not):
@@ -130,29 +192,35 @@ def explain_node(node: Node, article: Article) -> tuple[bool, list[str]]:
 
 def has_positive_clause(node: Node) -> bool:
     """False for a query made only of NOT clauses, which matches nothing."""
-    if isinstance(node, Phrase | FeedIs | Near):
+    if isinstance(node, Phrase | FeedIs | LangIs | Near):
         return True
     if isinstance(node, Not):
         return False
     return any(has_positive_clause(child) for child in node.children)
 
 
-def explain_spec(spec: WatchlistSpec, fields: Mapping[str, str]) -> Explanation:
+def explain_spec(
+    spec: WatchlistSpec, fields: Mapping[str, str], aliases: Aliases = NO_ALIASES
+) -> Explanation:
     """Whether ``spec`` matches the article given by ``fields``, with the reasons."""
-    article = Article(fields)
+    article = Article(fields, stem_languages(spec.stem, spec.languages))
     if spec.feeds is not None:
         allowed = {" ".join(fold_words_slowly(name)) for name in spec.feeds}
         if article.feed not in allowed:
             line = f"feed {article.raw_feed!r} is not one of: {', '.join(spec.feeds)}"
             return Explanation(spec.name, False, [line])
+    if spec.languages is not None and article.language is not None and article.language not in spec.languages:
+        line = f"language {article.language} is not one of: {', '.join(spec.languages)}"
+        return Explanation(spec.name, False, [line])
     lines: list[str] = []
     wanted = False
     for term in spec.terms:
-        ok, term_lines = _explain_phrase(parse_term(term), article)
-        wanted = wanted or ok
-        lines.extend(f"term {line}" for line in term_lines)
+        for phrase in parse_term(term, aliases):
+            ok, term_lines = _explain_phrase(phrase, article)
+            wanted = wanted or ok
+            lines.extend(f"term {line}" for line in term_lines)
     if spec.query:
-        query = parse_query(spec.query)
+        query = parse_query(spec.query, aliases)
         ok, query_lines = explain_node(query, article)
         if not has_positive_clause(query):
             ok = False
@@ -161,8 +229,8 @@ def explain_spec(spec: WatchlistSpec, fields: Mapping[str, str]) -> Explanation:
         lines.extend(f"query: {line}" for line in query_lines)
     if wanted:
         for term in spec.exclude:
-            names = found_in(parse_term(term), article)
+            names = [name for p in parse_term(term, aliases) for name in found_in(p, article)]
             if names:
                 wanted = False
-                lines.append(f"excluded by {_label(term)} in {', '.join(names)}")
+                lines.append(f"excluded by {_label(term)} in {', '.join(dict.fromkeys(names))}")
     return Explanation(spec.name, wanted, lines)

@@ -93,7 +93,15 @@ class Deliverer:
     ) -> SendReport:
         hits = sorted((d.hit for d in items), key=lambda h: h.published, reverse=True)
         template = None if policy.template is None else Path(policy.template)
-        message: Message = render_message(policy.notifier, hits, digest=digest, template=template, now=now)
+        message: Message = render_message(
+            policy.notifier,
+            hits,
+            digest=digest,
+            template=template,
+            now=now,
+            timezone=policy.timezone,
+            max_snippets=policy.snippets,
+        )
         if policy.console:
             log_message(log, policy.notifier, message)
             self.outbox.record([DeliveryOutcome(d.id, sent=True) for d in items], now)

@@ -23,6 +23,7 @@ class Policy:
     quiet_hours: tuple[time, time] | None = None  # (start, end) in the notifier's time zone
     send_empty: bool = False
     template: str | None = None
+    snippets: int = 3  # at most this many per article
 
     @property
     def console(self) -> bool:

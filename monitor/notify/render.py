@@ -1,55 +1,60 @@
-"""Rendering hits into one alert message: subject, plain text, HTML (email) and Markdown (chat).
+"""Rendering alert items into one message: a subject for the lock screen, and a body for each kind of
+service (see :mod:`monitor.notify.channels`): the email's HTML, plain text, and each chat dialect.
 
-Templates live in ``monitor/notify/templates/``. The built-in ones get *views* of the hits whose untrusted
-strings are already made safe for the format (HTML is escaped by Jinja2's autoescaping), so a template
-cannot forget to escape.
+The email HTML comes from ``templates/alert.html`` with Jinja2's autoescaping; its highlights carry
+hidden « » so the plain-text part that mail clients fall back to still shows what matched.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 
 from monitor.errors import ConfigError
-from monitor.models import Hit, Snippet
+from monitor.models import Hit
 from monitor.notify import safety
+from monitor.notify.channels import CHANNELS, clip, render_chat, snippet_runs, title_text
+from monitor.notify.items import MAX_SNIPPETS, AlertItem, alert_items, format_time
+
+MAX_SUBJECT_TITLE_CHARS = 100
+MAX_SUBJECT_CHARS = 200
+MORE = "+{count} more not shown"
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """What one kind of service is sent: the title apprise gets (empty: none), the body, and the format
+    apprise is told (None: the body is sent exactly as it is)."""
+
+    title: str
+    body: str
+    format: str | None
 
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One alert, in every format a target may want. An empty ``html`` or ``markdown`` means "use text"."""
+    """One alert. ``text`` is the plain body, ``html`` the email's; ``bodies`` has one body per kind of
+    service (the names of ``channels.CHANNELS``). A user template's message has only ``text``."""
 
     title: str  # the subject line
     text: str
     html: str
-    markdown: str
+    bodies: Mapping[str, Body] = field(default_factory=dict)
 
-
-@dataclass(frozen=True, slots=True)
-class HitView:
-    """What a template sees of one hit. Strings are safe for the template's format, except in HTML
-    templates, where autoescaping does it."""
-
-    title: str
-    url: str | None  # http(s) only; None when the article has no usable link
-    outlet: str  # the site name, or the feed name when the site gave none
-    published: str  # e.g. "2026-11-03 14:05 UTC"
-    published_at: datetime
-    watchlist: str
-    matched: tuple[str, ...]
-    snippets: tuple[str, ...]  # highlights already marked up for the format (HTML: empty, use runs)
-    runs: tuple[tuple[tuple[str, bool], ...], ...]  # per snippet: (text, highlighted) pieces
-
-
-@dataclass(frozen=True, slots=True)
-class WatchlistGroup:
-    name: str
-    hits: tuple[HitView, ...]
+    def body_for(self, channel: str) -> Body:
+        """The body for a kind of service; else the HTML for email, or the plain text, which apprise then
+        escapes for the service."""
+        if channel in self.bodies:
+            return self.bodies[channel]
+        if channel == "email" and self.html:
+            return Body(self.title, self.html, "html")
+        return Body(self.title, self.text, "text")
 
 
 def render_message(
@@ -59,135 +64,112 @@ def render_message(
     digest: bool = False,
     template: Path | None = None,
     now: datetime | None = None,
+    timezone: str = "UTC",
+    max_snippets: int = MAX_SNIPPETS,
 ) -> Message:
-    """Render ``hits`` for ``notifier``. Hits are shown newest first, grouped by watchlist.
+    """Render ``hits`` for ``notifier``: one item per article, newest first, times in ``timezone``.
 
-    With ``template`` (a user's Jinja2 file) the body is that template's output, used as plain text for
-    every target (``html`` and ``markdown`` stay empty). See :func:`render_user_template` for its variables.
+    With ``template`` (a user's Jinja2 file) the body is that template's output, sent as plain text to
+    every target. See :func:`render_user_template` for its variables.
     """
+    items = alert_items(hits, max_snippets=max_snippets)
+    return render_items(notifier, items, digest=digest, template=template, now=now, timezone=timezone)
+
+
+def render_items(
+    notifier: str,
+    items: Sequence[AlertItem],
+    *,
+    digest: bool = False,
+    template: Path | None = None,
+    now: datetime | None = None,
+    timezone: str = "UTC",
+) -> Message:
+    """Render already grouped items (one per article or story) in the given order."""
     now = now or datetime.now(UTC)
-    subject = make_subject(notifier, hits, digest=digest)
+    zone = ZoneInfo(timezone)
+    subject = make_subject(notifier, items, digest=digest)
     if template is not None:
-        text = render_user_template(template, notifier, hits, subject=subject, digest=digest, now=now)
-        return Message(title=subject, text=text, html="", markdown="")
-    context: dict[str, Any] = {"notifier": notifier, "digest": digest, "now": now}
-    return Message(
-        title=subject,
-        text=_render("alert.txt", _views(hits, plain_snippet, safety.plain), subject=subject, **context),
-        html=_render("alert.html", _views(hits, _no_snippet, str), subject=subject, **context),
-        markdown=_render(
-            "alert.md",
-            _views(hits, markdown_snippet, safety.markdown),
-            subject=safety.markdown(subject),
-            **context,
-        ),
-    )
+        text = render_user_template(
+            template, notifier, items, subject=subject, digest=digest, now=now, zone=zone
+        )
+        return Message(title=subject, text=text, html="")
+    empty = "No new articles."
+    bodies = {
+        name: Body(
+            clip(channel.dialect.escape(subject), channel.title_limit) if channel.shows_title else "",
+            render_chat(channel, items, subject, zone=zone, more=MORE, empty=empty),
+            channel.body_format,
+        )
+        for name, channel in CHANNELS.items()
+    }
+    html = _render_html(items, subject=subject, heading=heading(items, digest=digest), zone=zone, now=now)
+    bodies["email"] = Body(subject, html, None)
+    return Message(title=subject, text=bodies["text"].body, html=html, bodies=bodies)
 
 
-def make_subject(notifier: str, hits: Sequence[Hit], *, digest: bool = False) -> str:
-    """'arms-exports: 3 new articles', 'a, b: 5 new articles', 'Digest for desk: 12 articles (a, b)'."""
-    watchlists = ", ".join(watchlist_names(hits))
-    if digest:
-        return f"Digest for {notifier}: {_articles(len(hits))} ({watchlists})"
-    return f"{watchlists}: {len(hits)} new {_articles(len(hits)).split(' ', 1)[1]}"
+# --- subjects ----------------------------------------------------------------------------------------
 
 
-def watchlist_names(hits: Sequence[Hit]) -> list[str]:
+def make_subject(notifier: str, items: Sequence[AlertItem], *, digest: bool = False) -> str:
+    """What a lock screen shows: the lead item's title, the watchlists, then how many more.
+
+    'France sells Rafale jets · arms-exports, french-desk · +2 more'; a digest starts with 'Digest: '.
+    """
+    prefix = "Digest: " if digest else ""
+    if not items:
+        return f"{prefix}no new articles for {notifier}"
+    lead = clip(title_text(items[0]), MAX_SUBJECT_TITLE_CHARS)
+    parts = [lead, ", ".join(watchlist_names(items))]
+    if len(items) > 1:
+        parts.append(f"+{len(items) - 1} more")
+    return clip(prefix + " · ".join(parts), MAX_SUBJECT_CHARS)
+
+
+def heading(items: Sequence[AlertItem], *, digest: bool = False) -> str:
+    """'3 new articles · arms-exports, french-desk': counts articles (or stories), not hits."""
+    count = len(items)
+    noun = "article" if count == 1 else "articles"
+    kind = "in this digest" if digest else "new"
+    text = f"{count} {noun} {kind}" if digest else f"{count} {kind} {noun}"
+    names = ", ".join(watchlist_names(items))
+    return f"{text} · {names}" if names else text
+
+
+def watchlist_names(items: Sequence[AlertItem]) -> list[str]:
     """Watchlist names in order of first appearance; names come from our config, not from feeds."""
-    return list(dict.fromkeys(hit.watchlist for hit in hits))
+    return list(dict.fromkeys(name for item in items for name in item.watchlists))
 
 
-def _articles(count: int) -> str:
-    return f"{count} article" if count == 1 else f"{count} articles"
+# --- the email's HTML --------------------------------------------------------------------------------
 
 
-def format_time(moment: datetime) -> str:
-    """A readable UTC time; naive datetimes are taken to be UTC already (the store's convention)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    """What the HTML template sees of one item; it autoescapes every string. Mentions and bare URLs in
+    feed text are defused too: the plain-text part made from this HTML must not link or ping."""
+
+    title: str
+    url: str | None  # http(s) only; None when the article has no usable link
+    outlet: str
+    published: str  # in the notifier's time zone, e.g. "2026-11-03 15:05 CET"
+    language: str | None
+    also_in: tuple[str, ...]
+    matches: tuple[tuple[str, str], ...]  # (watchlist, "term, term")
+    snippets: tuple[tuple[tuple[str, bool], ...], ...]  # per snippet: (text, highlighted) runs
 
 
-# --- snippets ----------------------------------------------------------------------------------------
-
-
-def snippet_parts(snippet: Snippet) -> list[tuple[str, bool]]:
-    """Split a snippet into (text, highlighted) runs. Marks are clipped, sorted and merged first."""
-    length = len(snippet.text)
-    spans = sorted((max(0, a), min(length, b)) for a, b in snippet.marks if min(length, b) > max(0, a))
-    parts: list[tuple[str, bool]] = []
-    position = 0
-    for start, end in spans:
-        start = max(start, position)  # overlapping marks: the earlier one already covers this part
-        if end <= start:
-            continue
-        if start > position:
-            parts.append((snippet.text[position:start], False))
-        parts.append((snippet.text[start:end], True))
-        position = end
-    if position < length:
-        parts.append((snippet.text[position:], False))
-    return parts
-
-
-def _no_snippet(snippet: Snippet) -> str:
-    return ""
-
-
-def markdown_snippet(snippet: Snippet) -> str:
-    return "".join(
-        _emphasise(safety.markdown(t), "**") if m else safety.markdown(t) for t, m in _parts(snippet)
+def _item_view(item: AlertItem, zone: ZoneInfo) -> ItemView:
+    return ItemView(
+        title=safety.plain(title_text(item)),
+        url=safety.safe_link(item.url),
+        outlet=safety.plain(item.outlet),
+        published=format_time(item.published, zone),
+        language=item.language,
+        also_in=tuple(safety.plain(outlet) for outlet in item.also_in),
+        matches=tuple((m.watchlist, ", ".join(m.terms)) for m in item.matches),
+        snippets=tuple(tuple((safety.plain(t), m) for t, m in snippet_runs(s)) for s in item.snippets),
     )
-
-
-def plain_snippet(snippet: Snippet) -> str:
-    return "".join(_emphasise(safety.plain(t), "*") if m else safety.plain(t) for t, m in _parts(snippet))
-
-
-def _parts(snippet: Snippet) -> list[tuple[str, bool]]:
-    return [(safety.one_line(text), marked) for text, marked in snippet_parts(snippet)]
-
-
-def _emphasise(text: str, marker: str) -> str:
-    # Markdown emphasis cannot start or end with a space: keep the spaces outside the markers.
-    core = text.strip()
-    if not core:
-        return text
-    lead = " " if text[:1].isspace() else ""
-    trail = " " if text[-1:].isspace() else ""
-    return f"{lead}{marker}{core}{marker}{trail}"
-
-
-# --- views and templates -----------------------------------------------------------------------------
-
-
-def _views(
-    hits: Sequence[Hit], snippet: Callable[[Snippet], str], clean: Callable[[str], str]
-) -> list[WatchlistGroup]:
-    """Hits grouped by watchlist (groups in order of their newest hit), each group newest first."""
-    ordered = sorted(hits, key=lambda hit: (_utc(hit.published), hit.id), reverse=True)
-    groups: dict[str, list[HitView]] = {}
-    for hit in ordered:
-        groups.setdefault(hit.watchlist, []).append(_view(hit, snippet, clean))
-    return [WatchlistGroup(clean(name), tuple(views)) for name, views in groups.items()]
-
-
-def _view(hit: Hit, snippet: Callable[[Snippet], str], clean: Callable[[str], str]) -> HitView:
-    return HitView(
-        title=clean(hit.title.strip() or "(untitled)").strip(),
-        url=safety.safe_link(hit.url),
-        outlet=clean(hit.sitename or hit.feed).strip(),
-        published=format_time(hit.published),
-        published_at=hit.published,
-        watchlist=clean(hit.watchlist),
-        matched=tuple(clean(term) for term in hit.matched),
-        snippets=tuple(snippet(s) for s in hit.snippets),
-        runs=tuple(tuple((clean(t), m) for t, m in _parts(s)) for s in hit.snippets),
-    )
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 _ENVIRONMENT = jinja2.Environment(
@@ -200,26 +182,80 @@ _ENVIRONMENT = jinja2.Environment(
 )
 
 
-def _render(name: str, groups: list[WatchlistGroup], **context: Any) -> str:
-    count = sum(len(group.hits) for group in groups)
-    # Services strip trailing whitespace anyway; without it the body sent is exactly the one rendered.
-    return _ENVIRONMENT.get_template(name).render(groups=groups, count=count, **context).rstrip()
+def _render_html(items: Sequence[AlertItem], *, zone: ZoneInfo, **context: Any) -> str:
+    views = [_item_view(item, zone) for item in items]
+    return _ENVIRONMENT.get_template("alert.html").render(items=views, **context).rstrip()
+
+
+# --- a user's template -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateItem:
+    title: str
+    url: str | None
+    outlet: str
+    published: str
+    published_at: datetime
+    watchlist: str  # every watchlist it matched, "arms-exports, french-desk"
+    watchlists: tuple[str, ...]
+    matched: tuple[str, ...]
+    snippets: tuple[str, ...]
+    runs: tuple[tuple[tuple[str, bool], ...], ...]
+    language: str | None
+    also_in: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateGroup:
+    name: str
+    hits: tuple[TemplateItem, ...]
+
+
+def _template_item(item: AlertItem, zone: ZoneInfo) -> TemplateItem:
+    return TemplateItem(
+        title=safety.plain(title_text(item)),
+        url=safety.safe_link(item.url),
+        outlet=safety.plain(item.outlet),
+        published=format_time(item.published, zone),
+        published_at=item.published,
+        watchlist=", ".join(item.watchlists),
+        watchlists=item.watchlists,
+        matched=tuple(dict.fromkeys(term for m in item.matches for term in m.terms)),
+        snippets=tuple(_plain_snippet(s) for s in item.snippets),
+        runs=tuple(tuple((safety.plain(t), m) for t, m in snippet_runs(s)) for s in item.snippets),
+        language=item.language,
+        also_in=tuple(safety.plain(outlet) for outlet in item.also_in),
+    )
+
+
+def _plain_snippet(snippet: Any) -> str:
+    runs = snippet_runs(snippet)
+    return "".join(f"«{safety.plain(t)}»" if marked else safety.plain(t) for t, marked in runs)
 
 
 def render_user_template(
-    path: Path, notifier: str, hits: Sequence[Hit], *, subject: str, digest: bool, now: datetime
+    path: Path,
+    notifier: str,
+    items: Sequence[AlertItem],
+    *,
+    subject: str,
+    digest: bool,
+    now: datetime,
+    zone: ZoneInfo,
 ) -> str:
     """Render a user's Jinja2 template (no autoescaping; its output is sent as plain text).
 
     Variables:
 
-    - ``subject`` (str): the subject line, e.g. "arms-exports: 3 new articles".
+    - ``subject`` (str): the subject line. ``heading`` (str): "3 new articles · arms-exports".
     - ``notifier`` (str): the notifier's name. ``digest`` (bool): whether this is a digest.
-    - ``now`` (datetime, UTC): the time of rendering. ``count`` (int): the number of hits.
-    - ``groups``: one per watchlist, in order of their newest hit, each with ``name`` and ``hits``.
-    - ``hits``: all hits, newest first. Each hit has ``title``, ``url`` (http(s) or None), ``outlet``,
-      ``published`` (str, "2026-11-03 14:05 UTC"), ``published_at`` (datetime), ``watchlist``,
-      ``matched`` (tuple of terms) and ``snippets`` (tuple of str, highlights as ``*term*``).
+    - ``now`` (datetime, UTC): the time of rendering. ``count`` (int): the number of articles.
+    - ``hits``: one per article, newest first. Each has ``title``, ``url`` (http(s) or None), ``outlet``,
+      ``published`` (str, in the notifier's time zone), ``published_at`` (datetime), ``watchlist`` (the
+      names joined), ``watchlists``, ``matched`` (the terms of every watchlist), ``snippets`` (highlights
+      as ``«term»``), ``runs``, ``language`` (or None) and ``also_in`` (other outlets of the story).
+    - ``groups``: one per watchlist, in order of first appearance, each with ``name`` and ``hits``.
 
     Text from feeds arrives with '@' mentions and bare URLs defused, on one line each.
     A missing file, a syntax error or an unknown variable raises ConfigError naming the file.
@@ -232,23 +268,27 @@ def render_user_template(
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    groups = _views(hits, plain_snippet, safety.plain)
-    flat = sorted((h for g in groups for h in g.hits), key=lambda h: _utc(h.published_at), reverse=True)
     try:
         template = environment.get_template(path.name)
     except jinja2.TemplateNotFound:
         raise ConfigError([f"{path}: template file not found"]) from None
     except jinja2.TemplateSyntaxError as error:
         raise ConfigError([f"{path}:{error.lineno}: template syntax error: {error.message}"]) from error
+    views = [_template_item(item, zone) for item in items]
+    groups = [
+        TemplateGroup(name, tuple(v for v in views if name in v.watchlists))
+        for name in watchlist_names(items)
+    ]
     try:
         return template.render(
             subject=subject,
+            heading=heading(items, digest=digest),
             notifier=notifier,
             digest=digest,
             now=now,
-            count=len(flat),
+            count=len(items),
+            hits=views,
             groups=groups,
-            hits=flat,
         )
     except jinja2.TemplateError as error:  # e.g. an unknown variable: name the file, not a stack trace
         raise ConfigError([f"{path}: template error: {error}"]) from error

@@ -6,8 +6,11 @@ pings a whole channel: HTML is handled by Jinja2's autoescaping; this module cov
 
 from __future__ import annotations
 
+import html
 import re
 from urllib.parse import quote, urlsplit
+
+from monitor.untrusted import printable
 
 ZERO_WIDTH_SPACE = "\u200b"
 
@@ -51,6 +54,54 @@ def markdown(text: str) -> str:
     return _MARKDOWN_LINE_START.sub(_escape_line_start, escaped)
 
 
+# Discord's Markdown: backslash escapes work, but only for the characters it gives a meaning to; others
+# ('\\&', '\\.') would be shown with their backslash.
+_DISCORD_SPECIALS = re.compile(r"([\\`*_~|\[\]()<>])")
+_DISCORD_LINE_START = re.compile(r"^(\s*)([-+#>]|\d+(?=[.)]))")
+
+# Slack's mrkdwn and Teams' card Markdown have no escape character: formatting characters become
+# look-alikes that format nothing, and a link's "](" is split so it is no link.
+_LOOKALIKES = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"})
+# apprise turns "!word>" and "@word>" anywhere in a Slack body into Slack's "<!word>" and "<@word>" (which
+# can ping), so '!' and '@' become look-alikes there too.
+_SLACK_LOOKALIKES = str.maketrans(
+    {"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb", "!": "\u01c3", "@": "\uff20"}
+)
+_LINK_JOIN = re.compile(r"\](?=\s*\()")
+
+
+def discord(text: str) -> str:
+    """Untrusted text made inert for Discord: only the characters its Markdown reads are escaped."""
+    escaped = _DISCORD_SPECIALS.sub(r"\\\1", plain(text))
+    return _DISCORD_LINE_START.sub(_escape_line_start, escaped)
+
+
+def slack(text: str) -> str:
+    """Untrusted text made inert for Slack mrkdwn. ``&``, ``<`` and ``>`` are escaped by apprise when it
+    sends a body as it is; a ``>`` would end a link's label there, so inside labels see :func:`slack_label`."""
+    return _LINK_JOIN.sub("]" + ZERO_WIDTH_SPACE, plain(text).translate(_SLACK_LOOKALIKES))
+
+
+def slack_label(text: str) -> str:
+    """A link label for Slack's ``<url|label>``: ``>`` and ``|`` would end it early."""
+    return slack(text).replace(">", "\u203a").replace("|", "\u2223")
+
+
+def teams(text: str) -> str:
+    """Untrusted text made inert for the Markdown of a Teams (Adaptive Card) text block."""
+    return _LINK_JOIN.sub("]" + ZERO_WIDTH_SPACE, plain(text).translate(_LOOKALIKES))
+
+
+def teams_label(text: str) -> str:
+    """A link label for Teams: brackets inside a label would confuse where the link ends."""
+    return teams(text).replace("[", "\uff3b").replace("]", "\uff3d")
+
+
+def telegram(text: str) -> str:
+    """Untrusted text for Telegram's HTML mode, which wants exactly ``&``, ``<`` and ``>`` escaped."""
+    return html.escape(plain(text), quote=False)
+
+
 def _escape_line_start(match: re.Match[str]) -> str:
     space, marker = match.group(1), match.group(2)
     if marker[0].isdigit():  # "1986. A year" would start an ordered list: escape the dot after it
@@ -60,8 +111,9 @@ def _escape_line_start(match: re.Match[str]) -> str:
 
 def one_line(text: str) -> str:
     """Collapse whitespace runs (newlines included) to one space, so untrusted text cannot start a new
-    Markdown block (heading, list, quote). Edge spaces stay, as one space, so pieces still join up."""
-    return _WHITESPACE.sub(" ", text)
+    Markdown block (heading, list, quote). Edge spaces stay, as one space, so pieces still join up.
+    Control characters, terminal escape sequences and bidi overrides go first."""
+    return _WHITESPACE.sub(" ", printable(text))
 
 
 def safe_link(url: str | None) -> str | None:

@@ -4,17 +4,11 @@ Why one fresh apprise object per URL and send: apprise sleeps ``request_rate_per
 of the same plugin object (5.5 s for email); a new object has never sent, so it never waits, and we also
 set the rate to 0 on it. It also lets us keep one result, and one captured log, per target.
 
-Body format per target:
-
-- HTML (with apprise's plain-text alternative part) for services whose native format is HTML and that
-  take no Markdown: email (``mailto://``, ``mailtos://``) and other mail services;
-- Markdown for services that render it: Slack, Discord, Matrix, Telegram (apprise translates CommonMark
-  into each service's dialect) and ``json://`` webhooks, whose ``message`` field then holds Markdown,
-  readable as it is and renderable by the receiver;
-- plain text for everything else, and for every target when the message has no HTML or Markdown
-  (a user template).
-
-A ``?format=`` in the URL still wins: apprise converts the body we give into it.
+Each kind of service gets the body rendered for it (``Message.body_for``, see
+``monitor.notify.channels``): email its HTML (apprise adds the plain-text part), Slack mrkdwn, Telegram
+HTML, Discord and Matrix Markdown, Teams card Markdown, ntfy and JSON webhooks plain text. A body sent
+"as it is" is given to apprise without a format, so apprise converts nothing; any other service gets the
+plain text declared as text, which apprise escapes for it. A ``?format=`` in the URL still wins.
 """
 
 from __future__ import annotations
@@ -23,11 +17,15 @@ import asyncio
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-
-import apprise
+from typing import TYPE_CHECKING
 
 from monitor.notify.render import Message
 from monitor.secrets import mask_url, redact
+
+# apprise (tens of megabytes with its plugins) is loaded at the first send, not by every process that
+# might one day send: a daemon whose notifiers only log, and the commands that never send, go without it.
+if TYPE_CHECKING:
+    import apprise
 
 # apprise stops waiting after ``timeout``; this margin lets it report TIMEOUT itself before we give up.
 _GRACE_SECONDS = 1.0
@@ -57,6 +55,8 @@ async def send_message(
 
 
 async def _send_one(index: int, url: str, message: Message, timeout: float) -> TargetResult:
+    import apprise
+
     target = mask_url(url)
     log = _private_logger()
     plugin = apprise.Apprise.instantiate(url)
@@ -66,14 +66,14 @@ async def _send_one(index: int, url: str, message: Message, timeout: float) -> T
         )
     plugin.request_rate_per_sec = 0
     plugin.logger = log  # capture this target's detailed reasons without touching apprise's global logger
-    body, body_format = choose_body(plugin, message)
+    chosen = message.body_for(channel_of(plugin))
     sender = apprise.Apprise(plugin)
     try:
         result = await asyncio.wait_for(
             sender.async_notify(
-                body=body,
-                title=message.title,
-                body_format=body_format,
+                body=chosen.body,
+                title=chosen.title,
+                body_format=chosen.format,
                 timeout=timeout,
                 log_level=logging.DEBUG,
             ),
@@ -88,24 +88,34 @@ async def _send_one(index: int, url: str, message: Message, timeout: float) -> T
     return TargetResult(index, target, False, _clean(failure_reason(result, timeout), url))
 
 
-def choose_body(plugin: apprise.NotifyBase, message: Message) -> tuple[str, apprise.NotifyFormat]:
-    """The best of the message's bodies for this service (see the module docstring)."""
-    declared = _declared_formats(plugin)
-    if apprise.NotifyFormat.MARKDOWN in declared and message.markdown:
-        return message.markdown, apprise.NotifyFormat.MARKDOWN
-    if declared[:1] == (apprise.NotifyFormat.HTML,) and message.html:
-        return message.html, apprise.NotifyFormat.HTML
-    return message.text, apprise.NotifyFormat.TEXT
+def channel_of(plugin: apprise.NotifyBase) -> str:
+    """The kind of service a plugin sends to, by the name of its body in ``Message.bodies``."""
+    from apprise.plugins.custom_json import NotifyJSON
+    from apprise.plugins.discord import NotifyDiscord
+    from apprise.plugins.email import NotifyEmail
+    from apprise.plugins.matrix import NotifyMatrix
+    from apprise.plugins.ntfy import NotifyNtfy
+    from apprise.plugins.slack import NotifySlack
+    from apprise.plugins.telegram import NotifyTelegram
+    from apprise.plugins.workflows import NotifyWorkflows
 
-
-def _declared_formats(plugin: apprise.NotifyBase) -> tuple[apprise.NotifyFormat, ...]:
-    declared = plugin.notify_format
-    values = [declared] if isinstance(declared, str) else list(declared or ())
-    return tuple(apprise.NotifyFormat(value) for value in values)
+    channels: tuple[tuple[type[apprise.NotifyBase], str], ...] = (
+        (NotifyEmail, "email"),
+        (NotifySlack, "slack"),
+        (NotifyTelegram, "telegram"),
+        (NotifyDiscord, "discord"),
+        (NotifyMatrix, "matrix"),
+        (NotifyWorkflows, "teams"),
+        (NotifyNtfy, "ntfy"),
+        (NotifyJSON, "json"),
+    )
+    return next((name for kind, name in channels if isinstance(plugin, kind)), "text")
 
 
 def failure_reason(result: apprise.AppriseResult, timeout: float) -> str:
     """What apprise said went wrong: its warnings and errors, and the socket or SMTP error behind them."""
+    import apprise
+
     if result.status == apprise.AppriseResultStatus.TIMEOUT:
         return f"no answer within {timeout:g}s"
     lines = [entry.message for entry in result.logs() if _is_reason(entry)]

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import logging
+import os
+import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from monitor.errors import StoreError
+from monitor.secrets import mask_url, redact
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 log = logging.getLogger(__name__)
@@ -51,14 +53,28 @@ def _sqlite_begin_immediate(connection: Any) -> None:
 
 
 def alembic_config(engine: Engine) -> Config:
+    """The URL travels as an attribute, never as an ini option: options go through configparser's ``%``
+    interpolation, which fails on a ``%`` in a password and quotes the whole URL in its error."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    config.attributes["url"] = engine.url
     return config
 
 
 def upgrade(engine: Engine) -> list[str]:
-    """Bring the schema to the newest revision; returns the revisions applied."""
+    """Bring the schema to the newest revision; returns the revisions applied.
+
+    A database already at the newest revision is recognised without Alembic (reading the migration files'
+    revision lines and the alembic_version table), so processes that open a current database never load it.
+    """
+    if _is_current(engine):
+        return []
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     config = alembic_config(engine)
     head = ScriptDirectory.from_config(config).get_current_head()
     try:
@@ -78,6 +94,106 @@ def upgrade(engine: Engine) -> list[str]:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot migrate database {engine.url!r}: {exc}") from exc
+        url = engine.url.render_as_string(hide_password=False)
+        raise StoreError(
+            redact(f"cannot migrate database {mask_url(url)}: {describe_failure(exc)}", url)
+        ) from None
     log.info("database migrated from %s to %s", current or "empty", head)
     return [head] if head else []
+
+
+_REVISION = re.compile(r"^revision(?:\s*:\s*str)?\s*=\s*[\"']([^\"']+)[\"']", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"^down_revision\b[^=]*=(.*)$", re.MULTILINE)
+_QUOTED = re.compile(r"[\"']([^\"']+)[\"']")
+
+
+def head_revision(versions: Path = MIGRATIONS / "versions") -> str | None:
+    """The one revision no migration file builds on, read from the files' text; None if that is not one."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in versions.glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        revision = _REVISION.search(source)
+        down = _DOWN_REVISION.search(source)
+        if revision is None or down is None:
+            return None  # a file this reading does not understand: let Alembic decide
+        revisions.add(revision.group(1))
+        parents.update(_QUOTED.findall(down.group(1)))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _is_current(engine: Engine) -> bool:
+    head = head_revision()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as conn:
+            versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except SQLAlchemyError:
+        return False  # no version table yet: an empty database
+    return list(versions) == [head]
+
+
+def check_writable(engine: Engine) -> None:
+    """Connect and make sure the database can be written, so that a read-only file, folder or disk is one
+    clear error now instead of a failed write in the middle of a poll. Raises SQLAlchemyError."""
+    with engine.connect() as conn:
+        if engine.dialect.name != "sqlite":
+            conn.execute(text("SELECT 1"))
+            return
+        transaction = conn.begin()
+        try:
+            conn.exec_driver_sql("CREATE TABLE monitor_write_probe (x INTEGER)")
+        finally:
+            transaction.rollback()
+
+
+def _sqlite_file(url: str) -> Path | None:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # not a URL SQLAlchemy reads: opening it says so
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def sqlite_missing(url: str) -> bool:
+    """Whether ``url`` names a SQLite file that does not exist yet."""
+    path = _sqlite_file(url)
+    return path is not None and not path.exists()
+
+
+def sqlite_folder_problem(url: str) -> str | None:
+    """For a SQLite file that does not exist yet: why it could not be created, or None when it could."""
+    path = _sqlite_file(url)
+    if path is None or path.exists():
+        return None
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{folder} is not a folder"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"the folder {folder} is not writable"
+    return None
+
+
+_HINTS = {
+    "attempt to write a readonly database": "the database file, its folder or its disk is read-only",
+    "unable to open database file": "check that its folder exists and is writable",
+}
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One line naming why a database could not be opened: no SQL, no traceback, no documentation link."""
+    if isinstance(exc, ImportError):
+        return f"its driver is not installed (no module named {exc.name!r})" if exc.name else str(exc)
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}"
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    hint = next((h for text_, h in _HINTS.items() if text_ in first), None)
+    return f"{first} ({hint})" if hint else first

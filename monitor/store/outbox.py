@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Row, and_, func, or_, select, update
@@ -17,8 +17,11 @@ OPEN = ("pending", "failed")
 
 
 class Outbox:
-    def __init__(self, engine: Engine) -> None:
+    """``owner``: who this process's claims say holds them (see monitor.claims); None for a reader."""
+
+    def __init__(self, engine: Engine, owner: str | None = None) -> None:
         self.engine = engine
+        self.owner = owner
 
     def due(self, now: datetime, notifiers: Iterable[str] | None = None) -> list[Delivery]:
         """Open deliveries whose time has come and that no sender holds, oldest first."""
@@ -42,7 +45,7 @@ class Outbox:
                     deliveries.c.status.in_(OPEN),
                     or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until < now),
                 )
-                .values(claimed_until=until)
+                .values(claimed_until=until, claimed_by=self.owner)
                 .returning(deliveries.c.id)
             )
             return set(claimed)
@@ -54,6 +57,7 @@ class Outbox:
                 values: dict[str, Any] = {
                     "attempts": deliveries.c.attempts + 1,
                     "claimed_until": None,
+                    "claimed_by": None,
                     "sent_targets": json.dumps(sorted(outcome.sent_targets)),
                 }
                 if outcome.sent:
@@ -68,15 +72,53 @@ class Outbox:
 
     def release(self, ids: Sequence[int]) -> None:
         with self.engine.begin() as conn:
-            conn.execute(update(deliveries).where(deliveries.c.id.in_(list(ids))).values(claimed_until=None))
-
-    def release_all(self) -> int:
-        """Drop every claim: at daemon start, claims left by a crashed sender would otherwise delay its alerts."""
-        with self.engine.begin() as conn:
-            result = conn.execute(
-                update(deliveries).where(deliveries.c.claimed_until.is_not(None)).values(claimed_until=None)
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(list(ids)))
+                .values(claimed_until=None, claimed_by=None)
             )
-            return result.rowcount
+
+    def release_stale(self, now: datetime, gone: Callable[[str], bool]) -> dict[str, int]:
+        """Drop the claims whose owner is gone (``gone(owner)``) or whose time ran out, so that what a
+        stopped sender held goes out now instead of when its claim expires. The claims of a live sender
+        (another daemon, a `monitor poll` running beside this one) are kept. Returns the released rows by
+        owner."""
+        held = or_(deliveries.c.claimed_until.is_not(None), deliveries.c.claimed_by.is_not(None))
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(deliveries.c.id, deliveries.c.claimed_by, deliveries.c.claimed_until).where(held)
+            ).all()
+            stale = [
+                row
+                for row in rows
+                if (row.claimed_until is not None and row.claimed_until < now)
+                or (row.claimed_by is not None and gone(row.claimed_by))
+            ]
+            if stale:
+                conn.execute(
+                    update(deliveries)
+                    .where(deliveries.c.id.in_([row.id for row in stale]))
+                    .values(claimed_until=None, claimed_by=None)
+                )
+        released: dict[str, int] = {}
+        for row in stale:
+            owner = row.claimed_by or "unknown"
+            released[owner] = released.get(owner, 0) + 1
+        return released
+
+    def held(self, now: datetime) -> dict[str, tuple[int, datetime]]:
+        """Open deliveries other senders hold now: by owner, how many and until when."""
+        query = (
+            select(deliveries.c.claimed_by, func.count(), func.max(deliveries.c.claimed_until))
+            .where(deliveries.c.status.in_(OPEN), deliveries.c.claimed_until >= now)
+            .group_by(deliveries.c.claimed_by)
+        )
+        with self.engine.begin() as conn:
+            return {
+                row[0] or "unknown": (row[1], _aware(row[2]))
+                for row in conn.execute(query)
+                if row[0] != self.owner or row[0] is None
+            }
 
     def listing(
         self, *, status: str | None = None, notifier: str | None = None, limit: int | None = 200
@@ -134,6 +176,11 @@ class Outbox:
             )
             if updated.rowcount == 0:
                 conn.execute(notifier_state.insert().values(notifier=key, last_digest_at=at))
+
+
+def _aware(value: datetime) -> datetime:
+    """func.max loses the column type: SQLite gives the stored naive UTC time back."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _delivery_query() -> Any:

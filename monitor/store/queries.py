@@ -23,6 +23,10 @@ def hit_query() -> Any:
         articles.c.title,
         articles.c.published_at,
         articles.c.sitename,
+        hits.c.article_id,
+        articles.c.language,
+        hits.c.found_as,
+        hits.c.on_update,
     ).join(articles, articles.c.id == hits.c.article_id)
 
 
@@ -38,4 +42,8 @@ def hit_from_row(row: Row[Any]) -> Hit:
         matched=tuple(json.loads(row.matched)),
         snippets=tuple(Snippet.from_dict(s) for s in json.loads(row.snippets)),
         sitename=row.sitename,
+        article_id=row.article_id,
+        language=row.language,
+        found_as=tuple(json.loads(row.found_as or "[]")),
+        on_update=bool(row.on_update),
     )

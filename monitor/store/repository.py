@@ -13,12 +13,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
-from monitor.models import Article, FeedState, FeedUpdate, Finding, Hit, Match
+from monitor.models import Article, FeedState, FeedUpdate, Finding, Hit, Match, PendingPage
+from monitor.secrets import mask_url, redact
 from monitor.store import engine as engine_setup
 from monitor.store.health import HealthRecords
 from monitor.store.outbox import Outbox
 from monitor.store.queries import hit_from_row, hit_query
-from monitor.store.tables import CleanText, articles, daemon, deliveries, feeds, hits
+from monitor.store.tables import CleanText, articles, daemon, deliveries, feeds, hits, page_retries
 
 SEEN_CHECK_BATCH = 500
 
@@ -34,12 +35,20 @@ class Store:
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Store:
+        """Connect, check that the database can be written, and (unless told not to) bring its schema up to
+        date. Every failure is a StoreError of one line naming the cause (exit 3)."""
         try:
             engine = engine_setup.create_store_engine(url)
+            engine_setup.check_writable(engine)
             if migrate:
                 engine_setup.upgrade(engine)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open database {url}: {exc}") from exc
+        except StoreError:
+            raise
+        except (SQLAlchemyError, OSError, ImportError, ValueError) as exc:
+            # The URL and the error (which may quote it) lose its password; the chain, which would print
+            # the original in a traceback, is dropped.
+            reason = engine_setup.describe_failure(exc)
+            raise StoreError(redact(f"cannot open database {mask_url(url)}: {reason}", url)) from None
         return cls(engine)
 
     def close(self) -> None:
@@ -158,6 +167,13 @@ class Store:
                 for match in f.matches
             ]
             saved: dict[str, list[int]] = {key: [] for key in article_ids}
+            retry_rows = [
+                _retry_row(article_ids[f.article.key], f.retry)
+                for f in findings
+                if f.retry is not None and f.article.key in article_ids
+            ]
+            if retry_rows:
+                conn.execute(insert(page_retries), retry_rows)
             if not hit_rows:
                 return saved
             new_hits = conn.execute(
@@ -217,6 +233,7 @@ class Store:
                         "body": row.text,
                         "url": row.url or "",
                         "feed": row.feed,
+                        "language": row.language or "",
                     }
         return fields
 
@@ -255,6 +272,8 @@ def _article_row(article: Article) -> dict[str, Any]:
         "published_at": article.published,
         "first_seen_at": article.first_seen,
         "fetch_error": article.fetch_error,
+        "language": article.language,
+        "fingerprint": article.fingerprint,
     }
 
 
@@ -267,6 +286,7 @@ def _hit_row(article_id: int, match: Match, alert: bool, now: datetime) -> dict[
         "snippets": json.dumps([s.to_dict() for s in match.snippets]),
         "found_at": now,
         "alerted": alert,
+        "found_as": json.dumps(list(match.found_as)),
     }
 
 
@@ -279,6 +299,20 @@ def _delivery_row(hit_id: int, notifier: str, now: datetime) -> dict[str, Any]:
         "next_attempt_at": now,
         "sent_targets": "[]",
         "created_at": now,
+    }
+
+
+def _retry_row(article_id: int, pending: PendingPage) -> dict[str, Any]:
+    return {
+        "article_id": article_id,
+        "feed": pending.feed,
+        "url": pending.url,
+        "linked_from": pending.linked_from,
+        "failures": pending.failures,
+        "crashes": pending.crashes,
+        "first_failed_at": pending.first_failed,
+        "next_attempt_at": pending.next_attempt,
+        "last_error": pending.last_error,
     }
 
 

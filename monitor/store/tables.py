@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 
@@ -92,6 +93,9 @@ articles = Table(
     Column("published_at", UTCDateTime, nullable=False),
     Column("first_seen_at", UTCDateTime, nullable=False),
     Column("fetch_error", CleanText),
+    Column("language", String(16)),  # ISO 639-1, None when the detector was unsure
+    Column("fingerprint", String(64)),  # of title, summary and text: a changed entry is matched again
+    Column("updated_at", UTCDateTime),  # when a changed version last replaced the text
     Index("ix_articles_feed_published", "feed", "published_at"),
 )
 
@@ -106,8 +110,24 @@ hits = Table(
     Column("snippets", CleanText, nullable=False),  # JSON list of {field, text, marks}
     Column("found_at", UTCDateTime, nullable=False),
     Column("alerted", Boolean, nullable=False),  # False: too old to alert, stored for the record
+    Column("found_as", CleanText, nullable=False, server_default="[]"),  # JSON list: exact, alias or stem
+    Column("on_update", Boolean, nullable=False, server_default=false()),  # found when the article changed
     UniqueConstraint("article_id", "watchlist", name="uq_hits_article_watchlist"),
     Index("ix_hits_watchlist_found", "watchlist", "found_at"),
+)
+
+# The earlier versions of an article whose entry came back changed: kept as evidence of what changed.
+article_versions = Table(
+    "article_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("title", CleanText, nullable=False),
+    Column("summary", CleanText, nullable=False),
+    Column("text", CleanText, nullable=False),
+    Column("fingerprint", String(64)),
+    Column("replaced_at", UTCDateTime, nullable=False),
+    Index("ix_article_versions_article", "article_id"),
 )
 
 deliveries = Table(
@@ -126,8 +146,25 @@ deliveries = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
     Column("claimed_until", UTCDateTime),  # a sender holds the row until then; a crash lets it expire
+    Column("claimed_by", CleanText),  # the sender holding it: "host:pid:process start"
     UniqueConstraint("hit_id", "notifier", name="uq_deliveries_hit_notifier"),
     Index("ix_deliveries_status_next", "status", "next_attempt_at"),
+)
+
+page_retries = Table(
+    "page_retries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("feed", CleanText, nullable=False),
+    Column("url", CleanText, nullable=False),
+    Column("linked_from", CleanText),
+    Column("failures", Integer, nullable=False),
+    Column("crashes", Integer, nullable=False),
+    Column("first_failed_at", UTCDateTime, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),  # moved ahead while a process fetches it
+    Column("last_error", CleanText),
+    Index("ix_page_retries_next", "next_attempt_at"),
 )
 
 notifier_state = Table(

@@ -1,0 +1,330 @@
+"""The fast parsing path against feedparser, the reference: same entries on every feed, or the fallback is taken.
+
+Each defence (entity expansion, external entities, huge documents, deep nesting, invalid encodings) is run on
+both paths, and both must give the same bounded outcome, with the fast path recording why it stood aside.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+from pathlib import Path
+
+import feedparser
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from monitor import feeds_fast
+from monitor.errors import FeedParseError
+from monitor.feeds import MAX_DECOMPRESSED, _plain, _TextOnly, parse_feed, parse_feed_fast
+from monitor.models import ParsedFeed
+
+FEED_URL = "https://news.example.org/feeds/main.xml"
+CORPUS = os.environ.get("MONITOR_CORPUS")
+
+
+def corpus_feed_files() -> list[Path]:
+    if not CORPUS:
+        return []
+    return sorted(p for p in (Path(CORPUS) / "feeds").rglob("*") if p.is_file())
+
+
+def rss(items: str, *, prolog: str = '<?xml version="1.0" encoding="utf-8"?>') -> bytes:
+    return f'{prolog}<rss version="2.0"><channel><title>News</title>{items}</channel></rss>'.encode()
+
+
+def atom(entries: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Atom</title>'
+        f"<id>urn:f</id><updated>2026-11-02T10:00:00Z</updated>{entries}</feed>"
+    ).encode()
+
+
+# Feeds of our own: the shapes the hand-made tests and the benchmark farm use, each a case of the mapping.
+OWN_FEEDS = {
+    "rss": rss(
+        "<item><title>Rates &amp; &lt;b&gt;banks&lt;/b&gt;</title><link>/2026/rates?utm_source=rss&amp;id=7</link>"
+        "<guid isPermaLink='false'>g-1</guid><description>&lt;p&gt;Central bank&lt;/p&gt;</description>"
+        "<pubDate>Mon, 02 Nov 2026 12:30:00 +0200</pubDate><author>ed@example.org (Ed)</author></item>"
+        "<item><title>Guid only</title><guid>https://example.org/g2</guid></item>"
+        "<item><title>Not a permalink</title><guid isPermaLink='false'>https://example.org/g3</guid></item>"
+        "<item><title>Bare</title><description>Only text</description></item>"
+    ),
+    "rss-content-first": rss(
+        "<item xmlns:content='http://purl.org/rss/1.0/modules/content/'><title>C</title>"
+        "<link>https://example.org/c</link><content:encoded>&lt;p&gt;Full&lt;/p&gt;</content:encoded>"
+        "<description>Short</description><dc:date xmlns:dc='http://purl.org/dc/elements/1.1/'>"
+        "2026-11-02T10:00:00Z</dc:date></item>"
+    ),
+    "atom": atom(
+        '<entry><title type="html">A &amp;amp; B</title><id>urn:e:1</id><link href="https://example.org/e1"/>'
+        '<updated>2026-11-02T09:00:00-05:00</updated><content type="html">&lt;p&gt;Body&lt;/p&gt;</content></entry>'
+        "<entry><title>Id is the link</title><id>https://example.org/e2</id><summary>S</summary>"
+        "<published>2026-11-01T08:00:00Z</published><updated>2026-11-02T08:00:00Z</updated></entry>"
+    ),
+    "atom-xhtml": atom(
+        '<entry><title>X</title><id>urn:e:3</id><link href="https://example.org/e3"/>'
+        '<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>Hi <b>there</b></p></div></content>'
+        "</entry>"
+    ),
+    "rdf": (
+        b'<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+        b'xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        b'<channel rdf:about="https://example.org/"><title>RDF</title><link>https://example.org/</link>'
+        b"<description>d</description></channel>"
+        b'<item rdf:about="https://example.org/r1"><title>R1</title><link>https://example.org/r1</link>'
+        b"<dc:date>2026-11-02T10:00:00+01:00</dc:date><description>One</description></item>"
+        b"</rdf:RDF>"
+    ),
+    "relative-link-under-base": rss(
+        "<item xml:base='https://other.example.org/dir/'><title>T</title><link>page</link></item>"
+    ),
+    "unescaped-ampersand": rss("<item><title>A & B</title><link>https://example.org/a?x=1&y=2</link></item>"),
+}
+
+
+def outcome(body: bytes, *, fast: bool) -> ParsedFeed | str:
+    try:
+        return parse_feed(body, url=FEED_URL, fast=fast)
+    except FeedParseError as error:
+        return f"error: {error.reason}"
+
+
+def comparable(feed: ParsedFeed) -> tuple[str, list[tuple[object, ...]]]:
+    """What must agree between the paths: entry keys, links, titles, published dates and summaries."""
+    return feed.title, [(e.key, e.url, e.title, e.published, e.summary) for e in feed.entries]
+
+
+def assert_same_as_reference(body: bytes) -> ParsedFeed | str:
+    reference = outcome(body, fast=False)
+    got = outcome(body, fast=True)
+    if isinstance(got, ParsedFeed) and got.parser == "fast":
+        assert isinstance(reference, ParsedFeed), reference
+        assert comparable(got) == comparable(reference)
+        assert got.fallback is None
+    elif isinstance(got, ParsedFeed) and got.parser == "feedparser":
+        assert got.fallback  # the reason the fast path stood aside is recorded
+        assert dataclasses.replace(got, fallback=None) == reference
+    else:
+        assert got == reference  # JSON Feeds and errors are the same code on both paths
+    return got
+
+
+@pytest.mark.skipif(not CORPUS, reason="MONITOR_CORPUS is not set (path to the shared corpus)")
+@pytest.mark.parametrize("path", corpus_feed_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_corpus_feed_matches_the_reference_or_falls_back(path: Path) -> None:
+    assert_same_as_reference(path.read_bytes())
+
+
+@pytest.mark.skipif(not CORPUS, reason="MONITOR_CORPUS is not set (path to the shared corpus)")
+def test_most_real_feeds_take_the_fast_path() -> None:
+    parsers = [assert_same_as_reference(p.read_bytes()) for p in corpus_feed_files()]
+    fast = [p for p in parsers if isinstance(p, ParsedFeed) and p.parser == "fast"]
+    assert len(fast) >= 100  # of 206 files, of which 44 are errors, JSON or HTML whatever the parser
+
+
+@pytest.mark.parametrize("name", sorted(OWN_FEEDS))
+def test_own_feeds_match_the_reference_or_fall_back(name: str) -> None:
+    assert_same_as_reference(OWN_FEEDS[name])
+
+
+def test_plain_feeds_take_the_fast_path() -> None:
+    for name in ("rss", "rss-content-first", "atom", "rdf"):
+        feed = parse_feed(OWN_FEEDS[name], url=FEED_URL)
+        assert (name, feed.parser) == (name, "fast")
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("atom-xhtml", "xhtml-typed content in an entry"),
+        ("relative-link-under-base", "a relative link under xml:base"),
+        ("unescaped-ampersand", "not well-formed XML"),
+    ],
+)
+def test_what_the_fast_path_leaves_to_feedparser(name: str, reason: str) -> None:
+    feed = parse_feed(OWN_FEEDS[name], url=FEED_URL)
+    assert feed.parser == "feedparser"
+    assert feed.fallback and feed.fallback.startswith(reason)
+
+
+def test_fewer_entries_than_item_elements_falls_back() -> None:
+    nested = rss(
+        "<item><title>Outer</title><link>https://example.org/o</link>"
+        "<item><title>Inner</title><link>https://example.org/i</link></item></item>"
+    )
+    result = feeds_fast.parse_vetted(nested)
+    assert isinstance(result, str)
+    assert assert_same_as_reference(nested)
+
+
+def test_non_utf8_documents_are_left_to_feedparser_charset_rules() -> None:
+    latin = rss("<item><title>Caf\xe9</title><link>https://e.org/a</link></item>", prolog="")
+    body = b'<?xml version="1.0" encoding="iso-8859-1"?>' + latin.decode().encode("latin-1")
+    feed = assert_same_as_reference(body)
+    assert isinstance(feed, ParsedFeed) and feed.fallback == "encoded as iso-8859-1"
+    assert feed.entries[0].title == "Café"
+
+
+# ---- the defences, on both paths ----------------------------------------------------------------------------
+
+
+def both_paths(body: bytes) -> tuple[ParsedFeed | str, ParsedFeed | str]:
+    got = assert_same_as_reference(body)
+    return got, outcome(body, fast=False)
+
+
+def test_entity_bomb_same_bounded_outcome_on_both_paths() -> None:
+    lol = "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10))
+    body = (
+        f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY lol0 "lol">{lol}]>'
+        '<rss version="2.0"><channel><title>&lol9;</title>'
+        "<item><title>Bomb &lol9;</title><link>https://example.org/a</link></item></channel></rss>"
+    ).encode()
+    assert feeds_fast.parse_vetted(body) == "the document declares entities"
+    for feed in both_paths(body):
+        assert isinstance(feed, ParsedFeed)
+        assert len(feed.title) < 1000 and all(len(e.title) < 1000 for e in feed.entries)
+
+
+def test_external_entity_same_outcome_on_both_paths(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET")
+    body = (
+        f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY xxe SYSTEM "{secret.as_uri()}">]>'
+        '<rss version="2.0"><channel><title>x</title>'
+        "<item><title>a &xxe;</title><link>https://example.org/a</link></item></channel></rss>"
+    ).encode()
+    assert feeds_fast.parse_vetted(body) == "the document declares entities"
+    for feed in both_paths(body):
+        assert isinstance(feed, ParsedFeed)
+        assert all("TOP-SECRET" not in e.title + e.summary for e in feed.entries)
+
+
+def test_external_dtd_is_never_fetched() -> None:
+    body = (
+        b'<?xml version="1.0"?><!DOCTYPE rss SYSTEM "http://127.0.0.1:9/rss.dtd">'
+        b'<rss version="2.0"><channel><title>x</title><item><title>a</title>'
+        b"<link>https://example.org/a</link></item></channel></rss>"
+    )
+    fast, reference = both_paths(body)
+    assert isinstance(fast, ParsedFeed) and fast.fallback and "network entity" in fast.fallback
+    assert isinstance(reference, ParsedFeed) and reference.entries[0].title == "a"
+
+
+def test_document_over_the_size_bound_is_refused_on_both_paths() -> None:
+    body = rss("<item><title>A</title></item>") + b" " * MAX_DECOMPRESSED
+    fast, reference = both_paths(body)
+    assert fast == reference == f"error: feed larger than {MAX_DECOMPRESSED >> 20} MB"
+
+
+def test_huge_text_node_is_left_to_feedparser() -> None:
+    body = rss(
+        f"<item><title>A</title><link>https://e.org/a</link><description>{'x' * (11 << 20)}</description></item>"
+    )
+    fast, reference = both_paths(body)
+    assert isinstance(fast, ParsedFeed) and fast.fallback and "Text node too long" in fast.fallback
+    assert isinstance(reference, ParsedFeed) and len(reference.entries[0].summary) == 11 << 20
+
+
+def test_deep_nesting_is_left_to_feedparser() -> None:
+    depth = 2000
+    body = rss(f"<item><title>A</title><link>https://e.org/a</link>{'<x>' * depth}{'</x>' * depth}</item>")
+    fast, reference = both_paths(body)
+    assert isinstance(fast, ParsedFeed) and fast.fallback and "depth" in fast.fallback.lower()
+    assert isinstance(reference, ParsedFeed) and [e.title for e in reference.entries] == ["A"]
+
+
+def test_invalid_utf8_same_outcome_on_both_paths() -> None:
+    body = rss("<item><title>Caf?</title><link>https://e.org/a</link></item>").replace(b"Caf?", b"Caf\xe9")
+    fast, reference = both_paths(body)
+    assert isinstance(fast, ParsedFeed) and fast.fallback and "not well-formed XML" in fast.fallback
+    assert isinstance(reference, ParsedFeed) and reference.warning
+
+
+def test_the_fast_path_alone_says_why_it_stands_aside() -> None:
+    assert isinstance(parse_feed_fast(OWN_FEEDS["rss"], url=FEED_URL), ParsedFeed)
+    assert parse_feed_fast(OWN_FEEDS["unescaped-ampersand"], url=FEED_URL) == (
+        parse_feed(OWN_FEEDS["unescaped-ampersand"], url=FEED_URL).fallback
+    )
+    json_feed = parse_feed_fast(b'{"version": "https://jsonfeed.org/version/1.1", "items": []}', url=FEED_URL)
+    assert isinstance(json_feed, ParsedFeed) and json_feed.parser == "json"
+    with pytest.raises(FeedParseError, match="empty body"):
+        parse_feed_fast(b"  ", url=FEED_URL)
+
+
+# ---- plain text from markup: the quick tokenizer against HTMLParser --------------------------------------
+
+
+def text_only(markup: str) -> str:
+    """What _plain gives through HTMLParser alone, the reference for its quick path."""
+    stripper = _TextOnly()
+    stripper.feed(markup)
+    stripper.close()
+    return " ".join("".join(stripper.parts()).split())
+
+
+def corpus_markup() -> list[str]:
+    found: list[str] = []
+    for path in corpus_feed_files():
+        parsed = feedparser.parse(io.BytesIO(path.read_bytes()))
+        for item in parsed.entries:
+            found += [item.get("title", ""), item.get("summary", "")]
+            found += [c.get("value", "") for c in item.get("content") or ()]
+    return [m for m in found if m]
+
+
+@pytest.mark.skipif(not CORPUS, reason="MONITOR_CORPUS is not set (path to the shared corpus)")
+def test_plain_text_of_every_corpus_title_and_summary_is_htmlparsers() -> None:
+    markup = corpus_markup()
+    assert len(markup) > 3000
+    assert [_plain(m) for m in markup] == [text_only(m) for m in markup]
+
+
+MARKUP_PIECES = st.sampled_from(
+    [
+        "text",
+        " ",
+        "\n",
+        "&amp;",
+        "&lt;",
+        "&#233;",
+        "&nbsp;",
+        "&bogus",
+        "AT&T",
+        "<",
+        ">",
+        "a < b",
+        "<p>",
+        "</p>",
+        "<br/>",
+        "<br />",
+        "<b>",
+        "</b>",
+        "<B class='x'>",
+        '<a href="/x?a=1&amp;b=2">',
+        "</a>",
+        "<div\nid=x>",
+        "</div >",
+        "<script>",
+        "</script>",
+        "<style>x{}</style>",
+        "<!-- c -->",
+        "<![CDATA[x]]>",
+        "<img src=x alt='a>b'>",
+        '<a title="a>b">',
+        "<1>",
+        "</>",
+        "<a b='c'd>",
+        "<x:y z=1>",
+        "<li>",
+        "<td>",
+    ]
+)
+
+
+@given(st.lists(MARKUP_PIECES, max_size=12).map("".join))
+def test_plain_text_of_any_markup_is_htmlparsers(markup: str) -> None:
+    assert _plain(markup) == text_only(markup)
