@@ -234,7 +234,8 @@ def _xml_entry(item: Any, feed_url: str) -> Entry:
     author = _text_or_none(item.get("author"))
     # dict.get: FeedParserDict.get would map a missing key to another one, with a deprecation warning.
     published = _struct_time_utc(dict.get(item, "published_parsed") or dict.get(item, "updated_parsed"))
-    return _entry(feed_url, link, guid, title, summary, published, author)
+    entry = _entry(feed_url, link, guid, title, summary, published, author)
+    return dataclasses.replace(entry, updated=_struct_time_utc(dict.get(item, "updated_parsed")))
 
 
 def _first_content(item: Any) -> str:
@@ -285,7 +286,8 @@ def _json_entry(item: Mapping[str, Any], feed_url: str) -> Entry:
         _string(item.get("summary")) or _string(item.get("content_text")) or _string(item.get("content_html"))
     )
     published = _iso_utc(item.get("date_published")) or _iso_utc(item.get("date_modified"))
-    return _entry(feed_url, link, guid, title, summary, published, _json_author(item))
+    entry = _entry(feed_url, link, guid, title, summary, published, _json_author(item))
+    return dataclasses.replace(entry, updated=_iso_utc(item.get("date_modified")))
 
 
 def _json_author(item: Mapping[str, Any]) -> str | None:

@@ -52,6 +52,17 @@ class Entry:
     summary: str  # plain text
     published: datetime | None  # UTC; None when the feed gives no date
     author: str | None = None
+    updated: datetime | None = None  # UTC; the feed's "updated" / "date_modified", when it gives one
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    """What the store knows of an entry it has already stored, to tell whether it came back changed."""
+
+    title: str
+    summary: str
+    updated: datetime | None
+    published: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +103,7 @@ class Article:
     sitename: str | None = None
     fetch_error: str | None = None  # why the full text is missing
     language: str | None = None  # ISO 639-1 code detected from the text; None when unsure
+    updated: datetime | None = None  # the entry's updated date, as the feed gave it
 
     @property
     def fingerprint(self) -> str:
@@ -254,6 +266,7 @@ class PollResult:
     page_errors: tuple[str, ...] = ()
     next_poll: datetime | None = None  # when the feed is due again (after a failure: its backoff)
     consecutive_failures: int = 0
+    updated_entries: int = 0  # stored entries that came back changed and were matched again
 
 
 @dataclass(frozen=True, slots=True)

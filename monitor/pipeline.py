@@ -33,6 +33,7 @@ from monitor.models import (
     ParsedFeed,
     PendingPage,
     PollResult,
+    StoredEntry,
 )
 from monitor.notify.items import site_name
 from monitor.page_retry import PageFailure
@@ -165,6 +166,9 @@ class Pipeline:
             *(self._article(job, entry, now, parsed.title) for entry in new_entries)
         )
         hits = self._store(articles, now)
+        changed = self._changed_entries(parsed.entries, new_entries, now)
+        updates = await asyncio.gather(*(self._article(job, entry, now, parsed.title) for entry in changed))
+        hits += self._store_updates([article for article, _ in updates], now)
         result = self._record(job, state, _fetched("ok", fetched, len(new_entries)), now, started)
         page_errors = tuple(
             f"{a.url}: {a.fetch_error}" + ("; fetching it again later" if retry else "")
@@ -173,7 +177,13 @@ class Pipeline:
         )
         texts = [a.text for a, _ in articles if a.text or a.fetch_error]
         await self._after_poll(job, result, texts, now)
-        return dataclasses.replace(result, hits=hits, warning=parsed.warning, page_errors=page_errors)
+        return dataclasses.replace(
+            result,
+            hits=hits,
+            warning=parsed.warning,
+            page_errors=page_errors,
+            updated_entries=len(changed),
+        )
 
     async def _after_poll(
         self, job: FeedJob, result: PollResult, texts: Sequence[str], now: datetime
@@ -239,6 +249,28 @@ class Pipeline:
         unseen = self.store.unseen(unique)
         return [entry for key, entry in reversed(unique.items()) if key in unseen]
 
+    def _changed_entries(self, entries: Sequence[Entry], new: Sequence[Entry], now: datetime) -> list[Entry]:
+        """The stored entries that came back changed and are recent enough to alert on: each once a poll."""
+        fresh = {entry.key for entry in new}
+        unique = {entry.key: entry for entry in reversed(entries) if entry.key not in fresh}
+        stored = self.store.stored_entries(unique)
+        oldest = now - timedelta(seconds=self.limits.notify_max_age)
+        return [
+            entry for key, entry in unique.items() if key in stored and update_due(entry, stored[key], oldest)
+        ]
+
+    def _store_updates(self, articles: Sequence[Article], now: datetime) -> int:
+        """Match the changed articles again and store them; returns the hits they gave that were not there."""
+        oldest_alerted = now - timedelta(seconds=self.limits.notify_max_age)
+        found = 0
+        for article in articles:
+            matches = tuple(self.matcher.match(article.fields()))
+            finding = Finding(article, matches, article.published >= oldest_alerted)
+            new_hits = self.store.save_update(finding, self.routes, now=now)
+            found += len(new_hits)
+            log.info("updated feed=%s url=%s new_hits=%d", article.feed, article.url, len(new_hits))
+        return found
+
     async def _article(
         self, job: FeedJob, entry: Entry, now: datetime, feed_title: str = ""
     ) -> tuple[Article, PendingPage | None]:
@@ -268,6 +300,7 @@ class Pipeline:
             sitename=site_name(page.sitename if page else None, feed_title),  # a name, never a bare host
             fetch_error=failure.reason if failure else None,
             language=detect_language(title, summary, text),
+            updated=entry.updated,
         )
         if failure is None or entry.url is None:
             return article, None
@@ -448,6 +481,22 @@ async def fetch_page_outcome(
 MAX_TITLE = 2000  # characters; a title is a line in an alert, not a place for a whole article
 
 
+def entry_changed(entry: Entry, stored: StoredEntry) -> bool:
+    """Whether a stored entry came back changed: a new title or summary, or another updated date. (A stored
+    title may come from the page when the feed gave none: an entry without a title does not count as changed.)"""
+    if entry.title and entry.title != stored.title:
+        return True
+    if entry.summary != stored.summary:
+        return True
+    return entry.updated is not None and entry.updated != stored.updated
+
+
+def update_due(entry: Entry, stored: StoredEntry, oldest: datetime) -> bool:
+    """Whether a changed entry is fetched and matched again: not when it is older than ``oldest`` (the
+    notify_max_age bound), as its hits would not alert."""
+    return entry_changed(entry, stored) and (entry.published or stored.published) >= oldest
+
+
 def capped_title(title: str, summary: str) -> tuple[str, str]:
     """A title over MAX_TITLE characters is cut at a space and ends with "…"; the rest of it starts the
     summary, so none of its words is lost to matching or to the stored article."""
@@ -512,4 +561,6 @@ def poll_summary(result: PollResult) -> str:
         text += f" warning={result.warning!r}"
     if result.page_errors:
         text += f" pages_without_text={len(result.page_errors)}"
+    if result.updated_entries:
+        text += f" updated={result.updated_entries}"
     return text

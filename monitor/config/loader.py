@@ -336,11 +336,14 @@ class _Loader:
     ) -> None:
         if self.check_query is None:
             return
+        reported = {line for line, _ in self.problems}
         for index, watchlist in watchlists.items():
             try:
                 self.check_query(watchlist.spec(), aliases)
             except QueryError as error:
                 key = "query" if watchlist.query is not None and error.query == watchlist.query else "terms"
+                if self.locator.line_of("watchlist", index, key) in reported:
+                    continue  # already explained there (an unknown @alias, say)
                 caret = f"\n    {error.query}\n    {' ' * error.position}^"
                 self.report(("watchlist", index, key), f"[[watchlist]] {error}{caret}")
 

@@ -115,19 +115,19 @@ class ArticleScan:
         padded = self.folded[name].padded
         hits = self.hits[name]
         language = self.language
-        added = []
-        get_checks = forms.checks.get
+        added: list[tuple[int, int]] = []
+        checks_of = forms.checks
+        prefixes = forms.patterns
         kept_by_word = forms.kept
-        for end, pattern in hits:
-            checks = get_checks(pattern)
-            if checks is None:
-                continue
+        for end, pattern in [hit for hit in hits if hit[1] in prefixes]:
+            checks = checks_of[pattern]
             word = padded[end - checks[0][1] + 1 : padded.index(" ", end)]
             key = (pattern, word, language)
             kept = kept_by_word.get(key)
             if kept is None:
                 kept = forms.keep(key, checks)
-            added += [(end, virtual) for virtual in kept]
+            if kept:
+                added += [(end, virtual) for virtual in kept]
         hits += added
         self.found[name].update(map(_second, added))
 
@@ -172,6 +172,7 @@ class CompiledPhrase:
         self.single = segments[0].pattern if len(segments) == 1 else None
         self.key = tuple(segment.pattern for segment in segments)
         self.in_text_fields = self.fields == TEXT_FIELDS  # not scoped: looked for in every text field
+        self.word_forms = _word_forms(segments)
 
     def trigger(self) -> Trigger:
         return frozenset([self.segments[0].pattern])
@@ -231,13 +232,13 @@ class CompiledPhrase:
                 return describe_found(self.phrase, words, self.word_forms, scan.language)
         return None
 
-    @property
-    def word_forms(self) -> list[WordForms | None]:
-        """The forms of each word of the phrase, in order (only the last word of a segment can have forms)."""
-        forms: list[WordForms | None] = []
-        for segment in self.segments:
-            forms += [None] * (len(segment.text.split()) - 1) + [segment.forms]
-        return forms
+
+def _word_forms(segments: tuple[Segment, ...]) -> list[WordForms | None]:
+    """The forms of each word of a phrase, in order (only the last word of a segment can have forms)."""
+    forms: list[WordForms | None] = []
+    for segment in segments:
+        forms += [None] * (len(segment.text.split()) - 1) + [segment.forms]
+    return forms
 
 
 def _segment_span(segment: Segment, padded: str, end: int) -> Occurrence:

@@ -13,7 +13,6 @@ in fr, "applications"; 0.4 % in de, "ueber").
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -34,13 +33,24 @@ MIN_PREFIX = 3
 
 @cache
 def _stemmer(language: str) -> Stemmer.Stemmer:
-    return Stemmer.Stemmer(STEMMERS[language])
+    return Stemmer.Stemmer(STEMMERS[language], 0)  # no cache of its own: ours is a plain dict, and faster
 
 
-@lru_cache(maxsize=200_000)
+STEM_CACHE_LIMIT = 200_000  # words per language
+# Per language: folded word -> stem. Shared by compiling and matching, since both stem the same words.
+_stems: dict[str, dict[str, str]] = {}
+
+
 def stem(language: str, word: str) -> str:
     """The Snowball stem of a folded word."""
-    result: str = _stemmer(language).stemWord(word)
+    known = _stems.get(language)
+    if known is None:
+        known = _stems[language] = {}
+    result = known.get(word)
+    if result is None:
+        if len(known) >= STEM_CACHE_LIMIT:
+            known.clear()
+        result = known[word] = _stemmer(language).stemWord(word)
     return result
 
 
@@ -78,8 +88,11 @@ class WordForms:
         return next((code for code, wanted in self.stems_for(language) if stem(code, word) == wanted), None)
 
 
-def word_forms(word: str, languages: Iterable[str]) -> WordForms | None:
-    """The forms of ``word`` in ``languages``, or None when it is matched exactly (no stemmer, too short)."""
+@lru_cache(maxsize=100_000)
+def word_forms(word: str, languages: tuple[str, ...]) -> WordForms | None:
+    """The forms of ``word`` in ``languages``, or None when it is matched exactly (no stemmer, too short).
+
+    Memoised: watchlists repeat their words, and a word's forms depend only on it and the languages."""
     if not stemmable(word):
         return None
     stems: list[tuple[str, str]] = []
@@ -88,7 +101,9 @@ def word_forms(word: str, languages: Iterable[str]) -> WordForms | None:
         if code not in STEMMERS:
             continue
         stemmed = stem(code, word)
-        shared = _common_prefix(word, stemmed)[: len(stemmed) - 1]
+        shared = stemmed[:-1]  # Snowball mostly cuts the end: then that is the common prefix, cut short
+        if not word.startswith(shared):
+            shared = _common_prefix(word, stemmed)[: len(stemmed) - 1]
         if len(shared) < MIN_PREFIX:
             continue  # a stem this short would find unrelated words: this language keeps the exact form
         stems.append((code, stemmed))

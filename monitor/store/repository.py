@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -13,13 +14,22 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
-from monitor.models import Article, FeedState, FeedUpdate, Finding, Hit, Match, PendingPage
+from monitor.models import Article, FeedState, FeedUpdate, Finding, Hit, Match, PendingPage, StoredEntry
 from monitor.secrets import mask_url, redact
 from monitor.store import engine as engine_setup
 from monitor.store.health import HealthRecords
 from monitor.store.outbox import Outbox
 from monitor.store.queries import hit_from_row, hit_query
-from monitor.store.tables import CleanText, articles, daemon, deliveries, feeds, hits, page_retries
+from monitor.store.tables import (
+    CleanText,
+    article_versions,
+    articles,
+    daemon,
+    deliveries,
+    feeds,
+    hits,
+    page_retries,
+)
 
 SEEN_CHECK_BATCH = 500
 
@@ -126,6 +136,88 @@ class Store:
                 batch = wanted[start : start + SEEN_CHECK_BATCH]
                 seen.update(conn.scalars(select(articles.c.key).where(articles.c.key.in_(batch))))
         return set(wanted) - seen
+
+    def stored_entries(self, keys: Iterable[str]) -> dict[str, StoredEntry]:
+        """What is stored of the entries among ``keys`` already seen, to tell whether they changed."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, StoredEntry] = {}
+        columns = (articles.c.key, articles.c.title, articles.c.summary, articles.c.updated_at)
+        with self.engine.begin() as conn:
+            for start in range(0, len(wanted), SEEN_CHECK_BATCH):
+                batch = wanted[start : start + SEEN_CHECK_BATCH]
+                query = select(*columns, articles.c.published_at).where(articles.c.key.in_(batch))
+                for row in conn.execute(query):
+                    found[row.key] = StoredEntry(row.title, row.summary, row.updated_at, row.published_at)
+        return found
+
+    def save_update(
+        self, finding: Finding, notifiers: Mapping[str, Sequence[str]], *, now: datetime
+    ) -> list[int]:
+        """Store a changed version of a stored article: the earlier text goes to ``article_versions``, the
+        article takes the new one, and each watchlist that matches now and had no hit on it gets one (marked
+        as found on an update) with its deliveries. Returns the new hit ids."""
+        article = finding.article
+        with self.engine.begin() as conn:
+            old = conn.execute(select(articles).where(articles.c.key == article.key)).one_or_none()
+            if old is None:
+                return []
+            if article.fetch_error and not article.text:
+                article = dataclasses.replace(article, text=old.text)  # the page failed: keep the text we had
+            if old.fingerprint != article.fingerprint:
+                conn.execute(
+                    insert(article_versions).values(
+                        article_id=old.id,
+                        title=old.title,
+                        summary=old.summary,
+                        text=old.text,
+                        fingerprint=old.fingerprint,
+                        replaced_at=now,
+                    )
+                )
+            conn.execute(
+                update(articles)
+                .where(articles.c.id == old.id)
+                .values(
+                    title=article.title,
+                    summary=article.summary,
+                    text=article.text,
+                    language=article.language,
+                    fingerprint=article.fingerprint,
+                    updated_at=article.updated,
+                )
+            )
+            if not finding.matches:
+                return []
+            rows = [{**_hit_row(old.id, m, finding.alert, now), "on_update": True} for m in finding.matches]
+            new_hits = conn.execute(
+                _insert_ignore(hits, self.engine.dialect.name)
+                .on_conflict_do_nothing(index_elements=["article_id", "watchlist"])
+                .returning(hits.c.id, hits.c.watchlist, hits.c.alerted),
+                rows,
+            ).all()
+            delivery_rows = [
+                _delivery_row(row.id, notifier, now)
+                for row in new_hits
+                if row.alerted
+                for notifier in notifiers.get(row.watchlist, ())
+            ]
+            if delivery_rows:
+                conn.execute(insert(deliveries), delivery_rows)
+            return [row.id for row in new_hits]
+
+    def article_versions(self, hit_id: int) -> list[dict[str, Any]]:
+        """The earlier versions of a hit's article, oldest first: what it said before it changed."""
+        query = (
+            select(article_versions)
+            .join(hits, hits.c.article_id == article_versions.c.article_id)
+            .where(hits.c.id == hit_id)
+            .order_by(article_versions.c.id)
+        )
+        with self.engine.begin() as conn:
+            return [
+                {"title": row.title, "summary": row.summary, "text": row.text, "replaced_at": row.replaced_at}
+                for row in conn.execute(query)
+            ]
 
     def save_article(
         self,
@@ -274,6 +366,7 @@ def _article_row(article: Article) -> dict[str, Any]:
         "fetch_error": article.fetch_error,
         "language": article.language,
         "fingerprint": article.fingerprint,
+        "updated_at": article.updated,
     }
 
 

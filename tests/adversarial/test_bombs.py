@@ -15,7 +15,7 @@ from tests.adversarial.hostile import GIB, LocalServer, bomb, http_server, stack
 
 __all__ = ["http_server"]
 
-MB = 1 << 20
+MB = 1 << 20  # a binary limit: errors say "MiB"
 GZIP = {"Content-Encoding": "gzip", "Content-Type": "text/html"}
 
 
@@ -45,7 +45,7 @@ def peak_growth(url: str, *, page: bool) -> tuple[str, int]:
 def test_a_gigabyte_gzip_bomb_costs_no_more_than_the_cap(http_server: LocalServer, page: bool) -> None:
     url = http_server.route("/bomb", body=bomb(GIB), headers=GZIP)  # about 1 MB on the wire
     reason, growth = peak_growth(url, page=page)
-    assert reason == "body larger than 1 MB limit"
+    assert reason == "body larger than 1 MiB limit"
     assert growth < 6 * MB  # the cap, the raw chunks in flight and the client itself; never the 1 GiB
 
 
@@ -97,7 +97,7 @@ def test_a_body_exactly_at_the_cap_passes_and_one_byte_more_does_not(http_server
     url = http_server.route("/edge", body=zlib.compress(b"x" * MB, wbits=31), headers=GZIP)
     assert len(fetch(url).body) == MB
     url = http_server.route("/over", body=zlib.compress(b"x" * (MB + 1), wbits=31), headers=GZIP)
-    with pytest.raises(FetchError, match="body larger than 1 MB limit"):
+    with pytest.raises(FetchError, match="body larger than 1 MiB limit"):
         fetch(url)
 
 

@@ -529,7 +529,7 @@ def test_an_unwritable_folder_is_one_line_with_exit_3(tmp_path: Path) -> None:
     )
     with read_only(folder):
         assert f"the folder {folder} is not writable" in one_line_error(run_cli(config, "check"))
-        assert str(folder / "data") in one_line_error(run_cli(config, "poll"))
+        assert "locked/data" in one_line_error(run_cli(config, "poll"))
         assert "lock file" in one_line_error(run_cli(config, "run"))
 
 
