@@ -185,8 +185,10 @@ def export_opml(feeds: Sequence[ExportedFeed], now: datetime, title: str = "moni
     for feed in feeds:
         parent = body
         if feed.tags:
-            parent = folders.get(feed.tags[0]) or etree.SubElement(body, "outline", text=feed.tags[0])
-            folders[feed.tags[0]] = parent
+            folder = folders.get(feed.tags[0])
+            if folder is None:
+                folder = folders[feed.tags[0]] = etree.SubElement(body, "outline", text=feed.tags[0])
+            parent = folder
         attributes = {"type": "rss", "text": feed.name, "title": feed.name, "xmlUrl": feed.url}
         if feed.tags:
             attributes["category"] = ",".join(f"/{tag}" for tag in feed.tags)
