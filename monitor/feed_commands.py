@@ -21,6 +21,7 @@ from monitor.opml import (
     plan_import,
     same_feed_url,
 )
+from monitor.untrusted import printable
 
 MAX_OPML_SIZE = 5_000_000
 
@@ -38,10 +39,10 @@ def import_opml(config_path: Path, opml_path: Path, *, dry_run: bool) -> int:
     outlines = parse_opml(data, str(opml_path))
     plan = plan_import(outlines, [f.name for f in settings.feeds], [f.url for f in settings.feeds])
     for outline, reason in plan.skipped:
-        print(f"skip  {outline.title}: {reason} ({outline.xml_url})")
+        print(printable(f"skip  {outline.title}: {reason} ({outline.xml_url})"))
     for feed in plan.added:
         tags = f"  [{', '.join(feed.tags)}]" if feed.tags else ""
-        print(f"{'would add' if dry_run else 'add'}  {feed.name}  {feed.url}{tags}")
+        print(printable(f"{'would add' if dry_run else 'add'}  {feed.name}  {feed.url}{tags}"))
     tables = [FeedTable(feed.name, feed.url, feed.tags) for feed in plan.added]
     verb = "would be added" if dry_run else "added"
     if dry_run:
@@ -80,7 +81,7 @@ def add(config_path: Path, url: str, *, name: str | None, pick: int) -> int:
             print(f'\n[[page]]\nname = "{name or "page"}"\nurl = "{url}"\nmode = "links"')
         return 1
     for number, feed in enumerate(found.feeds, start=1):
-        print(f"{number}. {feed.title}  {feed.url}  ({feed.how})")
+        print(printable(f"{number}. {feed.title}  {feed.url}  ({feed.how})"))
     if not 1 <= pick <= len(found.feeds):
         raise MonitorError(f"--pick {pick}: choose a number from 1 to {len(found.feeds)}")
     chosen = found.feeds[pick - 1]
