@@ -104,6 +104,19 @@ def build_parser() -> argparse.ArgumentParser:
     evidence.add_argument("--out", type=Path, required=True, metavar="DIR")
     evidence.add_argument("--force", action="store_true", help="write into a folder that is not empty")
 
+    feeds = sub.add_parser("feeds", help="add feeds from OPML or a web address; export them as OPML")
+    feeds_sub = feeds.add_subparsers(dest="feeds_action", required=True, metavar="ACTION")
+    opml_import = feeds_sub.add_parser("import", help="add the feeds of an OPML file to the config file")
+    opml_import.add_argument("file", type=Path, metavar="FILE.opml")
+    opml_import.add_argument(
+        "--dry-run", action="store_true", help="show what would be added, change nothing"
+    )
+    feeds_sub.add_parser("export", help="print the configured feeds as OPML 2.0")
+    feeds_add = feeds_sub.add_parser("add", help="find the feeds of a web address and add one")
+    feeds_add.add_argument("url", metavar="URL")
+    feeds_add.add_argument("--name", metavar="NAME", help="the new feed's name (default: from its title)")
+    feeds_add.add_argument("--pick", type=int, default=1, metavar="N", help="add the N-th feed found")
+
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade", "prune"])
     db.add_argument("--dry-run", action="store_true", help="with prune: only count what would be pruned")
@@ -152,6 +165,8 @@ def dispatch(args: argparse.Namespace, config_path: Path) -> int:
         from monitor.daemon import run_daemon
 
         return run_daemon(config_path, log_level=args.log_level, log_format=args.log_format)
+    if command == "feeds":
+        return dispatch_feeds(args, config_path)
     config = commands.load(config_path, args.log_level)
     if command == "poll":
         return _run(commands.poll(config, args.feed, notify=not args.no_notify))
@@ -203,6 +218,18 @@ def _other_command(args: argparse.Namespace, config: Any) -> int:
     if command == "db":
         return commands.db_upgrade(config)
     raise AssertionError(command)
+
+
+def dispatch_feeds(args: argparse.Namespace, config_path: Path) -> int:
+    from monitor import feed_commands
+
+    if args.feeds_action == "import":
+        return feed_commands.import_opml(config_path, args.file, dry_run=args.dry_run)
+    if args.feeds_action == "add":
+        return feed_commands.add(config_path, args.url, name=args.name, pick=args.pick)
+    if args.feeds_action == "export":
+        return feed_commands.export(config_path)
+    raise AssertionError(args.feeds_action)
 
 
 def _run(coroutine: Coroutine[Any, Any, int]) -> int:

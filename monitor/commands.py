@@ -49,7 +49,10 @@ def check(path: Path) -> int:
     )
     database = _check_database(settings.monitor.database)
     print(f"{path}: OK")
-    print(f"  {len(settings.feeds)} feeds, {len(settings.watchlists)} watchlists, notifiers: {notifiers}")
+    pages = f", {len(settings.pages)} pages" if settings.pages else ""
+    print(
+        f"  {len(settings.feeds)} feeds{pages}, {len(settings.watchlists)} watchlists, notifiers: {notifiers}"
+    )
     print(f"  database: {mask_url(settings.monitor.database)} ({database})")
     return 0
 
@@ -251,15 +254,22 @@ def _explanation(row: dict[str, Any]) -> str:
 
 
 def status(config: Config, fmt: str) -> int:
+    from monitor.health_watch import health_columns
     from monitor.runtime import open_store
     from monitor.store import PageRetries
 
     store = open_store(config.settings)
     try:
-        store.sync_feeds({f.name: f.url for f in config.settings.feeds})
+        store.sync_feeds({job.name: job.url for job in config.jobs})
         daemon = daemon_status(store.daemon)
-        configured = {f.name for f in config.settings.feeds}
-        feeds = [_feed_row(s) for s in store.feed_states() if s.name in configured]
+        configured = {job.name for job in config.jobs}
+        samples = store.health.all_samples()
+        silent_after, at = config.settings.monitor.silent_after, now()
+        feeds = [
+            {**_feed_row(s), **health_columns(samples.get(s.name), s.consecutive_failures, silent_after, at)}
+            for s in store.feed_states()
+            if s.name in configured
+        ]
         outbox = store.outbox
         counts = outbox.counts()
         dead = outbox.listing(status="dead", limit=20)
@@ -284,6 +294,9 @@ def status(config: Config, fmt: str) -> int:
         "next_poll",
         "consecutive_failures",
         "entries_seen",
+        "health",
+        "last_new_entry",
+        "fulltext_rate",
         "last_error",
     ]
     print(output.table(feeds, columns, {"last_error": 60}))

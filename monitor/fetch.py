@@ -13,6 +13,7 @@ import time
 import urllib.request
 import zlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -169,8 +170,13 @@ class Fetcher:
         last_modified: str | None = None,
         accept: str = FEED_ACCEPT,
         linked_from: str | None = None,
+        user_agent: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> FetchResult:
-        """``linked_from``: the feed that linked to this URL. A page linked from a feed on a public host may not
+        """``user_agent`` replaces the default one; ``headers`` (a feed's own, which may hold cookies) go only
+        to ``url``'s host and are dropped when a redirect leads to another host.
+
+        ``linked_from``: the feed that linked to this URL. A page linked from a feed on a public host may not
         lead into the local network (loopback, private, link-local addresses), so a hostile feed cannot make us
         fetch internal services; feeds that are themselves on a private network may link anywhere."""
         scheme = urlsplit(url).scheme.lower()
@@ -182,17 +188,20 @@ class Fetcher:
             return await asyncio.to_thread(read_file_url, url, max_size)
         if scheme not in ("http", "https"):
             raise FetchError(url, f"unsupported URL scheme {scheme or '(none)'!r}", permanent=True)
-        headers = {"accept": accept}
+        common = {"accept": accept}
+        if user_agent:
+            common["user-agent"] = user_agent
         if etag:
-            headers["if-none-match"] = etag
+            common["if-none-match"] = etag
         if last_modified:
-            headers["if-modified-since"] = last_modified
+            common["if-modified-since"] = last_modified
+        request = _RequestHeaders(url, common, {k.lower(): v for k, v in (headers or {}).items()})
         # Waiting for a free slot is not part of the request's time budget; the deadline starts after.
         async with self._slots, self._host_slot(url):
             started = time.monotonic()
             try:
                 async with asyncio.timeout(self._timeout):
-                    return await self._follow(url, headers, max_size, started, linked_from)
+                    return await self._follow(url, request, max_size, started, linked_from)
             except (TimeoutError, httpx.TimeoutException):
                 raise FetchError(url, f"timed out after {self._timeout:g}s") from None
 
@@ -265,14 +274,14 @@ class Fetcher:
         return slot
 
     async def _follow(
-        self, url: str, headers: Mapping[str, str], max_size: int, started: float, linked_from: str | None
+        self, url: str, headers: _RequestHeaders, max_size: int, started: float, linked_from: str | None
     ) -> FetchResult:
         current = url
         permanent_redirect: str | None = None
         for hop in range(self._max_redirects + 1):
             try:
                 client = await self._client_for(url, current, linked_from)
-                response = await self._send(url, current, headers, client)
+                response = await self._send(url, current, headers.to(current), client)
             except AddressRefused as exc:
                 feed_host = urlsplit(linked_from or "").hostname or ""
                 raise FetchError(
@@ -345,6 +354,20 @@ class Fetcher:
             permanent_redirect=permanent_redirect,
             elapsed=time.monotonic() - started,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _RequestHeaders:
+    """The headers of one fetch: ``common`` on every hop, ``own`` (the feed's configured ones, possibly
+    secret) only on hops to the host first asked for; the fetch's own headers win over configured ones."""
+
+    url: str
+    common: Mapping[str, str]
+    own: Mapping[str, str]
+
+    def to(self, current: str) -> dict[str, str]:
+        same_host = urlsplit(current).hostname == urlsplit(self.url).hostname
+        return {**self.own, **self.common} if same_host and self.own else dict(self.common)
 
 
 class _BackendTransport(httpx.AsyncHTTPTransport):

@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlsplit
 
 # The fields of an article that unscoped terms look at (scoped ones may also name url or feed).
 TEXT_FIELDS = ("title", "summary", "body")
@@ -381,3 +382,17 @@ class FeedJob:
     url: str
     interval: float
     fulltext: bool
+    user_agent: str | None = None  # this feed's own User-Agent, on its feed and page requests
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # may hold secrets
+    page_mode: str | None = None  # a [[page]] source: "links" or "text"; None for a feed
+    selector: str | None = None  # a page's CSS selector of its content
+
+    def headers_for(self, url: str) -> dict[str, str]:
+        """The configured headers (cookies, tokens) for a request of this feed to ``url``: only on the feed's
+        own host, so that a page on another site never sees them."""
+        return dict(self.headers) if self.headers and _same_host(url, self.url) else {}
+
+
+def _same_host(url: str, other: str) -> bool:
+    host = urlsplit(url).hostname
+    return host is not None and host == urlsplit(other).hostname

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from monitor import extract, feeds, gnews, page_retry, stories, urls
+from monitor import extract, feeds, gnews, page_retry, page_source, stories, urls
 from monitor.errors import ExtractError, FeedParseError, FetchError, WorkerCrashed
 from monitor.fetch import PAGE_ACCEPT, Fetcher
+from monitor.health_watch import HealthWatch
 from monitor.match import Matcher
 from monitor.match.language import detect_language, load_language_model
 from monitor.models import (
@@ -100,6 +101,8 @@ class Pipeline:
     # Bounds the pages held in memory: without it every new entry's page is downloaded at once and waits
     # for a worker, which in a busy cycle means hundreds of pages in the main process.
     page_slots: asyncio.Semaphore = field(init=False)
+    health: HealthWatch | None = None  # keeps each feed's health samples and tells when its health changes
+    jobs: Mapping[str, FeedJob] = field(default_factory=dict)  # by name: how to fetch a feed's pages again
 
     def __post_init__(self) -> None:
         self.page_slots = asyncio.Semaphore(self.limits.pages_in_flight)
@@ -122,7 +125,10 @@ class Pipeline:
         every feed."""
         started = time.monotonic()
         try:
-            return await self.poll(job, now)
+            result = await self.poll(job, now)
+            if result.status != "ok":
+                await self._after_poll(job, result, (), now)
+            return result
         except Exception as exc:
             log.exception("feed=%s poll crashed", job.name)
             reason = f"internal error: {type(exc).__name__}: {exc}"
@@ -143,6 +149,8 @@ class Pipeline:
                 max_size=self.limits.max_feed_size,
                 etag=state.etag,
                 last_modified=state.last_modified,
+                user_agent=job.user_agent,
+                headers=job.headers_for(state.fetch_url),
             )
         except FetchError as exc:
             failed = PollOutcome.failed(exc.reason, retry_after=exc.retry_after, gone=exc.permanent)
@@ -150,7 +158,9 @@ class Pipeline:
         if fetched.not_modified:
             return self._record(job, state, _fetched("not-modified", fetched), now, started)
         try:
-            parsed = await self._parse(fetched)
+            parsed = (
+                await self._parse(fetched) if job.page_mode is None else self._read_page(job, fetched, now)
+            )
         except (FeedParseError, TimeoutError, WorkerCrashed) as exc:
             reason = exc.reason if isinstance(exc, FeedParseError) else _parse_failure(exc)
             return self._record(job, state, PollOutcome.failed(reason), now, started)
@@ -169,6 +179,8 @@ class Pipeline:
             for a, retry, _ in articles
             if a.fetch_error
         )
+        texts = [a.text for a, _, _ in articles if a.text or a.fetch_error]
+        await self._after_poll(job, result, texts, now)
         return dataclasses.replace(
             result,
             hits=hits,
@@ -176,6 +188,18 @@ class Pipeline:
             page_errors=page_errors,
             updated_entries=len(changed),
         )
+
+    async def _after_poll(
+        self, job: FeedJob, result: PollResult, texts: Sequence[str], now: datetime
+    ) -> None:
+        if self.health is None:
+            return
+        try:
+            await self.health.after_poll(
+                job.name, result.new_entries, texts, result.consecutive_failures, now
+            )
+        except Exception:
+            log.exception("feed=%s its health could not be recorded", job.name)
 
     def _record(
         self, job: FeedJob, state: FeedState, outcome: PollOutcome, now: datetime, started: float
@@ -194,6 +218,18 @@ class Pipeline:
             next_poll=change.next_poll,
             consecutive_failures=change.consecutive_failures,
         )
+
+    def _read_page(self, job: FeedJob, fetched: FetchResult, now: datetime) -> ParsedFeed:
+        """A [[page]] source as a feed: its links, or the sentences its text gained since the last poll."""
+        if job.page_mode == "links":
+            return page_source.page_links(fetched.body, fetched.final_url, job.selector)
+        text = page_source.page_text(fetched.body, fetched.final_url, job.selector)
+        before = self.store.health.page_text(job.name)
+        self.store.health.save_page_text(job.name, text)
+        added = page_source.added_sentences(before, text) if before is not None else []
+        title = job.name
+        entries = (page_source.text_change_entry(job.url, title, added, now),) if added else ()
+        return ParsedFeed(title, entries)
 
     async def _parse(self, fetched: FetchResult) -> ParsedFeed:
         headers = dict(fetched.headers)
@@ -251,7 +287,9 @@ class Pipeline:
             via = entry.url if link != entry.url else None
         outcome = PageOutcome(None)
         if job.fulltext and link and link.startswith(("http://", "https://", "file://")):
-            outcome = await self.fetch_page_outcome(link, linked_from=job.url)
+            outcome = await self.fetch_page_outcome(
+                link, linked_from=job.url, user_agent=job.user_agent, headers=job.headers_for(link)
+            )
         page, failure = outcome.page, outcome.failure
         base_key = urls.canonical_url(link) if via and link else entry.key
         key = urls.article_key(base_key, link, page.canonical if page else None)
@@ -300,12 +338,24 @@ class Pipeline:
             pending, failures=failures, crashes=crashes, next_attempt=at, last_error=failure.reason
         )
 
-    async def fetch_page(self, url: str, linked_from: str | None = None) -> tuple[Page | None, str | None]:
+    async def fetch_page(
+        self,
+        url: str,
+        linked_from: str | None = None,
+        user_agent: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[Page | None, str | None]:
         """The extracted page, or why there is none (the entry is then matched on its title and summary)."""
-        outcome = await self.fetch_page_outcome(url, linked_from)
+        outcome = await self.fetch_page_outcome(url, linked_from, user_agent, headers)
         return outcome.page, outcome.failure.reason if outcome.failure else None
 
-    async def fetch_page_outcome(self, url: str, linked_from: str | None = None) -> PageOutcome:
+    async def fetch_page_outcome(
+        self,
+        url: str,
+        linked_from: str | None = None,
+        user_agent: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> PageOutcome:
         async with self.page_slots:
             return await fetch_page_outcome(
                 self.fetcher,
@@ -314,6 +364,8 @@ class Pipeline:
                 max_size=self.limits.max_page_size,
                 extract_timeout=self.limits.extract_timeout,
                 linked_from=linked_from,
+                user_agent=user_agent,
+                headers=headers,
                 extractor=self.extractor,
             )
 
@@ -346,6 +398,15 @@ class Pipeline:
         log.warning("google news link %s not resolved: %s", link, reason)
         return link, reason
 
+    async def _fetch_again(self, pending: PendingPage) -> PageOutcome:
+        """A pending page fetched as its feed's pages are: with the feed's user agent and its own headers."""
+        job = self.jobs.get(pending.feed)
+        if job is None:
+            return await self.fetch_page_outcome(pending.url, pending.linked_from)
+        return await self.fetch_page_outcome(
+            pending.url, pending.linked_from, job.user_agent, job.headers_for(pending.url)
+        )
+
     def _finding(
         self,
         article: Article,
@@ -377,9 +438,7 @@ class Pipeline:
         store (and so alert) the hits that adds."""
         pages = PageRetries(self.store.engine, self.store.index)
         due = pages.claim_due(now, now + timedelta(seconds=RETRY_CLAIM))
-        outcomes = await asyncio.gather(
-            *(self.fetch_page_outcome(pending.url, pending.linked_from) for pending, _ in due)
-        )
+        outcomes = await asyncio.gather(*(self._fetch_again(pending) for pending, _ in due))
         fetched = hits = pending_count = 0
         given_up: list[str] = []
         for (pending, article), outcome in zip(due, outcomes, strict=True):
@@ -417,10 +476,19 @@ async def fetch_page(
     max_size: int,
     extract_timeout: float,
     linked_from: str | None = None,
+    user_agent: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> tuple[Page | None, str | None]:
     """An article page fetched and extracted, or why there is none: what the pipeline and `monitor match` use."""
     outcome = await fetch_page_outcome(
-        fetcher, workers, url, max_size=max_size, extract_timeout=extract_timeout, linked_from=linked_from
+        fetcher,
+        workers,
+        url,
+        max_size=max_size,
+        extract_timeout=extract_timeout,
+        linked_from=linked_from,
+        user_agent=user_agent,
+        headers=headers,
     )
     return outcome.page, outcome.failure.reason if outcome.failure else None
 
@@ -433,13 +501,22 @@ async def fetch_page_outcome(
     max_size: int,
     extract_timeout: float,
     linked_from: str | None = None,
+    user_agent: str | None = None,
+    headers: Mapping[str, str] | None = None,
     extractor: Extractor = extract.extract_page,
 ) -> PageOutcome:
     """``fetch_page``, saying also whether a failure may pass. Every failure is this page's, never its feed's:
     a worker that dies or runs out of time on a page counts as a crash, which is retried only a few times."""
     fetched: FetchResult | None = None
     try:
-        fetched = await fetcher.fetch(url, max_size=max_size, accept=PAGE_ACCEPT, linked_from=linked_from)
+        fetched = await fetcher.fetch(
+            url,
+            max_size=max_size,
+            accept=PAGE_ACCEPT,
+            linked_from=linked_from,
+            user_agent=user_agent,
+            headers=headers,
+        )
         if not extract.is_html(fetched):
             kind = fetched.headers.get("content-type", "unknown type").split(";")[0]
             return PageOutcome(None, PageFailure(f"not an HTML page ({kind})", transient=False), fetched)

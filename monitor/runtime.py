@@ -19,6 +19,7 @@ from monitor.config.compiled import Config, compile_matcher, load_config, polici
 # database (check, hits, status) never load the HTTP client, the workers, apprise or the extractor.
 if TYPE_CHECKING:
     from monitor.fetch import Fetcher
+    from monitor.health_watch import HealthWatch
     from monitor.notify.deliver import Deliverer
     from monitor.pipeline import Pipeline
     from monitor.store import Outbox, Store
@@ -42,7 +43,7 @@ class Runtime:
 
     def apply(self, config: Config) -> None:
         """Switch to a new valid config: later polls and sends use it; a poll in flight keeps its own."""
-        self.store.sync_feeds({f.name: f.url for f in config.settings.feeds})
+        self.store.sync_feeds({job.name: job.url for job in config.jobs})
         pipeline = _pipeline(config, self.fetcher, self.workers, self.store)
         deliverer = _deliverer(config, self.outbox)
         self.config, self.pipeline, self.deliverer = config, pipeline, deliverer
@@ -68,7 +69,7 @@ async def open_runtime(config: Config, *, workers: WorkerPool | None = None) -> 
 
     settings = config.settings.monitor
     store = open_store(config.settings)
-    store.sync_feeds({f.name: f.url for f in config.settings.feeds})
+    store.sync_feeds({job.name: job.url for job in config.jobs})
     from monitor.store import Outbox
 
     outbox = Outbox(store.engine, owner=current_owner())
@@ -119,7 +120,23 @@ def _pipeline(config: Config, fetcher: Fetcher, pool: WorkerPool, store: Store) 
         max_backoff=settings.max_backoff,
         pages_in_flight=settings.max_connections,
     )
-    return Pipeline(fetcher, pool, store, config.matcher, config.routes, limits, random.Random())
+    pipeline = Pipeline(fetcher, pool, store, config.matcher, config.routes, limits, random.Random())
+    pipeline.health = health_watch(config, store)
+    pipeline.jobs = {job.name: job for job in config.jobs}
+    return pipeline
+
+
+def health_watch(config: Config, store: Store) -> HealthWatch:
+    from monitor.health_watch import HealthNotifier, HealthWatch
+
+    settings = config.settings
+    notifiers = [settings.notifier(name) for name in settings.monitor.health_notify]
+    return HealthWatch(
+        store,
+        settings.monitor.silent_after,
+        [HealthNotifier(n.name, () if n.logs_only else n.urls) for n in notifiers],
+        settings.monitor.timeout,
+    )
 
 
 def _deliverer(config: Config, outbox: Outbox) -> Deliverer:

@@ -374,7 +374,7 @@ name = "console"
     assert problems == [
         "config/monitor.toml:2: [monitor] interval: bad duration '15 minutes' (use e.g. 30s, 15m, 2h, 1d)",
         "config/monitor.toml:11: [[feed]] #2 \"globe\": unknown key 'intervall' "
-        "(valid keys: name, url, interval, fulltext)",
+        "(valid keys: name, url, interval, fulltext, user_agent, headers, tags)",
         "config/monitor.toml:16: [[watchlist]] \"arms\": notify names unknown notifier 'chatt' "
         "(defined: desk-email, console)",
     ]
@@ -480,8 +480,8 @@ name = "single"
     path = write(tmp_path, text)
     assert problems_of(path) == [
         f"{path}:1: [monitor] must be a table: write [monitor] on a line of its own",
-        f"{path}:2: unknown top-level key 'colour' (valid tables: [monitor], [[feed]], [[watchlist]], [[notifier]], [[alias]])",
-        f"{path}:4: unknown table [feeds] (valid tables: [monitor], [[feed]], [[watchlist]], [[notifier]], [[alias]])",
+        f"{path}:2: unknown top-level key 'colour' (valid tables: [monitor], [[feed]], [[page]], [[watchlist]], [[notifier]], [[alias]])",
+        f"{path}:4: unknown table [feeds] (valid tables: [monitor], [[feed]], [[page]], [[watchlist]], [[notifier]], [[alias]])",
         f"{path}:7: feed must be written as [[feed]] tables (double brackets), one each",
     ]
 

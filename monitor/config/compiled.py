@@ -25,7 +25,13 @@ class Config:
 
     @property
     def jobs(self) -> list[FeedJob]:
-        return [FeedJob(f.name, f.url, f.interval, f.fulltext) for f in self.settings.feeds]
+        return [
+            FeedJob(f.name, f.url, f.interval, f.fulltext, f.user_agent, tuple(sorted(f.headers.items())))
+            for f in self.settings.feeds
+        ] + [
+            FeedJob(p.name, p.url, p.interval, p.fulltext and p.mode == "links", None, (), p.mode, p.selector)
+            for p in self.settings.pages
+        ]
 
     @property
     def routes(self) -> dict[str, tuple[str, ...]]:

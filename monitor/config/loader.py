@@ -15,10 +15,12 @@ from pydantic import (
 
 from monitor import secrets
 from monitor.config.settings import (
+    TAG_PREFIX,
     AliasSettings,
     FeedSettings,
     MonitorSettings,
     NotifierSettings,
+    PageSettings,
     Section,
     Settings,
     WatchlistSettings,
@@ -35,8 +37,8 @@ from monitor.models import WatchlistSpec
 
 MAX_NESTING = 32
 _TOO_DEEP = f"nested more than {MAX_NESTING} levels deep (arrays, inline tables or dotted keys)"
-_TABLES = ("monitor", "feed", "watchlist", "notifier", "alias")
-_VALID_TABLES = "[monitor], [[feed]], [[watchlist]], [[notifier]], [[alias]]"
+_TABLES = ("monitor", "feed", "page", "watchlist", "notifier", "alias")
+_VALID_TABLES = "[monitor], [[feed]], [[page]], [[watchlist]], [[notifier]], [[alias]]"
 _EXPECTED = {
     "string_type": "expected a string",
     "bool_type": "expected true or false",
@@ -127,12 +129,15 @@ class _Loader:
         monitor = self._validate(MonitorSettings, "monitor", None, tables["monitor"][0]) or MonitorSettings()
         feed_defaults = {"interval": monitor.interval, "fulltext": monitor.fulltext}
         feeds = self._validate_all(FeedSettings, "feed", tables["feed"], feed_defaults)
+        pages = self._validate_all(PageSettings, "page", tables["page"], feed_defaults)
         notifiers = self._validate_all(NotifierSettings, "notifier", tables["notifier"])
         watchlists = self._validate_all(WatchlistSettings, "watchlist", tables["watchlist"])
         aliases = self._validate_all(AliasSettings, "alias", tables["alias"])
         for kind in ("feed", "notifier", "watchlist", "alias"):
             self._check_unique_names(kind, tables[kind])
+        self._check_page_names(tables)
         self._check_notifiers(notifiers)
+        self._check_health_notify(monitor, tables["notifier"])
         self._check_watchlists(watchlists, tables, notifiers)
         resolved = self._resolve_aliases(aliases)
         self._check_queries(watchlists, resolved)
@@ -143,6 +148,7 @@ class _Loader:
             path=Path(self.path),
             monitor=monitor,
             feeds=tuple(feeds.values()),
+            pages=tuple(pages.values()),
             watchlists=tuple(watchlists.values()),
             notifiers=tuple(notifiers.values()),
             aliases=tuple(aliases.values()),
@@ -164,6 +170,7 @@ class _Loader:
         tables: dict[str, list[Any]] = {
             "monitor": [{}],
             "feed": [],
+            "page": [],
             "watchlist": [],
             "notifier": [],
             "alias": [],
@@ -223,6 +230,28 @@ class _Loader:
             else:
                 first_seen[name] = index
 
+    def _check_page_names(self, tables: dict[str, list[Any]]) -> None:
+        """Pages and feeds share one namespace: watchlists, articles and the store name them alike."""
+        feed_lines = {name: self.locator.line_of("feed", i) for i, name in enumerate(_names(tables["feed"]))}
+        self._check_unique_names("page", tables["page"])
+        for index, raw in enumerate(tables["page"]):
+            name = raw.get("name")
+            if isinstance(name, str) and name in feed_lines:
+                self.report(
+                    ("page", index, "name"),
+                    f"{_label('page', index, raw)}: a [[feed]] at line {feed_lines[name]} has the same name",
+                )
+
+    def _check_health_notify(self, monitor: MonitorSettings, notifiers: list[Any]) -> None:
+        defined = _names(notifiers)
+        for name in monitor.health_notify:
+            if name not in defined:
+                known = ", ".join(defined) or "none"
+                self.report(
+                    ("monitor", "health_notify"),
+                    f"[monitor] health_notify names unknown notifier '{name}' (defined: {known})",
+                )
+
     def _check_notifiers(self, notifiers: dict[int, NotifierSettings]) -> None:
         for index, notifier in notifiers.items():
             if notifier.mode == "digest" and notifier.schedule is None:
@@ -251,6 +280,8 @@ class _Loader:
         # Names come from the raw tables so that an invalid feed or notifier, already reported, is not also
         # reported as unknown here.
         defined = {kind: list(dict.fromkeys(_names(tables[kind]))) for kind in ("feed", "notifier")}
+        defined["feed"] += _names(tables["page"])
+        tags = {tag for raw in [*tables["feed"], *tables["page"]] for tag in _tags(raw)}
         schedules = {notifier.name: notifier.schedule for notifier in notifiers.values()}
         for index, watchlist in watchlists.items():
             label = f'[[watchlist]] "{watchlist.name}"'
@@ -263,7 +294,14 @@ class _Loader:
                 )
             for key, kind in (("feeds", "feed"), ("notify", "notifier")):
                 for name in getattr(watchlist, key) or ():
-                    if name not in defined[kind]:
+                    if kind == "feed" and name.startswith(TAG_PREFIX):
+                        if name.removeprefix(TAG_PREFIX) not in tags:
+                            known_tags = ", ".join(sorted(tags)) or "none"
+                            self.report(
+                                ("watchlist", index, key),
+                                f"{label}: feeds names '{name}' but no feed has that tag (tags: {known_tags})",
+                            )
+                    elif name not in defined[kind]:
                         known = ", ".join(defined[kind]) or "none"
                         self.report(
                             ("watchlist", index, key),
@@ -311,6 +349,11 @@ class _Loader:
 
 
 _S = TypeVar("_S", bound=Section)
+
+
+def _tags(raw: Any) -> list[str]:
+    tags = raw.get("tags") if isinstance(raw, dict) else None
+    return [tag for tag in tags if isinstance(tag, str)] if isinstance(tags, list) else []
 
 
 def _names(raws: list[Any]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
 import math
 import os
@@ -34,6 +35,7 @@ from monitor.models import WatchlistSpec
 from monitor.secrets import mask_url
 
 DEFAULT_CONFIG_PATH = Path("config/monitor.toml")
+TAG_PREFIX = "tag:"  # in a watchlist's feeds, "tag:turkey" names every feed tagged "turkey"
 
 
 def _project_version() -> str:
@@ -126,6 +128,7 @@ MaxAge = Annotated[float, _DURATION, AfterValidator(_within(0.001, 366 * DAY, fo
 Retention = Annotated[float, _DURATION, AfterValidator(_within(HOUR, 100 * 366 * DAY, format_duration))]
 RecheckAge = Annotated[float, _DURATION, AfterValidator(_within(1, 366 * DAY, format_duration))]
 Rechecks = Annotated[tuple[RecheckAge, ...], Field(max_length=20)]
+Silence = Annotated[float, _DURATION, AfterValidator(_within(0.001, 366 * DAY, format_duration))]
 FeedSize = Annotated[int, BeforeValidator(_size_input), AfterValidator(_within(1, 10**9, _show_size))]
 PageSize = Annotated[int, BeforeValidator(_size_input), AfterValidator(_within(1, 10**8, _show_size))]
 Connections = Annotated[StrictInt, AfterValidator(_within(1, 1000, _show_count))]
@@ -194,6 +197,8 @@ class MonitorSettings(Section):
     retention: Retention = 180 * DAY
     recheck: Rechecks = (HOUR, DAY, 7 * DAY)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    silent_after: Silence = 7 * 86400.0
+    health_notify: tuple[Name, ...] = ()
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -214,6 +219,13 @@ class MonitorSettings(Section):
         return f"{scheme}:///{(_base_folder(info) / file).resolve()}{qmark}{query}"
 
 
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# Headers the fetcher sets itself on every request (conditional GET, body decoding, connection handling).
+_RESERVED_HEADERS = frozenset(
+    {"host", "if-none-match", "if-modified-since", "accept-encoding", "content-length", "connection"}
+)
+
+
 class FeedSettings(Section):
     """One [[feed]]: a news feed to poll."""
 
@@ -221,6 +233,29 @@ class FeedSettings(Section):
     url: str
     interval: FeedInterval
     fulltext: StrictBool
+    user_agent: Text | None = None
+    # Values may hold secrets (``${SITE_COOKIE}``): kept out of repr, never shown.
+    headers: dict[str, str] = Field(default_factory=dict, repr=False)
+    tags: tuple[Name, ...] = ()
+
+    @field_validator("headers")
+    @classmethod
+    def _check_headers(cls, headers: dict[str, str]) -> dict[str, str]:
+        for name, value in headers.items():
+            if not _HEADER_NAME.fullmatch(name):
+                raise _problem(f"{name!r} is not a valid HTTP header name")
+            if name.lower() in _RESERVED_HEADERS:
+                raise _problem(f"header {name!r} is set by monitor itself and cannot be configured")
+            if "\r" in value or "\n" in value or "\0" in value:
+                raise _problem(f"the value of header {name!r} holds a line break")
+        return headers
+
+    @field_validator("user_agent")
+    @classmethod
+    def _check_user_agent(cls, value: str | None) -> str | None:
+        if value is not None and ("\r" in value or "\n" in value):
+            raise _problem("holds a line break")
+        return value
 
     @field_validator("url")
     @classmethod
@@ -234,6 +269,38 @@ class FeedSettings(Section):
             )  # "file:///abs/feed.xml" or "file://feeds/x.xml" (relative to the config folder)
             return (file if file.is_absolute() else (_base_folder(info) / file).resolve()).as_uri()
         raise _problem(f"must be an http://, https:// or file:// URL (got {mask_url(value)!r})")
+
+
+class PageSettings(Section):
+    """One [[page]]: a web page without a feed, followed for new links (``links``) or changed text (``text``)."""
+
+    name: Name
+    url: str
+    interval: FeedInterval
+    fulltext: StrictBool
+    mode: Literal["links", "text"] = "links"
+    selector: Text | None = None
+    tags: tuple[Name, ...] = ()
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        scheme, sep, rest = value.partition("://")
+        if sep and scheme.lower() in ("http", "https") and rest.split("/")[0]:
+            return value
+        raise _problem(f"must be an http:// or https:// URL (got {mask_url(value)!r})")
+
+    @field_validator("selector")
+    @classmethod
+    def _check_selector(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from monitor.page_source import check_selector  # lxml and the feed parser: only for a [[page]]
+
+        try:
+            return check_selector(value)
+        except ValueError as error:
+            raise _problem(str(error)) from None
 
 
 class WatchlistSettings(Section):
@@ -348,6 +415,7 @@ class Settings(BaseModel):
     path: Path
     monitor: MonitorSettings
     feeds: tuple[FeedSettings, ...] = ()
+    pages: tuple[PageSettings, ...] = ()
     watchlists: tuple[WatchlistSettings, ...] = ()
     notifiers: tuple[NotifierSettings, ...] = ()
     aliases: tuple[AliasSettings, ...] = ()
@@ -356,7 +424,21 @@ class Settings(BaseModel):
     _locator: LineLocator = PrivateAttr(default_factory=lambda: LineLocator(""))
 
     def watchlist_specs(self) -> list[WatchlistSpec]:
-        return [watchlist.spec() for watchlist in self.watchlists]
+        """The watchlists for the matcher, with each ``tag:NAME`` in ``feeds`` replaced by the feeds tagged so."""
+        specs = [watchlist.spec() for watchlist in self.watchlists]
+        return [
+            spec if spec.feeds is None else dataclasses.replace(spec, feeds=self.feed_names(spec.feeds))
+            for spec in specs
+        ]
+
+    def feed_names(self, names: Iterable[str]) -> tuple[str, ...]:
+        """Feed names, with each ``tag:NAME`` expanded to the feeds that carry that tag (in config order)."""
+        found: list[str] = []
+        for name in names:
+            tag = name.removeprefix(TAG_PREFIX) if name.startswith(TAG_PREFIX) else None
+            sources: list[FeedSettings | PageSettings] = [*self.feeds, *self.pages]
+            found += [f.name for f in sources if tag in f.tags] if tag is not None else [name]
+        return tuple(dict.fromkeys(found))
 
     def feed(self, name: str) -> FeedSettings:
         """The feed called ``name``; KeyError when there is none."""

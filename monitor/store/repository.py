@@ -34,6 +34,7 @@ from monitor.models import (
 from monitor.secrets import mask_url, redact
 from monitor.store import engine as engine_setup
 from monitor.store.evidence import capture_row
+from monitor.store.health import HealthRecords
 from monitor.store.index import SearchIndex, Words, default_words
 from monitor.store.outbox import Outbox
 from monitor.store.queries import hit_from_row, hit_query, with_outlets
@@ -61,6 +62,7 @@ class Store:
         self.outbox = Outbox(engine)
         self.daemon = DaemonRecord(engine)
         self.index = SearchIndex(engine.dialect.name, words or default_words())
+        self.health = HealthRecords(engine)
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True, words: Words | None = None) -> Store:

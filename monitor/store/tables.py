@@ -244,3 +244,15 @@ captures = Table(
     ),  # page, unchanged, changed, removed (rechecks)
     Index("ix_captures_article", "article_id", "fetched_at"),
 )
+
+# Per feed: the recent new-entry times and page samples that source health is judged on, and the health
+# state last told to the health notifiers.
+feed_health = Table(
+    "feed_health",
+    metadata,
+    Column("feed", CleanText, primary_key=True),
+    Column("entry_times", Text, nullable=False, default="[]"),  # JSON list of ISO times, oldest first
+    Column("pages", Text, nullable=False, default="[]"),  # JSON list of [fulltext, paywall_marker]
+    Column("told_state", String(40)),
+    Column("page_text", Text),  # a [[page]] in text mode: its main text at the last poll
+)
