@@ -15,7 +15,7 @@ from monitor.extract import looks_like_html
 from monitor.match import compile_watchlists, matching
 from monitor.models import Hit, PendingPage, Snippet, Story, WatchlistSpec
 from monitor.notify.channels import snippet_runs
-from monitor.secrets import mask_known, mask_url
+from monitor.redact import mask_known, mask_url
 from monitor.untrusted import printable
 
 # Each command imports the parts it uses where it uses them: a command starts in the time its own
@@ -73,7 +73,7 @@ def _check_database(url: str) -> str:
 
 
 async def poll(config: Config, only: list[str], *, notify: bool) -> int:
-    from monitor.pipeline import poll_summary
+    from monitor.poll import poll_summary
     from monitor.runtime import open_runtime, release_stale_claims
 
     jobs = config.jobs
@@ -461,7 +461,7 @@ async def _article_fields(config: Config, source: str | Path) -> dict[str, str]:
     if isinstance(source, Path) and not _looks_like_html(source):
         fields["body"] = source.read_text(encoding="utf-8", errors="replace")
         return fields
-    from monitor.pipeline import fetch_page
+    from monitor.poll import fetch_page
     from monitor.workers import WorkerPool
 
     settings = config.settings.monitor

@@ -25,7 +25,7 @@ from monitor.errors import ConfigError
 from monitor.lock import DaemonLock
 from monitor.logs import setup_logging
 from monitor.models import FeedJob, PollResult
-from monitor.pipeline import poll_summary
+from monitor.poll import poll_summary
 from monitor.poll_plan import first_poll
 from monitor.runtime import Runtime, open_runtime, release_stale_claims
 from monitor.store.archive import Archive

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from monitor.errors import AlreadyRunningError, StoreError
-from monitor.secrets import mask_url
+from monitor.redact import mask_url
 from monitor.store import DaemonRecord
 from monitor.store.engine import describe_failure
 

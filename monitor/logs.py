@@ -10,7 +10,7 @@ import traceback
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from monitor.secrets import mask_known
+from monitor.redact import mask_known
 from monitor.untrusted import printable
 
 

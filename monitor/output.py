@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from monitor.secrets import mask_data, mask_known
+from monitor.redact import mask_data, mask_known
 from monitor.untrusted import csv_cell, printable
 
 

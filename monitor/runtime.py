@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from monitor.fetch import Fetcher
     from monitor.health_watch import HealthWatch
     from monitor.notify.deliver import Deliverer
-    from monitor.pipeline import Pipeline
+    from monitor.poll import Pipeline
     from monitor.store import Outbox, Store
     from monitor.workers import WorkerPool
 
@@ -109,7 +109,7 @@ def new_fetcher(settings: Settings) -> Fetcher:
 
 
 def _pipeline(config: Config, fetcher: Fetcher, pool: WorkerPool, store: Store) -> Pipeline:
-    from monitor.pipeline import Pipeline, PollLimits
+    from monitor.poll import Pipeline, PollLimits
 
     settings = config.settings.monitor
     limits = PollLimits(

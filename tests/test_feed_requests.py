@@ -16,7 +16,7 @@ from monitor.errors import ConfigError
 from monitor.fetch import Fetcher
 from monitor.match import compile_watchlists
 from monitor.models import FeedJob, PollResult, WatchlistSpec
-from monitor.pipeline import Pipeline, PollLimits
+from monitor.poll import Pipeline, PollLimits
 from monitor.store import Store
 from monitor.workers import WorkerPool
 from tests.helpers import Item, LocalServer, article_page, cli_inline, rss, story_paragraphs

@@ -13,7 +13,7 @@ from monitor import gnews
 from monitor.fetch import Fetcher
 from monitor.match import compile_watchlists
 from monitor.models import Entry
-from monitor.pipeline import FeedJob, Pipeline, PollLimits
+from monitor.poll import FeedJob, Pipeline, PollLimits
 from monitor.store import Store
 from monitor.workers import WorkerPool
 from tests.factory import article_page

@@ -31,7 +31,7 @@ from monitor.health import (
 from monitor.health_watch import HealthNotifier, HealthWatch
 from monitor.match import compile_watchlists
 from monitor.models import FeedJob, PollResult, WatchlistSpec
-from monitor.pipeline import Pipeline, PollLimits
+from monitor.poll import Pipeline, PollLimits
 from monitor.store import Store
 from monitor.workers import WorkerPool
 from tests.helpers import Item, LocalServer, WebhookServer, cli_inline, rss, write_config

@@ -12,7 +12,7 @@ import pytest
 
 from monitor.models import Hit, Snippet
 from monitor.notify import Message, TargetResult, render_message, send_message
-from monitor.secrets import mask_url
+from monitor.redact import mask_url
 from tests.smtpserver import SmtpServer, free_port, smtp_server  # noqa: F401
 from tests.webhook import WebhookServer, webhook_server  # noqa: F401
 

@@ -18,7 +18,7 @@ from monitor.fetch import Fetcher
 from monitor.match import compile_watchlists
 from monitor.models import FeedJob, PollResult, WatchlistSpec
 from monitor.page_source import added_sentences, page_links, page_text
-from monitor.pipeline import Pipeline, PollLimits
+from monitor.poll import Pipeline, PollLimits
 from monitor.store import Store
 from monitor.workers import WorkerPool
 from tests.helpers import LocalServer, cli_inline

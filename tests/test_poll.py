@@ -15,7 +15,7 @@ from sqlalchemy import text
 from monitor.fetch import Fetcher
 from monitor.match import compile_watchlists
 from monitor.models import FeedJob, PollResult, WatchlistSpec
-from monitor.pipeline import Pipeline, PollLimits
+from monitor.poll import Pipeline, PollLimits
 from monitor.store import Outbox, Store
 from monitor.workers import WorkerPool
 from tests.helpers import Item, LocalServer, article_page, rss, story_paragraphs

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor.models import Entry, StoredEntry
-from monitor.pipeline import entry_changed, update_due
+from monitor.poll import entry_changed, update_due
 from monitor.store import Store
 from monitor.store.archive import Archive
 from monitor.usecases.search import search

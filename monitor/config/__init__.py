@@ -18,7 +18,7 @@ from monitor.config.settings import (
 )
 from monitor.config.source import LineLocator, expand_env
 from monitor.config.units import format_duration, parse_duration, parse_size
-from monitor.secrets import mask_url
+from monitor.redact import mask_url
 
 __all__ = [
     "DEFAULT_USER_AGENT",

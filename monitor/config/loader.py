@@ -13,7 +13,7 @@ from pydantic import (
     ValidationError,
 )
 
-from monitor import secrets
+from monitor import redact
 from monitor.config.settings import (
     TAG_PREFIX,
     AliasSettings,
@@ -122,7 +122,7 @@ class _Loader:
         expansion_problems: list[tuple[KeyPath, str]] = []
         substituted: set[str] = set()
         data = expand_tree(raw, self.env, (), expansion_problems, substituted)
-        secrets.remember(*substituted)  # before validation, whose messages may quote them
+        redact.remember(*substituted)  # before validation, whose messages may quote them
         for key_path, message in expansion_problems:
             self.report(key_path, message)
         tables = self._split_tables(data)
@@ -156,10 +156,10 @@ class _Loader:
             warnings=tuple(_warnings(list(feeds.values()), list(watchlists.values()))),
         )
         settings._locator = self.locator
-        secrets.remember_password(monitor.database)
+        redact.remember_password(monitor.database)
         for notifier in notifiers.values():
             for url in notifier.urls:
-                secrets.remember_url(url)
+                redact.remember_url(url)
         return settings
 
     def _format(self, line: int, message: str) -> str:

@@ -32,7 +32,7 @@ from pydantic_core import PydanticCustomError
 from monitor.config.source import LineLocator
 from monitor.config.units import format_duration, format_size, parse_duration, parse_size
 from monitor.models import WatchlistSpec
-from monitor.secrets import mask_url
+from monitor.redact import mask_url
 
 DEFAULT_CONFIG_PATH = Path("config/monitor.toml")
 TAG_PREFIX = "tag:"  # in a watchlist's feeds, "tag:turkey" names every feed tagged "turkey"

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from monitor.notify.render import Message
-from monitor.secrets import mask_url, redact
+from monitor.redact import mask_url, redact
 
 # apprise (tens of megabytes with its plugins) is loaded at the first send, not by every process that
 # might one day send: a daemon whose notifiers only log, and the commands that never send, go without it.

@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from monitor.errors import StoreError
-from monitor.secrets import mask_url, redact
+from monitor.redact import mask_url, redact
 
 if TYPE_CHECKING:
     from alembic.config import Config

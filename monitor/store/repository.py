@@ -31,7 +31,7 @@ from monitor.models import (
     StoryAlert,
     StoryArticle,
 )
-from monitor.secrets import mask_url, redact
+from monitor.redact import mask_url, redact
 from monitor.store import engine as engine_setup
 from monitor.store.evidence import capture_row
 from monitor.store.health import HealthRecords

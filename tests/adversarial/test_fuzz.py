@@ -13,7 +13,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor import secrets
+from monitor import redact
 from monitor.config.settings import FeedSettings, MonitorSettings, NotifierSettings, WatchlistSettings
 from monitor.errors import ConfigError, QueryError
 from monitor.match import compile_watchlists
@@ -58,7 +58,7 @@ def outcome_of_config(text: str, env: dict[str, str] | None = None) -> None:
     except ConfigError as error:
         assert error.problems and all(isinstance(p, str) and p for p in error.problems)
     finally:
-        secrets.forget_all()
+        redact.forget_all()
 
 
 # --- TOML values of every kind --------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from monitor.fetch import Fetcher
 from monitor.match import compile_watchlists
 from monitor.models import Article, Match, Page, WatchlistSpec
 from monitor.page_retry import MAX_CRASHES, PageFailure
-from monitor.pipeline import MAX_TITLE, FeedJob, Pipeline, PollLimits, capped_title
+from monitor.poll import MAX_TITLE, FeedJob, Pipeline, PollLimits, capped_title
 from monitor.runtime import load_config, release_stale_claims
 from monitor.store import Outbox, PageRetries, Store
 from monitor.workers import WorkerPool

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor import secrets
+from monitor import redact
 from monitor.config import load_settings
 from monitor.errors import StoreError
 from monitor.logs import setup_logging
@@ -34,9 +34,9 @@ QUERY_SECRET = "plainword"
 
 @pytest.fixture(autouse=True)
 def fresh_registry() -> Iterator[None]:
-    secrets.forget_all()
+    redact.forget_all()
     yield
-    secrets.forget_all()
+    redact.forget_all()
 
 
 def leaks(text: str) -> list[str]:
@@ -118,7 +118,7 @@ def test_a_var_is_encoded_for_where_it_stands_in_a_url(tmp_path: Path) -> None:
 
 
 def test_the_redaction_filter_covers_every_logger_and_tracebacks(capsys: pytest.CaptureFixture[str]) -> None:
-    secrets.remember("plain-value")
+    redact.remember("plain-value")
     root = logging.getLogger()
     saved = (root.handlers[:], root.level)
     try:
@@ -144,7 +144,7 @@ def test_the_redaction_filter_covers_every_logger_and_tracebacks(capsys: pytest.
 
 def test_tables_csv_and_json_mask_remembered_values_even_when_json_escapes_them() -> None:
     secret = 'quote"and\\slash'
-    secrets.remember(secret)
+    redact.remember(secret)
     rows = [{"title": f"x {secret} y", "tags": [secret]}]
     for text in (table(rows, ["title", "tags"]), csv_text(rows, ["title", "tags"]), json_lines(rows)):
         assert "quote" not in text and "****" in text
@@ -180,7 +180,7 @@ def test_a_percent_in_the_database_password_migrates_without_interpolation(pg_ur
 def test_log_output_through_a_stream_is_masked() -> None:
     from monitor.logs import MaskingWriter
 
-    secrets.remember("hunter2pw")
+    redact.remember("hunter2pw")
     sink = io.StringIO()
     MaskingWriter(sink).write("monitor: cannot reach postgresql://u:hunter2pw@h/d\n")
     assert sink.getvalue() == "monitor: cannot reach postgresql://u:****@h/d\n"
