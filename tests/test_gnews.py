@@ -117,7 +117,7 @@ def resolve(tmp_path: Path, server: LocalServer, link: str) -> tuple[object, ...
             job = FeedJob("google", server.url("/feed.xml"), 60, fulltext=False)
             from datetime import UTC, datetime
 
-            article, _ = await pipeline._article(job, entry(link), datetime.now(UTC))
+            article, _, _ = await pipeline._article(job, entry(link), datetime.now(UTC))
             return article.url, article.via, article.via_error, article.key, article.aliases
         finally:
             await fetcher.aclose()
