@@ -117,14 +117,22 @@ class Article:
 
     def fields(self) -> dict[str, str]:
         """The text of each field watchlists can scope to, and the article's language ("" when unknown)."""
-        return {
-            "title": self.title,
-            "summary": self.summary,
-            "body": self.text,
-            "url": self.url or "",
-            "feed": self.feed,
-            "language": self.language or "",
-        }
+        return match_fields(self.title, self.summary, self.text, self.url, self.feed, self.language)
+
+
+def match_fields(
+    title: str, summary: str, text: str, url: str | None, feed: str, language: str | None
+) -> dict[str, str]:
+    """An article as the matcher reads it: each field a watchlist can scope to, and its language ("" when
+    unknown). Live articles and stored ones both go through here, so a backtest reads what a poll read."""
+    return {
+        "title": title,
+        "summary": summary,
+        "body": text,
+        "url": url or "",
+        "feed": feed,
+        "language": language or "",
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, delete, func, insert, select, text, update
 
-from monitor.models import Hit
+from monitor.models import Hit, match_fields
 from monitor.store.evidence import Capture, read_captures
 from monitor.store.index import IndexQuery, fts5_query, tsquery
 from monitor.store.queries import hit_from_row, hit_query
@@ -37,14 +37,7 @@ class StoredArticle:
     story: int | None = None  # the id of its story (the story's first article)
 
     def fields(self) -> dict[str, str]:
-        return {
-            "title": self.title,
-            "summary": self.summary,
-            "body": self.text,
-            "url": self.url or "",
-            "feed": self.feed,
-            "language": self.language or "",
-        }
+        return match_fields(self.title, self.summary, self.text, self.url, self.feed, self.language)
 
 
 @dataclass(frozen=True, slots=True)
