@@ -9,9 +9,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import (
-    ValidationError,
-)
+from pydantic import BaseModel, ValidationError
 
 from monitor import redact
 from monitor.config.settings import (
@@ -21,13 +19,13 @@ from monitor.config.settings import (
     MonitorSettings,
     NotifierSettings,
     PageSettings,
-    Section,
     Settings,
     WatchlistSettings,
     describe_value,
 )
 from monitor.config.source import KeyPath, LineLocator, expand_tree, too_deep_line
 from monitor.config.units import format_duration
+from monitor.config.web_settings import WebSettings
 from monitor.errors import ConfigError, QueryError
 from monitor.match.aliases import AliasError, resolve_aliases
 from monitor.match.language import known_languages
@@ -38,7 +36,8 @@ from monitor.models import WatchlistSpec
 MAX_NESTING = 32
 _TOO_DEEP = f"nested more than {MAX_NESTING} levels deep (arrays, inline tables or dotted keys)"
 _TABLES = ("monitor", "feed", "page", "watchlist", "notifier", "alias")
-_VALID_TABLES = "[monitor], [[feed]], [[page]], [[watchlist]], [[notifier]], [[alias]]"
+_SINGLE_TABLES = ("monitor", "web")
+_VALID_TABLES = "[monitor], [web], [[feed]], [[page]], [[watchlist]], [[notifier]], [[alias]]"
 _EXPECTED = {
     "string_type": "expected a string",
     "bool_type": "expected true or false",
@@ -133,6 +132,7 @@ class _Loader:
         notifiers = self._validate_all(NotifierSettings, "notifier", tables["notifier"])
         watchlists = self._validate_all(WatchlistSettings, "watchlist", tables["watchlist"])
         aliases = self._validate_all(AliasSettings, "alias", tables["alias"])
+        web = self._validate(WebSettings, "web", None, tables["web"][0]) or WebSettings()
         for kind in ("feed", "notifier", "watchlist", "alias"):
             self._check_unique_names(kind, tables[kind])
         self._check_page_names(tables)
@@ -152,11 +152,14 @@ class _Loader:
             watchlists=tuple(watchlists.values()),
             notifiers=tuple(notifiers.values()),
             aliases=tuple(aliases.values()),
+            web=web,
             resolved_aliases=resolved,
             warnings=tuple(_warnings(list(feeds.values()), list(watchlists.values()))),
         )
         settings._locator = self.locator
         redact.remember_password(monitor.database)
+        if web.token:
+            redact.remember(web.token)
         for notifier in notifiers.values():
             for url in notifier.urls:
                 redact.remember_url(url)
@@ -169,6 +172,7 @@ class _Loader:
         """The raw tables by kind; a misplaced or unknown top-level entry is reported and left out."""
         tables: dict[str, list[Any]] = {
             "monitor": [{}],
+            "web": [{}],
             "feed": [],
             "page": [],
             "watchlist": [],
@@ -176,11 +180,11 @@ class _Loader:
             "alias": [],
         }
         for key, value in data.items():
-            if key == "monitor":
+            if key in _SINGLE_TABLES:
                 if isinstance(value, dict):
-                    tables["monitor"] = [value]
+                    tables[key] = [value]
                 else:
-                    self.report((key,), "[monitor] must be a table: write [monitor] on a line of its own")
+                    self.report((key,), f"[{key}] must be a table: write [{key}] on a line of its own")
             elif key in _TABLES:
                 if isinstance(value, list) and all(isinstance(item, dict) for item in value):
                     tables[key] = value
@@ -348,7 +352,7 @@ class _Loader:
                 self.report(("watchlist", index, key), f"[[watchlist]] {error}{caret}")
 
 
-_S = TypeVar("_S", bound=Section)
+_S = TypeVar("_S", bound=BaseModel)
 
 
 def _tags(raw: Any) -> list[str]:
@@ -360,7 +364,9 @@ def _names(raws: list[Any]) -> list[str]:
     return [raw["name"] for raw in raws if isinstance(raw.get("name"), str)]
 
 
-def _explain(kind: str, loc: tuple[int | str, ...], detail: Any, model: type[Section]) -> tuple[KeyPath, str]:
+def _explain(
+    kind: str, loc: tuple[int | str, ...], detail: Any, model: type[BaseModel]
+) -> tuple[KeyPath, str]:
     """A pydantic error as (key path to locate, message after the table label)."""
     if kind == "extra_forbidden":
         return loc, f": unknown key '{loc[-1]}' (valid keys: {', '.join(model.model_fields)})"

@@ -31,6 +31,7 @@ from pydantic_core import PydanticCustomError
 
 from monitor.config.source import LineLocator
 from monitor.config.units import format_duration, format_size, parse_duration, parse_size
+from monitor.config.web_settings import WebSettings
 from monitor.models import WatchlistSpec
 from monitor.redact import mask_url
 
@@ -419,6 +420,7 @@ class Settings(BaseModel):
     watchlists: tuple[WatchlistSettings, ...] = ()
     notifiers: tuple[NotifierSettings, ...] = ()
     aliases: tuple[AliasSettings, ...] = ()
+    web: WebSettings = Field(default_factory=WebSettings)
     resolved_aliases: Mapping[str, tuple[str, ...]] = Field(default_factory=dict)  # nested ones expanded
     warnings: tuple[str, ...] = ()
     _locator: LineLocator = PrivateAttr(default_factory=lambda: LineLocator(""))

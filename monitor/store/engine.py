@@ -123,6 +123,11 @@ def head_revision(versions: Path = MIGRATIONS / "versions") -> str | None:
     return heads.pop() if len(heads) == 1 else None
 
 
+def is_current(engine: Engine) -> bool:
+    """Whether the database's schema is at the newest revision (False while it is empty or behind)."""
+    return _is_current(engine)
+
+
 def _is_current(engine: Engine) -> bool:
     head = head_revision()
     if head is None:
