@@ -254,22 +254,14 @@ def _explanation(row: dict[str, Any]) -> str:
 
 
 def status(config: Config, fmt: str) -> int:
-    from monitor.health_watch import health_columns
     from monitor.runtime import open_store
     from monitor.store import PageRetries
+    from monitor.usecases.status import feed_rows
 
     store = open_store(config.settings)
     try:
-        store.sync_feeds({job.name: job.url for job in config.jobs})
         daemon = daemon_status(store.daemon)
-        configured = {job.name for job in config.jobs}
-        samples = store.health.all_samples()
-        silent_after, at = config.settings.monitor.silent_after, now()
-        feeds = [
-            {**_feed_row(s), **health_columns(samples.get(s.name), s.consecutive_failures, silent_after, at)}
-            for s in store.feed_states()
-            if s.name in configured
-        ]
+        feeds = feed_rows(config, store, now())
         outbox = store.outbox
         counts = outbox.counts()
         dead = outbox.listing(status="dead", limit=20)
@@ -326,22 +318,6 @@ def _pending_page_row(pending: PendingPage) -> dict[str, Any]:
         "first_failed": pending.first_failed,
         "next_attempt": pending.next_attempt,
         "last_error": pending.last_error,
-    }
-
-
-def _feed_row(state: Any) -> dict[str, Any]:
-    return {
-        "name": state.name,
-        "url": mask_url(state.url),
-        "moved_to": state.current_url,
-        "last_polled": state.last_polled,
-        "last_status": state.last_status or "never",
-        "last_error": state.last_error,
-        "consecutive_failures": state.consecutive_failures,
-        "entries_seen": state.entries_seen,
-        "next_poll": state.next_poll,
-        "backoff": state.consecutive_failures > 0,
-        "gone": state.gone,
     }
 
 

@@ -21,17 +21,26 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from monitor.config.compiled import Config
-from monitor.errors import StoreError
+from monitor.errors import QueryError, StoreError
 from monitor.store import engine as engine_setup
 from monitor.store.repository import Store
+from monitor.usecases.triage import TriageError
 from monitor.web import access
+from monitor.web.forms import FilterError
 from monitor.web.state import Desk, session_secret
 
 log = logging.getLogger(__name__)
 
 # Routes served by modules of their own (JSON API, Atom feeds, Prometheus metrics); each exposes routes().
 EXTRA_ROUTE_MODULES = ("monitor.web.api", "monitor.web.atom", "monitor.web.metrics")
-PAGE_ROUTE_MODULES = ("monitor.web.inbox",)
+PAGE_ROUTE_MODULES = (
+    "monitor.web.inbox",
+    "monitor.web.article",
+    "monitor.web.stories_page",
+    "monitor.web.search_page",
+    "monitor.web.feeds_page",
+    "monitor.web.chart",
+)
 PUBLIC_PREFIXES = ("/login", "/static/")
 RETRY_AFTER = "5"
 SCHEMA_RECHECK = 5.0  # seconds between checks that the schema is current
@@ -85,6 +94,15 @@ def _quote(target: str) -> str:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     return error_response(request, exc.status_code, exc.detail, dict(exc.headers or {}))
+
+
+async def _bad_value(request: Request, exc: Exception) -> Response:
+    return error_response(request, 400, str(exc))
+
+
+async def _bad_query(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, QueryError)
+    return error_response(request, 400, f"query: position {exc.position + 1}: expected {exc.expected}")
 
 
 async def _database_error(request: Request, exc: Exception) -> Response:
@@ -196,6 +214,9 @@ def create_app(config: Config, *, store: Store | None = None) -> Starlette:
         ],
         exception_handlers={
             HTTPException: _http_error,
+            FilterError: _bad_value,
+            TriageError: _bad_value,
+            QueryError: _bad_query,
             OperationalError: _database_error,
             StoreError: _database_error,
             Exception: _server_error,

@@ -1,0 +1,111 @@
+"""Reading hits for review: the filtered hit list with labels (the desk's inbox, `monitor hits`), the hits and
+earlier versions of one article, and the hits found per watchlist and day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, select
+
+from monitor.store.archive import HitRecord, Label
+from monitor.store.queries import hit_from_row, hit_query, with_outlets
+from monitor.store.repository import Store
+from monitor.store.tables import article_versions, articles, hit_labels, hits
+
+UNLABELLED = "new"  # the label filter that keeps the hits nobody has triaged yet
+
+
+@dataclass(frozen=True, slots=True)
+class HitFilter:
+    """Which hits to list. ``label``: a triage label, ``"new"`` for unlabelled hits, None for all."""
+
+    watchlist: str | None = None
+    label: str | None = None
+    feed: str | None = None
+    language: str | None = None
+    since: datetime | None = None
+    article_id: int | None = None
+    limit: int | None = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """What an article said before it changed."""
+
+    title: str
+    summary: str
+    text: str
+    replaced_at: datetime
+
+
+class Review:
+    """The hits of one database as reviewers read them."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.engine = store.engine
+
+    def hits(self, wanted: HitFilter) -> list[HitRecord]:
+        """The hits ``wanted`` selects, newest first, with their labels and their stories' other outlets."""
+        query = (
+            hit_query()
+            .add_columns(hit_labels.c.label, hit_labels.c.note, hit_labels.c.labelled_at)
+            .outerjoin(hit_labels, _label_of_hit())
+            .where(*_conditions(wanted))
+            .order_by(hits.c.found_at.desc(), hits.c.id.desc())
+        )
+        if wanted.limit:
+            query = query.limit(wanted.limit)
+        with self.engine.begin() as conn:
+            rows = conn.execute(query).all()
+            found = with_outlets(conn, [hit_from_row(row) for row in rows])
+        return [
+            HitRecord(hit, row.article_id, Label(row.label, row.note, row.labelled_at) if row.label else None)
+            for hit, row in zip(found, rows, strict=True)
+        ]
+
+    def versions(self, article_id: int) -> list[Version]:
+        """The earlier versions of an article, oldest first."""
+        query = (
+            select(article_versions)
+            .where(article_versions.c.article_id == article_id)
+            .order_by(article_versions.c.id)
+        )
+        with self.engine.begin() as conn:
+            return [Version(row.title, row.summary, row.text, row.replaced_at) for row in conn.execute(query)]
+
+    def hit_times(self, since: datetime) -> list[tuple[str, datetime]]:
+        """(watchlist, found at) of every hit found since ``since``, for counting by day."""
+        query = select(hits.c.watchlist, hits.c.found_at).where(hits.c.found_at >= since)
+        with self.engine.begin() as conn:
+            return [(row.watchlist, row.found_at) for row in conn.execute(query)]
+
+    def feeds_with_articles(self) -> list[str]:
+        """The names of the feeds that stored articles, for filter choices."""
+        with self.engine.begin() as conn:
+            return list(conn.scalars(select(articles.c.feed).distinct().order_by(articles.c.feed)))
+
+
+def _conditions(wanted: HitFilter) -> list[ColumnElement[bool]]:
+    found: list[ColumnElement[bool]] = []
+    if wanted.watchlist is not None:
+        found.append(hits.c.watchlist == wanted.watchlist)
+    if wanted.label == UNLABELLED:
+        found.append(hit_labels.c.label.is_(None))
+    elif wanted.label is not None:
+        found.append(hit_labels.c.label == wanted.label)
+    if wanted.feed is not None:
+        found.append(articles.c.feed == wanted.feed)
+    if wanted.language is not None:
+        found.append(articles.c.language == wanted.language)
+    if wanted.since is not None:
+        found.append(hits.c.found_at >= wanted.since)
+    if wanted.article_id is not None:
+        found.append(hits.c.article_id == wanted.article_id)
+    return found
+
+
+def _label_of_hit() -> Any:
+    return (hit_labels.c.article_id == hits.c.article_id) & (hit_labels.c.watchlist == hits.c.watchlist)
