@@ -474,3 +474,13 @@ def db_upgrade(config: Config) -> int:
         store.close()
     print(f"database {address} is at the newest schema" + (f" (applied {applied})" if applied else ""))
     return 0
+
+
+def web(config: Config, listen: str | None) -> int:
+    """Serve the web desk until stopped; the database is migrated first, as every command does."""
+    from monitor.runtime import open_store
+    from monitor.web.serve import resolve_listen, serve_forever
+
+    where = resolve_listen(config, listen)
+    open_store(config.settings).close()
+    return serve_forever(config, where)

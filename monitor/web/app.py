@@ -43,6 +43,7 @@ PAGE_ROUTE_MODULES = (
 )
 PUBLIC_PREFIXES = ("/login", "/static/")
 RETRY_AFTER = "5"
+BUSY_TIMEOUT = 5.0  # seconds a request waits for a database lock
 SCHEMA_RECHECK = 5.0  # seconds between checks that the schema is current
 
 SECURITY_HEADERS = (
@@ -182,11 +183,18 @@ def _routes(modules: tuple[str, ...], *, optional: bool) -> list[BaseRoute]:
     return found
 
 
-def create_app(config: Config, *, store: Store | None = None) -> Starlette:
-    """The desk over ``store`` (or the configured database, opened without migrating: the daemon or
-    ``monitor migrate`` does that)."""
+def create_app(
+    config: Config, *, store: Store | None = None, busy_timeout: float = BUSY_TIMEOUT
+) -> Starlette:
+    """The desk over ``store``, or over connections of its own to the configured database (opened without
+    migrating: the daemon or ``monitor db upgrade`` does that), which wait ``busy_timeout`` seconds at most
+    for a lock before the request gets a 503."""
     owned = store is None
-    the_store = store if store is not None else Store.open(config.settings.monitor.database, migrate=False)
+    if store is None:
+        the_store = Store.open(config.settings.monitor.database, migrate=False)
+        engine_setup.set_busy_timeout(the_store.engine, busy_timeout)
+    else:
+        the_store = store
     token = config.settings.web.token
     state = Desk(config=config, store=the_store, token=token, secret=session_secret(token))
 
