@@ -4,13 +4,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from starlette.testclient import TestClient
+
 from monitor.config.compiled import Config, load_config
 from monitor.models import Article, FetchResult, Finding
 from monitor.store import Store
+from monitor.web.app import create_app
 from tests.factory import article_page, write_config
 
 TOKEN = "desk-token-0123456789"
@@ -35,6 +40,7 @@ class Filled:
 
 
 def desk_config(folder: Path, *, token: str | None = TOKEN, listen: str | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
     path = write_config(
         folder,
         monitor={"fulltext": False},
@@ -141,3 +147,23 @@ def assert_inert(page: str) -> None:
     for marker in HOSTILE_MARKERS:
         assert marker not in page, f"{marker!r} rendered as markup"
     assert 'href="javascript:' not in page
+
+
+def login(client: TestClient, token: str = TOKEN) -> None:
+    """Log ``client`` in through the login form, as a browser does."""
+    form = client.get("/login")
+    answer = client.post(
+        "/login", data={"token": token, "csrf": csrf_of(form.text), "next": "/"}, follow_redirects=False
+    )
+    assert answer.status_code == 303, answer.text
+
+
+@contextmanager
+def desk_client(tmp_path: Path, *, token: str | None = TOKEN) -> Iterator[tuple[TestClient, Filled]]:
+    """A filled desk served in-process, not logged in."""
+    filled = fill(desk_config(tmp_path, token=token))
+    try:
+        with TestClient(create_app(filled.config, store=filled.store)) as client:
+            yield client, filled
+    finally:
+        filled.store.close()
