@@ -9,7 +9,7 @@ from datetime import datetime
 
 from monitor.store.review import Version
 
-_WORDS = re.compile(r"\S+\s*|\s+")
+_WORDS = re.compile(r"\s+|\S+")
 MAX_WORDS = 20_000  # beyond this, a diff is skipped rather than made slow
 
 
