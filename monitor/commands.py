@@ -203,20 +203,17 @@ def hits(
     label: str | None = None,
 ) -> int:
     from monitor.runtime import open_store
-    from monitor.store.archive import Archive
+    from monitor.store.review import HitFilter, Review
 
     store = open_store(config.settings)
     try:
-        archive = Archive(store)
-        ids = archive.hit_ids_labelled(label, watchlist) if label else None
-        found = store.hits(watchlist=watchlist, since=since, limit=None if query else limit, ids=ids)
+        wanted = HitFilter(watchlist=watchlist, label=label, since=since, limit=None if query else limit)
+        records = Review(store).hits(wanted)
         if query:
-            wanted = matching(
-                query, store.article_fields([hit.id for hit in found]), config.settings.resolved_aliases
-            )
-            found = [hit for hit in found if hit.id in wanted][: limit or None]
-        records = archive.hit_records([h.id for h in found])
-        rows = [hit_row(h, records.get(h.id)) for h in found]
+            fields = store.article_fields([record.hit.id for record in records])
+            matched = matching(query, fields, config.settings.resolved_aliases)
+            records = [record for record in records if record.hit.id in matched][: limit or None]
+        rows = [hit_row(record.hit, record) for record in records]
     finally:
         store.close()
     columns = ["found_at", "watchlist", "feed", "title", "matched", "url", "language"]

@@ -82,11 +82,6 @@ class Review:
         with self.engine.begin() as conn:
             return [(row.watchlist, row.found_at) for row in conn.execute(query)]
 
-    def feeds_with_articles(self) -> list[str]:
-        """The names of the feeds that stored articles, for filter choices."""
-        with self.engine.begin() as conn:
-            return list(conn.scalars(select(articles.c.feed).distinct().order_by(articles.c.feed)))
-
 
 def _conditions(wanted: HitFilter) -> list[ColumnElement[bool]]:
     found: list[ColumnElement[bool]] = []
