@@ -78,6 +78,19 @@ def test_bad_filter_values_are_400_with_the_reason(
     assert "Traceback" not in answer.text
 
 
+def test_htmx_requests_get_the_part_they_asked_for(desk: tuple[TestClient, Filled]) -> None:
+    client, _ = desk
+    part = client.get("/", params={"label": "all"}, headers={"HX-Request": "true"})
+    assert part.status_code == 200
+    assert "<html" not in part.text and 'class="story"' in part.text
+    bad = client.get("/", params={"since": "soon"}, headers={"HX-Request": "true"})
+    assert bad.status_code == 400
+    assert bad.text.startswith('<p class="error" role="alert">400: since &#x27;soon&#x27;')
+    client.cookies.clear()
+    ended = client.get("/", headers={"HX-Request": "true"}, follow_redirects=False)
+    assert ended.status_code == 401 and ended.headers["hx-redirect"] == "/login?next=/"
+
+
 def test_marking_and_noting_a_hit_uses_the_triage_of_the_cli(desk: tuple[TestClient, Filled]) -> None:
     client, filled = desk
     hit = filled.hits[filled.wescam]

@@ -3,6 +3,7 @@ error pages (404, 400 with the reason, 503 while the database is locked or migra
 
 from __future__ import annotations
 
+import html
 import importlib
 import logging
 import time
@@ -15,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -69,9 +70,15 @@ def error_response(
     """An error as a short page (or JSON for the API): the status and the reason, nothing else."""
     if wants_json(request):
         return JSONResponse({"error": reason, "status": status}, status_code=status, headers=headers)
+    login = "/login?next=" + _quote(_here(request) if request.method == "GET" else "/")
+    if request.headers.get("hx-request") == "true":
+        if status == 401:  # the session ended: the whole page goes to the login form
+            return HTMLResponse("", status_code=401, headers={"HX-Redirect": login})
+        # htmx swaps this into the part of the page it asked for: the reason alone, not a whole page.
+        fragment = f'<p class="error" role="alert">{status}: {html.escape(reason)}</p>'
+        return HTMLResponse(fragment, status_code=status, headers=headers)
     if status == 401 and request.method == "GET":
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={_quote(target)}", status_code=303)
+        return RedirectResponse(login, status_code=303)
     try:
         from monitor.web.render import page
 
@@ -84,6 +91,10 @@ def error_response(
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def _here(request: Request) -> str:
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
 
 def _quote(target: str) -> str:
