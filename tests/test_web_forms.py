@@ -31,7 +31,7 @@ def inbox(**given: str) -> forms.HitFilter:
 
 
 def test_inbox_filter_defaults_to_new_hits_and_reads_each_value() -> None:
-    assert inbox() == forms.HitFilter(label=UNLABELLED, limit=100)
+    assert inbox() == forms.HitFilter(label=UNLABELLED, limit=50)
     assert inbox(label="all").label is None
     assert inbox(label="relevant").label == "relevant"
     wanted = inbox(watchlist="arms", feed="daily", language=" FR ", since="2d", limit="500")
@@ -130,11 +130,11 @@ def test_word_diff_and_changes_between_versions() -> None:
 
 def test_hits_per_day_counts_the_last_days_in_utc_and_plots_them() -> None:
     times = [
-        ("arms", NOW),
-        ("arms", NOW - timedelta(hours=1)),
-        ("arms", datetime(2026, 11, 29, 23, 30, tzinfo=UTC)),
-        ("permits", datetime(2026, 11, 28, 0, 0, tzinfo=UTC)),
-        ("permits", datetime(2026, 11, 27, 23, 59, tzinfo=UTC)),  # one day too old for three days
+        ("arms", date(2026, 11, 30), 2),
+        ("arms", date(2026, 11, 29), 1),
+        ("permits", date(2026, 11, 28), 1),
+        ("permits", date(2026, 11, 27), 5),  # one day too old for three days
+        ("old", date(2026, 11, 1), 4),
     ]
     activity = hits_per_day(times, 3, NOW)
     assert activity.days == (date(2026, 11, 28), date(2026, 11, 29), date(2026, 11, 30))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -174,3 +174,24 @@ def test_stories_search_backtest_feeds_and_chart_pages(desk: tuple[TestClient, F
     assert chart.count('class="series"') == 2  # arms and permits
     assert 'data-watchlist="arms"' in chart and "arms (2)" in chart
     assert client.get("/chart", params={"days": "9999"}).status_code == 400
+
+
+def test_review_pages_merge_the_newest_hits_of_every_watchlist(tmp_path: Path) -> None:
+    from monitor.models import Article, Finding
+    from monitor.store.review import HitFilter, Review
+    from tests.webdesk import desk_config, fill
+
+    filled = fill(desk_config(tmp_path))
+    store, matcher = filled.store, filled.config.matcher
+    start = datetime.now(UTC) + timedelta(days=1)  # after the filled hits
+    for hour, text in enumerate(["Wescam one", "export permits two", "Baykar three", "export permit four"]):
+        at = start + timedelta(hours=hour)
+        article = Article("wire", f"k{hour}", f"https://n.example/{hour}", None, text, "", "", at, at)
+        store.save_articles([Finding(article, tuple(matcher.match(article.fields())), True)], {}, now=at)
+    review = Review(store)
+    everything = [r.hit.id for r in review.hits(HitFilter(limit=None))]
+    assert [r.hit.id for r in review.hits(HitFilter(limit=3))] == everything[:3]
+    newest = [r.hit.title for r in review.hits(HitFilter(since=start, limit=3))]
+    assert newest == ["export permit four", "Baykar three", "export permits two"]
+    assert [r.hit.title for r in review.hits(HitFilter(since=start, limit=None))][3:] == ["Wescam one"]
+    store.close()

@@ -19,17 +19,18 @@ class Activity:
         return max((max(row) for row in self.counts.values() if row), default=0)
 
 
-def hits_per_day(times: Iterable[tuple[str, datetime]], days: int, now: datetime) -> Activity:
-    """Hits found on each of the last ``days`` days up to today (UTC); older ones are left out."""
+def hits_per_day(counts: Iterable[tuple[str, date, int]], days: int, now: datetime) -> Activity:
+    """The hits found on each of the last ``days`` days up to today (UTC), from (watchlist, day, count)
+    rows; days outside that span are left out."""
     today = now.astimezone(UTC).date()
     span = tuple(today - timedelta(days=back) for back in range(days - 1, -1, -1))
     slot = {day: index for index, day in enumerate(span)}
-    counts: dict[str, list[int]] = {}
-    for watchlist, found_at in times:
-        index = slot.get(found_at.astimezone(UTC).date())
+    found: dict[str, list[int]] = {}
+    for watchlist, day, count in counts:
+        index = slot.get(day)
         if index is not None:
-            counts.setdefault(watchlist, [0] * days)[index] += 1
-    return Activity(span, {name: tuple(counts[name]) for name in sorted(counts)})
+            found.setdefault(watchlist, [0] * days)[index] += count
+    return Activity(span, {name: tuple(found[name]) for name in sorted(found)})
 
 
 def since_for(days: int, now: datetime) -> datetime:

@@ -68,7 +68,7 @@ def chart_page(request: Request) -> Response:
     state = desk(request)
     count = forms.days(params(request))
     now = state.now()
-    activity = hits_per_day(Review(state.store).hit_times(since_for(count, now)), count, now)
+    activity = hits_per_day(Review(state.store).hits_per_day(since_for(count, now)), count, now)
     return page(request, "chart.html", {"plot": plot(activity), "activity": activity, "days": count})
 
 

@@ -15,6 +15,7 @@ from monitor.store.review import UNLABELLED, HitFilter
 ALL = "all"
 INBOX_LABELS = (UNLABELLED, *LABELS, ALL)
 MAX_LIMIT = 500
+INBOX_PAGE = 50  # hits on one inbox page: enough to triage, small enough to render fast
 MAX_QUERY = 2000
 MAX_NOTE = 2000
 MAX_DAYS = 366
@@ -106,7 +107,7 @@ def inbox_filter(
         feed=choice(params, "feed", feeds),
         language=language(value(params, "language")),
         since=since(value(params, "since"), now),
-        limit=number(value(params, "limit"), "limit", default=100, lowest=1, highest=MAX_LIMIT),
+        limit=number(value(params, "limit"), "limit", default=INBOX_PAGE, lowest=1, highest=MAX_LIMIT),
     )
 
 
