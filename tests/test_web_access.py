@@ -201,3 +201,4 @@ def test_without_a_token_the_desk_is_open(tmp_path: Path) -> None:
     with desk_client(tmp_path, token=None) as (client, _):
         assert client.get("/").status_code == 200
         assert client.get("/api/hits").status_code != 401
+        assert client.get("/login?next=/feeds", follow_redirects=False).headers["location"] == "/feeds"

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from monitor.models import Article, Finding
 from monitor.store.archive import Archive
-from tests.webdesk import CHANGED_TEXT, Filled, csrf_of, desk_client, login
+from monitor.store.review import HitFilter, Review
+from tests.webdesk import CHANGED_TEXT, Filled, csrf_of, desk_client, desk_config, fill, login
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 
@@ -177,10 +179,6 @@ def test_stories_search_backtest_feeds_and_chart_pages(desk: tuple[TestClient, F
 
 
 def test_review_pages_merge_the_newest_hits_of_every_watchlist(tmp_path: Path) -> None:
-    from monitor.models import Article, Finding
-    from monitor.store.review import HitFilter, Review
-    from tests.webdesk import desk_config, fill
-
     filled = fill(desk_config(tmp_path))
     store, matcher = filled.store, filled.config.matcher
     start = datetime.now(UTC) + timedelta(days=1)  # after the filled hits
