@@ -3,12 +3,19 @@ serving it inside the daemon when [web] listen is set."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import socket
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from monitor.config.compiled import load_config
+from monitor.config.web_settings import parse_listen
+from monitor.web.serve import start_in_loop
 from tests.browser import desk_server, free_port
 from tests.helpers import Daemon, run_cli, wait_for
 from tests.webdesk import TOKEN, desk_config, fill
@@ -83,4 +90,28 @@ def test_monitor_run_serves_the_desk_when_web_listen_is_set(
     assert fetch(f"http://127.0.0.1:{port}/api/hits")[0] == 401
     assert daemon.stop() == 0
     assert "web desk on http://127.0.0.1:" in daemon.output()
+    assert not listening(port)
+
+
+def test_the_desk_in_a_running_loop_follows_config_reloads(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = free_port()
+    config = load_config(desk_config(tmp_path, listen=f"127.0.0.1:{port}"), {})
+    fill(config.settings.path).store.close()
+    renamed = load_config(desk_config(tmp_path / "next", token="another-token-123456"), {})
+
+    async def scenario() -> tuple[int, int]:
+        desk = await start_in_loop(config, parse_listen(f"127.0.0.1:{port}"))
+        try:
+            before = await asyncio.to_thread(fetch, f"http://127.0.0.1:{port}/feeds", TOKEN)
+            desk.apply(renamed)
+            after = await asyncio.to_thread(fetch, f"http://127.0.0.1:{port}/feeds", TOKEN)
+        finally:
+            await desk.stop()
+        return before[0], after[0]
+
+    with caplog.at_level(logging.WARNING, logger="monitor.web"):
+        assert asyncio.run(scenario()) == (200, 200)  # the token stays the one it started with
+    assert "the desk keeps its address and token until the daemon restarts" in caplog.text
     assert not listening(port)

@@ -85,7 +85,10 @@ class RunningDesk:
     def apply(self, config: Config) -> None:
         """A reloaded config: its watchlists and feeds show from the next request (listen and token need a
         restart)."""
-        self.app.state.desk.config = config
+        state = self.app.state.desk
+        if state.config.settings.web != config.settings.web:
+            log.warning("[web] changed: the desk keeps its address and token until the daemon restarts")
+        state.config = config
 
     async def stop(self) -> None:
         self.server.should_exit = True
