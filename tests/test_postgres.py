@@ -20,7 +20,7 @@ from monitor.models import Article, FeedUpdate, Match, Snippet
 from monitor.notify.policy import Policy
 from monitor.store import DeliveryOutcome, Outbox, Store
 from monitor.store.engine import head_revision
-from monitor.store.repository import _insert_ignore
+from monitor.store.findings import insert_ignore
 from monitor.store.tables import articles, notifier_state
 from tests.factory import json_lines, run_cli, write_config
 from tests.helpers import (
@@ -125,7 +125,7 @@ def test_poll_end_to_end_stores_once_and_alerts_once(
 
 
 def test_insert_ignore_is_postgresql_on_conflict_and_returns_only_new_rows(store: Store) -> None:
-    statement = _insert_ignore(articles, store.engine.dialect.name).on_conflict_do_nothing(
+    statement = insert_ignore(articles, store.engine.dialect.name).on_conflict_do_nothing(
         index_elements=["key"]
     )
     assert isinstance(statement, postgresql.Insert)
