@@ -6,8 +6,9 @@ sending policies, the snippet runs) does not load Jinja2 and the sender with it.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from monitor.lazy import lazy_names
 
 if TYPE_CHECKING:
     from monitor.notify.console import log_message
@@ -16,17 +17,13 @@ if TYPE_CHECKING:
 
 __all__ = ["Message", "TargetResult", "log_message", "render_message", "send_message"]
 
-_HOMES = {
-    "Message": "monitor.notify.render",
-    "render_message": "monitor.notify.render",
-    "log_message": "monitor.notify.console",
-    "TargetResult": "monitor.notify.send",
-    "send_message": "monitor.notify.send",
-}
-
-
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(home), name)
+__getattr__ = lazy_names(
+    __name__,
+    {
+        "Message": "monitor.notify.render",
+        "render_message": "monitor.notify.render",
+        "log_message": "monitor.notify.console",
+        "TargetResult": "monitor.notify.send",
+        "send_message": "monitor.notify.send",
+    },
+)

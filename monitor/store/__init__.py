@@ -6,8 +6,9 @@ The names below are loaded on first use: a module of this package that needs no 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from monitor.lazy import lazy_names
 
 if TYPE_CHECKING:
     from monitor.models import DeliveryOutcome
@@ -17,17 +18,13 @@ if TYPE_CHECKING:
 
 __all__ = ["DaemonRecord", "DeliveryOutcome", "Outbox", "PageRetries", "Store"]
 
-_HOMES = {
-    "DaemonRecord": "monitor.store.repository",
-    "DeliveryOutcome": "monitor.models",
-    "Outbox": "monitor.store.outbox",
-    "PageRetries": "monitor.store.page_retries",
-    "Store": "monitor.store.repository",
-}
-
-
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(home), name)
+__getattr__ = lazy_names(
+    __name__,
+    {
+        "DaemonRecord": "monitor.store.repository",
+        "DeliveryOutcome": "monitor.models",
+        "Outbox": "monitor.store.outbox",
+        "PageRetries": "monitor.store.page_retries",
+        "Store": "monitor.store.repository",
+    },
+)
