@@ -67,6 +67,16 @@ def article(title: str, at: datetime) -> Article:
     )
 
 
+def test_check_opens_a_postgresql_database_and_names_its_schema_state(tmp_path: Path, pg_url: str) -> None:
+    config = pg_config(tmp_path, pg_url)
+    empty = run_cli(config, "check")
+    assert empty.returncode == 0, empty.stderr
+    assert "(opened and writable; no tables yet, the first poll creates them)" in empty.stdout
+    Store.open(pg_url).close()
+    current = run_cli(config, "check")
+    assert current.returncode == 0 and current.stdout.rstrip().endswith("(opened and writable)")
+
+
 def test_migrations_apply_with_the_cli(tmp_path: Path, pg_url: str) -> None:
     config = pg_config(tmp_path, pg_url)
     first = run_cli(config, "db", "upgrade")

@@ -8,12 +8,19 @@ answers, and the store on a SQLite file.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor.models import Hit
+import pytest
+from sqlalchemy import select
+
+from monitor import stories
+from monitor.models import Article, Finding, Hit, Match, PendingPage
 from monitor.runtime import load_config, open_runtime
 from monitor.store import Outbox, PageRetries, Store
+from monitor.store.tables import articles
 from monitor.workers import WorkerPool
 from tests.factory import Item, article_page, rss, write_config
 from tests.httpserver import LocalServer, http_server
@@ -121,3 +128,84 @@ def test_a_late_copy_that_adds_a_term_alerts_as_an_update_of_the_story(
         assert sorted(d.hit.feed for d in due) == ["cbc", "cp"]  # the copy alerts for what it adds
     finally:
         store.close()
+
+
+# --- the store's rules, on SQLite and PostgreSQL -------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    url = (
+        f"sqlite:///{tmp_path / 'monitor.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
+    store = Store.open(url)
+    store.sync_feeds({name: f"https://{name}.example/feed" for name in ("wire", "outlet", "copy")})
+    yield store
+    store.close()
+
+
+def stored(store: Store, feed: str, text: str, *, pending: str = "", summary: str = "") -> Article:
+    """An article saved as a poll saves it, placed in a story: with its text, or (``pending``: the text its page
+    will give) without it and a fetch of its page to try again. Returns it as its page will give it."""
+    at = datetime.now(UTC)
+    url = f"https://{feed}.example/story"
+    article = Article(feed, url, url, None, "Cameras on drones", summary, text, at, at)
+    retry = (
+        PendingPage(url, feed, url, f"https://{feed}.example/feed", 1, 0, at, at, "HTTP 503")
+        if pending
+        else None
+    )
+    fingerprint = stories.fingerprint(stories.clustering_text(article.title, summary, text))
+    store.save_articles([Finding(article, (), True, retry, fingerprint)], {}, now=at, stories=stories)
+    return dataclasses.replace(article, text=pending or text)
+
+
+def arrives(store: Store, article: Article) -> dict[str, int]:
+    """The article's page arrives on a retry, matched by the watchlist."""
+    match = Match("arms-exports", ("Wescam",))
+    fingerprint = stories.fingerprint(stories.clustering_text(article.title, article.summary, article.text))
+    finding = Finding(article, (match,), True, fingerprint=fingerprint)
+    pages = PageRetries(store.engine, store.index)
+    return pages.complete(finding, {"arms-exports": ("desk",)}, now=article.first_seen, stories=stories)
+
+
+def story_of(store: Store, article: Article) -> int:
+    with store.engine.begin() as conn:
+        return int(
+            conn.execute(select(articles.c.story_id).where(articles.c.key == article.key)).scalar_one()
+        )
+
+
+OTHER = (
+    "The city council voted on Tuesday to repair the old river bridge before the first snow arrives this winter. "
+    "Engineers told councillors that cracks found in the spring had grown and that heavy lorries should be banned. "
+    "Shop owners on the east bank fear that a closure would cut their trade just before the holiday season begins. "
+    "The mayor promised a temporary footbridge and extra buses while the work goes on, funded from the reserves. "
+    "A public meeting about the timetable will be held at the library next Thursday evening, organisers said."
+)
+
+
+def test_the_store_places_a_retried_page_by_its_text(database: Store) -> None:
+    text = " ".join(PARAGRAPHS)
+    wire = stored(database, "wire", text)
+    late = stored(database, "outlet", "", pending=text)
+    assert story_of(database, late) != story_of(database, wire)  # no text yet: a story of its own
+    assert list(arrives(database, late)) == ["arms-exports"]
+    assert story_of(database, late) == story_of(database, wire)
+    assert PageRetries(database.engine).listing() == []
+    [hit] = database.hits()
+    assert hit.story == story_of(database, wire) and not hit.new_terms
+
+
+def test_a_retried_page_that_others_joined_keeps_its_story(database: Store) -> None:
+    """An article placed by its summary, which a later copy joined, stays in the story they share even when its
+    page's text resembles another story."""
+    council = stored(database, "wire", OTHER)
+    first = stored(database, "outlet", "", pending=OTHER, summary=" ".join(PARAGRAPHS))
+    copy = stored(database, "copy", " ".join(PARAGRAPHS))
+    shared = story_of(database, first)
+    assert story_of(database, copy) == shared != story_of(database, council)
+    arrives(database, first)
+    assert story_of(database, first) == story_of(database, copy) == shared
