@@ -265,6 +265,9 @@ def _explained(row: dict[str, Any]) -> str:
 
 
 def _explanation(row: dict[str, Any]) -> str:
+    from monitor.models import Snippet
+    from monitor.notify.channels import snippet_runs
+
     lines = [
         f"[{row['watchlist']}] {row['title']}  <{row['url']}>",
         f"  matched: {', '.join(row['matched'])}",
@@ -273,9 +276,6 @@ def _explanation(row: dict[str, Any]) -> str:
         lines.append(f"  found as: {'; '.join(row['found_as'])}")
     if row["update"]:
         lines.append("  found when the article was updated")
-    from monitor.models import Snippet
-    from monitor.notify.channels import snippet_runs
-
     for data in row["snippets"]:
         snippet = Snippet.from_dict(data)
         text = "".join(f"[{part}]" if marked else part for part, marked in snippet_runs(snippet))
