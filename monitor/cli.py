@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from collections.abc import Coroutine, Sequence
@@ -240,6 +239,7 @@ def dispatch_feeds(args: argparse.Namespace, config_path: Path) -> int:
 
 
 def _run(coroutine: Coroutine[Any, Any, int]) -> int:
+    import asyncio
 
     return asyncio.run(coroutine)
 

@@ -11,16 +11,14 @@ from typing import TYPE_CHECKING, Any
 from monitor import output
 from monitor.config.compiled import Config, load_config
 from monitor.errors import MonitorError, StoreError
-from monitor.extract import looks_like_html
-from monitor.match import compile_watchlists, matching
-from monitor.models import Hit, PendingPage, Snippet, Story, WatchlistSpec
-from monitor.notify.channels import snippet_runs
-from monitor.redact import mask_known, mask_url
+from monitor.redact import mask_known, mask_url, redact
 from monitor.untrusted import printable
 
 # Each command imports the parts it uses where it uses them: a command starts in the time its own
 # imports take (the database layer alone is a quarter of a second), not the whole program's.
+# tests/test_startup.py checks which packages each command loads.
 if TYPE_CHECKING:
+    from monitor.models import Hit, PendingPage, Story
     from monitor.notify.deliver import SendReport
     from monitor.store import DaemonRecord
     from monitor.store.archive import HitRecord
@@ -58,9 +56,32 @@ def check(path: Path) -> int:
 
 
 def _check_database(url: str) -> str:
-    """Open the database the way every command will, without migrating it or creating it; StoreError (exit 3)
-    names what is wrong."""
-    from monitor.store import Store
+    """Open the database the way every command will, without migrating it or creating it, and compare its schema
+    with the migration files; StoreError (exit 3) names what is wrong. A SQLite file is opened with the standard
+    library's sqlite3, so that checking a config does not load SQLAlchemy."""
+    import sqlite3
+
+    from monitor.store import schema
+
+    path = schema.plain_sqlite_path(url)
+    if path is None:
+        return _check_database_by_url(url)
+    problem = schema.folder_problem(path)
+    if problem:
+        raise StoreError(f"cannot open database {mask_url(url)}: {problem}")
+    if not path.exists():
+        return "not created yet; the first poll creates it"
+    try:
+        versions = schema.sqlite_versions(path)
+    except (sqlite3.Error, OSError) as exc:
+        reason = schema.describe_failure(exc)
+        raise StoreError(redact(f"cannot open database {mask_url(url)}: {reason}", url)) from None
+    return schema.schema_state(versions, schema.read_revisions())
+
+
+def _check_database_by_url(url: str) -> str:
+    """`check` for any database but a plain SQLite file: through SQLAlchemy, as the store opens it."""
+    from monitor.store import Store, schema
     from monitor.store import engine as store_engine
 
     problem = store_engine.sqlite_folder_problem(url)
@@ -68,8 +89,12 @@ def _check_database(url: str) -> str:
         raise StoreError(f"cannot open database {mask_url(url)}: {problem}")
     if store_engine.sqlite_missing(url):
         return "not created yet; the first poll creates it"
-    Store.open(url, migrate=False).close()
-    return "opened and writable"
+    store = Store.open(url, migrate=False)
+    try:
+        versions = store_engine.schema_versions(store.engine)
+    finally:
+        store.close()
+    return schema.schema_state(versions, schema.read_revisions())
 
 
 async def poll(config: Config, only: list[str], *, notify: bool) -> int:
@@ -210,6 +235,8 @@ def hits(
         wanted = HitFilter(watchlist=watchlist, label=label, since=since, limit=None if query else limit)
         records = Review(store).hits(wanted)
         if query:
+            from monitor.match import matching
+
             fields = store.article_fields([record.hit.id for record in records])
             matched = matching(query, fields, config.settings.resolved_aliases)
             records = [record for record in records if record.hit.id in matched][: limit or None]
@@ -235,6 +262,9 @@ def _explained(row: dict[str, Any]) -> str:
 
 
 def _explanation(row: dict[str, Any]) -> str:
+    from monitor.models import Snippet
+    from monitor.notify.channels import snippet_runs
+
     lines = [
         f"[{row['watchlist']}] {row['title']}  <{row['url']}>",
         f"  matched: {', '.join(row['matched'])}",
@@ -396,7 +426,9 @@ async def notify_test(config: Config, name: str | None) -> int:
 
 
 async def match(config: Config, watchlist: str | None, query: str | None, source: str | Path) -> int:
+    from monitor.match import compile_watchlists
     from monitor.match.language import detect_language
+    from monitor.models import WatchlistSpec
 
     matcher = config.matcher
     if query:
@@ -454,6 +486,8 @@ async def _article_fields(config: Config, source: str | Path) -> dict[str, str]:
 
 
 def _looks_like_html(path: Path) -> bool:
+    from monitor.extract import looks_like_html
+
     if path.suffix.lower() in (".html", ".htm", ".xhtml"):
         return True
     with path.open("rb") as handle:

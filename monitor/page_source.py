@@ -14,7 +14,6 @@ from datetime import datetime
 from urllib.parse import urldefrag, urlsplit
 
 import lxml.html
-from cssselect import SelectorError
 from lxml import etree
 
 from monitor.errors import FeedParseError
@@ -48,15 +47,6 @@ _BLOCKS = (
     "ol",
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
-
-
-def check_selector(selector: str) -> str:
-    """``selector`` when it is valid CSS, else ValueError naming the problem."""
-    try:
-        lxml.html.fromstring("<p></p>").cssselect(selector)
-    except SelectorError as exc:
-        raise ValueError(f"not a valid CSS selector {selector!r}: {exc}") from None
-    return selector
 
 
 def _document(body: bytes, url: str) -> lxml.html.HtmlElement:

@@ -444,7 +444,7 @@ class Pipeline:
         for (pending, article), outcome in zip(due, outcomes, strict=True):
             if outcome.page is not None:
                 finding = self._finding(_with_page(article, outcome.page), now, page=outcome.response)
-                new_hits = pages.complete(finding, self.routes, now=now)
+                new_hits = pages.complete(finding, self.routes, now=now, stories=stories)
                 _log_hits(finding, set(new_hits))
                 fetched, hits = fetched + 1, hits + len(new_hits)
                 log.info(

@@ -20,7 +20,7 @@ from monitor.models import Article, FeedUpdate, Match, Snippet
 from monitor.notify.policy import Policy
 from monitor.store import DeliveryOutcome, Outbox, Store
 from monitor.store.engine import head_revision
-from monitor.store.repository import _insert_ignore
+from monitor.store.findings import insert_ignore
 from monitor.store.tables import articles, notifier_state
 from tests.factory import json_lines, run_cli, write_config
 from tests.helpers import (
@@ -65,6 +65,16 @@ def article(title: str, at: datetime) -> Article:
         published=at,
         first_seen=at,
     )
+
+
+def test_check_opens_a_postgresql_database_and_names_its_schema_state(tmp_path: Path, pg_url: str) -> None:
+    config = pg_config(tmp_path, pg_url)
+    empty = run_cli(config, "check")
+    assert empty.returncode == 0, empty.stderr
+    assert "(opened and writable; no tables yet, the first poll creates them)" in empty.stdout
+    Store.open(pg_url).close()
+    current = run_cli(config, "check")
+    assert current.returncode == 0 and current.stdout.rstrip().endswith("(opened and writable)")
 
 
 def test_migrations_apply_with_the_cli(tmp_path: Path, pg_url: str) -> None:
@@ -125,7 +135,7 @@ def test_poll_end_to_end_stores_once_and_alerts_once(
 
 
 def test_insert_ignore_is_postgresql_on_conflict_and_returns_only_new_rows(store: Store) -> None:
-    statement = _insert_ignore(articles, store.engine.dialect.name).on_conflict_do_nothing(
+    statement = insert_ignore(articles, store.engine.dialect.name).on_conflict_do_nothing(
         index_elements=["key"]
     )
     assert isinstance(statement, postgresql.Insert)

@@ -7,13 +7,16 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from monitor.config.loader import load_settings
 from monitor.config.settings import NotifierSettings, Settings, WatchlistSettings
 from monitor.errors import ConfigError, QueryError
 from monitor.match import Matcher, compile_watchlists
 from monitor.models import FeedJob, WatchlistSpec
-from monitor.notify.policy import Policy
+
+if TYPE_CHECKING:  # the policies are built by the daemon and `poll` only
+    from monitor.notify.policy import Policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +88,8 @@ def policies(settings: Settings) -> tuple[dict[str, Policy], dict[tuple[str, str
 
 
 def _policy(notifier: NotifierSettings) -> Policy:
+    from monitor.notify.policy import Policy
+
     quiet = notifier.quiet_hours
     return Policy(
         notifier=notifier.name,

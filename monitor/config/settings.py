@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
 import math
 import os
 import re
@@ -14,7 +13,6 @@ from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from croniter import croniter
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -29,6 +27,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from monitor import __version__
 from monitor.config.source import LineLocator
 from monitor.config.units import format_duration, format_size, parse_duration, parse_size
 from monitor.config.web_settings import WebSettings
@@ -39,16 +38,9 @@ DEFAULT_CONFIG_PATH = Path("config/monitor.toml")
 TAG_PREFIX = "tag:"  # in a watchlist's feeds, "tag:turkey" names every feed tagged "turkey"
 
 
-def _project_version() -> str:
-    try:
-        return importlib.metadata.version("monitor")
-    except importlib.metadata.PackageNotFoundError:  # running from a source tree that was never installed
-        return "0"
-
-
-DEFAULT_USER_AGENT = (
-    f"monitor/{_project_version()} (media monitoring; +https://github.com/monitor-alerts/monitor)"
-)
+# The version `monitor --version` prints; read from the package rather than its installed metadata, which takes
+# a scan of every installed distribution at each start.
+DEFAULT_USER_AGENT = f"monitor/{__version__} (media monitoring; +https://github.com/monitor-alerts/monitor)"
 
 
 def default_config_path(env: Mapping[str, str] = os.environ) -> Path:
@@ -296,12 +288,13 @@ class PageSettings(Section):
     def _check_selector(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        from monitor.page_source import check_selector  # lxml and the feed parser: only for a [[page]]
+        from cssselect import HTMLTranslator, SelectorError  # only for a [[page]]
 
         try:
-            return check_selector(value)
-        except ValueError as error:
-            raise _problem(str(error)) from None
+            HTMLTranslator().css_to_xpath(value)  # what lxml's cssselect() runs
+        except SelectorError as exc:
+            raise _problem(f"not a valid CSS selector {value!r}: {exc}") from None
+        return value
 
 
 class WatchlistSettings(Section):
@@ -403,6 +396,8 @@ class NotifierSettings(Section):
 
 
 def _valid_cron(value: str) -> str:
+    from croniter import croniter  # only a config with schedules pays for it
+
     if not croniter.is_valid(value):
         raise _problem(f'bad cron schedule {value!r} (use e.g. "0 8 * * *" for 08:00 every day)')
     return value

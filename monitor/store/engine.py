@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import logging
-import os
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from monitor.errors import StoreError
 from monitor.redact import mask_url, redact
+from monitor.store.schema import MIGRATIONS as MIGRATIONS  # re-exported: the migrations and their reading
+from monitor.store.schema import describe_failure as describe_failure
+from monitor.store.schema import folder_problem
+from monitor.store.schema import head_revision as head_revision
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 log = logging.getLogger(__name__)
 MIGRATION_LOCK = 0x6D6F6E69746F7201  # PostgreSQL advisory lock key: one process migrates at a time
 
@@ -118,27 +119,6 @@ def upgrade(engine: Engine) -> list[str]:
     return [head] if head else []
 
 
-_REVISION = re.compile(r"^revision(?:\s*:\s*str)?\s*=\s*[\"']([^\"']+)[\"']", re.MULTILINE)
-_DOWN_REVISION = re.compile(r"^down_revision\b[^=]*=(.*)$", re.MULTILINE)
-_QUOTED = re.compile(r"[\"']([^\"']+)[\"']")
-
-
-def head_revision(versions: Path = MIGRATIONS / "versions") -> str | None:
-    """The one revision no migration file builds on, read from the files' text; None if that is not one."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for path in versions.glob("*.py"):
-        source = path.read_text(encoding="utf-8")
-        revision = _REVISION.search(source)
-        down = _DOWN_REVISION.search(source)
-        if revision is None or down is None:
-            return None  # a file this reading does not understand: let Alembic decide
-        revisions.add(revision.group(1))
-        parents.update(_QUOTED.findall(down.group(1)))
-    heads = revisions - parents
-    return heads.pop() if len(heads) == 1 else None
-
-
 def is_current(engine: Engine) -> bool:
     """Whether the database's schema is at the newest revision (False while it is empty or behind)."""
     return _is_current(engine)
@@ -146,14 +126,16 @@ def is_current(engine: Engine) -> bool:
 
 def _is_current(engine: Engine) -> bool:
     head = head_revision()
-    if head is None:
-        return False
+    return head is not None and schema_versions(engine) == [head]
+
+
+def schema_versions(engine: Engine) -> list[str]:
+    """The database's ``alembic_version`` rows; none for an empty database."""
     try:
         with engine.connect() as conn:
-            versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+            return list(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
     except SQLAlchemyError:
-        return False  # no version table yet: an empty database
-    return list(versions) == [head]
+        return []  # no version table yet: an empty database
 
 
 def check_writable(engine: Engine) -> None:
@@ -189,32 +171,4 @@ def sqlite_missing(url: str) -> bool:
 def sqlite_folder_problem(url: str) -> str | None:
     """For a SQLite file that does not exist yet: why it could not be created, or None when it could."""
     path = _sqlite_file(url)
-    if path is None or path.exists():
-        return None
-    folder = path.parent
-    while not folder.exists():
-        folder = folder.parent
-    if not folder.is_dir():
-        return f"{folder} is not a folder"
-    if not os.access(folder, os.W_OK | os.X_OK):
-        return f"the folder {folder} is not writable"
-    return None
-
-
-_HINTS = {
-    "attempt to write a readonly database": "the database file, its folder or its disk is read-only",
-    "unable to open database file": "check that its folder exists and is writable",
-}
-
-
-def describe_failure(exc: BaseException) -> str:
-    """One line naming why a database could not be opened: no SQL, no traceback, no documentation link."""
-    if isinstance(exc, ImportError):
-        return f"its driver is not installed (no module named {exc.name!r})" if exc.name else str(exc)
-    if isinstance(exc, OSError):
-        where = f" ({exc.filename})" if exc.filename else ""
-        return f"{exc.strerror or exc}{where}"
-    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
-    first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
-    hint = next((h for text_, h in _HINTS.items() if text_ in first), None)
-    return f"{first} ({hint})" if hint else first
+    return None if path is None else folder_problem(path)

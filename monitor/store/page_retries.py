@@ -7,14 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, Row, delete, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from monitor.models import Article, Finding, PendingPage
 from monitor.store.evidence import capture_row
+from monitor.store.findings import StoryRules, store_hits
 from monitor.store.index import SearchIndex
-from monitor.store.repository import _delivery_row, _hit_row
-from monitor.store.tables import articles, captures, deliveries, hits, page_retries
+from monitor.store.tables import articles, captures, page_retries
 
 
 class PageRetries:
@@ -71,11 +69,17 @@ class PageRetries:
             conn.execute(update(articles).where(articles.c.key == article_key).values(fetch_error=reason))
 
     def complete(
-        self, finding: Finding, notifiers: Mapping[str, Sequence[str]], *, now: datetime
+        self,
+        finding: Finding,
+        notifiers: Mapping[str, Sequence[str]],
+        *,
+        now: datetime,
+        stories: StoryRules | None = None,
     ) -> dict[str, int]:
-        """The page arrived: store the article's text, the hits it adds (a watchlist that already hit the
-        article on its title or summary keeps its hit) with their deliveries, and drop the pending fetch.
-        Returns the new hit ids by watchlist."""
+        """The page arrived: store the article's text, place the article in a story by it (as an article stored
+        with its text on its first poll is placed), store the hits it adds (a watchlist that already hit the
+        article on its title or summary keeps its hit; a copy of a story alerts only when it adds something) with
+        their deliveries, and drop the pending fetch. Returns the new hit ids by watchlist."""
         article = finding.article
         with self.engine.begin() as conn:
             columns = (articles.c.id, articles.c.title, articles.c.summary, articles.c.text)
@@ -100,25 +104,15 @@ class PageRetries:
             if finding.matches and finding.page is not None:
                 conn.execute(insert(captures), [capture_row(article_id, finding.page, article)])
             conn.execute(delete(page_retries).where(page_retries.c.article_id == article_id))
-            rows = [_hit_row(article_id, match, finding.alert, now) for match in finding.matches]
-            if not rows:
-                return {}
-            dialect = self.engine.dialect.name
-            insert_hits = postgresql_insert(hits) if dialect == "postgresql" else sqlite_insert(hits)
-            new_hits = conn.execute(
-                insert_hits.on_conflict_do_nothing(index_elements=["article_id", "watchlist"]).returning(
-                    hits.c.id, hits.c.watchlist, hits.c.alerted
-                ),
-                rows,
-            ).all()
-            delivery_rows = [
-                _delivery_row(row.id, notifier, now)
-                for row in new_hits
-                if row.alerted
-                for notifier in notifiers.get(row.watchlist, ())
-            ]
-            if delivery_rows:
-                conn.execute(insert(deliveries), delivery_rows)
+            new_hits = store_hits(
+                conn,
+                [finding],
+                {article.key: article_id},
+                notifiers,
+                stories=stories,
+                now=now,
+                placed_before=True,
+            )
             return {row.watchlist: row.id for row in new_hits}
 
     def listing(self, limit: int | None = None) -> list[PendingPage]:

@@ -3,37 +3,30 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import struct
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, bindparam, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, Engine, Row, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
 from monitor.models import (
     Article,
-    Candidate,
     FeedState,
     FeedUpdate,
     Finding,
-    Fingerprint,
     Hit,
     Match,
     PendingPage,
-    Placement,
     StoredEntry,
     Story,
-    StoryAlert,
     StoryArticle,
 )
 from monitor.redact import mask_url, redact
 from monitor.store import engine as engine_setup
 from monitor.store.evidence import capture_row
+from monitor.store.findings import StoryRules, hit_row, insert_hits, insert_ignore, store_hits
 from monitor.store.health import HealthRecords
 from monitor.store.index import SearchIndex, Words, default_words
 from monitor.store.outbox import Outbox
@@ -45,7 +38,6 @@ from monitor.store.tables import (
     articles,
     captures,
     daemon,
-    deliveries,
     feeds,
     hits,
     page_retries,
@@ -213,23 +205,10 @@ class Store:
             self.index.add(conn, [(old.id, article.title, article.summary, article.text)])
             if not finding.matches:
                 return []
-            rows = [{**_hit_row(old.id, m, finding.alert, now), "on_update": True} for m in finding.matches]
-            new_hits = conn.execute(
-                _insert_ignore(hits, self.engine.dialect.name)
-                .on_conflict_do_nothing(index_elements=["article_id", "watchlist"])
-                .returning(hits.c.id, hits.c.watchlist, hits.c.alerted),
-                rows,
-            ).all()
+            rows = [{**hit_row(old.id, m, finding.alert, now), "on_update": True} for m in finding.matches]
+            new_hits = insert_hits(conn, rows, notifiers, now)
             if new_hits and finding.page is not None:  # the page behind the new hits, as evidence
                 conn.execute(insert(captures), [capture_row(old.id, finding.page, article)])
-            delivery_rows = [
-                _delivery_row(row.id, notifier, now)
-                for row in new_hits
-                if row.alerted
-                for notifier in notifiers.get(row.watchlist, ())
-            ]
-            if delivery_rows:
-                conn.execute(insert(deliveries), delivery_rows)
             return [row.id for row in new_hits]
 
     def article_versions(self, hit_id: int) -> list[dict[str, Any]]:
@@ -276,7 +255,7 @@ class Store:
         dialect = self.engine.dialect.name
         with self.engine.begin() as conn:
             new_articles = conn.execute(
-                _insert_ignore(articles, dialect)
+                insert_ignore(articles, dialect)
                 .on_conflict_do_nothing(index_elements=["key"])
                 .returning(articles.c.id, articles.c.key),
                 [_article_row(f.article) for f in findings],
@@ -295,8 +274,6 @@ class Store:
             ]
             if evidence:
                 conn.execute(insert(captures), evidence)
-            story_ids = _place_in_stories(conn, fresh, article_ids, stories)
-            hit_rows = _story_hit_rows(conn, fresh, article_ids, story_ids, stories, now)
             saved: dict[str, list[int]] = {key: [] for key in article_ids}
             retry_rows = [
                 _retry_row(article_ids[f.article.key], f.retry)
@@ -305,23 +282,9 @@ class Store:
             ]
             if retry_rows:
                 conn.execute(insert(page_retries), retry_rows)
-            if not hit_rows:
-                return saved
-            new_hits = conn.execute(
-                insert(hits).returning(hits.c.id, hits.c.article_id, hits.c.watchlist, hits.c.alerted),
-                hit_rows,
-            ).all()
             keys = {article_id: key for key, article_id in article_ids.items()}
-            for row in new_hits:
+            for row in store_hits(conn, fresh, article_ids, notifiers, stories=stories, now=now):
                 saved[keys[row.article_id]].append(row.id)
-            delivery_rows = [
-                _delivery_row(row.id, notifier, now)
-                for row in new_hits
-                if row.alerted
-                for notifier in notifiers.get(row.watchlist, ())
-            ]
-            if delivery_rows:
-                conn.execute(insert(deliveries), delivery_rows)
             return saved
 
     def hits(
@@ -446,19 +409,6 @@ def _story(story_id: int, rows: Sequence[Row[Any]], watchlists: set[str]) -> Sto
     )
 
 
-class StoryRules(Protocol):
-    """The pure decisions the store applies while saving (monitor.stories implements them)."""
-
-    def place(self, new: Fingerprint | None, candidates: Sequence[Candidate]) -> Placement: ...
-
-    def story_alert(
-        self, watchlist: str, matched: Sequence[str], earlier: Mapping[str, frozenset[str]]
-    ) -> StoryAlert: ...
-
-
-MAX_CANDIDATES = 200  # band rows read per new article: a band common to many (boilerplate) cannot flood it
-
-
 def _save_aliases(
     conn: Connection, findings: Sequence[Finding], article_ids: Mapping[str, int], dialect: str
 ) -> None:
@@ -476,149 +426,7 @@ def _save_aliases(
         ids.update({row.key: row.id for row in found})
     rows = [{"key": alias, "article_id": ids[key]} for alias, key in wanted if key in ids]
     if rows:
-        conn.execute(_insert_ignore(article_aliases, dialect).on_conflict_do_nothing(), rows)
-
-
-def _place_in_stories(
-    conn: Connection, fresh: Sequence[Finding], article_ids: Mapping[str, int], stories: StoryRules | None
-) -> dict[str, int]:
-    """Each new article's story id. The stored articles sharing a band with any of the batch are read in one
-    go; the articles are then placed one at a time, in order, so copies within the batch find each other.
-    Fingerprints, bands and story ids are written with one statement each."""
-    fingerprinted = [f for f in fresh if f.fingerprint is not None]
-    bands = [band for f in fingerprinted if f.fingerprint for band in f.fingerprint.bands]
-    by_band, candidates = _stored_candidates(conn, bands)
-    story_ids: dict[str, int] = {}
-    updates: list[dict[str, Any]] = []
-    band_rows: list[dict[str, Any]] = []
-    for finding in fresh:
-        article_id = article_ids[finding.article.key]
-        fingerprint = finding.fingerprint
-        story = article_id
-        row: dict[str, Any] = {"b_id": article_id, "b_signature": None, "b_shingles": None}
-        if fingerprint is not None:
-            if stories is not None:
-                sharing = {i for band in fingerprint.bands for i in by_band.get(band, ())}
-                newest = sorted(sharing, reverse=True)[:MAX_CANDIDATES]
-                placement = stories.place(fingerprint, [candidates[i] for i in newest])
-                story = placement.story if placement.story is not None else article_id
-            candidates[article_id] = Candidate(story, article_id, fingerprint.signature, fingerprint.shingles)
-            for band in fingerprint.bands:
-                by_band.setdefault(band, []).append(article_id)
-                band_rows.append({"band": band, "article_id": article_id})
-            row |= {"b_signature": _pack(fingerprint.signature), "b_shingles": fingerprint.shingles}
-        updates.append(row | {"b_story": story})
-        story_ids[finding.article.key] = story
-    if band_rows:
-        # Through the driver: 40 rows an article, where SQLAlchemy's per-row parameter handling would cost
-        # more than the insert itself.
-        mark = _placeholder(conn)
-        conn.exec_driver_sql(
-            f"INSERT INTO story_bands (band, article_id) VALUES ({mark}, {mark})",
-            [(row["band"], row["article_id"]) for row in band_rows],
-        )
-    if updates:
-        conn.execute(
-            update(articles)
-            .where(articles.c.id == bindparam("b_id"))
-            .values(
-                story_id=bindparam("b_story"),
-                signature=bindparam("b_signature"),
-                shingles=bindparam("b_shingles"),
-            ),
-            updates,
-        )
-    return story_ids
-
-
-def _stored_candidates(
-    conn: Connection, bands: Sequence[int]
-) -> tuple[dict[int, list[int]], dict[int, Candidate]]:
-    """The stored articles sharing any of ``bands``: article ids by band, and each article as a Candidate."""
-    by_band: dict[int, list[int]] = {}
-    wanted = list(set(bands))
-    mark = _placeholder(conn)
-    for start in range(0, len(wanted), SEEN_CHECK_BATCH):
-        batch = tuple(wanted[start : start + SEEN_CHECK_BATCH])
-        sql = f"SELECT band, article_id FROM story_bands WHERE band IN ({', '.join([mark] * len(batch))})"
-        for band, article_id in conn.exec_driver_sql(sql, batch):
-            by_band.setdefault(band, []).append(article_id)
-    ids = list({i for members in by_band.values() for i in members})
-    candidates: dict[int, Candidate] = {}
-    for start in range(0, len(ids), SEEN_CHECK_BATCH):
-        query = select(articles.c.id, articles.c.story_id, articles.c.signature, articles.c.shingles).where(
-            articles.c.id.in_(ids[start : start + SEEN_CHECK_BATCH]), articles.c.signature.is_not(None)
-        )
-        for row in conn.execute(query):
-            candidates[row.id] = Candidate(row.story_id, row.id, _unpack(row.signature), row.shingles)
-    by_band = {band: [i for i in members if i in candidates] for band, members in by_band.items()}
-    return by_band, candidates
-
-
-def _story_hit_rows(
-    conn: Connection,
-    fresh: Sequence[Finding],
-    article_ids: Mapping[str, int],
-    story_ids: Mapping[str, int],
-    stories: StoryRules | None,
-    now: datetime,
-) -> list[dict[str, Any]]:
-    """The hit rows of the new articles: a copy of a story alerts only when it adds something (story_alert)."""
-    earlier = _earlier_matches(conn, {story_ids[f.article.key] for f in fresh})
-    rows = []
-    for finding in fresh:
-        story = story_ids[finding.article.key]
-        seen = {name: frozenset(terms) for name, terms in earlier.get(story, {}).items()}
-        for match in finding.matches:
-            verdict = (
-                stories.story_alert(match.watchlist, match.matched, seen)
-                if stories is not None
-                else StoryAlert(alert=True)
-            )
-            row = _hit_row(article_ids[finding.article.key], match, finding.alert and verdict.alert, now)
-            if verdict.is_update:
-                row["story_update"] = json.dumps(
-                    {"new_terms": list(verdict.new_terms), "new_watchlist": verdict.new_watchlist}
-                )
-            rows.append(row)
-        for match in finding.matches:
-            earlier.setdefault(story, {}).setdefault(match.watchlist, set()).update(match.matched)
-    return rows
-
-
-def _earlier_matches(conn: Connection, story_ids: set[int]) -> dict[int, dict[str, set[str]]]:
-    """For each story, the terms each watchlist matched in its stored articles."""
-    found: dict[int, dict[str, set[str]]] = {}
-    wanted = list(story_ids)
-    for start in range(0, len(wanted), SEEN_CHECK_BATCH):
-        query = (
-            select(articles.c.story_id, hits.c.watchlist, hits.c.matched)
-            .join(hits, hits.c.article_id == articles.c.id)
-            .where(articles.c.story_id.in_(wanted[start : start + SEEN_CHECK_BATCH]))
-        )
-        for row in conn.execute(query):
-            found.setdefault(row.story_id, {}).setdefault(row.watchlist, set()).update(
-                json.loads(row.matched)
-            )
-    return found
-
-
-def _placeholder(conn: Connection) -> str:
-    """The driver's parameter marker: ? for sqlite3, %s for psycopg."""
-    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
-
-
-def _pack(signature: Sequence[int]) -> bytes:
-    return struct.pack(f"<{len(signature)}I", *signature)
-
-
-def _unpack(data: bytes) -> tuple[int, ...]:
-    return struct.unpack(f"<{len(data) // 4}I", data)
-
-
-def _insert_ignore(table: Any, dialect: str) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING, which SQLite and PostgreSQL both speak; RETURNING gives only new rows."""
-    return postgresql_insert(table) if dialect == "postgresql" else sqlite_insert(table)
+        conn.execute(insert_ignore(article_aliases, dialect).on_conflict_do_nothing(), rows)
 
 
 def _article_row(article: Article) -> dict[str, Any]:
@@ -645,31 +453,6 @@ def _article_row(article: Article) -> dict[str, Any]:
 
 def _index_row(article_id: int, article: Article) -> tuple[int, str, str, str]:
     return article_id, article.title, article.summary, article.text
-
-
-def _hit_row(article_id: int, match: Match, alert: bool, now: datetime) -> dict[str, Any]:
-    return {
-        "article_id": article_id,
-        "watchlist": match.watchlist,
-        "matched": json.dumps(list(match.matched)),
-        "fields": json.dumps(list(match.fields)),
-        "snippets": json.dumps([s.to_dict() for s in match.snippets]),
-        "found_at": now,
-        "alerted": alert,
-        "found_as": json.dumps(list(match.found_as)),
-    }
-
-
-def _delivery_row(hit_id: int, notifier: str, now: datetime) -> dict[str, Any]:
-    return {
-        "hit_id": hit_id,
-        "notifier": notifier,
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "sent_targets": "[]",
-        "created_at": now,
-    }
 
 
 def _retry_row(article_id: int, pending: PendingPage) -> dict[str, Any]:

@@ -1,0 +1,298 @@
+"""Hits and their deliveries, written the one way for every article that brings them: an article stored on its
+first poll and one whose page arrived on a retry are placed in a story by the same rules, and a copy of a story
+alerts only when it adds something, whichever way its text came.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
+
+from monitor.models import Candidate, Finding, Fingerprint, Match, Placement, StoryAlert
+from monitor.store.tables import articles, deliveries, hits
+
+BATCH = 500  # ids or bands in one IN (...) list
+MAX_CANDIDATES = 200  # band rows read per new article: a band common to many (boilerplate) cannot flood it
+
+
+class StoryRules(Protocol):
+    """The pure decisions the store applies while saving (monitor.stories implements them)."""
+
+    def place(self, new: Fingerprint | None, candidates: Sequence[Candidate]) -> Placement: ...
+
+    def story_alert(
+        self, watchlist: str, matched: Sequence[str], earlier: Mapping[str, frozenset[str]]
+    ) -> StoryAlert: ...
+
+
+def store_hits(
+    conn: Connection,
+    findings: Sequence[Finding],
+    article_ids: Mapping[str, int],
+    notifiers: Mapping[str, Sequence[str]],
+    *,
+    stories: StoryRules | None,
+    now: datetime,
+    placed_before: bool = False,
+) -> list[Row[Any]]:
+    """Place the stored articles of ``findings`` in their stories, then write the hits they bring (story rules
+    decide which alert) and a pending delivery per notifier of each alerting hit's watchlist. A watchlist that
+    already has a hit on an article keeps it. ``placed_before``: the articles were placed when first stored,
+    on less text (their page had failed); their full text places them again. Returns the new hits (id,
+    article_id, watchlist, alerted). Without ``stories`` every article is a story of its own and every hit
+    alerts."""
+    story_ids = place_in_stories(conn, findings, article_ids, stories, placed_before=placed_before)
+    rows = _story_hit_rows(conn, findings, article_ids, story_ids, stories, now)
+    return insert_hits(conn, rows, notifiers, now)
+
+
+def insert_hits(
+    conn: Connection, rows: Sequence[dict[str, Any]], notifiers: Mapping[str, Sequence[str]], now: datetime
+) -> list[Row[Any]]:
+    """Insert hit rows (those of a watchlist that already hit their article are left out) and the deliveries of
+    the new ones that alert; returns the new hits (id, article_id, watchlist, alerted)."""
+    if not rows:
+        return []
+    new_hits = list(
+        conn.execute(
+            insert_ignore(hits, conn.dialect.name)
+            .on_conflict_do_nothing(index_elements=["article_id", "watchlist"])
+            .returning(hits.c.id, hits.c.article_id, hits.c.watchlist, hits.c.alerted),
+            rows,
+        ).all()
+    )
+    delivery_rows = [
+        _delivery_row(row.id, notifier, now)
+        for row in new_hits
+        if row.alerted
+        for notifier in notifiers.get(row.watchlist, ())
+    ]
+    if delivery_rows:
+        conn.execute(insert(deliveries), delivery_rows)
+    return new_hits
+
+
+def hit_row(article_id: int, match: Match, alert: bool, now: datetime) -> dict[str, Any]:
+    return {
+        "article_id": article_id,
+        "watchlist": match.watchlist,
+        "matched": json.dumps(list(match.matched)),
+        "fields": json.dumps(list(match.fields)),
+        "snippets": json.dumps([s.to_dict() for s in match.snippets]),
+        "found_at": now,
+        "alerted": alert,
+        "found_as": json.dumps(list(match.found_as)),
+    }
+
+
+def _delivery_row(hit_id: int, notifier: str, now: datetime) -> dict[str, Any]:
+    return {
+        "hit_id": hit_id,
+        "notifier": notifier,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "sent_targets": "[]",
+        "created_at": now,
+    }
+
+
+def insert_ignore(table: Any, dialect: str) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING, which SQLite and PostgreSQL both speak; RETURNING gives only new rows.
+    Each dialect's statement is imported when first used: a SQLite process never loads PostgreSQL's."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
+# --- stories ------------------------------------------------------------------------------------------------
+
+
+def place_in_stories(
+    conn: Connection,
+    fresh: Sequence[Finding],
+    article_ids: Mapping[str, int],
+    stories: StoryRules | None,
+    *,
+    placed_before: bool = False,
+) -> dict[str, int]:
+    """Each article's story id. The stored articles sharing a band with any of the batch are read in one go; the
+    articles are then placed one at a time, in order, so copies within the batch find each other. Fingerprints,
+    bands and story ids are written with one statement each.
+
+    ``placed_before``: the articles were placed when first stored. One without a fingerprint now keeps its place;
+    one that other articles have joined keeps its story (they joined it) and takes its new fingerprint; the
+    others are placed again, their earlier bands dropped first so that they do not find themselves."""
+    ids = [article_ids[f.article.key] for f in fresh]
+    kept: dict[int, int] = {}
+    if placed_before:
+        kept = _stories_kept(conn, ids, {article_ids[f.article.key] for f in fresh if f.fingerprint is None})
+        _drop_bands(conn, [article_ids[f.article.key] for f in fresh if f.fingerprint is not None])
+    fingerprinted = [f for f in fresh if f.fingerprint is not None]
+    bands = [band for f in fingerprinted if f.fingerprint for band in f.fingerprint.bands]
+    by_band, candidates = _stored_candidates(conn, bands)
+    story_ids: dict[str, int] = {}
+    updates: list[dict[str, Any]] = []
+    band_rows: list[dict[str, Any]] = []
+    for finding in fresh:
+        article_id = article_ids[finding.article.key]
+        fingerprint = finding.fingerprint
+        story = kept.get(article_id, article_id)
+        if placed_before and fingerprint is None:
+            story_ids[finding.article.key] = story  # nothing new to place it by
+            continue
+        row: dict[str, Any] = {"b_id": article_id, "b_signature": None, "b_shingles": None}
+        if fingerprint is not None:
+            if stories is not None and article_id not in kept:
+                sharing = {i for band in fingerprint.bands for i in by_band.get(band, ())}
+                newest = sorted(sharing, reverse=True)[:MAX_CANDIDATES]
+                placement = stories.place(fingerprint, [candidates[i] for i in newest])
+                story = placement.story if placement.story is not None else article_id
+            candidates[article_id] = Candidate(story, article_id, fingerprint.signature, fingerprint.shingles)
+            for band in fingerprint.bands:
+                by_band.setdefault(band, []).append(article_id)
+                band_rows.append({"band": band, "article_id": article_id})
+            row |= {"b_signature": _pack(fingerprint.signature), "b_shingles": fingerprint.shingles}
+        updates.append(row | {"b_story": story})
+        story_ids[finding.article.key] = story
+    if band_rows:
+        # Through the driver: 40 rows an article, where SQLAlchemy's per-row parameter handling would cost
+        # more than the insert itself.
+        mark = _placeholder(conn)
+        conn.exec_driver_sql(
+            f"INSERT INTO story_bands (band, article_id) VALUES ({mark}, {mark})",
+            [(row["band"], row["article_id"]) for row in band_rows],
+        )
+    if updates:
+        conn.execute(
+            update(articles)
+            .where(articles.c.id == bindparam("b_id"))
+            .values(
+                story_id=bindparam("b_story"),
+                signature=bindparam("b_signature"),
+                shingles=bindparam("b_shingles"),
+            ),
+            updates,
+        )
+    return story_ids
+
+
+def _stories_kept(conn: Connection, ids: Sequence[int], unfingerprinted: set[int]) -> dict[int, int]:
+    """Of articles placed before, those that keep their story: the ones other articles joined, and those with
+    no fingerprint now (``unfingerprinted``). Article id -> story id."""
+    kept: dict[int, int] = {}
+    joined = (
+        select(articles.c.story_id)
+        .where(articles.c.story_id.in_(ids))
+        .group_by(articles.c.story_id)
+        .having(func.count() > 1)
+    )
+    for story_id in conn.scalars(joined):
+        kept[story_id] = story_id
+    if unfingerprinted:
+        query = select(articles.c.id, articles.c.story_id).where(articles.c.id.in_(unfingerprinted))
+        kept.update({row.id: row.story_id for row in conn.execute(query)})
+    return kept
+
+
+def _drop_bands(conn: Connection, ids: Iterable[int]) -> None:
+    wanted = list(ids)
+    if wanted:
+        mark = _placeholder(conn)
+        conn.exec_driver_sql(
+            f"DELETE FROM story_bands WHERE article_id IN ({', '.join([mark] * len(wanted))})", tuple(wanted)
+        )
+
+
+def _stored_candidates(
+    conn: Connection, bands: Sequence[int]
+) -> tuple[dict[int, list[int]], dict[int, Candidate]]:
+    """The stored articles sharing any of ``bands``: article ids by band, and each article as a Candidate."""
+    by_band: dict[int, list[int]] = {}
+    wanted = list(set(bands))
+    mark = _placeholder(conn)
+    for start in range(0, len(wanted), BATCH):
+        batch = tuple(wanted[start : start + BATCH])
+        sql = f"SELECT band, article_id FROM story_bands WHERE band IN ({', '.join([mark] * len(batch))})"
+        for band, article_id in conn.exec_driver_sql(sql, batch):
+            by_band.setdefault(band, []).append(article_id)
+    ids = list({i for members in by_band.values() for i in members})
+    candidates: dict[int, Candidate] = {}
+    for start in range(0, len(ids), BATCH):
+        query = select(articles.c.id, articles.c.story_id, articles.c.signature, articles.c.shingles).where(
+            articles.c.id.in_(ids[start : start + BATCH]), articles.c.signature.is_not(None)
+        )
+        for row in conn.execute(query):
+            candidates[row.id] = Candidate(row.story_id, row.id, _unpack(row.signature), row.shingles)
+    by_band = {band: [i for i in members if i in candidates] for band, members in by_band.items()}
+    return by_band, candidates
+
+
+def _story_hit_rows(
+    conn: Connection,
+    fresh: Sequence[Finding],
+    article_ids: Mapping[str, int],
+    story_ids: Mapping[str, int],
+    stories: StoryRules | None,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The hit rows of the articles: a copy of a story alerts only when it adds something (story_alert)."""
+    earlier = _earlier_matches(conn, {story_ids[f.article.key] for f in fresh if f.matches})
+    rows = []
+    for finding in fresh:
+        story = story_ids[finding.article.key]
+        seen = {name: frozenset(terms) for name, terms in earlier.get(story, {}).items()}
+        for match in finding.matches:
+            verdict = (
+                stories.story_alert(match.watchlist, match.matched, seen)
+                if stories is not None
+                else StoryAlert(alert=True)
+            )
+            row = hit_row(article_ids[finding.article.key], match, finding.alert and verdict.alert, now)
+            if verdict.is_update:
+                row["story_update"] = json.dumps(
+                    {"new_terms": list(verdict.new_terms), "new_watchlist": verdict.new_watchlist}
+                )
+            rows.append(row)
+        for match in finding.matches:
+            earlier.setdefault(story, {}).setdefault(match.watchlist, set()).update(match.matched)
+    return rows
+
+
+def _earlier_matches(conn: Connection, story_ids: set[int]) -> dict[int, dict[str, set[str]]]:
+    """For each story, the terms each watchlist matched in its stored articles."""
+    found: dict[int, dict[str, set[str]]] = {}
+    wanted = list(story_ids)
+    for start in range(0, len(wanted), BATCH):
+        query = (
+            select(articles.c.story_id, hits.c.watchlist, hits.c.matched)
+            .join(hits, hits.c.article_id == articles.c.id)
+            .where(articles.c.story_id.in_(wanted[start : start + BATCH]))
+        )
+        for row in conn.execute(query):
+            found.setdefault(row.story_id, {}).setdefault(row.watchlist, set()).update(
+                json.loads(row.matched)
+            )
+    return found
+
+
+def _placeholder(conn: Connection) -> str:
+    """The driver's parameter marker: ? for sqlite3, %s for psycopg."""
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def _pack(signature: Sequence[int]) -> bytes:
+    return struct.pack(f"<{len(signature)}I", *signature)
+
+
+def _unpack(data: bytes) -> tuple[int, ...]:
+    return struct.unpack(f"<{len(data) // 4}I", data)
