@@ -1,0 +1,132 @@
+"""The JSON API: stored hits, stories and an archive search, through the same store queries and use cases as
+the CLI, with an OpenAPI description. Bad parameters are 400 with the reason; every route needs a reader."""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from monitor.config.compiled import Config
+from monitor.errors import QueryError
+from monitor.store.archive import Archive
+from monitor.store.listing import HitListing
+from monitor.usecases.search import search
+from monitor.web import filters
+from monitor.web.access import require_reader
+from monitor.web.filters import BadFilter
+from monitor.web.openapi import document
+from monitor.web.schemas import (
+    HitList,
+    SearchResult,
+    StoryList,
+    found_out,
+    hit_out,
+    json_body,
+    story_out,
+)
+from monitor.web.state import desk
+
+MAX_QUERY = 2_000  # characters of a search query
+
+
+def watchlist_names(config: Config) -> set[str]:
+    return {watchlist.name for watchlist in config.settings.watchlists}
+
+
+def feed_names(config: Config) -> set[str]:
+    return {feed.name for feed in config.settings.feeds} | {page.name for page in config.settings.pages}
+
+
+def _json(model: HitList | StoryList | SearchResult) -> Response:
+    return Response(json_body(model), media_type="application/json")
+
+
+def hits_endpoint(request: Request) -> Response:
+    """Stored hits, newest first, filtered by watchlist, label, feed, language and since, a page at a time."""
+    require_reader(request)
+    state = desk(request)
+    params = request.query_params
+    try:
+        wanted = filters.hit_filter(
+            params,
+            watchlists=watchlist_names(state.config),
+            feeds=feed_names(state.config),
+            now=state.now(),
+        )
+        page = filters.page(params)
+    except BadFilter as exc:
+        raise HTTPException(400, str(exc)) from None
+    listing = HitListing(state.store.engine)
+    found = listing.page(wanted, limit=page.limit, offset=page.offset)
+    total = listing.count(wanted)
+    return _json(HitList(hits=[hit_out(r) for r in found], total=total, limit=page.limit, offset=page.offset))
+
+
+def stories_endpoint(request: Request) -> Response:
+    """Stored stories, newest first (by their latest article), filtered by watchlist and since."""
+    require_reader(request)
+    state = desk(request)
+    params = request.query_params
+    try:
+        watchlist = filters.known_name(params, "watchlist", watchlist_names(state.config))
+        since = filters.since(params, state.now())
+        page = filters.page(params)
+    except BadFilter as exc:
+        raise HTTPException(400, str(exc)) from None
+    if page.offset:
+        raise HTTPException(400, "offset: stories are listed from the newest; narrow with since instead")
+    found = state.store.stories(watchlist=watchlist, since=since, limit=page.limit)
+    return _json(StoryList(stories=[story_out(s) for s in found], limit=page.limit))
+
+
+def search_endpoint(request: Request) -> Response:
+    """The stored articles a query matches, newest first: the CLI's `monitor search` engine."""
+    require_reader(request)
+    state = desk(request)
+    params = request.query_params
+    query = (params.get("q") or "").strip()
+    try:
+        if not query:
+            raise BadFilter('q: give a query, such as Wescam OR "export permit*"')
+        if len(query) > MAX_QUERY:
+            raise BadFilter(f"q: the query is longer than {MAX_QUERY} characters")
+        feed = filters.known_name(params, "feed", feed_names(state.config))
+        language = filters.language(params)
+        since = filters.since(params, state.now())
+        page = filters.page(params)
+    except BadFilter as exc:
+        raise HTTPException(400, str(exc)) from None
+    if page.offset:
+        raise HTTPException(
+            400, "offset: search results are listed from the newest; narrow with since instead"
+        )
+    try:
+        found = search(
+            Archive(state.store),
+            query,
+            since=since,
+            feed=feed,
+            language=language,
+            limit=page.limit,
+            aliases=state.config.settings.resolved_aliases,
+        )
+    except QueryError as exc:
+        raise HTTPException(400, f"q:{exc.position + 1}: expected {exc.expected}") from None
+    return _json(SearchResult(query=query, articles=[found_out(f) for f in found], limit=page.limit))
+
+
+def openapi_endpoint(request: Request) -> Response:
+    """This API's OpenAPI 3.1 description."""
+    require_reader(request)
+    return JSONResponse(document())
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/api/hits", hits_endpoint, methods=["GET"]),
+        Route("/api/stories", stories_endpoint, methods=["GET"]),
+        Route("/api/search", search_endpoint, methods=["GET"]),
+        Route("/api/openapi.json", openapi_endpoint, methods=["GET"]),
+    ]
