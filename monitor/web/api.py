@@ -29,6 +29,7 @@ from monitor.web.schemas import (
 from monitor.web.state import desk
 
 MAX_QUERY = 2_000  # characters of a search query
+SEARCH_SINCE = "30d"  # the period searched when none is given, as `monitor search` does
 
 
 def watchlist_names(config: Config) -> set[str]:

@@ -49,6 +49,11 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "a duration back from now (2d, 6h) or an ISO date or date-time (UTC when no offset is given)",
         {"type": "string"},
     ),
+    "search_since": _parameter(
+        "since",
+        "published since: a duration back from now (default 30d) or an ISO date or date-time",
+        {"type": "string", "default": "30d"},
+    ),
     "limit": _parameter(
         "limit",
         "rows to return",
@@ -105,7 +110,7 @@ PATHS: dict[str, dict[str, Any]] = {
     ),
     "/api/search": _get(
         "Stored articles a query matches, newest first",
-        ["q", "feed", "language", "since", "limit"],
+        ["q", "feed", "language", "search_since", "limit"],
         _json_ok("SearchResult"),
     ),
     "/api/openapi.json": _get(
