@@ -5,10 +5,12 @@ nothing (``monitor web`` alone) reports them at zero; the database's own figures
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 
 from monitor.models import PollResult
 
+# The *_created series (when each counter started) say nothing a scrape's own process-start time does not.
+disable_created_metrics()
 REGISTRY = CollectorRegistry(auto_describe=True)
 # Poll durations run from a cached 304 (tens of milliseconds) to a slow page fetch past its timeout.
 POLL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)

@@ -129,7 +129,7 @@ PATHS: dict[str, dict[str, Any]] = {
     "/metrics": _get(
         "Counters and gauges in the Prometheus text format",
         [],
-        _response("Prometheus text exposition format 0.0.4", "text/plain", {"type": "string"}),
+        _response("the Prometheus text exposition format", "text/plain", {"type": "string"}),
         bad_request=False,
     ),
 }
