@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, disable_cre
 from monitor.models import PollResult
 
 # The *_created series (when each counter started) say nothing a scrape's own process-start time does not.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 REGISTRY = CollectorRegistry(auto_describe=True)
 # Poll durations run from a cached 304 (tens of milliseconds) to a slow page fetch past its timeout.
 POLL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
