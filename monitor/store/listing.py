@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, func, select
+from sqlalchemy import ColumnElement, Engine
 
 from monitor.store.archive import HitRecord, Label
 from monitor.store.queries import hit_from_row, hit_query, with_outlets
@@ -51,12 +51,6 @@ class HitListing:
             HitRecord(hit, row.article_id, Label(row.label, row.note, row.labelled_at) if row.label else None)
             for hit, row in zip(found, rows, strict=True)
         ]
-
-    def count(self, wanted: HitFilter) -> int:
-        """How many hits the filter lets through."""
-        query = _filtered(select(func.count()).select_from(hits).join(articles), wanted)
-        with self.engine.begin() as conn:
-            return conn.scalar(query) or 0
 
 
 def _label_of_hit() -> ColumnElement[bool]:

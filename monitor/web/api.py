@@ -59,10 +59,17 @@ def hits_endpoint(request: Request) -> Response:
         page = filters.page(params)
     except BadFilter as exc:
         raise HTTPException(400, str(exc)) from None
-    listing = HitListing(state.store.engine)
-    found = listing.page(wanted, limit=page.limit, offset=page.offset)
-    total = listing.count(wanted)
-    return _json(HitList(hits=[hit_out(r) for r in found], total=total, limit=page.limit, offset=page.offset))
+    # One row past the page tells whether another follows, without counting every match.
+    found = HitListing(state.store.engine).page(wanted, limit=page.limit + 1, offset=page.offset)
+    following = page.offset + page.limit if len(found) > page.limit else None
+    return _json(
+        HitList(
+            hits=[hit_out(r) for r in found[: page.limit]],
+            limit=page.limit,
+            offset=page.offset,
+            next_offset=following,
+        )
+    )
 
 
 def stories_endpoint(request: Request) -> Response:

@@ -57,9 +57,9 @@ class HitOut(Model):
 
 class HitList(Model):
     hits: list[HitOut]
-    total: int  # hits the filters let through, over every page
     limit: int
     offset: int
+    next_offset: int | None  # the offset of the next page; None on the last one
 
 
 class StoryArticleOut(Model):
