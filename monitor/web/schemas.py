@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
 
 from monitor.models import Hit, Story
-from monitor.redact import mask_data
+from monitor.redact import mask_data, mask_known
 from monitor.store.archive import HitRecord
 from monitor.usecases.search import Found
 
@@ -159,6 +159,16 @@ def found_out(item: Found) -> FoundOut:
 
 
 def json_body(model: BaseModel) -> bytes:
-    """The model as UTF-8 JSON, with remembered secrets masked before encoding (as the CLI's JSON does)."""
-    data: Any = mask_data(model.model_dump(mode="json"))
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    """The model as UTF-8 JSON with remembered secrets masked, as the CLI's JSON has them. The encoded text is
+    masked (secrets are remembered JSON-escaped too); should a mask ever cut through the JSON's syntax, the
+    values are masked one by one before encoding instead."""
+    text = model.__pydantic_serializer__.to_json(model).decode()
+    masked = mask_known(text)
+    if masked == text:
+        return text.encode()
+    try:
+        json.loads(masked)
+    except ValueError:
+        data: Any = mask_data(model.model_dump(mode="json"))
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    return masked.encode()
