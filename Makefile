@@ -33,7 +33,7 @@ typecheck: $(STAMP)
 
 # The screenshot test of the HTML email renders it in headless Chromium.
 chromium:
-	command -v chromium >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver)
+	(command -v chromium && command -v chromedriver) >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver)
 
 test: lint typecheck chromium
 	$(BIN)/pytest

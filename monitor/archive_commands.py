@@ -14,6 +14,7 @@ from monitor.models import WatchlistSpec
 from monitor.runtime import open_store
 from monitor.store.archive import LABELS, Archive
 from monitor.untrusted import printable
+from monitor.usecases import triage
 from monitor.usecases.evidence import export_evidence
 from monitor.usecases.retention import prune_due
 from monitor.usecases.search import Backtest, BacktestItem, Found, backtest, search
@@ -157,7 +158,7 @@ def mark_command(config: Config, words: list[str], note: str | None) -> int:
         raise MonitorError(f"label {label!r}: use one of {', '.join(LABELS)}")
     store = open_store(config.settings)
     try:
-        record = Archive(store).mark(int(hit_text), label, note, datetime.now(UTC))
+        record = triage.mark(Archive(store), int(hit_text), label, datetime.now(UTC), note=note)
     finally:
         store.close()
     if record is None:

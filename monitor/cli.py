@@ -117,6 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
     feeds_add.add_argument("--name", metavar="NAME", help="the new feed's name (default: from its title)")
     feeds_add.add_argument("--pick", type=int, default=1, metavar="N", help="add the N-th feed found")
 
+    web = sub.add_parser("web", help="serve the web desk (inbox, triage, search, feeds) until stopped")
+    web.add_argument(
+        "--listen", metavar="HOST:PORT", help="default: [web] listen, else 127.0.0.1:8765 (loopback)"
+    )
+
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade", "prune"])
     db.add_argument("--dry-run", action="store_true", help="with prune: only count what would be pruned")
@@ -217,6 +222,8 @@ def _other_command(args: argparse.Namespace, config: Any) -> int:
         return _run(commands.match(config, args.watchlist, args.query, source))
     if command == "db":
         return commands.db_upgrade(config)
+    if command == "web":
+        return commands.web(config, args.listen)
     raise AssertionError(command)
 
 

@@ -203,20 +203,17 @@ def hits(
     label: str | None = None,
 ) -> int:
     from monitor.runtime import open_store
-    from monitor.store.archive import Archive
+    from monitor.store.review import HitFilter, Review
 
     store = open_store(config.settings)
     try:
-        archive = Archive(store)
-        ids = archive.hit_ids_labelled(label, watchlist) if label else None
-        found = store.hits(watchlist=watchlist, since=since, limit=None if query else limit, ids=ids)
+        wanted = HitFilter(watchlist=watchlist, label=label, since=since, limit=None if query else limit)
+        records = Review(store).hits(wanted)
         if query:
-            wanted = matching(
-                query, store.article_fields([hit.id for hit in found]), config.settings.resolved_aliases
-            )
-            found = [hit for hit in found if hit.id in wanted][: limit or None]
-        records = archive.hit_records([h.id for h in found])
-        rows = [hit_row(h, records.get(h.id)) for h in found]
+            fields = store.article_fields([record.hit.id for record in records])
+            matched = matching(query, fields, config.settings.resolved_aliases)
+            records = [record for record in records if record.hit.id in matched][: limit or None]
+        rows = [hit_row(record.hit, record) for record in records]
     finally:
         store.close()
     columns = ["found_at", "watchlist", "feed", "title", "matched", "url", "language"]
@@ -254,22 +251,14 @@ def _explanation(row: dict[str, Any]) -> str:
 
 
 def status(config: Config, fmt: str) -> int:
-    from monitor.health_watch import health_columns
     from monitor.runtime import open_store
     from monitor.store import PageRetries
+    from monitor.usecases.status import feed_rows
 
     store = open_store(config.settings)
     try:
-        store.sync_feeds({job.name: job.url for job in config.jobs})
         daemon = daemon_status(store.daemon)
-        configured = {job.name for job in config.jobs}
-        samples = store.health.all_samples()
-        silent_after, at = config.settings.monitor.silent_after, now()
-        feeds = [
-            {**_feed_row(s), **health_columns(samples.get(s.name), s.consecutive_failures, silent_after, at)}
-            for s in store.feed_states()
-            if s.name in configured
-        ]
+        feeds = feed_rows(config, store, now())
         outbox = store.outbox
         counts = outbox.counts()
         dead = outbox.listing(status="dead", limit=20)
@@ -326,22 +315,6 @@ def _pending_page_row(pending: PendingPage) -> dict[str, Any]:
         "first_failed": pending.first_failed,
         "next_attempt": pending.next_attempt,
         "last_error": pending.last_error,
-    }
-
-
-def _feed_row(state: Any) -> dict[str, Any]:
-    return {
-        "name": state.name,
-        "url": mask_url(state.url),
-        "moved_to": state.current_url,
-        "last_polled": state.last_polled,
-        "last_status": state.last_status or "never",
-        "last_error": state.last_error,
-        "consecutive_failures": state.consecutive_failures,
-        "entries_seen": state.entries_seen,
-        "next_poll": state.next_poll,
-        "backoff": state.consecutive_failures > 0,
-        "gone": state.gone,
     }
 
 
@@ -498,3 +471,13 @@ def db_upgrade(config: Config) -> int:
         store.close()
     print(f"database {address} is at the newest schema" + (f" (applied {applied})" if applied else ""))
     return 0
+
+
+def web(config: Config, listen: str | None) -> int:
+    """Serve the web desk until stopped; the database is migrated first, as every command does."""
+    from monitor.runtime import open_store
+    from monitor.web.serve import resolve_listen, serve_forever
+
+    where = resolve_listen(config, listen)
+    open_store(config.settings).close()
+    return serve_forever(config, where)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -33,6 +34,9 @@ from monitor.runtime import Runtime, open_runtime, release_stale_claims
 from monitor.store.archive import Archive
 from monitor.usecases.recheck import page_fetcher, run_rechecks, send_alerts
 from monitor.usecases.retention import prune_due
+
+if TYPE_CHECKING:
+    from monitor.web.serve import RunningDesk
 
 log = logging.getLogger("monitor.daemon")
 
@@ -71,10 +75,12 @@ class Daemon:
         self.inflight: set[asyncio.Task[object]] = set()  # polls and sends a graceful stop waits for
         self.runtime: Runtime | None = None
         self.scheduler: AsyncIOScheduler | None = None
+        self.desk: RunningDesk | None = None
 
     async def run(self) -> None:
         async with open_runtime(self.config) as runtime:
             scheduler = self.start(runtime)
+            self.desk = await self._start_desk()
             self._install_signals()
             watcher = asyncio.create_task(self._watch_config())
             log.info(
@@ -87,6 +93,8 @@ class Daemon:
             await self.stopping.wait()
             watcher.cancel()
             await self._shutdown(scheduler)
+            if self.desk is not None:
+                await self.desk.stop()
             runtime.store.daemon.release(os.getpid())
         log.info("daemon stopped")
 
@@ -128,6 +136,15 @@ class Daemon:
             self._recheck, IntervalTrigger(seconds=RECHECK_EVERY), id="recheck", **_ONE_AT_A_TIME
         )
         return scheduler
+
+    async def _start_desk(self) -> RunningDesk | None:
+        """The web desk in this loop, when ``[web] listen`` is set (it opens its own database connections)."""
+        listen = self.config.settings.web.listen
+        if listen is None:
+            return None
+        from monitor.web.serve import start_in_loop
+
+        return await start_in_loop(self.config, listen)
 
     # scheduling --------------------------------------------------------------------------------------------
 
@@ -291,6 +308,8 @@ class Daemon:
         new = {job.name: job for job in config.jobs}
         self.runtime.apply(config)  # first: when it fails, nothing has changed
         self.config = config
+        if self.desk is not None:
+            self.desk.apply(config)
         for name in old.keys() - new.keys():
             self.scheduler.remove_job(_job_id(name))
         for index, name in enumerate(sorted(new.keys() - old.keys())):

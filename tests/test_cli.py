@@ -9,6 +9,7 @@ from pathlib import Path
 
 from monitor.cli import build_parser
 from monitor.config import FeedSettings, MonitorSettings, NotifierSettings, WatchlistSettings
+from monitor.config.web_settings import WebSettings
 from tests.factory import Item, article_page, json_lines, recent, rss, run_cli, story_paragraphs, write_config
 from tests.helpers import LocalServer, WebhookServer, cli_inline
 
@@ -128,7 +129,7 @@ def test_the_readme_documents_every_command_and_config_key() -> None:
             for flag in action.option_strings:
                 if flag not in ("-h", "--help"):
                     assert flag in readme, f"option {flag} of {name} is not in the README"
-    for model in (MonitorSettings, FeedSettings, WatchlistSettings, NotifierSettings):
+    for model in (MonitorSettings, FeedSettings, WatchlistSettings, NotifierSettings, WebSettings):
         for key in model.model_fields:
             assert f"`{key}`" in readme, f"config key {key} ({model.__name__}) is not in the README"
     assert "make run" in readme and "make test" in readme

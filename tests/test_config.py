@@ -480,8 +480,8 @@ name = "single"
     path = write(tmp_path, text)
     assert problems_of(path) == [
         f"{path}:1: [monitor] must be a table: write [monitor] on a line of its own",
-        f"{path}:2: unknown top-level key 'colour' (valid tables: [monitor], [[feed]], [[page]], [[watchlist]], [[notifier]], [[alias]])",
-        f"{path}:4: unknown table [feeds] (valid tables: [monitor], [[feed]], [[page]], [[watchlist]], [[notifier]], [[alias]])",
+        f"{path}:2: unknown top-level key 'colour' (valid tables: [monitor], [web], [[feed]], [[page]], [[watchlist]], [[notifier]], [[alias]])",
+        f"{path}:4: unknown table [feeds] (valid tables: [monitor], [web], [[feed]], [[page]], [[watchlist]], [[notifier]], [[alias]])",
         f"{path}:7: feed must be written as [[feed]] tables (double brackets), one each",
     ]
 

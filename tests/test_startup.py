@@ -15,7 +15,17 @@ from monitor.store import Store
 from monitor.store.engine import MIGRATIONS, alembic_config, head_revision, upgrade
 from tests.factory import write_config
 
-HEAVY = ("sqlalchemy", "alembic", "apprise", "trafilatura", "httpx", "feedparser", "pebble")
+HEAVY = (
+    "sqlalchemy",
+    "alembic",
+    "apprise",
+    "trafilatura",
+    "httpx",
+    "feedparser",
+    "pebble",
+    "starlette",
+    "uvicorn",
+)
 
 # Runs the CLI in one process and prints which heavy packages it had loaded by the time it finished.
 PROBE = """

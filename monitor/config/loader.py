@@ -25,7 +25,7 @@ from monitor.config.settings import (
 )
 from monitor.config.source import KeyPath, LineLocator, expand_tree, too_deep_line
 from monitor.config.units import format_duration
-from monitor.config.web_settings import WebSettings
+from monitor.config.web_settings import WebSettings, exposure_problem
 from monitor.errors import ConfigError, QueryError
 from monitor.match.aliases import AliasError, resolve_aliases
 from monitor.match.language import known_languages
@@ -133,6 +133,8 @@ class _Loader:
         watchlists = self._validate_all(WatchlistSettings, "watchlist", tables["watchlist"])
         aliases = self._validate_all(AliasSettings, "alias", tables["alias"])
         web = self._validate(WebSettings, "web", None, tables["web"][0]) or WebSettings()
+        if web.listen is not None and (problem := exposure_problem(web.listen, web.token)):
+            self.report(("web", "listen"), f"[web] listen: {problem}")
         for kind in ("feed", "notifier", "watchlist", "alias"):
             self._check_unique_names(kind, tables[kind])
         self._check_page_names(tables)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 DEFAULT_LISTEN = "127.0.0.1:8765"
@@ -64,7 +64,8 @@ def exposure_problem(listen: Listen, token: str | None) -> str | None:
 
 
 class WebSettings(BaseModel):
-    """The [web] table. ``listen`` unset: ``monitor run`` serves no desk (``monitor web`` still can)."""
+    """The [web] table. ``listen`` unset: ``monitor run`` serves no desk (``monitor web`` still can). The
+    loader checks that a non-loopback ``listen`` comes with a token (``exposure_problem``)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -87,11 +88,3 @@ class WebSettings(BaseModel):
         if value is not None and not value.strip():
             raise _problem("must not be empty (leave token out to need none on loopback)")
         return value
-
-    @model_validator(mode="after")
-    def _token_when_exposed(self) -> WebSettings:
-        if self.listen is not None:
-            problem = exposure_problem(self.listen, self.token)
-            if problem:
-                raise _problem(problem)
-        return self

@@ -580,6 +580,22 @@ class Matcher:
                 matches.append(dataclasses.replace(match, found_as=watchlist.found_as(scan)))
         return matches
 
+    def highlights(self, fields: Mapping[str, str]) -> dict[str, list[tuple[int, int]]]:
+        """Every place in each field where a clause of a matching watchlist holds, as (start, end) offsets
+        into the field's original text: the snippets keep three, a reader of the whole article wants all."""
+        scan = self._scan(fields)
+        spans: dict[str, set[tuple[int, int]]] = {}
+        for index in self._candidates(scan):
+            watchlist = self._watchlists[index]
+            if not watchlist.matches(scan):
+                continue
+            for item in watchlist.evidence(scan):
+                folded = scan.folded.get(item.field)
+                if folded is not None:
+                    found = spans.setdefault(item.field, set())
+                    found.update(folded.char_span(start, end) for start, end in item.occurrences)
+        return {name: sorted(found) for name, found in spans.items()}
+
     def explain(self, fields: Mapping[str, str]) -> list[Explanation]:
         """For every watchlist, whether it matches the article and why (slow: for people, not the pipeline)."""
         return [explain_spec(w.spec, fields, self.aliases) for w in self._watchlists]

@@ -48,6 +48,22 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def set_busy_timeout(engine: Engine, seconds: float) -> None:
+    """How long this engine's SQLite connections wait for a lock before "database is locked" (a web request
+    should give up sooner than a poll). Connections already pooled are dropped to take it."""
+    if engine.dialect.name != "sqlite":
+        return
+    milliseconds = max(1, int(seconds * 1000))
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={milliseconds}")
+        cursor.close()
+
+    event.listen(engine, "connect", on_connect)
+    engine.dispose()
+
+
 def _sqlite_begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 

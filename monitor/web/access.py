@@ -112,7 +112,10 @@ def safe_next(target: str | None) -> str:
 async def login_page(request: Request) -> Response:
     from monitor.web.render import page
 
-    return page(request, "login.html", {"next": safe_next(request.query_params.get("next")), "failed": False})
+    target = safe_next(request.query_params.get("next"))
+    if desk(request).token is None:  # an open desk has nothing to log in to
+        return RedirectResponse(target, status_code=303)
+    return page(request, "login.html", {"next": target, "failed": False})
 
 
 async def login(request: Request) -> Response:

@@ -3,6 +3,7 @@ error pages (404, 400 with the reason, 503 while the database is locked or migra
 
 from __future__ import annotations
 
+import html
 import importlib
 import logging
 import time
@@ -15,25 +16,35 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from monitor.config.compiled import Config
-from monitor.errors import StoreError
+from monitor.errors import QueryError, StoreError
 from monitor.store import engine as engine_setup
 from monitor.store.repository import Store
+from monitor.usecases.triage import TriageError
 from monitor.web import access
+from monitor.web.forms import FilterError
 from monitor.web.state import Desk, session_secret
 
 log = logging.getLogger(__name__)
 
 # Routes served by modules of their own (JSON API, Atom feeds, Prometheus metrics); each exposes routes().
 EXTRA_ROUTE_MODULES = ("monitor.web.api", "monitor.web.atom", "monitor.web.metrics")
-PAGE_ROUTE_MODULES = ("monitor.web.inbox",)
+PAGE_ROUTE_MODULES = (
+    "monitor.web.inbox",
+    "monitor.web.article",
+    "monitor.web.stories_page",
+    "monitor.web.search_page",
+    "monitor.web.feeds_page",
+    "monitor.web.chart",
+)
 PUBLIC_PREFIXES = ("/login", "/static/")
 RETRY_AFTER = "5"
+BUSY_TIMEOUT = 5.0  # seconds a request waits for a database lock
 SCHEMA_RECHECK = 5.0  # seconds between checks that the schema is current
 
 SECURITY_HEADERS = (
@@ -59,9 +70,15 @@ def error_response(
     """An error as a short page (or JSON for the API): the status and the reason, nothing else."""
     if wants_json(request):
         return JSONResponse({"error": reason, "status": status}, status_code=status, headers=headers)
+    login = "/login?next=" + _quote(_here(request) if request.method == "GET" else "/")
+    if request.headers.get("hx-request") == "true":
+        if status == 401:  # the session ended: the whole page goes to the login form
+            return HTMLResponse("", status_code=401, headers={"HX-Redirect": login})
+        # htmx swaps this into the part of the page it asked for: the reason alone, not a whole page.
+        fragment = f'<p class="error" role="alert">{status}: {html.escape(reason)}</p>'
+        return HTMLResponse(fragment, status_code=status, headers=headers)
     if status == 401 and request.method == "GET":
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={_quote(target)}", status_code=303)
+        return RedirectResponse(login, status_code=303)
     try:
         from monitor.web.render import page
 
@@ -76,6 +93,10 @@ def error_response(
     return response
 
 
+def _here(request: Request) -> str:
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
 def _quote(target: str) -> str:
     from urllib.parse import quote
 
@@ -85,6 +106,15 @@ def _quote(target: str) -> str:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     return error_response(request, exc.status_code, exc.detail, dict(exc.headers or {}))
+
+
+async def _bad_value(request: Request, exc: Exception) -> Response:
+    return error_response(request, 400, str(exc))
+
+
+async def _bad_query(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, QueryError)
+    return error_response(request, 400, f"query: position {exc.position + 1}: expected {exc.expected}")
 
 
 async def _database_error(request: Request, exc: Exception) -> Response:
@@ -164,11 +194,18 @@ def _routes(modules: tuple[str, ...], *, optional: bool) -> list[BaseRoute]:
     return found
 
 
-def create_app(config: Config, *, store: Store | None = None) -> Starlette:
-    """The desk over ``store`` (or the configured database, opened without migrating: the daemon or
-    ``monitor migrate`` does that)."""
+def create_app(
+    config: Config, *, store: Store | None = None, busy_timeout: float = BUSY_TIMEOUT
+) -> Starlette:
+    """The desk over ``store``, or over connections of its own to the configured database (opened without
+    migrating: the daemon or ``monitor db upgrade`` does that), which wait ``busy_timeout`` seconds at most
+    for a lock before the request gets a 503."""
     owned = store is None
-    the_store = store if store is not None else Store.open(config.settings.monitor.database, migrate=False)
+    if store is None:
+        the_store = Store.open(config.settings.monitor.database, migrate=False)
+        engine_setup.set_busy_timeout(the_store.engine, busy_timeout)
+    else:
+        the_store = store
     token = config.settings.web.token
     state = Desk(config=config, store=the_store, token=token, secret=session_secret(token))
 
@@ -196,6 +233,9 @@ def create_app(config: Config, *, store: Store | None = None) -> Starlette:
         ],
         exception_handlers={
             HTTPException: _http_error,
+            FilterError: _bad_value,
+            TriageError: _bad_value,
+            QueryError: _bad_query,
             OperationalError: _database_error,
             StoreError: _database_error,
             Exception: _server_error,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
 from monitor.web.access import csrf_token, is_reader
+from monitor.web.highlight import runs, snippet_runs
 from monitor.web.state import desk
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -35,9 +37,42 @@ _environment = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+def when(moment: datetime | None) -> str:
+    """A time as UTC minutes ("2026-11-30 14:05"), or a dash."""
+    if moment is None:
+        return "–"
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def percent(rate: float | None) -> str:
+    return "–" if rate is None else f"{rate:.0%}"
+
+
+def safe_url(url: str | None) -> str:
+    """A stored link, only when it is http(s): a ``javascript:`` or ``data:`` link from a feed becomes nothing."""
+    if not url:
+        return ""
+    scheme = url.split(":", 1)[0].strip().lower()
+    return url if scheme in ("http", "https") else ""
+
+
+_environment.filters.update(
+    when=when, percent=percent, runs=runs, snippet_runs=snippet_runs, safe_url=safe_url
+)
 templates = Jinja2Templates(env=_environment, context_processors=[_context])
 
 
 def page(request: Request, name: str, context: dict[str, Any], *, status_code: int = 200) -> HTMLResponse:
     """The template ``name`` rendered with ``context``; partial templates (htmx) render the same way."""
     return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def params(request: Request) -> dict[str, str]:
+    """The query string as single values (the last one wins for a repeated key)."""
+    return dict(request.query_params)
