@@ -4,7 +4,7 @@ JSON, errors with their reasons, and an OpenAPI document that describes every ro
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +12,11 @@ import pytest
 from openapi_spec_validator import validate
 from starlette.routing import Route
 
+from monitor.redact import forget_all, remember
 from monitor.store.archive import Archive
+from monitor.store.tables import articles
 from monitor.web.app import create_app
+from tests.archive_corpus import T0
 from tests.desk_data import HOSTILE, TOKEN, Desk, open_desk
 from tests.factory import json_lines, run_cli
 
@@ -106,7 +109,7 @@ def test_label_filter_follows_triage(desk: Desk) -> None:
     relevant = every_hit(desk, label="relevant")
     assert [(h["id"], h["label"], h["note"]) for h in relevant] == [(first["id"], "relevant", "on topic")]
     assert [h["id"] for h in every_hit(desk, label="irrelevant")] == [second["id"]]
-    untriaged = every_hit(desk, label="none")
+    untriaged = every_hit(desk, label="new")
     assert len(untriaged) == len(every_hit(desk)) - 2
     assert {first["id"], second["id"]}.isdisjoint(h["id"] for h in untriaged)
 
@@ -123,9 +126,9 @@ def test_pages_follow_one_another(desk: Desk) -> None:
 
 
 BAD = [
-    ("/api/hits", {"label": "great"}, "label 'great'"),
-    ("/api/hits", {"watchlist": "nope"}, "watchlist 'nope' is not in the config"),
-    ("/api/hits", {"feed": "elsewhere"}, "feed 'elsewhere' is not in the config"),
+    ("/api/hits", {"label": "great"}, "label 'great' is not known"),
+    ("/api/hits", {"watchlist": "nope"}, "watchlist 'nope' is not known"),
+    ("/api/hits", {"feed": "elsewhere"}, "feed 'elsewhere' is not known"),
     ("/api/hits", {"language": "english"}, "language 'english'"),
     ("/api/hits", {"since": "yesterday"}, "since 'yesterday'"),
     ("/api/hits", {"limit": "0"}, "limit '0'"),
@@ -138,6 +141,7 @@ BAD = [
     ("/api/search", {"q": "police AND ("}, "q:13: expected"),
     ("/api/search", {"q": '"unclosed'}, "q:"),
     ("/api/search", {"q": "police", "since": "2026-13-45"}, "since '2026-13-45'"),
+    ("/api/search", {"q": "x" * 2001}, "longer than 2000 characters"),
 ]
 
 
@@ -148,6 +152,31 @@ def test_bad_values_are_400_with_the_reason(
     response = desk.client.get(path, params=params, headers=BEARER)
     assert response.status_code == 400
     assert reason in response.json()["error"]
+
+
+def test_search_looks_back_30_days_unless_told(desk: Desk) -> None:
+    # The corpus articles are dated back from T0, an hour apart: 60 days on, none is within 30 days.
+    desk.client.app.state.desk.now = lambda: T0 + timedelta(days=60)  # type: ignore[attr-defined]
+    assert get(desk, "/api/search", q="police")["articles"] == []
+    assert get(desk, "/api/search", q="police", since="65d")["articles"]
+    desk.client.app.state.desk.now = lambda: T0 + timedelta(days=1)  # type: ignore[attr-defined]
+    assert get(desk, "/api/search", q="police")["articles"]
+
+
+def test_remembered_secrets_are_masked_in_the_json(desk: Desk) -> None:
+    secret = 'pass"word-7f3'  # JSON escapes its quote: the mask must find it all the same
+    first = every_hit(desk, watchlist="police")[-1]
+    with desk.store.engine.begin() as conn:
+        conn.execute(
+            articles.update().where(articles.c.url == first["url"]).values(title=f"leak {secret} here")
+        )
+    remember(secret)
+    try:
+        response = desk.client.get("/api/hits", params={"watchlist": "police", "limit": 500}, headers=BEARER)
+    finally:
+        forget_all()
+    assert "word-7f3" not in response.text
+    assert response.json()["hits"][-1]["title"] == "leak **** here"
 
 
 def test_hostile_title_comes_back_as_json_text(desk: Desk) -> None:

@@ -1,30 +1,14 @@
-"""Stored hits by filter, a page at a time, with their labels: what the web desk lists. Newest first, as
-``monitor hits`` lists them."""
+"""Stored hits a page at a time: the review query (``monitor.store.review``: the filters of the inbox and of
+`monitor hits`) with an offset, for the JSON API. Newest first, walking ix_hits_found."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
-
-from sqlalchemy import ColumnElement, Engine
+from sqlalchemy import Engine
 
 from monitor.store.archive import HitRecord, Label
 from monitor.store.queries import hit_from_row, hit_query, with_outlets
-from monitor.store.tables import articles, hit_labels, hits
-
-UNLABELLED = "none"  # the label filter's value for hits nobody has triaged yet
-
-
-@dataclass(frozen=True, slots=True)
-class HitFilter:
-    """Which hits to list; None means any. ``label`` is a triage label or ``UNLABELLED``."""
-
-    watchlist: str | None = None
-    label: str | None = None
-    feed: str | None = None
-    language: str | None = None
-    since: datetime | None = None
+from monitor.store.review import HitFilter, _conditions, _label_of_hit
+from monitor.store.tables import hit_labels, hits
 
 
 class HitListing:
@@ -34,12 +18,13 @@ class HitListing:
         self.engine = engine
 
     def page(self, wanted: HitFilter, *, limit: int, offset: int = 0) -> list[HitRecord]:
-        """Up to ``limit`` hits after the first ``offset``, newest first, with outlets and labels."""
+        """Up to ``limit`` hits ``wanted`` selects after the first ``offset``, newest first, with their labels
+        and their stories' other outlets (``wanted.limit`` is not used)."""
         query = (
-            _filtered(
-                hit_query().add_columns(hit_labels.c.label, hit_labels.c.note, hit_labels.c.labelled_at),
-                wanted,
-            )
+            hit_query()
+            .add_columns(hit_labels.c.label, hit_labels.c.note, hit_labels.c.labelled_at)
+            .outerjoin(hit_labels, _label_of_hit())
+            .where(*_conditions(wanted))
             .order_by(hits.c.found_at.desc(), hits.c.id.desc())
             .limit(limit)
             .offset(offset)
@@ -51,24 +36,3 @@ class HitListing:
             HitRecord(hit, row.article_id, Label(row.label, row.note, row.labelled_at) if row.label else None)
             for hit, row in zip(found, rows, strict=True)
         ]
-
-
-def _label_of_hit() -> ColumnElement[bool]:
-    return (hit_labels.c.article_id == hits.c.article_id) & (hit_labels.c.watchlist == hits.c.watchlist)
-
-
-def _filtered(query: Any, wanted: HitFilter) -> Any:
-    query = query.outerjoin(hit_labels, _label_of_hit())
-    if wanted.watchlist is not None:
-        query = query.where(hits.c.watchlist == wanted.watchlist)
-    if wanted.label == UNLABELLED:
-        query = query.where(hit_labels.c.label.is_(None))
-    elif wanted.label is not None:
-        query = query.where(hit_labels.c.label == wanted.label)
-    if wanted.feed is not None:
-        query = query.where(articles.c.feed == wanted.feed)
-    if wanted.language is not None:
-        query = query.where(articles.c.language == wanted.language)
-    if wanted.since is not None:
-        query = query.where(hits.c.found_at >= wanted.since)
-    return query

@@ -13,9 +13,9 @@ from monitor.errors import QueryError
 from monitor.store.archive import Archive
 from monitor.store.listing import HitListing
 from monitor.usecases.search import search
-from monitor.web import filters
+from monitor.web import filters, forms
 from monitor.web.access import require_reader
-from monitor.web.filters import BadFilter
+from monitor.web.filters import SEARCH_SINCE, FilterError
 from monitor.web.openapi import document
 from monitor.web.schemas import (
     HitList,
@@ -28,16 +28,13 @@ from monitor.web.schemas import (
 )
 from monitor.web.state import desk
 
-MAX_QUERY = 2_000  # characters of a search query
-SEARCH_SINCE = "30d"  # the period searched when none is given, as `monitor search` does
-
 
 def watchlist_names(config: Config) -> set[str]:
     return {watchlist.name for watchlist in config.settings.watchlists}
 
 
 def feed_names(config: Config) -> set[str]:
-    return {feed.name for feed in config.settings.feeds} | {page.name for page in config.settings.pages}
+    return {job.name for job in config.jobs}
 
 
 def _json(model: HitList | StoryList | SearchResult) -> Response:
@@ -57,7 +54,7 @@ def hits_endpoint(request: Request) -> Response:
             now=state.now(),
         )
         page = filters.page(params)
-    except BadFilter as exc:
+    except FilterError as exc:
         raise HTTPException(400, str(exc)) from None
     # One row past the page tells whether another follows, without counting every match.
     found = HitListing(state.store.engine).page(wanted, limit=page.limit + 1, offset=page.offset)
@@ -78,10 +75,10 @@ def stories_endpoint(request: Request) -> Response:
     state = desk(request)
     params = request.query_params
     try:
-        watchlist = filters.known_name(params, "watchlist", watchlist_names(state.config))
+        watchlist = filters.choice(params, "watchlist", watchlist_names(state.config))
         since = filters.since(params, state.now())
         page = filters.page(params)
-    except BadFilter as exc:
+    except FilterError as exc:
         raise HTTPException(400, str(exc)) from None
     if page.offset:
         raise HTTPException(400, "offset: stories are listed from the newest; narrow with since instead")
@@ -94,17 +91,15 @@ def search_endpoint(request: Request) -> Response:
     require_reader(request)
     state = desk(request)
     params = request.query_params
-    query = (params.get("q") or "").strip()
     try:
-        if not query:
-            raise BadFilter('q: give a query, such as Wescam OR "export permit*"')
-        if len(query) > MAX_QUERY:
-            raise BadFilter(f"q: the query is longer than {MAX_QUERY} characters")
-        feed = filters.known_name(params, "feed", feed_names(state.config))
+        query = forms.query_text(params)
+        if query is None:
+            raise FilterError('q: give a query, such as Wescam OR "export permit*"')
+        feed = filters.choice(params, "feed", feed_names(state.config))
         language = filters.language(params)
-        since = filters.since(params, state.now())
+        since = filters.since(params, state.now(), SEARCH_SINCE)
         page = filters.page(params)
-    except BadFilter as exc:
+    except FilterError as exc:
         raise HTTPException(400, str(exc)) from None
     if page.offset:
         raise HTTPException(

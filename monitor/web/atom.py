@@ -23,7 +23,8 @@ from starlette.routing import BaseRoute, Route
 from monitor.models import Hit
 from monitor.redact import mask_known
 from monitor.store.archive import HitRecord
-from monitor.store.listing import HitFilter, HitListing
+from monitor.store.listing import HitListing
+from monitor.store.review import HitFilter
 from monitor.web.access import require_reader
 from monitor.web.state import desk
 

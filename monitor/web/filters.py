@@ -1,25 +1,20 @@
-"""Query-string filters read into values: each bad value is a ``BadFilter`` naming the parameter, what was
-given and what is accepted. Pure functions of the parameters, the config's names and ``now``."""
+"""The API's query-string parameters read into values, with the desk's form readers (``monitor.web.forms``), so
+a bad value gets the same reason from a page and from the API. Pure functions of the parameters, the config's
+names and ``now``."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
-from monitor.config.units import parse_duration
-from monitor.store.archive import LABELS
-from monitor.store.listing import UNLABELLED, HitFilter
+from monitor.store.review import HitFilter
+from monitor.web import forms
+from monitor.web.forms import ALL, INBOX_LABELS, MAX_LIMIT, FilterError, choice, number, value
 
 DEFAULT_LIMIT = 50
-MAX_LIMIT = 500
-LANGUAGE = re.compile(r"[a-z]{2,3}")
-SHOWN_NAMES = 20  # names listed in an error about an unknown one
-
-
-class BadFilter(ValueError):
-    """A query-string parameter that cannot be used; the message says which and why."""
+MAX_OFFSET = 1_000_000
+SEARCH_SINCE = "30d"  # the period searched when none is given, as `monitor search` does
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,68 +26,33 @@ class Page:
 def hit_filter(
     params: Mapping[str, str], *, watchlists: Collection[str], feeds: Collection[str], now: datetime
 ) -> HitFilter:
-    """The hit filter the parameters ask for: ``watchlist``, ``label``, ``feed``, ``language``, ``since``."""
-    label = params.get("label") or None
-    if label is not None and label not in (*LABELS, UNLABELLED):
-        raise BadFilter(f"label {label!r}: use one of {', '.join((*LABELS, UNLABELLED))}")
+    """``watchlist``, ``label`` (a triage label, ``new`` for untriaged hits; all when absent or ``all``),
+    ``feed``, ``language`` and ``since``, as the inbox reads them."""
+    label = choice(params, "label", INBOX_LABELS)
     return HitFilter(
-        watchlist=known_name(params, "watchlist", watchlists),
-        label=label,
-        feed=known_name(params, "feed", feeds),
-        language=language(params),
-        since=since(params, now),
+        watchlist=choice(params, "watchlist", watchlists),
+        label=None if label in (None, ALL) else label,
+        feed=choice(params, "feed", feeds),
+        language=forms.language(value(params, "language")),
+        since=forms.since(value(params, "since"), now),
+        limit=None,
     )
 
 
-def known_name(params: Mapping[str, str], key: str, names: Collection[str]) -> str | None:
-    value = params.get(key) or None
-    if value is not None and value not in names:
-        shown = sorted(names)[:SHOWN_NAMES]
-        more = ", ..." if len(names) > SHOWN_NAMES else ""
-        listed = ", ".join(shown) + more if shown else "none configured"
-        raise BadFilter(f"{key} {value!r} is not in the config ({key}s: {listed})")
-    return value
+def since(params: Mapping[str, str], now: datetime, default: str | None = None) -> datetime | None:
+    return forms.since(value(params, "since") or default, now)
 
 
 def language(params: Mapping[str, str]) -> str | None:
-    value = params.get("language") or None
-    if value is not None and not LANGUAGE.fullmatch(value):
-        raise BadFilter(f"language {value!r}: use a two- or three-letter ISO 639 code such as en or fr")
-    return value
-
-
-def since(params: Mapping[str, str], now: datetime) -> datetime | None:
-    """``since``: a duration back from ``now`` (2d, 6h) or an ISO date or date-time, read as UTC."""
-    text = params.get("since") or None
-    if text is None:
-        return None
-    try:
-        return now - timedelta(seconds=parse_duration(text))
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise BadFilter(
-            f"since {text!r}: use a duration such as 2d or 6h, or a date such as 2026-11-01"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return forms.language(value(params, "language"))
 
 
 def page(params: Mapping[str, str]) -> Page:
     """``limit`` (1 to MAX_LIMIT, DEFAULT_LIMIT when absent) and ``offset`` (0 or more)."""
     return Page(
-        limit=_number(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
-        offset=_number(params, "offset", 0, 0, None),
+        limit=number(value(params, "limit"), "limit", default=DEFAULT_LIMIT, lowest=1, highest=MAX_LIMIT),
+        offset=number(value(params, "offset"), "offset", default=0, lowest=0, highest=MAX_OFFSET),
     )
 
 
-def _number(params: Mapping[str, str], key: str, default: int, low: int, high: int | None) -> int:
-    text = params.get(key)
-    if text is None or text == "":
-        return default
-    value = int(text) if text.isascii() and text.isdigit() else -1
-    if value < low or (high is not None and value > high):
-        bounds = f"from {low} to {high}" if high is not None else f"{low} or more"
-        raise BadFilter(f"{key} {text!r}: give a whole number {bounds}")
-    return value
+__all__ = ["FilterError", "Page", "choice", "hit_filter", "language", "page", "since"]

@@ -11,8 +11,9 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from monitor.store.archive import LABELS
-from monitor.store.listing import UNLABELLED
-from monitor.web.filters import DEFAULT_LIMIT, MAX_LIMIT
+from monitor.store.review import UNLABELLED
+from monitor.web.filters import DEFAULT_LIMIT
+from monitor.web.forms import MAX_LIMIT
 from monitor.web.schemas import HitList, Problem, SearchResult, StoryList
 
 REF = "#/components/schemas/{model}"
@@ -35,8 +36,8 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "watchlist": _parameter("watchlist", "only this watchlist (a name from the config)", {"type": "string"}),
     "label": _parameter(
         "label",
-        f"only hits with this triage label ({UNLABELLED}: not triaged yet)",
-        {"type": "string", "enum": [*LABELS, UNLABELLED]},
+        f"only hits with this triage label ({UNLABELLED}: not triaged yet; all: any, as when absent)",
+        {"type": "string", "enum": [*LABELS, UNLABELLED, "all"]},
     ),
     "feed": _parameter("feed", "only articles of this feed (a name from the config)", {"type": "string"}),
     "language": _parameter(
