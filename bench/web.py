@@ -112,6 +112,8 @@ def prepared_database(folder: Path) -> tuple[Path, dict[str, Any]]:
     if kept and database.exists() and facts.exists():
         built: dict[str, Any] = json.loads(facts.read_text(encoding="utf-8"))
         return database, built
+    for stale in database.parent.glob(database.name + "*"):
+        stale.unlink()  # a half-made database from an interrupted run
     build_started = time.perf_counter()
     built = web_data.build(database)
     built["seconds"] = time.perf_counter() - build_started

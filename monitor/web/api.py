@@ -17,6 +17,7 @@ from monitor.web import filters, forms
 from monitor.web.access import require_reader
 from monitor.web.filters import SEARCH_SINCE, FilterError
 from monitor.web.openapi import document
+from monitor.web.reading import reading_store
 from monitor.web.schemas import (
     HitList,
     SearchResult,
@@ -57,7 +58,7 @@ def hits_endpoint(request: Request) -> Response:
     except FilterError as exc:
         raise HTTPException(400, str(exc)) from None
     # One row past the page tells whether another follows, without counting every match.
-    found = HitListing(state.store.engine).page(wanted, limit=page.limit + 1, offset=page.offset)
+    found = HitListing(reading_store(request).engine).page(wanted, limit=page.limit + 1, offset=page.offset)
     following = page.offset + page.limit if len(found) > page.limit else None
     return _json(
         HitList(
@@ -82,7 +83,7 @@ def stories_endpoint(request: Request) -> Response:
         raise HTTPException(400, str(exc)) from None
     if page.offset:
         raise HTTPException(400, "offset: stories are listed from the newest; narrow with since instead")
-    found = state.store.stories(watchlist=watchlist, since=since, limit=page.limit)
+    found = reading_store(request).stories(watchlist=watchlist, since=since, limit=page.limit)
     return _json(StoryList(stories=[story_out(s) for s in found], limit=page.limit))
 
 
@@ -107,7 +108,7 @@ def search_endpoint(request: Request) -> Response:
         )
     try:
         found = search(
-            Archive(state.store),
+            Archive(reading_store(request)),
             query,
             since=since,
             feed=feed,

@@ -26,6 +26,7 @@ from monitor.store.archive import HitRecord
 from monitor.store.listing import HitListing
 from monitor.store.review import HitFilter
 from monitor.web.access import require_reader
+from monitor.web.reading import reading_store
 from monitor.web.state import desk
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -108,7 +109,7 @@ def watchlist_feed(request: Request) -> Response:
     name = request.path_params["name"]
     if name not in {watchlist.name for watchlist in state.config.settings.watchlists}:
         raise HTTPException(404, f"no watchlist named {name!r} in the config")
-    records = HitListing(state.store.engine).page(HitFilter(watchlist=name), limit=ENTRIES)
+    records = HitListing(reading_store(request).engine).page(HitFilter(watchlist=name), limit=ENTRIES)
     desk_url = str(request.url.replace(path="/", query=urlencode({"watchlist": name})))
     body = feed_document(
         name,

@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 from monitor import telemetry
 from monitor.store.gauges import StoreGauges, read_gauges
 from monitor.web.access import require_reader
-from monitor.web.state import desk
+from monitor.web.reading import reading_store
 
 WAITING = ("pending", "failed")  # delivery statuses still to be sent (failed ones are tried again)
 NEVER = "never"  # the status label of feeds not polled yet
@@ -116,7 +116,7 @@ def exposition(engine: Engine) -> bytes:
 
 def metrics_endpoint(request: Request) -> Response:
     require_reader(request)
-    return Response(exposition(desk(request).store.engine), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(reading_store(request).engine), media_type=CONTENT_TYPE_LATEST)
 
 
 def routes() -> list[BaseRoute]:
