@@ -3,6 +3,7 @@ JSON, errors with their reasons, and an OpenAPI document that describes every ro
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -211,3 +212,16 @@ def test_openapi_schemas_list_the_keys_the_api_answers_with(desk: Desk) -> None:
     assert set(schemas["StoryOut"]["properties"]) == set(story)
     found = get(desk, "/api/search", q="police", limit=1, since="2026-10-01")["articles"][0]
     assert set(schemas["FoundOut"]["properties"]) == set(found)
+
+
+def test_reads_go_on_while_another_process_holds_the_write_lock(desk: Desk) -> None:
+    path = desk.config.settings.monitor.database.removeprefix("sqlite:///")
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # as a poll storing its articles does
+    try:
+        for url, params in [*API, ("/watchlists/police.atom", {}), ("/metrics", {})]:
+            response = desk.client.get(url, params=params, headers=BEARER)
+            assert response.status_code == 200, (url, response.text)
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

@@ -161,7 +161,7 @@ def _is_current(engine: Engine) -> bool:
     if head is None:
         return False
     try:
-        with engine.connect() as conn:
+        with read_only(engine).connect() as conn:  # a look, not a write: no waiting for the write lock
             versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
     except SQLAlchemyError:
         return False  # no version table yet: an empty database
