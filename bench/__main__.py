@@ -7,7 +7,7 @@ import pkgutil
 import sys
 from pathlib import Path
 
-_NOT_SCENARIOS = {"__main__", "common", "farm", "pipeline_cycle", "pipeline_floors"}
+_NOT_SCENARIOS = {"__main__", "common", "farm", "pipeline_cycle", "pipeline_floors", "web_data", "web_load"}
 
 
 def scenarios() -> list[str]:

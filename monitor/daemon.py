@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import socket
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from watchfiles import Change, awatch
 
+from monitor import telemetry
 from monitor.config.compiled import Config, load_config
 from monitor.errors import ConfigError
 from monitor.lock import DaemonLock
@@ -175,6 +177,7 @@ class Daemon:
         pipeline = runtime.pipeline  # a poll finishes with the config it started with
         with self._tracked():
             result = await pipeline.poll_safely(jobs[name], self.clock())
+        telemetry.observe_poll(result)
         (log.warning if result.status == "error" else log.info)("%s", poll_summary(result))
         if result.status == "error":
             self._follow_backoff(result)
@@ -196,11 +199,13 @@ class Daemon:
         if self.runtime is None:
             return
         deliverer = self.runtime.deliverer
+        started = time.perf_counter()
         with self._tracked():
             try:
                 await deliverer.deliver_due(self.clock())
             except Exception:
                 log.exception("delivery run failed; pending alerts stay queued for the next run")
+        telemetry.observe_delivery_run(time.perf_counter() - started)
 
     async def _retry_pages(self) -> None:
         """Fetch again the article pages whose earlier fetch failed for a passing reason."""

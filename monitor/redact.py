@@ -7,6 +7,7 @@ Like ``models`` and ``errors``, it imports nothing else of the project, so every
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote
@@ -111,13 +112,20 @@ _pattern: re.Pattern[str] | None = None
 
 
 def remember(*values: str) -> None:
-    """Mask ``values`` (as written and percent-encoded) in everything :func:`mask_known` sees from now on."""
+    """Mask ``values`` (as written, percent-encoded and JSON-escaped) in everything :func:`mask_known` sees
+    from now on."""
     global _pattern
     variants = {
         form
         for value in values
         if len(value) >= _MIN_SECRET
-        for form in (value, quote(value, safe=""), quote(value, safe="/"), quote_plus(value))
+        for form in (
+            value,
+            quote(value, safe=""),
+            quote(value, safe="/"),
+            quote_plus(value),
+            json.dumps(value, ensure_ascii=False)[1:-1],
+        )
     }
     if variants - _known:
         _known.update(variants)

@@ -37,7 +37,7 @@ def create_store_engine(url: str) -> Engine:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30})
     event.listen(engine, "connect", _sqlite_on_connect)
-    event.listen(engine, "begin", _sqlite_begin_immediate)
+    event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
@@ -65,8 +65,20 @@ def set_busy_timeout(engine: Engine, seconds: float) -> None:
     engine.dispose()
 
 
-def _sqlite_begin_immediate(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+READ_ONLY = "monitor_read_only"  # execution option of an engine whose transactions only read
+
+
+def read_only(engine: Engine) -> Engine:
+    """An engine on the same pool whose transactions only read. On SQLite they begin DEFERRED: with WAL a
+    reader then never waits for the write lock, nor holds it from a writer or from other readers (every other
+    transaction begins IMMEDIATE). Never write through it: a deferred transaction that reads and then writes
+    fails when another process wrote in between."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
+def _sqlite_begin(connection: Any) -> None:
+    reading = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN DEFERRED" if reading else "BEGIN IMMEDIATE")
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -132,7 +144,7 @@ def _is_current(engine: Engine) -> bool:
 def schema_versions(engine: Engine) -> list[str]:
     """The database's ``alembic_version`` rows; none for an empty database."""
     try:
-        with engine.connect() as conn:
+        with read_only(engine).connect() as conn:  # a look, not a write: no waiting for the write lock
             return list(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
     except SQLAlchemyError:
         return []  # no version table yet: an empty database

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, select
@@ -14,6 +15,7 @@ from monitor.models import Hit, Snippet
 from monitor.store.tables import articles, hits
 
 STORY_BATCH = 500  # story ids per IN (...) query
+STORY_WALK = 500  # article rows read at a time while collecting the newest stories
 
 
 def hit_query() -> Any:
@@ -82,3 +84,33 @@ def with_outlets(conn: Connection, found: Sequence[Hit]) -> list[Hit]:
         ]
         result.append(replace(hit, outlets=tuple(n for n in dict.fromkeys(outlets) if n != own)))
     return result
+
+
+def latest_story_ids(
+    conn: Connection, *, watchlist: str | None, since: datetime | None, limit: int | None
+) -> list[int]:
+    """Story ids, newest first by their latest article (ties: the higher id first). The articles are walked
+    newest first (ix_articles_seen_story) and each story taken where it first appears, until ``limit``: no
+    grouping of the whole archive. ``watchlist``: only stories it matched; ``since``: only stories with an
+    article first seen since then."""
+    query = select(articles.c.story_id).where(articles.c.story_id.is_not(None))
+    if watchlist:
+        matched = (
+            select(articles.c.story_id)
+            .join(hits, hits.c.article_id == articles.c.id)
+            .where(hits.c.watchlist == watchlist)
+        )
+        query = query.where(articles.c.story_id.in_(matched))
+    if since:
+        query = query.where(articles.c.first_seen_at >= since)
+    query = query.order_by(articles.c.first_seen_at.desc(), articles.c.story_id.desc())
+    found: dict[int, None] = {}
+    result = conn.execute(query.execution_options(yield_per=STORY_WALK))
+    try:
+        for story_id in result.scalars():
+            found.setdefault(story_id)
+            if limit and len(found) >= limit:
+                break
+    finally:
+        result.close()
+    return list(found)

@@ -30,7 +30,7 @@ from monitor.store.findings import StoryRules, hit_row, insert_hits, insert_igno
 from monitor.store.health import HealthRecords
 from monitor.store.index import SearchIndex, Words, default_words
 from monitor.store.outbox import Outbox
-from monitor.store.queries import hit_from_row, hit_query, with_outlets
+from monitor.store.queries import hit_from_row, hit_query, latest_story_ids, with_outlets
 from monitor.store.tables import (
     CleanText,
     article_aliases,
@@ -313,32 +313,16 @@ class Store:
         self, *, watchlist: str | None = None, since: datetime | None = None, limit: int | None = 50
     ) -> list[Story]:
         """Stories newest first (by their latest article), with their articles in order of arrival."""
-        last_seen = func.max(articles.c.first_seen_at)
-        query = (
-            select(articles.c.story_id).where(articles.c.story_id.is_not(None)).group_by(articles.c.story_id)
-        )
-        if watchlist:
-            matched = (
-                select(articles.c.story_id)
-                .join(hits, hits.c.article_id == articles.c.id)
-                .where(hits.c.watchlist == watchlist)
-            )
-            query = query.where(articles.c.story_id.in_(matched))
-        if since:
-            query = query.having(last_seen >= since)
-        query = query.order_by(last_seen.desc(), articles.c.story_id.desc())
-        if limit:
-            query = query.limit(limit)
         with self.engine.begin() as conn:
-            story_ids = list(conn.scalars(query))
+            story_ids = latest_story_ids(conn, watchlist=watchlist, since=since, limit=limit)
             members: dict[int, list[Row[Any]]] = {}
             watchlists: dict[int, set[str]] = {}
             for start in range(0, len(story_ids), SEEN_CHECK_BATCH):
                 batch = story_ids[start : start + SEEN_CHECK_BATCH]
-                rows = conn.execute(
-                    select(articles).where(articles.c.story_id.in_(batch)).order_by(articles.c.id)
+                member_rows: Any = conn.execute(
+                    select(*_STORY_COLUMNS).where(articles.c.story_id.in_(batch)).order_by(articles.c.id)
                 )
-                for row in rows:
+                for row in member_rows:
                     members.setdefault(row.story_id, []).append(row)
                 matched_rows = conn.execute(
                     select(articles.c.story_id, hits.c.watchlist)
@@ -387,6 +371,18 @@ class Store:
                 "articles": conn.scalar(select(func.count()).select_from(articles)) or 0,
                 "hits": conn.scalar(select(func.count()).select_from(hits)) or 0,
             }
+
+
+# What a story listing shows of each article (not its text).
+_STORY_COLUMNS = (
+    articles.c.id,
+    articles.c.story_id,
+    articles.c.url,
+    articles.c.feed,
+    articles.c.title,
+    articles.c.published_at,
+    articles.c.first_seen_at,
+)
 
 
 def _story(story_id: int, rows: Sequence[Row[Any]], watchlists: set[str]) -> Story:

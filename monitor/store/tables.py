@@ -105,6 +105,7 @@ articles = Table(
     Column("shingles", Integer),  # distinct word shingles the signature was made of
     Index("ix_articles_feed_published", "feed", "published_at"),
     Index("ix_articles_story", "story_id"),
+    Index("ix_articles_seen_story", "first_seen_at", "story_id"),
 )
 
 # Other keys an article is known by: the feed's link when the page declared another canonical URL.
@@ -140,6 +141,7 @@ hits = Table(
     Column("story_update", CleanText),  # JSON {"new_terms": [...], "new_watchlist": bool} for a story update
     UniqueConstraint("article_id", "watchlist", name="uq_hits_article_watchlist"),
     Index("ix_hits_watchlist_found", "watchlist", "found_at"),
+    Index("ix_hits_found", "found_at", "id"),
 )
 
 # The earlier versions of an article whose entry came back changed: kept as evidence of what changed.
