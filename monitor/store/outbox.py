@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Row, and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from monitor.models import Delivery, DeliveryOutcome
 from monitor.store.queries import hit_from_row, hit_query, with_outlets
@@ -172,13 +174,49 @@ class Outbox:
                 select(notifier_state.c.last_digest_at).where(notifier_state.c.notifier == key)
             )
 
+    def claim_sending(self, notifier: str, now: datetime, until: datetime) -> bool:
+        """Hold a notifier for one send (a conditional UPDATE of its row): daemons sharing the database then send
+        one digest per firing, one message per group, and count one hourly cap between them. A holder that
+        died is ignored once its claim expires."""
+        with self.engine.begin() as conn:
+            if conn.scalar(select(notifier_state.c.notifier).where(notifier_state.c.notifier == notifier)) is None:
+                conn.execute(_insert_ignore(self.engine.dialect.name).values(notifier=notifier))
+            taken = conn.execute(
+                update(notifier_state)
+                .where(
+                    notifier_state.c.notifier == notifier,
+                    or_(
+                        notifier_state.c.sending_until.is_(None),
+                        notifier_state.c.sending_until < now,
+                        notifier_state.c.sending_by == self.owner,
+                    ),
+                )
+                .values(sending_by=self.owner, sending_until=until)
+            )
+            return bool(taken.rowcount)
+
+    def release_sending(self, notifier: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(notifier_state)
+                .where(notifier_state.c.notifier == notifier, notifier_state.c.sending_by == self.owner)
+                .values(sending_by=None, sending_until=None)
+            )
+
     def set_last_digest(self, key: str, at: datetime) -> None:
         with self.engine.begin() as conn:
             updated = conn.execute(
                 update(notifier_state).where(notifier_state.c.notifier == key).values(last_digest_at=at)
             )
             if updated.rowcount == 0:
-                conn.execute(notifier_state.insert().values(notifier=key, last_digest_at=at))
+                conn.execute(_insert_ignore(self.engine.dialect.name).values(notifier=key, last_digest_at=at))
+
+
+def _insert_ignore(dialect: str) -> Any:
+    """An INSERT that leaves an existing row alone (another daemon made it first)."""
+    if dialect == "postgresql":
+        return postgresql_insert(notifier_state).on_conflict_do_nothing(index_elements=["notifier"])
+    return sqlite_insert(notifier_state).on_conflict_do_nothing(index_elements=["notifier"])
 
 
 def _aware(value: datetime) -> datetime:
