@@ -67,4 +67,4 @@ def first_poll_offset(index: int, count: int, interval: float) -> float:
 
 def reconnect_delay(attempt: int, *, first: float = 1.0, cap: float = 30.0) -> float:
     """Seconds to wait before reconnection attempt ``attempt`` (1, 2, ...): doubling from ``first`` up to ``cap``."""
-    return min(cap, first * 2 ** max(0, attempt - 1))
+    return float(min(cap, first * 2.0 ** max(0, attempt - 1)))
