@@ -106,9 +106,8 @@ class LeaseLoop:
                 if known is not None
                 else first_poll_offset(index, len(missing), job.interval)
             )
-        added = self.leases.add_missing(offsets)
-        if added:
-            log.info("%d feed(s) scheduled in the database", added)
+        self.leases.add_missing(offsets)
+        log.info("%d feed(s) without a schedule in the database scheduled", len(offsets))
         self.needs_sync = False
 
     def _claim(self) -> None:
