@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ class Outbox:
     def __init__(self, engine: Engine, owner: str | None = None) -> None:
         self.engine = engine
         self.owner = owner
+        self._sender = owner or f"outbox:{uuid.uuid4().hex}"  # who holds a notifier while sending
 
     def due(self, now: datetime, notifiers: Iterable[str] | None = None) -> list[Delivery]:
         """Open deliveries whose time has come and that no sender holds, oldest first."""
@@ -188,10 +190,10 @@ class Outbox:
                     or_(
                         notifier_state.c.sending_until.is_(None),
                         notifier_state.c.sending_until < now,
-                        notifier_state.c.sending_by == self.owner,
+                        notifier_state.c.sending_by == self._sender,
                     ),
                 )
-                .values(sending_by=self.owner, sending_until=until)
+                .values(sending_by=self._sender, sending_until=until)
             )
             return bool(taken.rowcount)
 
@@ -199,7 +201,7 @@ class Outbox:
         with self.engine.begin() as conn:
             conn.execute(
                 update(notifier_state)
-                .where(notifier_state.c.notifier == notifier, notifier_state.c.sending_by == self.owner)
+                .where(notifier_state.c.notifier == notifier, notifier_state.c.sending_by == self._sender)
                 .values(sending_by=None, sending_until=None)
             )
 
