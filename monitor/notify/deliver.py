@@ -59,12 +59,19 @@ class Deliverer:
 
     async def deliver_due(self, now: datetime, *, flush: bool = False) -> list[SendReport]:
         """Send every group that is due now. ``flush`` skips the grouping window (a one-off poll)."""
+        return await self.carry_out(self.plan(now, flush=flush), now)
+
+    def plan(self, now: datetime, *, flush: bool = False) -> list[SendPlan]:
+        """What is due now, read from the outbox. Another daemon may act on the same reading before this one
+        carries its plans out: ``carry_out`` checks again under the notifier's claim."""
         policies = Policies(self.policies, self.overrides)
         due = self.outbox.due(now, self.policies)
         marks = {key: mark for key, _ in policies.digests() if (mark := self.outbox.last_digest(key))}
         since = now - timedelta(hours=1)
         sent = {p.notifier: self.outbox.messages_sent_since(p.notifier, since) for p in policies.capped()}
-        plans = plan_sends(due, policies, marks, sent, now, group_window=self.group_window, flush=flush)
+        return plan_sends(due, policies, marks, sent, now, group_window=self.group_window, flush=flush)
+
+    async def carry_out(self, plans: Sequence[SendPlan], now: datetime) -> list[SendReport]:
         reports = []
         for plan in plans:
             report = await self._carry_out(plan, now)
