@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import email.utils
 import gzip
 import io
@@ -392,7 +393,10 @@ def _listen(port: int) -> socket.socket:
 async def serve(args: argparse.Namespace) -> None:
     sockets = [_listen(0) for _ in range(args.ports)]
     ports = [s.getsockname()[1] for s in sockets]
-    farm = Farm(args.feeds, ports, load_templates())
+    templates = load_templates()
+    if args.items:  # fewer entries a feed: a cheaper first poll, for tests that start many daemons cold
+        templates = [dataclasses.replace(t, items=t.items[: args.items]) for t in templates]
+    farm = Farm(args.feeds, ports, templates)
     servers = [await asyncio.start_server(farm.serve_connection, sock=s, backlog=4096) for s in sockets]
     ready = {
         "pid": os.getpid(),
@@ -420,6 +424,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--lifetime", type=float, default=900.0, help="seconds until the farm exits")
     parser.add_argument("--advance-every", type=float, default=0.0, help="add entries every S seconds")
     parser.add_argument("--advance-new", type=int, default=0, help="entries added each time")
+    parser.add_argument("--items", type=int, default=0, help="keep at most N entries of each feed (0: all)")
     parser.add_argument("--ready-file", required=True, help="where to write the farm's ports and URLs")
     return parser.parse_args(argv)
 

@@ -166,6 +166,9 @@ class Daemon:
             fingerprint = config_fingerprint(self.config.settings)
             if not self.registry.heartbeat(self.owner, self.clock(), fingerprint):
                 self._register(self.runtime)  # the row went (a database restored, a status cleanup)
+            # Another daemon on this database may have died holding alerts: they go out now, not at expiry.
+            for owner, count in release_stale_claims(self.runtime.outbox, self.clock()).items():
+                log.warning("%d alerts held by %s, which has stopped, are sent again", count, owner)
         except Exception as exc:
             log.warning("heartbeat not written (%s: %s); trying again", type(exc).__name__, exc)
 

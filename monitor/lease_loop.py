@@ -11,12 +11,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from monitor.lease_plan import LeaseTiming, claim_size, first_poll_offset, next_poll_delay, reconnect_delay
+from monitor.lease_plan import (
+    LeaseTiming,
+    claim_size,
+    first_poll_offset,
+    lease_deadline,
+    next_poll_delay,
+    reconnect_delay,
+    still_held,
+)
 from monitor.models import FeedJob, PollResult
 from monitor.store.engine import describe_failure
 from monitor.store.leases import FeedLeases
@@ -45,6 +54,7 @@ class LeaseLoop:
         self.known_next = known_next  # each feed's next poll as the store knew it before leases (None: never)
         self.polling: dict[str, asyncio.Task[None]] = {}
         self.lost: set[str] = set()  # feeds whose lease ran out during their poll: nothing of it is stored
+        self.deadlines: dict[str, float] = {}  # when each lease held ends at the latest (monotonic clock)
         self.connected = True
         self.needs_sync = True
         self.freed = asyncio.Event()
@@ -115,14 +125,19 @@ class LeaseLoop:
         if count <= 0:
             return
         names = [name for name in self.jobs() if name not in self.polling]
+        sent_at = time.monotonic()
         for name in self.leases.claim(names, count, self.timing.lease):
             self.lost.discard(name)
+            self.deadlines[name] = lease_deadline(sent_at, self.timing.lease)
             self.polling[name] = asyncio.create_task(self._poll_one(name), name=f"poll:{name}")
 
     def _renew_if_due(self, at: float) -> None:
         if at - self._last_renew < self.timing.renew_every or not self.polling:
             return
+        sent_at = time.monotonic()
         held = self.leases.renew(self.polling, self.timing.lease)
+        for name in held:
+            self.deadlines[name] = lease_deadline(sent_at, self.timing.lease)
         for name in self.polling.keys() - held:
             if name not in self.lost:
                 log.warning("feed=%s lease lost during its poll: its results are dropped", name)
@@ -144,6 +159,7 @@ class LeaseLoop:
             self._release(name, next_poll_delay(result.next_poll, self.clock(), job.interval))
         finally:
             self.polling.pop(name, None)
+            self.deadlines.pop(name, None)
             self.freed.set()
 
     def _release(self, name: str, delay: float) -> None:
@@ -157,10 +173,12 @@ class LeaseLoop:
 
     def lease_check(self, name: str) -> bool:
         """For the pipeline, before it stores a poll's results: the lease is still this daemon's, with time
-        to spare. A database that cannot be reached answers no."""
+        to spare. Answered without a round trip: no other daemon can take the feed before the expiry the
+        database set, and this process knows a deadline no later than it (``lease_plan.lease_deadline``). A
+        lease that could not be renewed (the database away) runs out here as it does there."""
         if name in self.lost or not self.connected:
             return False
-        return self.leases.holds(name, self.timing.store_margin)
+        return still_held(self.deadlines.get(name), time.monotonic(), self.timing.store_margin)
 
     # stopping ----------------------------------------------------------------------------------------------
 

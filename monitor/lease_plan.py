@@ -52,6 +52,18 @@ def may_store(holder: str | None, expires: datetime | None, owner: str, now: dat
     return holder == owner and expires is not None and expires - timedelta(seconds=margin) > now
 
 
+def lease_deadline(sent_at: float, lease: float) -> float:
+    """When a lease claimed or renewed by a statement sent at ``sent_at`` (this process's monotonic clock) ends
+    at the latest as this process can tell: the database set its expiry to its own ``now() + lease``, and its
+    ``now()`` came after the statement was sent. The monotonic clock does not jump when the wall clock does."""
+    return sent_at + lease
+
+
+def still_held(deadline: float | None, now: float, margin: float) -> bool:
+    """Whether a lease with this local deadline leaves ``margin`` seconds to store a poll's results."""
+    return deadline is not None and deadline - margin > now
+
+
 def next_poll_delay(planned: datetime | None, decided_at: datetime, default: float) -> float:
     """The wait the poll decided (its next poll time minus the process time it decided at), to be added to the
     database's clock; a poll that decided nothing waits ``default`` (its interval)."""

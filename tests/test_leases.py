@@ -17,10 +17,12 @@ from monitor.lease_plan import (
     claimable,
     first_poll_offset,
     is_due,
+    lease_deadline,
     lease_free,
     may_store,
     next_poll_delay,
     reconnect_delay,
+    still_held,
 )
 from monitor.models import FeedJob, PollResult
 from monitor.store import Store
@@ -193,3 +195,11 @@ def test_a_daemon_whose_clock_jumps_cannot_take_a_held_feed(engine: Engine) -> N
 
     asyncio.run(one_round())
     assert polled == [] and jumped.polling == {}
+
+
+def test_a_lease_deadline_is_known_locally_from_when_the_claim_was_sent() -> None:
+    deadline = lease_deadline(100.0, 20.0)
+    assert deadline == 120.0
+    assert still_held(deadline, 114.9, 5.0)
+    assert not still_held(deadline, 115.0, 5.0)  # exactly the margin left: no
+    assert not still_held(None, 0.0, 5.0)  # never claimed, or already released

@@ -197,6 +197,24 @@ class Outbox:
             )
             return bool(taken.rowcount)
 
+    def release_stale_sending(self, now: datetime, gone: Callable[[str], bool]) -> list[str]:
+        """Free the notifiers held by senders that stopped (``gone(owner)``) or whose claim ran out; returns
+        the notifiers freed."""
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(notifier_state.c.notifier, notifier_state.c.sending_by, notifier_state.c.sending_until).where(
+                    notifier_state.c.sending_by.is_not(None)
+                )
+            ).all()
+            stale = [r for r in rows if (r.sending_until is not None and r.sending_until < now) or gone(r.sending_by)]
+            for row in stale:
+                conn.execute(
+                    update(notifier_state)
+                    .where(notifier_state.c.notifier == row.notifier, notifier_state.c.sending_by == row.sending_by)
+                    .values(sending_by=None, sending_until=None)
+                )
+        return [row.notifier for row in stale]
+
     def release_sending(self, notifier: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(
