@@ -78,6 +78,7 @@ class Daemon:
         self.runtime: Runtime | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self.registry: Daemons | None = None
+        self._jobs = {job.name: job for job in config.jobs}  # the feeds by name, for the lease loop
         self.leases: LeaseLoop | None = None  # PostgreSQL: feeds are claimed from the database
         self.owner = current_owner()
 
@@ -188,7 +189,7 @@ class Daemon:
         loop = LeaseLoop(
             FeedLeases(runtime.store.engine, self.owner),
             timing,
-            lambda: {job.name: job for job in self.config.jobs},
+            lambda: self._jobs,
             self._poll_leased,
             self.clock,
             lambda: {state.name: state.next_poll for state in runtime.store.feed_states()},
@@ -363,6 +364,7 @@ class Daemon:
         new = {job.name: job for job in config.jobs}
         self.runtime.apply(config)  # first: when it fails, nothing has changed
         self.config = config
+        self._jobs = new
         if self.leases:
             self.runtime.pipeline.lease_check = self.leases.lease_check
             self.leases.needs_sync = True  # new feeds get their lease rows; the loop reads the feeds anew
