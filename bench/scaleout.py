@@ -2,9 +2,9 @@
 database poll the latency farm (3,000 feeds, 100 ms before every response), with the database statements, commits
 and pool checkouts counted in each daemon (``bench.scaleout_daemon``).
 
-The farm (``bench.farm``) runs in its own process. The database is first warmed once (every feed polled, its
-entries stored and its ETag known) and copied for each run, so that every run measures the same steady state:
-each feed always overdue (interval 10 s), answered 304 after 100 ms. Each daemon may have ``CONNECTIONS`` fetches
+The farm (``bench.farm``) runs in its own process. A database is first prepared once (every feed known with the
+ETag the farm serves it under) and copied for each run, so that every run measures the same steady state:
+each feed always overdue (interval 10 s), answered 304 after 100 ms (its ETag preset to the farm's). Each daemon may have ``CONNECTIONS`` fetches
 in flight, so that the farm's latency, not the CPU, bounds one daemon. Needs PostgreSQL at MONITOR_BENCH_PG_URL
 (default postgresql+psycopg://postgres@127.0.0.1:5432/test) and the corpus at MONITOR_CORPUS.
 Writes bench/results/scaleout.json and the "Scale-out" section of docs/benchmarks.md.
@@ -26,11 +26,11 @@ from typing import Any
 
 import httpx
 import psycopg
-from sqlalchemy import create_engine, func, select, text, update
+from sqlalchemy import bindparam, create_engine, func, select, text, update
 from sqlalchemy.engine import make_url
 
 from bench.common import write_section
-from monitor.store.tables import daemons, feed_leases, feeds
+from monitor.store.tables import daemons, feeds
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "scaleout.json"
@@ -139,28 +139,23 @@ def counts(running: list[tuple[subprocess.Popen[bytes], Path]]) -> dict[str, int
     return total
 
 
-def warm(farm: Farm, workdir: Path) -> str:
-    """A database where every feed was polled once: entries stored, ETags known."""
+def warm(farm: Farm) -> str:
+    """A database in the steady state: every feed known with the ETag the farm serves it under, so that every
+    poll is answered 304 (no entry changes during the benchmark)."""
+    from monitor.store import Store
+
     name = f"monitor_bench_{secrets.token_hex(4)}"
     _admin(f"CREATE DATABASE {name}")
-    config = write_config(workdir / "warm", _db_url(name), farm, connections=20)
-    running = start_daemons(config, 3, workdir / "warm")
-    engine = create_engine(_db_url(name))
+    store = Store.open(_db_url(name))
     try:
-        deadline = time.monotonic() + 1800
-        while time.monotonic() < deadline:
-            time.sleep(5)
-            try:
-                with engine.begin() as conn:
-                    done = conn.scalar(select(func.count()).where(feeds.c.last_status.in_(["ok", "not-modified"])))
-            except Exception:
-                continue  # the schema is still being created
-            print(f"   warm-up: {done} of {FEEDS} feeds polled", flush=True)
-            if done == FEEDS:
-                break
+        store.sync_feeds({f"f{i:04d}": url for i, url in enumerate(farm.feeds)})
+        with store.engine.begin() as conn:
+            conn.execute(
+                update(feeds).where(feeds.c.name == bindparam("feed")).values(etag=bindparam("tag")),
+                [{"feed": f"f{i:04d}", "tag": f'"f{i}-0"'} for i in range(len(farm.feeds))],
+            )
     finally:
-        stop_daemons(running)
-        engine.dispose()
+        store.close()
     return name
 
 
@@ -169,7 +164,6 @@ def run(farm: Farm, template: str, count: int, workdir: Path) -> dict[str, Any]:
     _admin(f"CREATE DATABASE {name} TEMPLATE {template}")
     engine = create_engine(_db_url(name))
     with engine.begin() as conn:  # every feed due now, nobody holding one, no daemon recorded
-        conn.execute(update(feed_leases).values(next_poll_at=func.timezone("UTC", func.now()), leased_by=None))
         conn.execute(daemons.delete())
     config = write_config(workdir / f"run{count}", _db_url(name), farm, CONNECTIONS)
     running = start_daemons(config, count, workdir / f"run{count}")
@@ -208,7 +202,7 @@ def main() -> None:
     template = None
     try:
         print(f"== warming a database: {FEEDS} feeds on {PORTS} ports", flush=True)
-        template = warm(farm, workdir)
+        template = warm(farm)
         farm.latency(LATENCY)
         results = []
         for count in (1, 2, 3):
@@ -257,7 +251,7 @@ def _section(out: dict[str, Any]) -> str:
 `python -m bench scaleout` ({out["when"]}; {out["machine"]}; PostgreSQL {out["postgresql"]} on the same machine).
 One, two and three `monitor run` daemons share one PostgreSQL database and poll the latency farm: {out["feeds"]}
 feeds on 100 ports of 127.0.0.1, {out["latency_s"] * 1000:g} ms before every response, every feed overdue
-(interval 10 s), answered 304 (the database was warmed once, then copied for each run). Each daemon has
+(interval 10 s), answered 304 (each feed's ETag preset to the farm's in a database copied for each run). Each daemon has
 {out["connections_per_daemon"]} fetches in flight (`max_connections`), so one daemon is bound by the farm's latency
 at {out["connections_per_daemon"] / out["latency_s"]:g} feeds/s, not by the CPU. Measured over
 {out["measure_s"]:g} s per run after the daemons started. Round trips are counted in each daemon by SQLAlchemy
