@@ -254,8 +254,8 @@ class Daemon:
             )
 
     async def _deliver(self) -> None:
-        if self.runtime is None:
-            return
+        if self.runtime is None or (self.leases and not self.leases.connected):
+            return  # the database is away: the lease loop says when it is back
         deliverer = self.runtime.deliverer
         with self._tracked():
             try:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.lease_plan import (
     LeaseTiming,
+    claim_now,
     claim_size,
     first_poll_offset,
     lease_deadline,
@@ -60,6 +61,7 @@ class LeaseLoop:
         self.freed = asyncio.Event()
         self.stopping = asyncio.Event()
         self._last_renew = 0.0
+        self._last_claim = 0.0
 
     # the loop ----------------------------------------------------------------------------------------------
 
@@ -75,7 +77,9 @@ class LeaseLoop:
                 if self.needs_sync:
                     self.sync()
                 self._renew_if_due(loop.time())
-                self._claim()
+                if claim_now(self.timing, len(self.polling), loop.time() - self._last_claim, TICK):
+                    self._claim()
+                    self._last_claim = loop.time()
             except SQLAlchemyError as exc:
                 attempt += 1
                 if self.connected:

@@ -33,6 +33,13 @@ def claim_size(timing: LeaseTiming, in_flight: int) -> int:
     return max(0, min(timing.batch, timing.capacity - in_flight))
 
 
+def claim_now(timing: LeaseTiming, in_flight: int, since_last_claim: float, tick: float) -> bool:
+    """Whether to claim now: at every tick, and between ticks only once a quarter of the poll slots are free,
+    so that a busy daemon claims in batches rather than once for every poll that ends."""
+    free = timing.capacity - in_flight
+    return free > 0 and (since_last_claim >= tick or free >= max(1, timing.capacity // 4))
+
+
 def is_due(next_poll: datetime, now: datetime) -> bool:
     """A feed is due from its next poll time on (due exactly now counts)."""
     return next_poll <= now

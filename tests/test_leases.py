@@ -13,6 +13,7 @@ from sqlalchemy import Engine, update
 from monitor.lease_loop import LeaseLoop
 from monitor.lease_plan import (
     LeaseTiming,
+    claim_now,
     claim_size,
     claimable,
     first_poll_offset,
@@ -203,3 +204,11 @@ def test_a_lease_deadline_is_known_locally_from_when_the_claim_was_sent() -> Non
     assert still_held(deadline, 114.9, 5.0)
     assert not still_held(deadline, 115.0, 5.0)  # exactly the margin left: no
     assert not still_held(None, 0.0, 5.0)  # never claimed, or already released
+
+
+def test_a_busy_daemon_claims_in_batches_between_ticks() -> None:
+    assert claim_now(TIMING, 0, 0.0, 1.0)  # all slots free
+    assert claim_now(TIMING, 30, 0.0, 1.0)  # a quarter free (10 of 40)
+    assert not claim_now(TIMING, 31, 0.5, 1.0)  # fewer: wait for the tick
+    assert claim_now(TIMING, 39, 1.0, 1.0)  # the tick came (exactly)
+    assert not claim_now(TIMING, 40, 5.0, 1.0)  # no free slot
