@@ -60,7 +60,9 @@ class Item:
     text: str  # the item's markup with URL_MARK, DATE_MARK and TITLE_MARK where the farm puts its own values
     date: str  # the original date text (kept for the feed's original entries)
     title: str  # the original title text
-    texts: tuple[str, ...] = ()  # the original summary and content texts, where TEXT<i> marks stand in ``text``
+    texts: tuple[
+        str, ...
+    ] = ()  # the original summary and content texts, where TEXT<i> marks stand in ``text``
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,9 @@ def _mark_item(block: str, atom: bool) -> Item | None:
     for tag in _TEXT_TAGS:  # an entry added with its own title gets it as its summary too: its own story
         found = re.search(rf"(<{tag}\b[^>]*>)(.*?)(</{tag}>)", text, re.DOTALL)
         if found:
-            text = text[: found.start(2)] + TEXT_MARK.replace("TEXT", f"TEXT{len(texts)}") + text[found.end(2) :]
+            text = (
+                text[: found.start(2)] + TEXT_MARK.replace("TEXT", f"TEXT{len(texts)}") + text[found.end(2) :]
+            )
             texts.append(found.group(2))
     return Item(text, date, title, tuple(texts))
 

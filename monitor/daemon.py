@@ -179,12 +179,16 @@ class Daemon:
         try:
             self.registry.remove(self.owner)
         except Exception as exc:
-            log.warning("daemon record not removed (%s: %s); `monitor status` shows it stale", type(exc).__name__, exc)
+            log.warning(
+                "daemon record not removed (%s: %s); `monitor status` shows it stale", type(exc).__name__, exc
+            )
 
     def _lease_loop(self, runtime: Runtime) -> LeaseLoop:
         settings = self.config.settings.monitor
         timing = LeaseTiming(
-            lease=settings.lease, capacity=settings.max_connections * 2, batch=max(settings.max_connections, 10)
+            lease=settings.lease,
+            capacity=settings.max_connections * 2,
+            batch=max(settings.max_connections, 10),
         )
         loop = LeaseLoop(
             FeedLeases(runtime.store.engine, self.owner),

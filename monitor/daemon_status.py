@@ -50,7 +50,10 @@ def config_warnings(daemons: Sequence[Mapping[str, Any]], fingerprint: str) -> l
     warnings = []
     if len(prints) > 1:
         who = "; ".join(
-            f"{fp}: " + ", ".join(f"pid {d['pid']} on {d['hostname']}" for d in running if d["config_fingerprint"] == fp)
+            f"{fp}: "
+            + ", ".join(
+                f"pid {d['pid']} on {d['hostname']}" for d in running if d["config_fingerprint"] == fp
+            )
             for fp in prints
         )
         warnings.append(

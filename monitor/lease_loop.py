@@ -171,9 +171,7 @@ class LeaseLoop:
             if not self.leases.release(name, delay):
                 log.warning("feed=%s lease had been taken over when its poll ended", name)
         except SQLAlchemyError as exc:
-            log.warning(
-                "feed=%s lease not released (%s): it expires on its own", name, describe_failure(exc)
-            )
+            log.warning("feed=%s lease not released (%s): it expires on its own", name, describe_failure(exc))
 
     def lease_check(self, name: str) -> bool:
         """For the pipeline, before it stores a poll's results: the lease is still this daemon's, with time

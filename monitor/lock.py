@@ -57,7 +57,7 @@ def _already_running(holder: str, where: str) -> AlreadyRunningError:
     return AlreadyRunningError(
         f"another monitor daemon ({holder}) is already running on {where}; stop it first "
         "(`monitor status` shows it). A SQLite database takes one daemon; to run several daemons on one "
-        "database, use PostgreSQL ([monitor] database = \"postgresql+psycopg://...\")"
+        'database, use PostgreSQL ([monitor] database = "postgresql+psycopg://...")'
     )
 
 

@@ -19,8 +19,21 @@ class FarmProcess:
     def __init__(self, feeds: int, ports: int, lifetime: float, workdir: Path, items: int = 0) -> None:
         ready = workdir / "farm.json"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.farm", "--feeds", str(feeds), "--ports", str(ports)]
-            + ["--lifetime", str(lifetime), "--items", str(items), "--ready-file", str(ready)],
+            [
+                sys.executable,
+                "-m",
+                "bench.farm",
+                "--feeds",
+                str(feeds),
+                "--ports",
+                str(ports),
+                "--lifetime",
+                str(lifetime),
+                "--items",
+                str(items),
+                "--ready-file",
+                str(ready),
+            ],
             cwd=ROOT,
         )
         deadline = time.monotonic() + 60

@@ -6,9 +6,7 @@ Several daemons on one database: tests/test_scaleout*.py.
 
 from __future__ import annotations
 
-import json
 import threading
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -26,18 +24,14 @@ from tests.factory import json_lines, run_cli, write_config
 from tests.helpers import (
     T0,
     WATCHLIST,
-    Daemon,
     LocalServer,
     WebhookServer,
     add_hit,
-    base_config,
     cli_inline,
     deliver,
     deliverer,
-    feed_with,
     serve_news,
     titles,
-    wait_for,
 )
 
 pytestmark = pytest.mark.timeout(120)

@@ -14,7 +14,9 @@ from tests.helpers import Daemon, LocalServer, WebhookServer, base_config, feed_
 pytestmark = pytest.mark.timeout(180)
 
 
-def daemon_config(folder: Path, pg_url: str, server: LocalServer, hook: WebhookServer, terms: list[str]) -> Path:
+def daemon_config(
+    folder: Path, pg_url: str, server: LocalServer, hook: WebhookServer, terms: list[str]
+) -> Path:
     folder.mkdir()
     return write_config(
         folder,
@@ -48,10 +50,14 @@ def test_two_daemons_share_one_database_and_status_shows_both(
     )
 
     def alerted() -> list[str]:
-        return sorted(h["title"] for h in json_lines(run_cli(first_config, "hits", "--format", "json").stdout))
+        return sorted(
+            h["title"] for h in json_lines(run_cli(first_config, "hits", "--format", "json").stdout)
+        )
 
     wait_for(lambda: len(alerted()) == 6, timeout=60, what="a hit per feed")
-    wait_for(lambda: sum(post.body.count(b"Wescam sensors") for post in webhook_server.posts) >= 6, timeout=60)
+    wait_for(
+        lambda: sum(post.body.count(b"Wescam sensors") for post in webhook_server.posts) >= 6, timeout=60
+    )
 
     status = run_cli(first_config, "status", "--format", "json")
     [report] = json_lines(status.stdout)

@@ -5,6 +5,7 @@ over within one lease. The daemons are real processes; poll times come from thei
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import signal
@@ -59,7 +60,9 @@ def cluster_config(folder: Path, pg_url: str, feeds: list[str], smtp: SmtpServer
             "workers": 1,
             "shutdown_timeout": "10s",
         },
-        feeds=[{"name": f"f{i:03d}", "url": url, "interval": f"{INTERVAL:g}s"} for i, url in enumerate(feeds)],
+        feeds=[
+            {"name": f"f{i:03d}", "url": url, "interval": f"{INTERVAL:g}s"} for i, url in enumerate(feeds)
+        ],
         watchlists=[{"name": "marked", "terms": [MARK], "notify": ["desk"]}],
         notifiers=[{"name": "desk", "urls": [smtp.apprise_url()]}],
     )
@@ -108,9 +111,10 @@ def test_three_daemons_share_the_feeds_and_take_over_from_one_killed(
 
         def all_polled() -> bool:
             with engine.begin() as conn:
-                return conn.scalar(
-                    select(func.count()).where(feeds.c.last_status.in_(["ok", "not-modified"]))
-                ) == FEEDS
+                return (
+                    conn.scalar(select(func.count()).where(feeds.c.last_status.in_(["ok", "not-modified"])))
+                    == FEEDS
+                )
 
         wait_for(all_polled, timeout=300, what="a first poll of every feed")
         started = datetime.now()
@@ -134,6 +138,7 @@ def test_three_daemons_share_the_feeds_and_take_over_from_one_killed(
         try:
             wait_for(lambda: all(messages_naming(smtp_server, t) for t in marked), timeout=180)
         except AssertionError:
+            (tmp_path / "mail.txt").write_text("\n\n=====\n\n".join(map(message_text, smtp_server.messages)))
             missing = [t for t in marked if not messages_naming(smtp_server, t)]
             fetched = farm.stats()["first_fetch"]
             raise AssertionError(
@@ -159,7 +164,7 @@ def test_three_daemons_share_the_feeds_and_take_over_from_one_killed(
         before = [p.started for p in feed_polls if p.started <= started]
         times = before[-1:] + [p.started for p in feed_polls if started < p.started <= stopped]
         assert times, f"{name} never polled"
-        gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+        gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
         assert max(gaps, default=timedelta(0)) <= window, f"{name} went {max(gaps)} without a poll"
         assert stopped - times[-1] <= window, f"{name} not polled in the last {window}"
 
@@ -173,9 +178,7 @@ def test_three_daemons_share_the_feeds_and_take_over_from_one_killed(
 
     # No entry stored twice; every marked entry stored, hit and alerted exactly once.
     with engine.begin() as conn:
-        doubles = conn.execute(
-            select(articles.c.key).group_by(articles.c.key).having(func.count() > 1)
-        ).all()
+        doubles = conn.execute(select(articles.c.key).group_by(articles.c.key).having(func.count() > 1)).all()
         stored = list(conn.scalars(select(articles.c.title).where(articles.c.title.like(f"{MARK}%"))))
         sent = conn.scalar(
             select(func.count())

@@ -36,7 +36,9 @@ def side_by_side(deliverers: list[Deliverer], at: datetime) -> list[SendReport]:
     """The worst interleaving of daemons in their own processes: every one reads the outbox and decides before
     any of them acts, then each carries its plans out."""
     plans = [d.plan(at) for d in deliverers]
-    return [report for d, p in zip(deliverers, plans, strict=True) for report in asyncio.run(d.carry_out(p, at))]
+    return [
+        report for d, p in zip(deliverers, plans, strict=True) for report in asyncio.run(d.carry_out(p, at))
+    ]
 
 
 def test_one_digest_per_firing_across_daemons(pg_url: str, webhook_server: WebhookServer) -> None:
@@ -56,7 +58,9 @@ def test_a_digest_planned_before_another_daemon_fired_it_is_not_sent_again(
     pg_url: str, webhook_server: WebhookServer
 ) -> None:
     store = Store.open(pg_url)
-    policy = Policy("chat", (webhook_server.apprise_url(),), mode="digest", schedule="0 8 * * *", send_empty=True)
+    policy = Policy(
+        "chat", (webhook_server.apprise_url(),), mode="digest", schedule="0 8 * * *", send_empty=True
+    )
     first, late = daemons(pg_url, policy, 2)
     first.outbox.set_last_digest("chat", T0)
     add_hit(store, "Story A", T0 + timedelta(minutes=5))

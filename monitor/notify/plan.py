@@ -99,7 +99,14 @@ def _digest_plan(
             mark=decided_with,
         )
     return SendPlan(
-        policy, key, tuple(items), sent_targets, digest=True, scheduled=True, start_mark=start, mark=decided_with
+        policy,
+        key,
+        tuple(items),
+        sent_targets,
+        digest=True,
+        scheduled=True,
+        start_mark=start,
+        mark=decided_with,
     )
 
 

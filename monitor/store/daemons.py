@@ -56,7 +56,9 @@ class Daemons:
         if fingerprint is not None:
             values["config_fingerprint"] = fingerprint
         with self.engine.begin() as conn:
-            return bool(conn.execute(update(daemons).where(daemons.c.owner == owner).values(**values)).rowcount)
+            return bool(
+                conn.execute(update(daemons).where(daemons.c.owner == owner).values(**values)).rowcount
+            )
 
     def remove(self, owner: str) -> None:
         with self.engine.begin() as conn:

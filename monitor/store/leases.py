@@ -53,7 +53,10 @@ class FeedLeases:
             return 0
         statement = (
             postgresql_insert(feed_leases)
-            .values(feed=bindparam("name"), next_poll_at=db_now() + func.make_interval(0, 0, 0, 0, 0, 0, bindparam("offset")))
+            .values(
+                feed=bindparam("name"),
+                next_poll_at=db_now() + func.make_interval(0, 0, 0, 0, 0, 0, bindparam("offset")),
+            )
             .on_conflict_do_nothing(index_elements=["feed"])
         )
         rows = [{"name": name, "offset": float(offset)} for name, offset in first_poll_in.items()]
@@ -77,7 +80,9 @@ class FeedLeases:
                 feed_leases.c.next_poll_at <= now,  # due exactly now is due (lease_plan.is_due)
                 (feed_leases.c.leased_by.is_(None))
                 | (feed_leases.c.lease_expires.is_(None))
-                | (feed_leases.c.lease_expires <= now),  # expiring exactly now is free (lease_plan.lease_free)
+                | (
+                    feed_leases.c.lease_expires <= now
+                ),  # expiring exactly now is free (lease_plan.lease_free)
             )
             .order_by(feed_leases.c.next_poll_at)
             .limit(count)
@@ -100,7 +105,9 @@ class FeedLeases:
             return set()
         statement = (
             update(feed_leases)
-            .where(_names(wanted), feed_leases.c.leased_by == self.owner, feed_leases.c.lease_expires > db_now())
+            .where(
+                _names(wanted), feed_leases.c.leased_by == self.owner, feed_leases.c.lease_expires > db_now()
+            )
             .values(lease_expires=after(lease))
             .returning(feed_leases.c.feed)
         )

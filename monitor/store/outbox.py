@@ -181,7 +181,10 @@ class Outbox:
         one digest per firing, one message per group, and count one hourly cap between them. A holder that
         died is ignored once its claim expires."""
         with self.engine.begin() as conn:
-            if conn.scalar(select(notifier_state.c.notifier).where(notifier_state.c.notifier == notifier)) is None:
+            if (
+                conn.scalar(select(notifier_state.c.notifier).where(notifier_state.c.notifier == notifier))
+                is None
+            ):
                 conn.execute(_insert_ignore(self.engine.dialect.name).values(notifier=notifier))
             taken = conn.execute(
                 update(notifier_state)
@@ -202,15 +205,22 @@ class Outbox:
         the notifiers freed."""
         with self.engine.begin() as conn:
             rows = conn.execute(
-                select(notifier_state.c.notifier, notifier_state.c.sending_by, notifier_state.c.sending_until).where(
-                    notifier_state.c.sending_by.is_not(None)
-                )
+                select(
+                    notifier_state.c.notifier, notifier_state.c.sending_by, notifier_state.c.sending_until
+                ).where(notifier_state.c.sending_by.is_not(None))
             ).all()
-            stale = [r for r in rows if (r.sending_until is not None and r.sending_until < now) or gone(r.sending_by)]
+            stale = [
+                r
+                for r in rows
+                if (r.sending_until is not None and r.sending_until < now) or gone(r.sending_by)
+            ]
             for row in stale:
                 conn.execute(
                     update(notifier_state)
-                    .where(notifier_state.c.notifier == row.notifier, notifier_state.c.sending_by == row.sending_by)
+                    .where(
+                        notifier_state.c.notifier == row.notifier,
+                        notifier_state.c.sending_by == row.sending_by,
+                    )
                     .values(sending_by=None, sending_until=None)
                 )
         return [row.notifier for row in stale]
