@@ -256,7 +256,7 @@ class _Loader:
     def _check_lease(self, monitor: MonitorSettings) -> None:
         """A lease must outlast a fetch: a lease that runs out during a poll lets another daemon take the feed."""
         if monitor.lease < monitor.timeout:
-            key = "lease" if self.locator.line_of("monitor", "lease") else "timeout"
+            key = "lease" if ("monitor", "lease") in self.locator.lines else "timeout"
             self.report(
                 ("monitor", key),
                 f"[monitor] lease = {format_duration(monitor.lease)} is shorter than timeout = "
