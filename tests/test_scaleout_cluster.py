@@ -33,9 +33,8 @@ LEASE = 30.0
 TIMEOUT = 10.0
 RUN = 60.0  # seconds the three daemons run together once every feed was polled (the cold first polls)
 AFTER_KILL = INTERVAL + LEASE  # seconds the two others run on after the kill
-SLACK = (
-    10.0  # the lease loop's one-second tick, its queue of due feeds and a poll's own time on a loaded machine
-)
+# The lease loop's one-second tick, its queue of due feeds and a poll's own time on a loaded machine.
+SLACK = 10.0
 MARK = "Zephyrquill"
 POLL_LINE = re.compile(
     r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) \w+ monitor\.daemon: poll feed=(\S+) status=(\S+) .*time=([\d.]+)s"
