@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import email.utils
 import gzip
 import io
@@ -43,6 +44,8 @@ MAX_TEMPLATE_SIZE = 100 * 1024  # larger real feeds exist; a few of them would d
 URL_MARK = "\x00URL\x00"
 DATE_MARK = "\x00DATE\x00"
 TITLE_MARK = "\x00TITLE\x00"
+TEXT_MARK = "\x00TEXT\x00"
+_TEXT_TAGS = ("description", "content:encoded", "summary", "content")
 
 
 def corpus_root() -> Path:
@@ -57,6 +60,9 @@ class Item:
     text: str  # the item's markup with URL_MARK, DATE_MARK and TITLE_MARK where the farm puts its own values
     date: str  # the original date text (kept for the feed's original entries)
     title: str  # the original title text
+    texts: tuple[
+        str, ...
+    ] = ()  # the original summary and content texts, where TEXT<i> marks stand in ``text``
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,15 @@ def _mark_item(block: str, atom: bool) -> Item | None:
     if found:
         title = found.group(2)
         text = text[: found.start(2)] + TITLE_MARK + text[found.end(2) :]
-    return Item(text, date, title)
+    texts = []
+    for tag in _TEXT_TAGS:  # an entry added with its own title gets it as its summary too: its own story
+        found = re.search(rf"(<{tag}\b[^>]*>)(.*?)(</{tag}>)", text, re.DOTALL)
+        if found:
+            text = (
+                text[: found.start(2)] + TEXT_MARK.replace("TEXT", f"TEXT{len(texts)}") + text[found.end(2) :]
+            )
+            texts.append(found.group(2))
+    return Item(text, date, title, tuple(texts))
 
 
 def load_templates(root: Path | None = None) -> list[Template]:
@@ -198,17 +212,20 @@ class Feed:
         parts = [self.template.head]
         for seq in range(total - 1, total - 1 - len(items), -1):
             item = items[seq % len(items)]
+            texts = list(item.texts)
             if seq >= len(items):
                 when, title = self.added[seq - len(items)]
                 date = _iso(when) if self.template.atom else _rfc822(when)
+                if title:
+                    texts = [_xml_text(title)] * len(texts)
                 title = _xml_text(title) if title else item.title
             else:
                 date, title = item.date, item.title
-            parts.append(
-                item.text.replace(URL_MARK, self.page_url(seq))
-                .replace(DATE_MARK, date)
-                .replace(TITLE_MARK, title)
-            )
+            markup = item.text.replace(URL_MARK, self.page_url(seq)).replace(DATE_MARK, date)
+            markup = markup.replace(TITLE_MARK, title)
+            for index, value in enumerate(texts):
+                markup = markup.replace(TEXT_MARK.replace("TEXT", f"TEXT{index}"), value)
+            parts.append(markup)
         parts.append(self.template.tail)
         return "".join(parts).encode("utf-8")
 
@@ -392,7 +409,10 @@ def _listen(port: int) -> socket.socket:
 async def serve(args: argparse.Namespace) -> None:
     sockets = [_listen(0) for _ in range(args.ports)]
     ports = [s.getsockname()[1] for s in sockets]
-    farm = Farm(args.feeds, ports, load_templates())
+    templates = load_templates()
+    if args.items:  # fewer entries a feed: a cheaper first poll, for tests that start many daemons cold
+        templates = [dataclasses.replace(t, items=t.items[: args.items]) for t in templates]
+    farm = Farm(args.feeds, ports, templates)
     servers = [await asyncio.start_server(farm.serve_connection, sock=s, backlog=4096) for s in sockets]
     ready = {
         "pid": os.getpid(),
@@ -420,6 +440,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--lifetime", type=float, default=900.0, help="seconds until the farm exits")
     parser.add_argument("--advance-every", type=float, default=0.0, help="add entries every S seconds")
     parser.add_argument("--advance-new", type=int, default=0, help="entries added each time")
+    parser.add_argument("--items", type=int, default=0, help="keep at most N entries of each feed (0: all)")
     parser.add_argument("--ready-file", required=True, help="where to write the farm's ports and URLs")
     return parser.parse_args(argv)
 

@@ -20,7 +20,6 @@ from monitor.untrusted import printable
 if TYPE_CHECKING:
     from monitor.models import Hit, PendingPage, Story
     from monitor.notify.deliver import SendReport
-    from monitor.store import DaemonRecord
     from monitor.store.archive import HitRecord
 
 log = logging.getLogger("monitor")
@@ -281,13 +280,15 @@ def _explanation(row: dict[str, Any]) -> str:
 
 
 def status(config: Config, fmt: str) -> int:
+    from monitor.config.fingerprint import config_fingerprint
+    from monitor.daemon_status import config_warnings, daemons_text
     from monitor.runtime import open_store
     from monitor.store import PageRetries
     from monitor.usecases.status import feed_rows
 
     store = open_store(config.settings)
     try:
-        daemon = daemon_status(store.daemon)
+        daemons = daemons_status(store, config_fingerprint(config.settings), now())
         feeds = feed_rows(config, store, now())
         outbox = store.outbox
         counts = outbox.counts()
@@ -297,14 +298,22 @@ def status(config: Config, fmt: str) -> int:
     finally:
         store.close()
     deliveries = [{"notifier": n, "status": s, "count": c} for (n, s), c in sorted(counts.items())]
+    running = [d for d in daemons if d["state"] == "running"]
+    warnings = config_warnings(daemons, config_fingerprint(config.settings))
     if fmt == "json":
-        report = {"daemon": daemon, "feeds": feeds, "deliveries": deliveries, "pending_pages": pending_pages}
+        report = {
+            "daemon": running[0] if running else (daemons[0] if daemons else {"state": "not running"}),
+            "daemons": daemons,
+            "warnings": warnings,
+            "feeds": feeds,
+            "deliveries": deliveries,
+            "pending_pages": pending_pages,
+        }
         print(output.json_lines([{**report, **totals}]))
         return 0
-    print(
-        f"daemon: {daemon['state']}"
-        + (f" (pid {daemon['pid']} on {daemon['hostname']})" if daemon["pid"] else "")
-    )
+    print(daemons_text(daemons))
+    for warning in warnings:
+        print(f"warning: {warning}")
     print(f"{totals['articles']} articles, {totals['hits']} hits stored\n")
     columns = [
         "name",
@@ -348,20 +357,18 @@ def _pending_page_row(pending: PendingPage) -> dict[str, Any]:
     }
 
 
-def daemon_status(record: DaemonRecord) -> dict[str, Any]:
-    from monitor.lock import process_alive
+def daemons_status(store: Any, fingerprint: str, at: datetime) -> list[dict[str, Any]]:
+    """Every daemon on the database with its state, feeds leased and config fingerprint."""
+    from monitor.daemon_status import daemon_rows
+    from monitor.store.daemons import Daemons
 
-    row = record.read()
-    if row is None:
-        return {"state": "not running", "pid": None, "hostname": None, "heartbeat": None}
-    alive = process_alive(row.pid, row.hostname)
-    return {
-        "state": "running" if alive else "not running (stale record)",
-        "pid": row.pid,
-        "hostname": row.hostname,
-        "started": row.started_at,
-        "heartbeat": row.heartbeat_at,
-    }
+    leased: dict[str, int] = {}
+    if store.engine.dialect.name == "postgresql":
+        from monitor.store.leases import FeedLeases
+
+        leases = FeedLeases(store.engine, "")
+        leased, at = leases.held_counts(), leases.now()
+    return daemon_rows(Daemons(store.engine).listing(), leased, fingerprint, at)
 
 
 def deliveries(

@@ -1,6 +1,8 @@
 """`monitor run`: the scheduler shell around the pipeline.
 
-One APScheduler job per feed at its own interval, a delivery job every second, upkeep jobs; the config file is
+On SQLite, one APScheduler job per feed at its own interval and one daemon per database (``monitor.lock``). On
+PostgreSQL, several daemons share the database: a lease loop (``monitor.lease_loop``) claims due feeds from the
+database instead of per-feed timers. Either way a delivery job every second and upkeep jobs; the config file is
 watched and re-applied without a restart; SIGTERM/SIGINT stop gracefully, a second signal stops at once.
 """
 
@@ -12,7 +14,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,8 +25,12 @@ from apscheduler.triggers.interval import IntervalTrigger
 from watchfiles import Change, awatch
 
 from monitor import telemetry
+from monitor.claims import current_owner
 from monitor.config.compiled import Config, load_config
+from monitor.config.fingerprint import config_fingerprint
 from monitor.errors import ConfigError
+from monitor.lease_loop import LeaseLoop
+from monitor.lease_plan import LeaseTiming
 from monitor.lock import DaemonLock
 from monitor.logs import setup_logging
 from monitor.models import FeedJob, PollResult
@@ -32,6 +38,8 @@ from monitor.poll import poll_summary
 from monitor.poll_plan import first_poll
 from monitor.runtime import Runtime, open_runtime, release_stale_claims
 from monitor.store.archive import Archive
+from monitor.store.daemons import DaemonRow, Daemons
+from monitor.store.leases import FeedLeases
 from monitor.usecases.recheck import page_fetcher, run_rechecks, send_alerts
 from monitor.usecases.retention import prune_due
 
@@ -76,6 +84,10 @@ class Daemon:
         self.runtime: Runtime | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self.desk: RunningDesk | None = None
+        self.registry: Daemons | None = None
+        self._jobs = {job.name: job for job in config.jobs}  # the feeds by name, for the lease loop
+        self.leases: LeaseLoop | None = None  # PostgreSQL: feeds are claimed from the database
+        self.owner = current_owner()
 
     async def run(self) -> None:
         async with open_runtime(self.config) as runtime:
@@ -83,19 +95,25 @@ class Daemon:
             self.desk = await self._start_desk()
             self._install_signals()
             watcher = asyncio.create_task(self._watch_config())
+            leasing = asyncio.create_task(self.leases.run()) if self.leases else None
             log.info(
-                "daemon started pid=%d feeds=%d watchlists=%d config=%s",
+                "daemon started pid=%d feeds=%d watchlists=%d config=%s%s",
                 os.getpid(),
                 len(self.config.jobs),
                 len(self.config.settings.watchlists),
                 self.path,
+                f" leases={self.config.settings.monitor.lease:g}s (several daemons may share this database)"
+                if self.leases
+                else "",
             )
             await self.stopping.wait()
             watcher.cancel()
             await self._shutdown(scheduler)
+            if leasing:
+                await leasing
             if self.desk is not None:
                 await self.desk.stop()
-            runtime.store.daemon.release(os.getpid())
+            self._unregister()
         log.info("daemon stopped")
 
     def start(self, runtime: Runtime, *, paused: bool = False) -> AsyncIOScheduler:
@@ -103,22 +121,20 @@ class Daemon:
         loop, as AsyncIOScheduler requires; ``paused`` schedules without running anything (for tests that drive
         the jobs by hand on their own clock)."""
         self.runtime = runtime
-        record = runtime.store.daemon
-        record.claim(os.getpid(), socket.gethostname(), self.clock())
+        self._register(runtime)
         for owner, count in release_stale_claims(runtime.outbox, self.clock()).items():
             log.warning("%d alerts held by %s, which has stopped, are sent again", count, owner)
         scheduler = self.scheduler = AsyncIOScheduler(timezone=UTC)
         scheduler.start(paused=paused)
-        for index, job in enumerate(self.config.jobs):
-            self._schedule_feed(job, self._first_poll(job, index, len(self.config.jobs)))
+        if runtime.store.engine.dialect.name == "postgresql":
+            self.leases = self._lease_loop(runtime)
+        else:
+            for index, job in enumerate(self.config.jobs):
+                self._schedule_feed(job, self._first_poll(job, index, len(self.config.jobs)))
         scheduler.add_job(
             self._deliver, IntervalTrigger(seconds=DELIVERY_EVERY), id="deliver", **_ONE_AT_A_TIME
         )
-        scheduler.add_job(
-            lambda: record.heartbeat(os.getpid(), self.clock()),
-            IntervalTrigger(seconds=HEARTBEAT_EVERY),
-            id="heartbeat",
-        )
+        scheduler.add_job(self._heartbeat, IntervalTrigger(seconds=HEARTBEAT_EVERY), id="heartbeat")
         scheduler.add_job(
             self._retry_pages,
             IntervalTrigger(seconds=PAGE_RETRIES_EVERY),
@@ -145,6 +161,72 @@ class Daemon:
         from monitor.web.serve import start_in_loop
 
         return await start_in_loop(self.config, listen)
+
+    # the daemons sharing the database ---------------------------------------------------------------------
+
+    def _register(self, runtime: Runtime) -> None:
+        self.registry = Daemons(runtime.store.engine)
+        started = self.clock()
+        self.registry.register(
+            DaemonRow(
+                self.owner,
+                socket.gethostname(),
+                os.getpid(),
+                started,
+                started,
+                config_fingerprint(self.config.settings),
+                str(self.path.resolve()),
+            )
+        )
+
+    def _heartbeat(self) -> None:
+        if self.registry is None or self.runtime is None:
+            return
+        try:
+            fingerprint = config_fingerprint(self.config.settings)
+            if not self.registry.heartbeat(self.owner, self.clock(), fingerprint):
+                self._register(self.runtime)  # the row went (a database restored, a status cleanup)
+            # Another daemon on this database may have died holding alerts: they go out now, not at expiry.
+            for owner, count in release_stale_claims(self.runtime.outbox, self.clock()).items():
+                log.warning("%d alerts held by %s, which has stopped, are sent again", count, owner)
+        except Exception as exc:
+            log.warning("heartbeat not written (%s: %s); trying again", type(exc).__name__, exc)
+
+    def _unregister(self) -> None:
+        if self.registry is None or self.runtime is None:
+            return
+        try:
+            self.registry.remove(self.owner)
+        except Exception as exc:
+            log.warning(
+                "daemon record not removed (%s: %s); `monitor status` shows it stale", type(exc).__name__, exc
+            )
+
+    def _lease_loop(self, runtime: Runtime) -> LeaseLoop:
+        settings = self.config.settings.monitor
+        timing = LeaseTiming(
+            lease=settings.lease,
+            capacity=settings.max_connections * 2,
+            batch=max(settings.max_connections, 10),
+        )
+        loop = LeaseLoop(
+            FeedLeases(runtime.store.engine, self.owner),
+            timing,
+            lambda: self._jobs,
+            self._poll_leased,
+            self.clock,
+            lambda: {state.name: state.next_poll for state in runtime.store.feed_states()},
+        )
+        runtime.pipeline.lease_check = loop.lease_check
+        return loop
+
+    async def _poll_leased(self, job: FeedJob) -> PollResult:
+        assert self.runtime
+        pipeline = self.runtime.pipeline  # a poll finishes with the config it started with
+        with self._tracked():
+            result = await pipeline.poll_safely(job, self.clock())
+        (log.warning if result.status in ("error", "lease-lost") else log.info)("%s", poll_summary(result))
+        return result
 
     # scheduling --------------------------------------------------------------------------------------------
 
@@ -196,8 +278,8 @@ class Daemon:
             )
 
     async def _deliver(self) -> None:
-        if self.runtime is None:
-            return
+        if self.runtime is None or (self.leases and not self.leases.connected):
+            return  # the database is away: the lease loop says when it is back
         deliverer = self.runtime.deliverer
         started = time.perf_counter()
         with self._tracked():
@@ -310,6 +392,12 @@ class Daemon:
         self.config = config
         if self.desk is not None:
             self.desk.apply(config)
+        self._jobs = new
+        if self.leases:
+            self.runtime.pipeline.lease_check = self.leases.lease_check
+            self.leases.needs_sync = True  # new feeds get their lease rows; the loop reads the feeds anew
+            self._log_reload(old, new, [n for n in new.keys() & old.keys() if new[n] != old[n]])
+            return
         for name in old.keys() - new.keys():
             self.scheduler.remove_job(_job_id(name))
         for index, name in enumerate(sorted(new.keys() - old.keys())):
@@ -317,15 +405,19 @@ class Daemon:
         changed = [n for n in new.keys() & old.keys() if new[n] != old[n]]
         for name in changed:
             self._schedule_feed(new[name], self.clock() + timedelta(seconds=new[name].interval))
-        for warning in config.settings.warnings:
+        self._log_reload(old, new, changed)
+
+    def _log_reload(self, old: Mapping[str, FeedJob], new: Mapping[str, FeedJob], changed: list[str]) -> None:
+        settings = self.config.settings
+        for warning in settings.warnings:
             log.warning("%s", warning)
         log.info(
             "config reloaded: feeds added=%s removed=%s changed=%s; %d watchlists, %d notifiers",
             sorted(new.keys() - old.keys()) or "-",
             sorted(old.keys() - new.keys()) or "-",
             sorted(changed) or "-",
-            len(config.settings.watchlists),
-            len(config.settings.notifiers),
+            len(settings.watchlists),
+            len(settings.notifiers),
         )
 
     # life cycle --------------------------------------------------------------------------------------------
@@ -353,12 +445,16 @@ class Daemon:
 
     async def _shutdown(self, scheduler: AsyncIOScheduler) -> None:
         scheduler.pause()
+        if self.leases:
+            self.leases.stopping.set()  # claim nothing more
         pending = {t for t in self.inflight if not t.done()}
         if pending:
             _, late = await asyncio.wait(pending, timeout=self._deadline)
             for task in late:
                 log.warning("stopping work that outlived the %gs shutdown deadline", self._deadline)
                 task.cancel()
+        if self.leases:
+            await self.leases.stop(0.0)  # what is still held goes back at once, schedules kept
         scheduler.shutdown(wait=False)
 
 

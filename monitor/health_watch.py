@@ -57,7 +57,12 @@ class HealthWatch:
         pages = pages[-RECENT_PAGES:]
         health = health_of(HealthSamples(times, pages), consecutive_failures, self.silent_after, now)
         change = health_change(feed, before.told_state, health.state)
-        self.store.health.save(feed, times, pages, health.state)
+        if (tuple(times), tuple(pages), health.state) != (
+            tuple(before.entry_times),
+            tuple(before.pages),
+            before.told_state,
+        ):  # a poll that changed nothing (a 304) writes nothing
+            self.store.health.save(feed, times, pages, health.state)
         if change is not None:
             await self.tell(change)
         return change

@@ -103,6 +103,9 @@ class Pipeline:
     page_slots: asyncio.Semaphore = field(init=False)
     health: HealthWatch | None = None  # keeps each feed's health samples and tells when its health changes
     jobs: Mapping[str, FeedJob] = field(default_factory=dict)  # by name: how to fetch a feed's pages again
+    # Several daemons on PostgreSQL: whether this daemon still holds the feed's lease. A poll whose lease was
+    # lost stores nothing (status "lease-lost"): the feed's new holder polls it.
+    lease_check: Callable[[str], bool] | None = None
 
     def __post_init__(self) -> None:
         self.page_slots = asyncio.Semaphore(self.limits.pages_in_flight)
@@ -126,7 +129,7 @@ class Pipeline:
         started = time.monotonic()
         try:
             result = await self.poll(job, now)
-            if result.status != "ok":
+            if result.status not in ("ok", "lease-lost"):
                 await self._after_poll(job, result, (), now)
             return result
         except Exception as exc:
@@ -169,6 +172,8 @@ class Pipeline:
         articles = await asyncio.gather(
             *(self._article(job, entry, now, parsed.title) for entry in new_entries)
         )
+        if self._lease_lost(job):
+            return PollResult(job.name, "lease-lost", elapsed=time.monotonic() - started)
         hits = self._store(articles, now)
         changed = self._changed_entries(parsed.entries, new_entries, now)
         updates = await asyncio.gather(*(self._article(job, entry, now, parsed.title) for entry in changed))
@@ -205,6 +210,8 @@ class Pipeline:
         self, job: FeedJob, state: FeedState, outcome: PollOutcome, now: datetime, started: float
     ) -> PollResult:
         """Decide what the outcome does to the feed's schedule, store it, and say it as the poll's result."""
+        if self._lease_lost(job):
+            return PollResult(job.name, "lease-lost", elapsed=time.monotonic() - started)
         change = plan(state, outcome, now, PollTiming(job.interval, self.limits.max_backoff), self.rng)
         self.store.record_poll(change)
         if change.moved_to:
@@ -218,6 +225,9 @@ class Pipeline:
             next_poll=change.next_poll,
             consecutive_failures=change.consecutive_failures,
         )
+
+    def _lease_lost(self, job: FeedJob) -> bool:
+        return self.lease_check is not None and not self.lease_check(job.name)
 
     def _read_page(self, job: FeedJob, fetched: FetchResult, now: datetime) -> ParsedFeed:
         """A [[page]] source as a feed: its links, or the sentences its text gained since the last poll."""

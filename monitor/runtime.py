@@ -50,8 +50,14 @@ class Runtime:
 
 
 def release_stale_claims(outbox: Outbox, at: datetime) -> dict[str, int]:
-    """Release the delivery claims of senders that stopped (on this host) or whose claims expired."""
-    return outbox.release_stale(at, lambda owner: owner_gone(owner, socket.gethostname(), process_start))
+    """Release the delivery claims (and notifiers held for a send) of senders that stopped (on this host) or
+    whose claims expired."""
+
+    def gone(owner: str) -> bool:
+        return owner_gone(owner, socket.gethostname(), process_start)
+
+    outbox.release_stale_sending(at, gone)
+    return outbox.release_stale(at, gone)
 
 
 def open_store(settings: Settings) -> Store:

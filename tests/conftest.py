@@ -10,11 +10,19 @@ import pytest
 
 from tests.helpers import Daemon
 from tests.httpserver import http_server
-from tests.pgserver import pg_server, pg_url
+from tests.pgserver import own_pg_url, pg_server, pg_url
 from tests.smtpserver import smtp_server
 from tests.webhook import webhook_server
 
-__all__ = ["http_server", "pg_server", "pg_url", "smtp_server", "start_daemon", "webhook_server"]
+__all__ = [
+    "http_server",
+    "own_pg_url",
+    "pg_server",
+    "pg_url",
+    "smtp_server",
+    "start_daemon",
+    "webhook_server",
+]
 
 
 @pytest.fixture

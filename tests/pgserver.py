@@ -1,21 +1,24 @@
-"""A throw-away PostgreSQL server for tests: started once per session, one fresh database per test.
+"""PostgreSQL for tests: one fresh database per test, never a skip.
 
     from tests.pgserver import pg_server, pg_url
 
     def test_something(pg_url: str) -> None:
-        store = Store.open(pg_url)  # postgresql+psycopg://postgres@127.0.0.1:PORT/test_N
+        store = Store.open(pg_url)  # postgresql+psycopg://postgres@127.0.0.1:5432/monitor_test_<random>
         ...
 
-The server runs from a temporary folder on 127.0.0.1 and a free port, with its socket inside that folder, as the
-``postgres`` user when the tests run as root (initdb refuses root). Only that server is stopped at the end.
-Without the server binaries (the Debian ``postgresql`` package) or psycopg, the tests are skipped.
+``pg_url`` makes its database on the server at ``MONITOR_TEST_PG_URL`` (default
+postgresql+psycopg://postgres@127.0.0.1:5432/test, trust auth) when that server answers, else on a throw-away
+server (``pg_server``) started once per session from a temporary folder on 127.0.0.1 and a free port, with its
+socket inside that folder, as the ``postgres`` user when the tests run as root (initdb refuses root). Only that
+server is stopped at the end. A test that needs to stop or restart its server asks for ``pg_server`` itself:
+the shared server is never restarted. Where neither server can be had, the tests fail with what is missing.
 """
 
 from __future__ import annotations
 
 import glob
-import itertools
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -27,7 +30,7 @@ from pathlib import Path
 import pytest
 
 INSTALL_HINT = "install the PostgreSQL server binaries (Debian/Ubuntu: apt-get install postgresql)"
-_names = itertools.count(1)
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 @dataclass
@@ -36,6 +39,7 @@ class PgServer:
     port: int
     bin: Path
     as_user: list[str]
+    options: str = ""
 
     @property
     def data(self) -> Path:
@@ -53,6 +57,28 @@ class PgServer:
         ) as conn:
             for statement in statements:
                 conn.execute(statement)
+
+    def stop(self) -> None:
+        """Stop the server (fast shutdown: open connections are cut), as a restart of the machine would."""
+        done = self.run(str(self.bin / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(self.data))
+        assert done.returncode == 0, f"pg_ctl stop failed: {done.stdout}{done.stderr}"
+
+    def start(self) -> None:
+        """Start it again on the same port."""
+        done = self.run(
+            str(self.bin / "pg_ctl"),
+            "start",
+            "-w",
+            "-t",
+            "60",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.folder / "server.log"),
+            "-o",
+            self.options,
+        )
+        assert done.returncode == 0, f"pg_ctl start failed: {done.stdout}{done.stderr}"
 
     def run(self, *command: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -80,10 +106,14 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
-    pytest.importorskip("psycopg", reason="psycopg is not installed (it is a dependency: make install)")
+    _need_psycopg()
     bin_folder = find_bin()
     if bin_folder is None:
-        pytest.skip(f"PostgreSQL tests need initdb and pg_ctl; {INSTALL_HINT}")
+        pytest.fail(
+            f"PostgreSQL tests need a server: none answers at {_shown(shared_url())} and there is no initdb and "
+            f"pg_ctl to start one; {INSTALL_HINT}, or set MONITOR_TEST_PG_URL",
+            pytrace=False,
+        )
     as_user: list[str] = []
     folder = Path(tempfile.mkdtemp(prefix="monitor-pg-"))
     if os.geteuid() == 0:  # initdb refuses root: run the server as the postgres user
@@ -92,10 +122,14 @@ def pg_server() -> Iterator[PgServer]:
             shutil.chown(folder, user="postgres", group="postgres")
         except (LookupError, PermissionError) as exc:
             shutil.rmtree(folder, ignore_errors=True)
-            pytest.skip(f"PostgreSQL tests run as root need a 'postgres' user ({exc}); {INSTALL_HINT}")
+            pytest.fail(
+                f"PostgreSQL tests run as root need a 'postgres' user ({exc}); {INSTALL_HINT}", pytrace=False
+            )
         if runuser is None:
             shutil.rmtree(folder, ignore_errors=True)
-            pytest.skip("PostgreSQL tests run as root need runuser to start the server as 'postgres'")
+            pytest.fail(
+                "PostgreSQL tests run as root need runuser to start the server as 'postgres'", pytrace=False
+            )
         as_user = [runuser, "-u", "postgres", "--"]
     server = PgServer(folder, 0, bin_folder, as_user)
     try:
@@ -115,9 +149,9 @@ def pg_server() -> Iterator[PgServer]:
         started = None
         for _attempt in range(3):  # another process may take the free port between the check and the start
             server.port = _free_port()
-            options = (
+            options = server.options = (
                 f"-h 127.0.0.1 -p {server.port} -k {folder} "
-                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
             )
             started = server.run(
                 str(bin_folder / "pg_ctl"),
@@ -149,10 +183,94 @@ def pg_server() -> Iterator[PgServer]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def shared_url() -> str:
+    return os.environ.get("MONITOR_TEST_PG_URL") or DEFAULT_URL
+
+
+def _shown(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _need_psycopg() -> None:
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.fail("psycopg is not installed (it is a dependency: make install)", pytrace=False)
+
+
+def _libpq(url: str, database: str | None = None) -> str:
+    """The libpq form of a SQLAlchemy URL, for psycopg itself."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if database is not None:
+        parsed = parsed.set(database=database)
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def shared_server_answers(url: str) -> bool:
+    import psycopg
+
+    try:
+        with psycopg.connect(_libpq(url), connect_timeout=3):
+            return True
+    except psycopg.Error:
+        return False
+
+
+@dataclass
+class SharedServer:
+    """The PostgreSQL server other test runs use at the same time: only our own databases are made and dropped."""
+
+    base: str
+
+    def url(self, database: str) -> str:
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.base).set(database=database).render_as_string(hide_password=False)
+
+    def admin(self, *statements: str) -> None:
+        import psycopg
+
+        with psycopg.connect(_libpq(self.base), autocommit=True, connect_timeout=10) as conn:
+            for statement in statements:
+                conn.execute(statement)
+
+
+_shared: list[SharedServer | None] = []  # decided once per session
+
+
+def _shared_server() -> SharedServer | None:
+    if not _shared:
+        url = shared_url()
+        _shared.append(SharedServer(url) if shared_server_answers(url) else None)
+    return _shared[0]
+
+
+def new_database_name() -> str:
+    return f"monitor_test_{secrets.token_hex(6)}"
+
+
 @pytest.fixture
-def pg_url(pg_server: PgServer) -> Iterator[str]:
-    """A SQLAlchemy URL to an empty database made for this test (dropped afterwards)."""
-    name = f"test_{os.getpid()}_{next(_names)}"
+def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A SQLAlchemy URL to an empty database made for this test (dropped afterwards): on the shared server when
+    it answers, else on the throw-away one."""
+    _need_psycopg()
+    server: SharedServer | PgServer | None = _shared_server()
+    if server is None:
+        server = request.getfixturevalue("pg_server")
+    name = new_database_name()
+    server.admin(f"CREATE DATABASE {name}")
+    yield server.url(name)
+    server.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def own_pg_url(pg_server: PgServer) -> Iterator[str]:
+    """An empty database on the throw-away server, for tests that stop or restart their server."""
+    name = new_database_name()
     pg_server.admin(f"CREATE DATABASE {name}")
     yield pg_server.url(name)
     pg_server.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -1,13 +1,12 @@
-"""The same parts on PostgreSQL: migrations, a `monitor poll` end to end, the outbox, times, one daemon per database.
+"""The same parts on PostgreSQL: migrations, a `monitor poll` end to end, the outbox, times.
 
-A throw-away server from tests/pgserver.py (skipped without the PostgreSQL binaries), a fresh database per test.
+A fresh database per test on the PostgreSQL server of tests/pgserver.py (the shared one, or a throw-away one).
+Several daemons on one database: tests/test_scaleout*.py.
 """
 
 from __future__ import annotations
 
-import json
 import threading
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -15,7 +14,6 @@ import pytest
 from sqlalchemy import inspect, select, text
 from sqlalchemy.dialects import postgresql
 
-from monitor.lock import DaemonLock
 from monitor.models import Article, FeedUpdate, Match, Snippet
 from monitor.notify.policy import Policy
 from monitor.store import DeliveryOutcome, Outbox, Store
@@ -26,18 +24,14 @@ from tests.factory import json_lines, run_cli, write_config
 from tests.helpers import (
     T0,
     WATCHLIST,
-    Daemon,
     LocalServer,
     WebhookServer,
     add_hit,
-    base_config,
     cli_inline,
     deliver,
     deliverer,
-    feed_with,
     serve_news,
     titles,
-    wait_for,
 )
 
 pytestmark = pytest.mark.timeout(120)
@@ -247,49 +241,6 @@ def test_digest_state_and_retries_with_an_injected_clock(store: Store, webhook_s
     assert report.ok and report.hits == 2
     assert titles(webhook_server) == [["Story A", "Story B"]]
     assert outbox.last_digest("chat") == T0 + timedelta(days=1, hours=2, seconds=1)
-
-
-def test_the_advisory_lock_is_held_until_released(pg_url: str) -> None:
-    Store.open(pg_url).close()
-    first, second = DaemonLock(pg_url), DaemonLock(pg_url)
-    first.acquire()
-    with pytest.raises(Exception, match="already running"):
-        second.acquire()
-    first.release()
-    second.acquire()  # free again once the holder lets go
-    second.release()
-
-
-def test_a_second_daemon_on_the_same_postgresql_database_is_refused(
-    tmp_path: Path,
-    pg_url: str,
-    http_server: LocalServer,
-    webhook_server: WebhookServer,
-    start_daemon: Callable[[Path], Daemon],
-) -> None:
-    feed_with(http_server, "/wire.xml", ["Wescam sensors found"])
-    config = base_config(tmp_path, http_server, webhook_server)
-    config.write_text(
-        config.read_text(encoding="utf-8").replace('"sqlite:///monitor.db"', json.dumps(pg_url)),
-        encoding="utf-8",
-    )
-    first = start_daemon(config)
-    wait_for(lambda: "daemon started" in first.output(), what="the first daemon")
-    wait_for(lambda: webhook_server.posts, what="the first alert")
-
-    second = run_cli(config, "run", timeout=60)
-    assert second.returncode == 4, second.stderr
-    assert f"pid {first.process.pid}" in second.stderr and "already running" in second.stderr
-    status = run_cli(config, "status")
-    assert f"daemon: running (pid {first.process.pid}" in status.stdout
-
-    first.process.kill()  # SIGKILL: the server drops the dead session and its lock
-    first.process.wait()
-    restarted = start_daemon(config)
-    wait_for(lambda: "daemon started" in restarted.output(), what="a daemon after the first one died")
-    assert restarted.stop() == 0
-    assert "daemon stopped" in restarted.output()
-    assert len(webhook_server.posts) == 1  # the restart alerted nothing twice
 
 
 def test_text_postgresql_would_refuse_is_stored(store: Store) -> None:

@@ -140,6 +140,7 @@ class _Loader:
         self._check_page_names(tables)
         self._check_notifiers(notifiers)
         self._check_health_notify(monitor, tables["notifier"])
+        self._check_lease(monitor)
         self._check_watchlists(watchlists, tables, notifiers)
         resolved = self._resolve_aliases(aliases)
         self._check_queries(watchlists, resolved)
@@ -257,6 +258,17 @@ class _Loader:
                     ("monitor", "health_notify"),
                     f"[monitor] health_notify names unknown notifier '{name}' (defined: {known})",
                 )
+
+    def _check_lease(self, monitor: MonitorSettings) -> None:
+        """A lease must outlast a fetch: a lease that runs out during a poll lets another daemon take the feed."""
+        if monitor.lease < monitor.timeout:
+            key = "lease" if ("monitor", "lease") in self.locator.lines else "timeout"
+            self.report(
+                ("monitor", key),
+                f"[monitor] lease = {format_duration(monitor.lease)} is shorter than timeout = "
+                f"{format_duration(monitor.timeout)}: a feed's lease must outlast its fetch "
+                "(make lease longer or timeout shorter)",
+            )
 
     def _check_notifiers(self, notifiers: dict[int, NotifierSettings]) -> None:
         for index, notifier in notifiers.items():

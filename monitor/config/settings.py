@@ -114,6 +114,7 @@ _DURATION = BeforeValidator(_duration_input)
 FeedInterval = Annotated[float, _DURATION, AfterValidator(_within(1, 30 * DAY, format_duration))]
 Timeout = Annotated[float, _DURATION, AfterValidator(_within(0.001, HOUR, format_duration))]
 Grace = Annotated[float, _DURATION, AfterValidator(_within(0, HOUR, format_duration))]
+Lease = Annotated[float, _DURATION, AfterValidator(_within(1, DAY, format_duration))]
 Window = Annotated[float, _DURATION, AfterValidator(_within(0, DAY, format_duration))]
 Span = Annotated[float, _DURATION, AfterValidator(_within(0, 30 * DAY, format_duration))]
 PositiveSpan = Annotated[float, _DURATION, AfterValidator(_within(0.001, 30 * DAY, format_duration))]
@@ -184,6 +185,7 @@ class MonitorSettings(Section):
     extract_timeout: Timeout = 20.0
     workers: Workers = 2
     shutdown_timeout: Grace = 20.0
+    lease: Lease = 120.0  # PostgreSQL: how long a daemon holds a feed it polls (renewed while the poll runs)
     retry_for: Span = 86400.0
     max_backoff: PositiveSpan = 6 * 3600.0
     group_window: Window = 5.0

@@ -20,7 +20,7 @@ from monitor.notify.plan import SendPlan, plan_sends
 from monitor.notify.policy import Policies, Policy
 from monitor.notify.render import Message, render_message
 from monitor.notify.send import send_message
-from monitor.notify.timing import gives_up, retry_delay
+from monitor.notify.timing import flood_held, gives_up, retry_delay
 
 log = logging.getLogger("monitor.deliver")
 
@@ -34,6 +34,8 @@ class Outbox(Protocol):
     def messages_sent_since(self, notifier: str, since: datetime) -> int: ...
     def last_digest(self, key: str) -> datetime | None: ...
     def set_last_digest(self, key: str, at: datetime) -> None: ...
+    def claim_sending(self, notifier: str, now: datetime, until: datetime) -> bool: ...
+    def release_sending(self, notifier: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +59,19 @@ class Deliverer:
 
     async def deliver_due(self, now: datetime, *, flush: bool = False) -> list[SendReport]:
         """Send every group that is due now. ``flush`` skips the grouping window (a one-off poll)."""
+        return await self.carry_out(self.plan(now, flush=flush), now)
+
+    def plan(self, now: datetime, *, flush: bool = False) -> list[SendPlan]:
+        """What is due now, read from the outbox. Another daemon may act on the same reading before this one
+        carries its plans out: ``carry_out`` checks again under the notifier's claim."""
         policies = Policies(self.policies, self.overrides)
         due = self.outbox.due(now, self.policies)
         marks = {key: mark for key, _ in policies.digests() if (mark := self.outbox.last_digest(key))}
         since = now - timedelta(hours=1)
         sent = {p.notifier: self.outbox.messages_sent_since(p.notifier, since) for p in policies.capped()}
-        plans = plan_sends(due, policies, marks, sent, now, group_window=self.group_window, flush=flush)
+        return plan_sends(due, policies, marks, sent, now, group_window=self.group_window, flush=flush)
+
+    async def carry_out(self, plans: Sequence[SendPlan], now: datetime) -> list[SendReport]:
         reports = []
         for plan in plans:
             report = await self._carry_out(plan, now)
@@ -71,6 +80,31 @@ class Deliverer:
         return reports
 
     async def _carry_out(self, plan: SendPlan, now: datetime) -> SendReport | None:
+        """Carry a plan out while holding its notifier in the database: daemons sharing the database each plan
+        from what they read, and the one that gets the notifier first acts; the others find, once they hold
+        it, that the digest already fired or the hour's cap is used up, and leave it."""
+        notifier = plan.policy.notifier
+        if not self.outbox.claim_sending(notifier, now, now + timedelta(seconds=self.timeout * 4 + 60)):
+            return None  # another daemon is sending for it: what is left is planned again at the next run
+        try:
+            if not self._still_planned(plan, now):
+                return None
+            return await self._apply(plan, now)
+        finally:
+            self.outbox.release_sending(notifier)
+
+    def _still_planned(self, plan: SendPlan, now: datetime) -> bool:
+        """What the plan was decided on still holds now that this daemon holds the notifier."""
+        if plan.digest and (plan.scheduled or plan.start_mark):
+            current = self.outbox.last_digest(plan.key)
+            if current != plan.mark:
+                return False  # another daemon started the schedule or fired this digest
+        if plan.send and not plan.digest and plan.policy.max_per_hour is not None:
+            sent = self.outbox.messages_sent_since(plan.policy.notifier, now - timedelta(hours=1))
+            return not flood_held(sent, plan.policy.max_per_hour)
+        return True
+
+    async def _apply(self, plan: SendPlan, now: datetime) -> SendReport | None:
         if plan.start_mark:
             self.outbox.set_last_digest(plan.key, plan.start_mark)
         if not plan.send:

@@ -29,6 +29,7 @@ class SendPlan:
     send: bool = True  # False: nothing goes out; only the digest marks below move
     scheduled: bool = False  # a digest at its firing: its mark moves to now once sent (or if nothing is owed)
     start_mark: datetime | None = None  # a digest schedule seen for the first time starts here
+    mark: datetime | None = None  # the digest mark this plan was decided with (another daemon may move it)
 
 
 def plan_sends(
@@ -69,6 +70,7 @@ def _digest_plan(
     now: datetime,
 ) -> SendPlan | None:
     start = None
+    decided_with = mark
     if mark is None:
         # The schedule starts with the first thing owed (or now): the first digest goes out at the next firing.
         mark = start = min((d.created_at for d in items if d.created_at), default=now)
@@ -80,13 +82,32 @@ def _digest_plan(
         if not retries:
             if start is None:
                 return None
-            return SendPlan(policy, key, (), sent_targets, digest=True, send=False, start_mark=start)
-        return SendPlan(policy, key, retries, sent_targets, digest=True, start_mark=start)
+            return SendPlan(
+                policy, key, (), sent_targets, digest=True, send=False, start_mark=start, mark=decided_with
+            )
+        return SendPlan(policy, key, retries, sent_targets, digest=True, start_mark=start, mark=decided_with)
     if not items and not policy.send_empty:
         return SendPlan(
-            policy, key, (), sent_targets, digest=True, send=False, scheduled=True, start_mark=start
+            policy,
+            key,
+            (),
+            sent_targets,
+            digest=True,
+            send=False,
+            scheduled=True,
+            start_mark=start,
+            mark=decided_with,
         )
-    return SendPlan(policy, key, tuple(items), sent_targets, digest=True, scheduled=True, start_mark=start)
+    return SendPlan(
+        policy,
+        key,
+        tuple(items),
+        sent_targets,
+        digest=True,
+        scheduled=True,
+        start_mark=start,
+        mark=decided_with,
+    )
 
 
 def _immediate_plan(

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Row, and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from monitor.models import Delivery, DeliveryOutcome
 from monitor.store.queries import hit_from_row, hit_query, with_outlets
@@ -23,6 +26,7 @@ class Outbox:
     def __init__(self, engine: Engine, owner: str | None = None) -> None:
         self.engine = engine
         self.owner = owner
+        self._sender = owner or f"outbox:{uuid.uuid4().hex}"  # who holds a notifier while sending
 
     def due(self, now: datetime, notifiers: Iterable[str] | None = None) -> list[Delivery]:
         """Open deliveries whose time has come and that no sender holds, oldest first."""
@@ -172,13 +176,77 @@ class Outbox:
                 select(notifier_state.c.last_digest_at).where(notifier_state.c.notifier == key)
             )
 
+    def claim_sending(self, notifier: str, now: datetime, until: datetime) -> bool:
+        """Hold a notifier for one send (a conditional UPDATE of its row): daemons sharing the database then send
+        one digest per firing, one message per group, and count one hourly cap between them. A holder that
+        died is ignored once its claim expires."""
+        with self.engine.begin() as conn:
+            if (
+                conn.scalar(select(notifier_state.c.notifier).where(notifier_state.c.notifier == notifier))
+                is None
+            ):
+                conn.execute(_insert_ignore(self.engine.dialect.name).values(notifier=notifier))
+            taken = conn.execute(
+                update(notifier_state)
+                .where(
+                    notifier_state.c.notifier == notifier,
+                    or_(
+                        notifier_state.c.sending_until.is_(None),
+                        notifier_state.c.sending_until < now,
+                        notifier_state.c.sending_by == self._sender,
+                    ),
+                )
+                .values(sending_by=self._sender, sending_until=until)
+            )
+            return bool(taken.rowcount)
+
+    def release_stale_sending(self, now: datetime, gone: Callable[[str], bool]) -> list[str]:
+        """Free the notifiers held by senders that stopped (``gone(owner)``) or whose claim ran out; returns
+        the notifiers freed."""
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(
+                    notifier_state.c.notifier, notifier_state.c.sending_by, notifier_state.c.sending_until
+                ).where(notifier_state.c.sending_by.is_not(None))
+            ).all()
+            stale = [
+                r
+                for r in rows
+                if (r.sending_until is not None and r.sending_until < now) or gone(r.sending_by)
+            ]
+            for row in stale:
+                conn.execute(
+                    update(notifier_state)
+                    .where(
+                        notifier_state.c.notifier == row.notifier,
+                        notifier_state.c.sending_by == row.sending_by,
+                    )
+                    .values(sending_by=None, sending_until=None)
+                )
+        return [row.notifier for row in stale]
+
+    def release_sending(self, notifier: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(notifier_state)
+                .where(notifier_state.c.notifier == notifier, notifier_state.c.sending_by == self._sender)
+                .values(sending_by=None, sending_until=None)
+            )
+
     def set_last_digest(self, key: str, at: datetime) -> None:
         with self.engine.begin() as conn:
             updated = conn.execute(
                 update(notifier_state).where(notifier_state.c.notifier == key).values(last_digest_at=at)
             )
             if updated.rowcount == 0:
-                conn.execute(notifier_state.insert().values(notifier=key, last_digest_at=at))
+                conn.execute(_insert_ignore(self.engine.dialect.name).values(notifier=key, last_digest_at=at))
+
+
+def _insert_ignore(dialect: str) -> Any:
+    """An INSERT that leaves an existing row alone (another daemon made it first)."""
+    if dialect == "postgresql":
+        return postgresql_insert(notifier_state).on_conflict_do_nothing(index_elements=["notifier"])
+    return sqlite_insert(notifier_state).on_conflict_do_nothing(index_elements=["notifier"])
 
 
 def _aware(value: datetime) -> datetime:

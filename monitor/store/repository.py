@@ -94,10 +94,10 @@ class Store:
             known = {row.name: row.url for row in conn.execute(select(feeds.c.name, feeds.c.url))}
             for name, url in configured.items():
                 if name not in known:
-                    conn.execute(
-                        insert(feeds).values(
-                            name=name, url=url, consecutive_failures=0, entries_seen=0, gone=False
-                        )
+                    conn.execute(  # ignored when another daemon starting beside this one made it first
+                        insert_ignore(feeds, self.engine.dialect.name)
+                        .values(name=name, url=url, consecutive_failures=0, entries_seen=0, gone=False)
+                        .on_conflict_do_nothing()
                     )
                 elif known[name] != url:
                     conn.execute(

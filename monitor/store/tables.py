@@ -200,6 +200,10 @@ notifier_state = Table(
     metadata,
     Column("notifier", CleanText, primary_key=True),
     Column("last_digest_at", UTCDateTime),
+    # A daemon sending for this notifier holds it until then, so that daemons sharing the database send one
+    # digest per firing and count one hourly cap between them (see monitor.store.send_claims).
+    Column("sending_by", CleanText),
+    Column("sending_until", UTCDateTime),
 )
 
 daemon = Table(
@@ -210,6 +214,31 @@ daemon = Table(
     Column("hostname", CleanText, nullable=False),
     Column("started_at", UTCDateTime, nullable=False),
     Column("heartbeat_at", UTCDateTime, nullable=False),
+)
+
+# Every daemon running on the database (several on PostgreSQL), keyed by its owner id (monitor.claims).
+daemons = Table(
+    "daemons",
+    metadata,
+    Column("owner", CleanText, primary_key=True),
+    Column("hostname", CleanText, nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),  # the database's clock
+    Column("config_fingerprint", String(64), nullable=False),
+    Column("config_path", CleanText, nullable=False),
+)
+
+# PostgreSQL scale-out: which daemon polls a feed now (until lease_expires) and when the feed is next due.
+# Both times are on the database's clock, never a daemon's.
+feed_leases = Table(
+    "feed_leases",
+    metadata,
+    Column("feed", CleanText, primary_key=True),
+    Column("next_poll_at", UTCDateTime, nullable=False),
+    Column("leased_by", CleanText),
+    Column("lease_expires", UTCDateTime),
+    Index("ix_feed_leases_next_poll", "next_poll_at"),
 )
 
 

@@ -1,0 +1,91 @@
+"""Several daemons on one PostgreSQL database: both run, each feed is polled by one of them at a time, every alert
+goes out once, `monitor status` lists them all and warns when their configs differ; SQLite still takes one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.factory import json_lines, run_cli, write_config
+from tests.helpers import Daemon, LocalServer, WebhookServer, base_config, feed_with, wait_for
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def daemon_config(
+    folder: Path, pg_url: str, server: LocalServer, hook: WebhookServer, terms: list[str]
+) -> Path:
+    folder.mkdir()
+    return write_config(
+        folder,
+        monitor={"database": pg_url, "fulltext": False, "group_window": "1s", "lease": "10s"},
+        feeds=[{"name": f"wire{i}", "url": server.url(f"/wire{i}.xml"), "interval": "2s"} for i in range(6)],
+        watchlists=[{"name": "arms", "terms": terms, "notify": ["chat"]}],
+        notifiers=[{"name": "chat", "urls": [hook.apprise_url()]}],
+    )
+
+
+def test_two_daemons_share_one_database_and_status_shows_both(
+    tmp_path: Path,
+    pg_url: str,
+    http_server: LocalServer,
+    webhook_server: WebhookServer,
+    start_daemon: Callable[[Path], Daemon],
+) -> None:
+    for i in range(6):
+        feed_with(http_server, f"/wire{i}.xml", [f"Wescam sensors {i}", f"Nothing here {i}"])
+    first_config = daemon_config(tmp_path / "a", pg_url, http_server, webhook_server, ["Wescam"])
+    second_config = daemon_config(tmp_path / "b", pg_url, http_server, webhook_server, ["Wescam", "Baykar"])
+    first = start_daemon(first_config)
+    second = start_daemon(second_config)
+    wait_for(lambda: "daemon started" in first.output(), what="the first daemon")
+    wait_for(lambda: "daemon started" in second.output(), what="a second daemon on the same database")
+    wait_for(lambda: first.process.poll() is None and second.process.poll() is None, what="both running")
+    wait_for(
+        lambda: "status=ok" in first.output() and "status=ok" in second.output(),
+        timeout=60,
+        what="both daemons polling",
+    )
+
+    def alerted() -> list[str]:
+        return sorted(
+            h["title"] for h in json_lines(run_cli(first_config, "hits", "--format", "json").stdout)
+        )
+
+    wait_for(lambda: len(alerted()) == 6, timeout=60, what="a hit per feed")
+    wait_for(
+        lambda: sum(post.body.count(b"Wescam sensors") for post in webhook_server.posts) >= 6, timeout=60
+    )
+
+    status = run_cli(first_config, "status", "--format", "json")
+    [report] = json_lines(status.stdout)
+    running = {d["pid"]: d for d in report["daemons"] if d["state"] == "running"}
+    assert set(running) == {first.process.pid, second.process.pid}
+    assert len({d["config_fingerprint"] for d in running.values()}) == 2
+    assert report["warnings"] and "different configs" in report["warnings"][0]
+    table = run_cli(first_config, "status").stdout
+    assert f"pid {first.process.pid}" in table and f"pid {second.process.pid}" in table
+    assert "warning: the 2 running daemons use 2 different configs" in table
+
+    assert first.stop() == 0 and second.stop() == 0
+    text = b"".join(post.body for post in webhook_server.posts).decode()
+    for i in range(6):
+        assert text.count(f"Wescam sensors {i}") == 1  # each alert once, whichever daemon polled the feed
+
+
+def test_a_second_daemon_on_sqlite_is_refused_naming_postgresql(
+    tmp_path: Path,
+    http_server: LocalServer,
+    webhook_server: WebhookServer,
+    start_daemon: Callable[[Path], Daemon],
+) -> None:
+    feed_with(http_server, "/wire.xml", ["Nothing to see"])
+    config = base_config(tmp_path, http_server, webhook_server)
+    first = start_daemon(config)
+    wait_for(lambda: "daemon started" in first.output(), what="the first daemon")
+    second = run_cli(config, "run", timeout=60)
+    assert second.returncode == 4
+    assert f"pid {first.process.pid}" in second.stderr and "PostgreSQL" in second.stderr
+    assert first.stop() == 0
