@@ -10,19 +10,17 @@ word positions are worked out only for NEAR, cut phrases and snippets.
 
 from __future__ import annotations
 
-import dataclasses
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any
 
 import ahocorasick
 
 from monitor.errors import QueryError
-from monitor.models import TEXT_FIELDS, Match, Snippet, WatchlistSpec
+from monitor.models import TEXT_FIELDS, Match, WatchlistSpec
 
-from .fold import FoldedField, fold_text
+from .fold import fold_text
 from .query import (
     NO_ALIASES,
     Aliases,
@@ -38,37 +36,11 @@ from .query import (
     positive_leaves,
 )
 from .reference import Explanation, describe_found, explain_spec
-from .snippets import Evidence, Windows, build_snippets
+from .scan import SCANNED_FIELDS, ArticleScan, FormChecks, Lexicon
+from .snippets import Evidence, build_snippets
 from .stems import WordForms, forms_of, stem_languages
 
 Occurrence = tuple[int, int]  # in the padded field: start of the first word, end of the last word
-SCANNED_FIELDS = (*TEXT_FIELDS, "url")
-_second = itemgetter(1)
-
-
-KEPT_LIMIT = 500_000
-
-
-class FormChecks:
-    """The word-form patterns behind each prefix pattern: prefix -> [(form pattern, prefix length, forms)]."""
-
-    def __init__(self) -> None:
-        self.checks: dict[int, list[tuple[int, int, WordForms]]] = {}
-        self.patterns: frozenset[int] = frozenset()  # the prefix patterns that have word-form patterns
-        # (prefix pattern, article word, language) -> the form patterns that word is a form of; shared by all
-        # articles, since news text repeats its words.
-        self.kept: dict[tuple[int, str, str | None], tuple[int, ...]] = {}
-
-    def keep(
-        self, key: tuple[int, str, str | None], checks: list[tuple[int, int, WordForms]]
-    ) -> tuple[int, ...]:
-        _, word, language = key
-        if len(self.kept) > KEPT_LIMIT:
-            self.kept.clear()
-        kept = self.kept[key] = tuple(
-            virtual for virtual, _, forms in checks if forms.matches(word, language)
-        )
-        return kept
 
 
 class _Always:
@@ -77,77 +49,6 @@ class _Always:
 
 ALWAYS = _Always()
 Trigger = frozenset[int] | _Always
-
-
-# --- per-article state ------------------------------------------------------------------------------------
-
-
-class ArticleScan:
-    """One article, folded and scanned once; positions and spans are worked out on demand."""
-
-    def __init__(self, fields: Mapping[str, str], automaton: Any, scan_url: bool, forms: FormChecks) -> None:
-        self.folded: dict[str, FoldedField] = {}
-        self.hits: dict[str, list[tuple[int, int]]] = {}
-        self.found: dict[str, set[int]] = {}
-        self.language = fields.get("language") or None
-        for name in SCANNED_FIELDS if scan_url else TEXT_FIELDS:
-            folded = self.folded[name] = FoldedField(fields.get(name, ""))
-            hits = self.hits[name] = list(automaton.iter(folded.padded)) if not folded.empty else []
-            present = self.found[name] = set(map(_second, hits))
-            if forms.patterns and not forms.patterns.isdisjoint(present):
-                self._add_word_forms(name, forms)
-
-        found = self.found
-        self.in_text = found["title"] | found["summary"] | found["body"]  # patterns found in a text field
-        self.raw_feed = fields.get("feed", "")
-        self._feed: str | None = None
-        self._ends: dict[str, dict[int, list[int]]] = {}
-        # Worked out once per article and shared by every watchlist that needs them: the occurrences of each
-        # phrase (by its patterns) in each field, the evidence of each clause, the snippets of each evidence.
-        self.occurrences: dict[tuple[str, tuple[int, ...]], list[Occurrence]] = {}
-        self.evidence: dict[ClauseLeaf, list[Evidence]] = {}
-        self.snippets: dict[tuple[int, ...], tuple[Snippet, ...]] = {}
-        self.windows: Windows = {}
-
-    def _add_word_forms(self, name: str, forms: FormChecks) -> None:
-        """Where a word-form prefix occurs, add the occurrence of each word-form pattern whose stem the article
-        word has: from here on a word form is found like any exact pattern."""
-        padded = self.folded[name].padded
-        hits = self.hits[name]
-        language = self.language
-        added: list[tuple[int, int]] = []
-        checks_of = forms.checks
-        prefixes = forms.patterns
-        kept_by_word = forms.kept
-        for end, pattern in [hit for hit in hits if hit[1] in prefixes]:
-            checks = checks_of[pattern]
-            word = padded[end - checks[0][1] + 1 : padded.index(" ", end)]
-            key = (pattern, word, language)
-            kept = kept_by_word.get(key)
-            if kept is None:
-                kept = forms.keep(key, checks)
-            if kept:
-                added += [(end, virtual) for virtual in kept]
-        hits += added
-        self.found[name].update(map(_second, added))
-
-    @property
-    def feed(self) -> str:
-        if self._feed is None:
-            self._feed = fold_text(self.raw_feed)
-        return self._feed
-
-    def present(self) -> set[int]:
-        return self.in_text.union(self.found["url"]) if "url" in self.found else self.in_text
-
-    def ends(self, name: str, pattern: int) -> list[int]:
-        """End offsets (in the padded field) of each occurrence of ``pattern``."""
-        by_pattern = self._ends.get(name)
-        if by_pattern is None:
-            by_pattern = self._ends[name] = {}
-            for end, found in self.hits[name]:
-                by_pattern.setdefault(found, []).append(end)
-        return by_pattern.get(pattern, [])
 
 
 # --- compiled clauses -------------------------------------------------------------------------------------
@@ -171,6 +72,7 @@ class CompiledPhrase:
         self.label = phrase.source
         self.single = segments[0].pattern if len(segments) == 1 else None
         self.key = tuple(segment.pattern for segment in segments)
+        self.key_set = frozenset(self.key)
         self.in_text_fields = self.fields == TEXT_FIELDS  # not scoped: looked for in every text field
         self.word_forms = _word_forms(segments)
 
@@ -183,7 +85,7 @@ class CompiledPhrase:
             return False
         if self.single is not None:
             return self.single in found
-        return all(pattern in found for pattern in self.key) and bool(self.occurrences(scan, name))
+        return self.key_set <= found and bool(self.occurrences(scan, name))
 
     def evidence(self, scan: ArticleScan) -> list[Evidence]:
         found = scan.evidence.get(self)
@@ -202,7 +104,10 @@ class CompiledPhrase:
                 return single in scan.in_text
             found = scan.found
             return any(single in found[name] for name in self.fields)
-        return any(self.in_field(scan, name) for name in self.fields)
+        verdict = scan.verdicts.get(self)
+        if verdict is None:  # several patterns: their positions decide, once an article
+            verdict = scan.verdicts[self] = any(self.in_field(scan, name) for name in self.fields)
+        return verdict
 
     def occurrences(self, scan: ArticleScan, name: str) -> list[Occurrence]:
         key = (name, self.key)
@@ -225,6 +130,12 @@ class CompiledPhrase:
 
     def found_as(self, scan: ArticleScan) -> str | None:
         """How the phrase was found (exact, through an alias, as a word form), from its first occurrence."""
+        if self in scan.how:
+            return scan.how[self]
+        how = scan.how[self] = self._found_as(scan)
+        return how
+
+    def _found_as(self, scan: ArticleScan) -> str | None:
         for name in self.fields:
             if self.in_field(scan, name):
                 start, end = self.occurrences(scan, name)[0]
@@ -397,6 +308,7 @@ class _Compiler:
         self.phrases: dict[tuple[Phrase, tuple[str, ...] | None], CompiledPhrase] = {}
         self.form_patterns: dict[tuple[int, WordForms], int] = {}
         self.forms = FormChecks()
+        self.used: set[int] = set()  # the patterns phrases look for themselves (not only as a form's prefix)
         # The languages the watchlist being compiled is stemmed in (None: exact words only).
         self.languages: tuple[str, ...] | None = None
 
@@ -432,6 +344,8 @@ class _Compiler:
                 cut = word.prefix or forms is not None
                 text = " " + " ".join(pending) + ("" if cut else " ")
                 pattern = self.pattern(text) if forms is None else self.form_pattern(text, forms)
+                if forms is None:
+                    self.used.add(pattern)
                 segments.append(Segment(pattern, text, cut, forms))
                 pending = []
         self.scans_url = self.scans_url or "url" in phrase.fields
@@ -530,16 +444,29 @@ class Matcher:
         scan_url: bool,
         aliases: Aliases = NO_ALIASES,
         forms: FormChecks | None = None,
+        used: set[int] | None = None,
     ) -> None:
         self._watchlists = watchlists
         self.aliases = aliases
         self._forms = forms or FormChecks()
-        self._forms.patterns = frozenset(self._forms.checks)
+        used_patterns = set(patterns.values()) if used is None else used
+        prefixes: dict[str, int] = {}  # one-word prefixes of word forms
         self._automaton: Any = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        scanned: set[int] = set()
         for text, pattern in patterns.items():
+            if pattern in self._forms.checks and " " not in text[1:]:
+                prefixes[text[1:]] = pattern
+                if pattern not in used_patterns:
+                    continue  # only the prefix of word forms: found from the words, not by scanning
             self._automaton.add_word(text, pattern)
-        self._has_patterns = bool(patterns)
-        if patterns:
+            scanned.add(pattern)
+        # Word forms behind prefixes of several words are checked where the automaton finds the prefix.
+        self._forms.patterns = frozenset(
+            p for p in self._forms.checks if p in scanned and p not in prefixes.values()
+        )
+        self._lexicon = Lexicon(prefixes, self._forms.checks)
+        self._has_patterns = bool(scanned)
+        if scanned:
             self._automaton.make_automaton()
         self._scan_url = scan_url
         self._always: list[int] = []
@@ -558,7 +485,7 @@ class Matcher:
 
     def _scan(self, fields: Mapping[str, str]) -> ArticleScan:
         automaton = self._automaton if self._has_patterns else _EMPTY
-        return ArticleScan(fields, automaton, self._scan_url, self._forms)
+        return ArticleScan(fields, automaton, self._scan_url, self._forms, self._lexicon)
 
     def _candidates(self, scan: ArticleScan) -> list[int]:
         candidates = set(self._always)
@@ -576,8 +503,7 @@ class Matcher:
         for index in self._candidates(scan):
             watchlist = self._watchlists[index]
             if watchlist.matches(scan):
-                match = _to_match(watchlist.name, watchlist.evidence(scan), scan)
-                matches.append(dataclasses.replace(match, found_as=watchlist.found_as(scan)))
+                matches.append(_to_match(watchlist, scan))
         return matches
 
     def explain(self, fields: Mapping[str, str]) -> list[Explanation]:
@@ -593,7 +519,8 @@ class _EmptyAutomaton:
 _EMPTY = _EmptyAutomaton()
 
 
-def _to_match(name: str, evidence: list[Evidence], scan: ArticleScan) -> Match:
+def _to_match(watchlist: CompiledWatchlist, scan: ArticleScan) -> Match:
+    evidence = watchlist.evidence(scan)
     labels = tuple(dict.fromkeys([e.label for e in evidence]))
     field_names = {e.field for e in evidence}
     ordered_fields = tuple(f for f in _FIELD_ORDER if f in field_names)
@@ -601,7 +528,7 @@ def _to_match(name: str, evidence: list[Evidence], scan: ArticleScan) -> Match:
     snippets = scan.snippets.get(key)
     if snippets is None:
         snippets = scan.snippets[key] = build_snippets(evidence, scan.folded, scan.windows)
-    return Match(name, labels, snippets, ordered_fields)
+    return Match(watchlist.name, labels, snippets, ordered_fields, watchlist.found_as(scan))
 
 
 _FIELD_ORDER = (*SCANNED_FIELDS, "feed")
@@ -613,4 +540,4 @@ def compile_watchlists(specs: Iterable[WatchlistSpec], aliases: Aliases = NO_ALI
     ``aliases`` are resolved ones (``aliases.resolve_aliases``): each name with its plain forms."""
     compiler = _Compiler(aliases)
     watchlists = [CompiledWatchlist(spec, compiler) for spec in specs]
-    return Matcher(watchlists, compiler.patterns, compiler.scans_url, aliases, compiler.forms)
+    return Matcher(watchlists, compiler.patterns, compiler.scans_url, aliases, compiler.forms, compiler.used)
