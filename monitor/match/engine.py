@@ -11,7 +11,7 @@ word positions are worked out only for NEAR, cut phrases and snippets.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,7 @@ from .query import (
     Near,
     Node,
     Not,
+    Or,
     Phrase,
     parse_query,
     parse_term,
@@ -38,7 +39,7 @@ from .query import (
 from .reference import Explanation, describe_found, explain_spec
 from .scan import SCANNED_FIELDS, ArticleScan, FormChecks, Lexicon
 from .snippets import Evidence, build_snippets
-from .stems import WordForms, forms_of, stem_languages
+from .stems import WordForms, forms_of, prime, stem_languages
 
 Occurrence = tuple[int, int]  # in the padded field: start of the first word, end of the last word
 
@@ -370,22 +371,56 @@ class _Compiler:
         return CompiledAnd(children) if isinstance(node, And) else CompiledOr(children)
 
 
+Parsed = tuple[list[Phrase], list[Phrase], Node | None]  # a watchlist's terms, excludes and query
+
+
+def _parse(spec: WatchlistSpec, aliases: Aliases) -> Parsed:
+    try:
+        terms = [p for term in spec.terms for p in parse_term(term, aliases)]
+        exclude = [p for term in spec.exclude for p in parse_term(term, aliases)]
+        query = parse_query(spec.query, aliases) if spec.query else None
+    except QueryError as error:
+        error.watchlist = spec.name
+        error.args = (f"watchlist {spec.name!r}: {error}",)
+        raise
+    return terms, exclude, query
+
+
+def _phrases_in(node: Node | None) -> Iterator[Phrase]:
+    if isinstance(node, Phrase):
+        yield node
+    elif isinstance(node, Near):
+        yield from (*node.left, *node.right)
+    elif isinstance(node, Not):
+        yield from _phrases_in(node.child)
+    elif isinstance(node, And | Or):
+        for child in node.children:
+            yield from _phrases_in(child)
+
+
+def _prime_stems(parsed: list[tuple[WatchlistSpec, Parsed]]) -> None:
+    """Stem the words of every stemmed watchlist ahead, a call per language (see ``stems.prime``)."""
+    words: dict[tuple[str, ...], set[str]] = {}
+    for spec, (terms, exclude, query) in parsed:
+        languages = stem_languages(spec.stem, spec.languages)
+        if languages is not None:
+            found = words.setdefault(languages, set())
+            for phrase in (*terms, *exclude, *_phrases_in(query)):
+                found.update(word.text for word in phrase.words if not word.prefix and not word.exact)
+    for languages, found in words.items():
+        prime(found, languages)
+
+
 class CompiledWatchlist:
-    def __init__(self, spec: WatchlistSpec, compiler: _Compiler) -> None:
+    def __init__(self, spec: WatchlistSpec, parsed: Parsed, compiler: _Compiler) -> None:
         self.spec = spec
         self.name = spec.name
         self.feeds = None if spec.feeds is None else frozenset(fold_text(name) for name in spec.feeds)
         self.languages = None if spec.languages is None else frozenset(spec.languages)
         compiler.languages = stem_languages(spec.stem, spec.languages)
-        aliases = compiler.aliases
-        try:
-            self.terms = [compiler.phrase(p) for term in spec.terms for p in parse_term(term, aliases)]
-            self.exclude = [compiler.phrase(p) for term in spec.exclude for p in parse_term(term, aliases)]
-            query = parse_query(spec.query, aliases) if spec.query else None
-        except QueryError as error:
-            error.watchlist = spec.name
-            error.args = (f"watchlist {spec.name!r}: {error}",)
-            raise
+        terms, exclude, query = parsed
+        self.terms = [compiler.phrase(p) for p in terms]
+        self.exclude = [compiler.phrase(p) for p in exclude]
         # A query made only of NOT clauses matches nothing (it would otherwise match nearly every article).
         positive = positive_leaves(query) if query is not None else []
         self.query = compiler.node(query) if query is not None and positive else None
@@ -461,9 +496,8 @@ class Matcher:
             self._automaton.add_word(text, pattern)
             scanned.add(pattern)
         # Word forms behind prefixes of several words are checked where the automaton finds the prefix.
-        self._forms.patterns = frozenset(
-            p for p in self._forms.checks if p in scanned and p not in prefixes.values()
-        )
+        one_word = set(prefixes.values())
+        self._forms.patterns = frozenset(p for p in self._forms.checks if p in scanned and p not in one_word)
         self._lexicon = Lexicon(prefixes, self._forms.checks)
         self._has_patterns = bool(scanned)
         if scanned:
@@ -539,5 +573,7 @@ def compile_watchlists(specs: Iterable[WatchlistSpec], aliases: Aliases = NO_ALI
 
     ``aliases`` are resolved ones (``aliases.resolve_aliases``): each name with its plain forms."""
     compiler = _Compiler(aliases)
-    watchlists = [CompiledWatchlist(spec, compiler) for spec in specs]
+    parsed = [(spec, _parse(spec, aliases)) for spec in specs]
+    _prime_stems(parsed)
+    watchlists = [CompiledWatchlist(spec, parts, compiler) for spec, parts in parsed]
     return Matcher(watchlists, compiler.patterns, compiler.scans_url, aliases, compiler.forms, compiler.used)
