@@ -206,6 +206,13 @@ class CompiledNear:
 
     def pairs(self, scan: ArticleScan, name: str) -> list[Occurrence]:
         """The occurrences of either side that have one of the other side close enough, in field ``name``."""
+        key = (self, name)
+        found = scan.pairs.get(key)
+        if found is None:  # worked out once an article: deciding, evidence and explanations all ask
+            found = scan.pairs[key] = self._pairs(scan, name)
+        return found
+
+    def _pairs(self, scan: ArticleScan, name: str) -> list[Occurrence]:
         if not self.side_present(self.left, scan, name) or not self.side_present(self.right, scan, name):
             return []
         lefts = _side_occurrences(self.left, scan, name)

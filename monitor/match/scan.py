@@ -148,6 +148,8 @@ class ArticleScan:
         self.occurrences: dict[tuple[str, tuple[int, ...]], list[tuple[int, int]]] = {}
         self.evidence: dict[Any, Any] = {}
         self.verdicts: dict[Any, bool] = {}  # phrase of several patterns -> whether it holds
+        # (NEAR clause, field) -> the occurrences of either side close to the other
+        self.pairs: dict[tuple[Any, str], list[tuple[int, int]]] = {}
         self.how: dict[Any, str | None] = {}  # phrase -> how it was found
         self._holders: dict[str, dict[int, list[str]]] = {}  # field -> one-word pattern -> words holding it
         self.snippets: dict[tuple[int, ...], Any] = {}
