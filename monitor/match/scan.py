@@ -22,6 +22,7 @@ from .stems import MIN_PREFIX, WordForms
 SCANNED_FIELDS = (*TEXT_FIELDS, "url")
 _second = itemgetter(1)
 KEPT_LIMIT = 500_000  # (word, language) verdicts kept before starting afresh
+WORDS_LIMIT = 100_000  # words kept per article language (about 15 MB) before starting afresh
 
 
 class FormChecks:
@@ -72,7 +73,7 @@ class Lexicon:
     def word_patterns(self, language: str | None) -> tuple[dict[str, tuple[int, ...]], set[str]]:
         """The form patterns of each word seen so far in articles in ``language``, and the words with some."""
         kinds = self.kinds.get(language)
-        if kinds is None or len(kinds) > KEPT_LIMIT:
+        if kinds is None or len(kinds) > WORDS_LIMIT:
             kinds = self.kinds[language] = {}
             self.holding[language] = set()
         return kinds, self.holding[language]
@@ -110,7 +111,7 @@ class ArticleScan:
         self.found: dict[str, set[int]] = {}
         self.language = fields.get("language") or None
         self.lexicon = lexicon
-        # Per field, the words holding one-word prefixes or forms, with the patterns each holds.
+        # Per field, its words that are word forms of one-word prefixes, with the form patterns of each.
         self.word_kinds: dict[str, dict[str, tuple[int, ...]]] = {}
         kinds, holding = lexicon.word_patterns(self.language)
         for name in SCANNED_FIELDS if scan_url else TEXT_FIELDS:
