@@ -9,6 +9,7 @@ Writes bench/results/match.json and the "Matching" section of docs/benchmarks.md
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import gc
 import json
@@ -32,7 +33,8 @@ from monitor.match.aliases import resolve_aliases
 from monitor.match.fold import fold_words
 from monitor.match.language import detect_language
 from monitor.match.query import And, FeedIs, Near, Node, Not, Or, Phrase, parse_query, parse_term
-from monitor.models import TEXT_FIELDS, WatchlistSpec
+from monitor.match.stems import DEFAULT_STEM_LANGUAGES, prime, stem
+from monitor.models import TEXT_FIELDS, Match, WatchlistSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "match.json"
@@ -41,50 +43,48 @@ SIZES = (10, 100, 1_000, 10_000)
 BASELINE_SAMPLES = {10: 5_000, 100: 1_000, 1_000: 150}  # articles the naive baseline is timed on
 SEED = 2020
 TARGET_MB_S = 20.0
-TARGET_SCALING = 3.0
+TARGET_SCALING = 5.0  # issue 18
+FIRST_TARGET_SCALING = 3.0  # the first goal, kept in the table
 TARGET_SPEEDUP = 50.0
 TARGET_COMPILE_S = 2.0
 ALIASES = 200
 RECALL_SAMPLE = 1_000  # articles matched with and without word forms
 RECALL_NOTES = (
-    "Why word forms cost what they cost (profiled at 1,000 watchlists): the generated watchlists draw rare words "
-    'whose stems are frequent words ("nationals" stems to "nation", "moderator" to "moder"), so with stems they '
-    "match about eight times as often, and evaluating those watchlists and building their matches (evidence, "
-    "snippets, how each term was found) is about two thirds of the time. The rest is finding the forms: a "
-    "watchlist word is looked for through the first letters all its forms share (its Snowball stems in en, fr, "
-    "de, es, tr and ru, minus the last letter: 4.8 letters on average), which start about 1,600 words an "
-    "article; so a form with a stem in the article's language is found by one scan of a stemmed copy of each "
-    "field (one token per word), and only forms with no stem in it go through the prefix checks. Compiling "
-    "stems each distinct word once per "
-    "language (a plain dict per language; PyStemmer's own cache, slower than none, is off) and memoises each "
-    "word's forms."
+    "Why word forms cost what they cost (profiled at 1,000 watchlists): with stems and aliases the same "
+    "watchlists match 8.4 times as often (18,956 matches against 2,260 on 1,000 articles), partly because "
+    'the generator draws rare words whose stems are frequent ("nationals" stems to "nation"), partly because '
+    "one watchlist in five gets an alias of 3 to 5 more terms; and every match is built whole (its evidence, "
+    "snippets and how each term was found), about two thirds of the time with stems. Drawing the words only "
+    "among those whose stems are rare too (the rare stems rows) leaves 7.4 times as many matches and about the "
+    "same cost, so the generator's stems are not the whole story: what each match costs in Python is. Finding "
+    "the forms is no longer the larger part: the prefix of a one-word form (its stems minus their last letter, "
+    "4.8 letters on average, starting about 1,600 words an article) is not scanned for any more; what each "
+    "distinct word of a field is a form of is worked out once per word and article language and kept, so the "
+    "scan of an article costs about what it costs for exact matching. Compiling parses every watchlist first "
+    "and stems all their words in one call a language."
 )
 
 Fields = dict[str, str]
 
 # Why the missed targets are missed, from profiles of the runs (update when the figures move).
 NOTES = (
-    "Where the time goes (per article, timed per stage): with 10 watchlists 0.09 ms, nearly all of it folding "
-    "and the automaton scan. With 1,000, 0.13 ms for folding and scanning and 0.09 ms for evaluating the "
-    "5 candidate watchlists and building the 1.9 matches. With 10,000 the automaton (about 30,000 patterns) "
-    "scans at half the speed and every article is a candidate for 40 watchlists and matches 21 of them: "
-    "0.28 ms folding and scanning, 0.16 ms evaluating, 0.13 ms collecting evidence and 0.34 ms building the "
-    "21 Match objects and their snippets (about 16 microseconds a match, in Python). So the scaling target "
-    "(10,000 costing at most 3 times 10, about 0.28 ms) is missed because of the shape of the workload, "
-    "not one slow step: the scan alone takes 0.17 to 0.28 ms, and 21 matches an article leave no room for the Python "
-    "work each match needs. Meeting it would take fewer matches per article (the generated watchlists hit "
-    "0.2% of articles each, and the 10,000 of them draw on nearly every rare word of a 5,000-article "
-    "corpus) or building matches outside Python. "
-    "What changed since the previous run: word offsets in the original text are worked out only for the "
-    "marked occurrences (counting spaces from the nearest known position, instead of two whole-field tables "
-    "per article), text with non-ASCII letters is marked by the ASCII encoder instead of split with a "
-    "regular expression, and identical phrases share their occurrences, evidence and snippet windows within "
-    'an article. The generator no longer makes prefixes that frequent words start with ("controversially" '
-    'gave "contro*", which found "control" in one article of six); that changed the match counts '
-    "little (110,348 to 103,822 at 10,000; 8,278 to 9,330 at 1,000, as the seeded draws shift). "
-    "The run shared the machine's 2 cores with another benchmark (load average 3.2 to 3.6), so the figures "
-    "may be a few percent slow: the 1,000-watchlist rate was 21.0 and 20.7 MB/s in two benchmark "
-    "runs, 23.7 MB/s counted in CPU time."
+    "Where the time goes at 10,000 watchlists (per article, CPU, measured under the same load as the table by "
+    "turning parts off): about a third deciding (folding, the automaton of about 30,000 patterns, 40 candidate "
+    "watchlists evaluated), a third the snippets of the 21 matches an article, and a third their evidence, "
+    "how each term was found and the Match objects. With 10 watchlists an article costs folding and one scan. "
+    "So the 10,000/10 ratio is set by the 21 matches an article that are built whole in Python (the "
+    "pipeline stores every field of every hit: building them later would only move the cost), not by one slow "
+    "step: deciding alone already costs about 4 to 5 times the 10-watchlist article. Meeting 5 would take "
+    "building matches outside Python or storing less with each hit. "
+    "What changed since the previous run: word forms of one-word prefixes found from each field's set of "
+    "words, per-article verdicts of phrases of several patterns, of NEAR clauses and of how each phrase was "
+    "found, and batch stemming at compile time; matches, evidence, snippets and explanations are identical "
+    "(compared whole on 1,000 articles for 1,000 exact and stemmed watchlists and 300 for 10,000 stemmed "
+    "ones, and by tests/test_match_output.py against the plain reference reading). Timing changes: the table "
+    "now counts CPU time (the machine runs several test suites at once: load average 11 to 15 on 2 cores "
+    "during this run, where earlier runs had 3 to 4) and reads every field of every match; the same code "
+    "ran 2 to 3 times as fast in CPU time with less load (23.7 MB/s at 1,000 exact watchlists), so compare with the before/after "
+    "figures in the next section, measured side by side."
 )
 
 
@@ -280,10 +280,23 @@ def text_megabytes(articles: list[Fields]) -> float:
 
 
 def timed(run: Callable[[], Any]) -> tuple[float, Any]:
+    return timed_cpu(run)[0::2]  # type: ignore[return-value]
+
+
+def timed_cpu(run: Callable[[], Any]) -> tuple[float, float, Any]:
+    """Wall-clock and CPU seconds of ``run()`` (CPU time is what counts on a machine shared with other work)."""
     gc.collect()
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     result = run()
-    return time.perf_counter() - start, result
+    return time.perf_counter() - start, time.process_time() - start_cpu, result
+
+
+def consume(matches: list[Match]) -> int:
+    """Read every field of every match, as the pipeline does when it stores a hit."""
+    for match in matches:
+        _ = (match.watchlist, match.matched, match.fields, match.found_as)
+        _ = [snippet.to_dict() for snippet in match.snippets]
+    return len(matches)
 
 
 def peak_memory_mb(specs: list[WatchlistSpec], articles: list[Fields]) -> float:
@@ -298,14 +311,18 @@ def peak_memory_mb(specs: list[WatchlistSpec], articles: list[Fields]) -> float:
 
 
 def measure_engine(specs: list[WatchlistSpec], articles: list[Fields], megabytes: float) -> dict[str, Any]:
-    compile_s, matcher = timed(lambda: compile_watchlists(specs))
-    match_s, hits = timed(lambda: sum(len(matcher.match(a)) for a in articles))
+    compile_s, compile_cpu, matcher = timed_cpu(lambda: compile_watchlists(specs))
+    match_s, match_cpu, hits = timed_cpu(lambda: sum(consume(matcher.match(a)) for a in articles))
     return {
         "watchlists": len(specs),
         "compile_s": round(compile_s, 3),
+        "compile_cpu_s": round(compile_cpu, 3),
         "match_s": round(match_s, 3),
+        "match_cpu_s": round(match_cpu, 3),
         "mb_per_s": round(megabytes / match_s, 1),
+        "mb_per_s_cpu": round(megabytes / match_cpu, 1),
         "ms_per_article": round(1000 * match_s / len(articles), 4),
+        "ms_per_article_cpu": round(1000 * match_cpu / len(articles), 4),
         "matches": hits,
         "peak_traced_mb": round(peak_memory_mb(specs, articles), 1),
     }
@@ -314,15 +331,33 @@ def measure_engine(specs: list[WatchlistSpec], articles: list[Fields], megabytes
 def measure_baseline(specs: list[WatchlistSpec], articles: list[Fields]) -> dict[str, Any]:
     sample = articles[: BASELINE_SAMPLES[len(specs)]]
     watchlists = [NaiveWatchlist(spec) for spec in specs]
-    seconds, hits = timed(lambda: sum(naive_match(watchlists, a) for a in sample))
+    seconds, cpu, hits = timed_cpu(lambda: sum(naive_match(watchlists, a) for a in sample))
     per_article = seconds / len(sample)
     return {
         "sample_articles": len(sample),
         "ms_per_article": round(1000 * per_article, 3),
+        "ms_per_article_cpu": round(1000 * cpu / len(sample), 3),
         "extrapolated_s_for_all": round(per_article * len(articles), 1),
         "extrapolated": len(sample) < len(articles),
         "matches_in_sample": hits,
     }
+
+
+def rare_stem_vocabulary(vocabulary: Vocabulary) -> Vocabulary:
+    """The same vocabulary without the rare words whose stem (in any language watchlists are stemmed in) is the
+    stem of a frequent word: "nationals" (stem "nation") is a rare word, but a watchlist stemmed from it finds
+    every "national". Real watchlist words (names, technical terms) are mostly rare in all their forms."""
+    rare = copy.copy(vocabulary)
+    kept = set(vocabulary.words)
+    frequent = list(vocabulary.frequent)
+    for code in DEFAULT_STEM_LANGUAGES:
+        prime([*kept, *frequent], (code,))
+        common_stems = {stem(code, word) for word in frequent}
+        kept = {word for word in kept if stem(code, word) not in common_stems}
+    rare.words = [word for word in vocabulary.words if word in kept]
+    rare.rare = set(rare.words)
+    rare.long = [word for word in rare.words if len(word) >= 8]
+    return rare
 
 
 def measure_recall(articles: list[Fields], vocabulary: Vocabulary) -> dict[str, Any]:
@@ -337,22 +372,36 @@ def measure_recall(articles: list[Fields], vocabulary: Vocabulary) -> dict[str, 
     aliases = resolve_aliases(generate_aliases(vocabulary))
     exact = generate_watchlists(1_000, vocabulary)
     recall = with_recall(exact, dict(aliases), vocabulary.rng)
+    big = with_recall(generate_watchlists(10_000, vocabulary), dict(aliases), vocabulary.rng)
+    rare = rare_stem_vocabulary(vocabulary)
+    rare_exact = generate_watchlists(1_000, rare)
+    rare_recall = with_recall(rare_exact, dict(aliases), vocabulary.rng)
     rows = {}
-    for label, specs in (("exact", exact), ("stem+aliases", recall)):
-        compile_s, matcher = timed(lambda specs=specs: compile_watchlists(specs, aliases))
-        match_s, hits = timed(lambda matcher=matcher: sum(len(matcher.match(a)) for a in sample))
+    for label, specs in (
+        ("exact", exact),
+        ("stem+aliases", recall),
+        ("exact, rare stems", rare_exact),
+        ("stem+aliases, rare stems", rare_recall),
+    ):
+        compile_s, compile_cpu, matcher = timed_cpu(lambda specs=specs: compile_watchlists(specs, aliases))
+        match_s, match_cpu, hits = timed_cpu(
+            lambda matcher=matcher: sum(consume(matcher.match(a)) for a in sample)
+        )
         rows[label] = {
             "compile_s": round(compile_s, 3),
+            "compile_cpu_s": round(compile_cpu, 3),
             "mb_per_s": round(megabytes / match_s, 1),
-            "ms_per_article": round(1000 * match_s / len(sample), 4),
+            "mb_per_s_cpu": round(megabytes / match_cpu, 1),
+            "ms_per_article_cpu": round(1000 * match_cpu / len(sample), 4),
             "matches": hits,
         }
-    big = with_recall(generate_watchlists(10_000, vocabulary), dict(aliases), vocabulary.rng)
-    compile_10k, _ = timed(lambda: compile_watchlists(big, aliases))
+        print(label, json.dumps(rows[label]))
+    compile_10k, compile_10k_cpu, _ = timed_cpu(lambda: compile_watchlists(big, aliases))
     return {
         "articles": len(sample),
         "rows": rows,
         "compile_10000_stem_s": round(compile_10k, 3),
+        "compile_10000_stem_cpu_s": round(compile_10k_cpu, 3),
         "detect_ms_per_article": round(1000 * detect_s / len(sample), 2),
         "detection": detection_accuracy(),
     }
@@ -371,6 +420,7 @@ def detection_accuracy() -> dict[str, float]:
 
 
 def run() -> dict[str, Any]:
+    load_start = os.getloadavg()[0]
     articles = load_articles()
     megabytes = text_megabytes(articles)
     vocabulary = Vocabulary(articles, random.Random(SEED))
@@ -380,12 +430,14 @@ def run() -> dict[str, Any]:
         row = measure_engine(specs, articles, megabytes)
         if size in BASELINE_SAMPLES:
             row["baseline"] = measure_baseline(specs, articles)
-            row["speedup"] = round(row["baseline"]["ms_per_article"] / row["ms_per_article"], 1)
+            row["speedup"] = round(row["baseline"]["ms_per_article_cpu"] / row["ms_per_article_cpu"], 1)
         print(json.dumps(row))
         rows.append(row)
     recall = measure_recall(articles, vocabulary)
     print(json.dumps(recall))
+    load = f"{load_start:.1f} and {os.getloadavg()[0]:.1f}"
     return {
+        "load": load,
         "recall": recall,
         "machine": machine(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -403,19 +455,25 @@ def machine() -> str:
 
 def check_targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     by_size = {row["watchlists"]: row for row in rows}
-    scaling = by_size[10_000]["ms_per_article"] / by_size[10]["ms_per_article"]
+    scaling = by_size[10_000]["ms_per_article_cpu"] / by_size[10]["ms_per_article_cpu"]
     return [
         _target(
-            "MB/s at 1,000 watchlists",
-            by_size[1_000]["mb_per_s"],
+            "MB/s at 1,000 watchlists (CPU)",
+            by_size[1_000]["mb_per_s_cpu"],
             f">= {TARGET_MB_S}",
-            by_size[1_000]["mb_per_s"] >= TARGET_MB_S,
+            by_size[1_000]["mb_per_s_cpu"] >= TARGET_MB_S,
         ),
         _target(
-            "cost per article, 10,000 / 10 watchlists",
+            "cost per article, 10,000 / 10 watchlists (CPU)",
             round(scaling, 2),
             f"<= {TARGET_SCALING}",
             scaling <= TARGET_SCALING,
+        ),
+        _target(
+            "cost per article, 10,000 / 10 watchlists (CPU), first goal",
+            round(scaling, 2),
+            f"<= {FIRST_TARGET_SCALING}",
+            scaling <= FIRST_TARGET_SCALING,
         ),
         _target(
             "speed-up over naive at 1,000",
@@ -424,23 +482,25 @@ def check_targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             by_size[1_000]["speedup"] >= TARGET_SPEEDUP,
         ),
         _target(
-            "compile 10,000 watchlists (s)",
-            by_size[10_000]["compile_s"],
+            "compile 10,000 watchlists (CPU s)",
+            by_size[10_000]["compile_cpu_s"],
             f"< {TARGET_COMPILE_S}",
-            by_size[10_000]["compile_s"] < TARGET_COMPILE_S,
+            by_size[10_000]["compile_cpu_s"] < TARGET_COMPILE_S,
         ),
     ]
 
 
 def recall_targets(recall: dict[str, Any]) -> list[dict[str, Any]]:
-    rate = recall["rows"]["stem+aliases"]["mb_per_s"]
+    rate = recall["rows"]["stem+aliases"]["mb_per_s_cpu"]
     return [
-        _target("MB/s at 1,000 watchlists, stem and aliases", rate, f">= {TARGET_MB_S}", rate >= TARGET_MB_S),
         _target(
-            "compile 10,000 watchlists, stem and aliases (s)",
-            recall["compile_10000_stem_s"],
+            "MB/s at 1,000 watchlists, stem and aliases (CPU)", rate, f">= {TARGET_MB_S}", rate >= TARGET_MB_S
+        ),
+        _target(
+            "compile 10,000 watchlists, stem and aliases (CPU s)",
+            recall["compile_10000_stem_cpu_s"],
             f"< {TARGET_COMPILE_S}",
-            recall["compile_10000_stem_s"] < TARGET_COMPILE_S,
+            recall["compile_10000_stem_cpu_s"] < TARGET_COMPILE_S,
         ),
     ]
 
@@ -459,20 +519,26 @@ def markdown(results: dict[str, Any]) -> str:
         f"`python -m bench match`: {results['articles']:,} real articles ({results['text_mb']} MB of title, summary "
         f"and body text) matched on one core against generated watchlists. Machine: {results['machine']}; "
         f"run {results['date']}. Peak memory is the Python allocations traced while compiling and matching 300 "
-        f"articles; the whole run peaked at {results['max_rss_mb']} MB resident.",
+        f"articles; the whole run peaked at {results['max_rss_mb']} MB resident (load average "
+        f"{results.get('load', '-')} at the start and end of the run). What is timed is `Matcher.match` giving "
+        "every Match whole, every field read (watchlist, terms, fields, snippets, how each term was found), as "
+        "the pipeline stores them with each hit: nothing is left to build later. Times are CPU seconds of the "
+        "process (the machine is shared with other work); wall-clock MB/s in brackets.",
         "",
-        "| watchlists | compile (s) | MB/s | ms / article | matches | peak traced MB | naive ms / article | speed-up |",
+        "| watchlists | compile (CPU s) | MB/s | ms / article | matches | peak traced MB | naive ms / article | "
+        "speed-up |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in results["rows"]:
         base = row.get("baseline")
         naive = "-"
         if base:
-            naive = f"{base['ms_per_article']}" + (
+            naive = f"{base['ms_per_article_cpu']}" + (
                 f" (sample of {base['sample_articles']})" if base["extrapolated"] else ""
             )
         lines.append(
-            f"| {row['watchlists']:,} | {row['compile_s']} | {row['mb_per_s']} | {row['ms_per_article']} | "
+            f"| {row['watchlists']:,} | {row['compile_cpu_s']} | {row['mb_per_s_cpu']} ({row['mb_per_s']}) | "
+            f"{row['ms_per_article_cpu']} | "
             f"{row['matches']:,} | {row['peak_traced_mb']} | {naive} | {row.get('speedup', '-')} |"
         )
     recall = results["recall"]
@@ -480,14 +546,18 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"Word forms and aliases (`stem = true`, one watchlist in five with an alias of 3 to 5 terms), against "
         f"exact matching, on the same 1,000 watchlists and the first {recall['articles']:,} articles, their "
-        f"language detected first (py3langid, {recall['detect_ms_per_article']} ms an article, not counted here):",
+        f"language detected first (py3langid, {recall['detect_ms_per_article']} ms an article, not counted here). "
+        "The rows marked rare stems draw their words only among the rare words whose stems are rare too "
+        "(no frequent word shares their stem in en, fr, de, es, tr or ru): the generated watchlists' other words "
+        'are often rare forms of frequent stems ("nationals"), which stemming turns into frequent terms.',
         "",
-        "| 1,000 watchlists | compile (s) | MB/s | ms / article | matches |",
+        "| 1,000 watchlists | compile (CPU s) | MB/s | ms / article | matches |",
         "|---|---:|---:|---:|---:|",
     ]
     for label, row in recall["rows"].items():
         lines.append(
-            f"| {label} | {row['compile_s']} | {row['mb_per_s']} | {row['ms_per_article']} | {row['matches']:,} |"
+            f"| {label} | {row['compile_cpu_s']} | {row['mb_per_s_cpu']} ({row['mb_per_s']}) | "
+            f"{row['ms_per_article_cpu']} | {row['matches']:,} |"
         )
     detection = recall["detection"]
     lines += [
@@ -514,6 +584,7 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         NOTES,
         "",
+        "",  # a blank line before the next section
     ]
     return "\n".join(lines)
 

@@ -3,26 +3,39 @@
 Each field is folded once into " w1 w2 ... wn ". Each phrase becomes one automaton pattern " w1 w2 " (or
 " w1 w2" when its last word is a prefix); a phrase with a prefix word inside is cut into several patterns
 checked for consecutive word positions. A word looked for in its inflected forms is a prefix pattern (the
-first letters all its forms share) whose occurrences are kept only where the article word has the same stem. One scan per field gives the set of patterns present. A watchlist is
-evaluated only when one of its trigger patterns is present (for an AND, the trigger of one child suffices), and
-word positions are worked out only for NEAR, cut phrases and snippets.
+first letters all its forms share) whose occurrences are kept only where the article word has the same stem
+(scan.py: a one-word prefix of forms is not scanned for, the field's distinct words are looked up instead). One
+scan per field gives the set of patterns present. A watchlist is evaluated only when one of its trigger patterns
+is present (for an AND, the trigger of one child suffices), and word positions are worked out only for NEAR, cut
+phrases and snippets. The clauses are in clauses.py.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from operator import itemgetter
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import ahocorasick
 
 from monitor.errors import QueryError
-from monitor.models import TEXT_FIELDS, Match, Snippet, WatchlistSpec
+from monitor.models import Match, WatchlistSpec
 
-from .fold import FoldedField, fold_text
+from .clauses import (
+    ALWAYS,
+    ClauseLeaf,
+    Compiled,
+    CompiledAnd,
+    CompiledFeed,
+    CompiledLang,
+    CompiledNear,
+    CompiledNot,
+    CompiledOr,
+    CompiledPhrase,
+    Segment,
+    Trigger,
+    union,
+)
+from .fold import fold_text
 from .query import (
     NO_ALIASES,
     Aliases,
@@ -32,358 +45,16 @@ from .query import (
     Near,
     Node,
     Not,
+    Or,
     Phrase,
     parse_query,
     parse_term,
     positive_leaves,
 )
-from .reference import Explanation, describe_found, explain_spec
-from .snippets import Evidence, Windows, build_snippets
-from .stems import WordForms, forms_of, stem_languages
-
-Occurrence = tuple[int, int]  # in the padded field: start of the first word, end of the last word
-SCANNED_FIELDS = (*TEXT_FIELDS, "url")
-_second = itemgetter(1)
-
-
-KEPT_LIMIT = 500_000
-
-
-class FormChecks:
-    """The word-form patterns behind each prefix pattern: prefix -> [(form pattern, prefix length, forms)]."""
-
-    def __init__(self) -> None:
-        self.checks: dict[int, list[tuple[int, int, WordForms]]] = {}
-        self.patterns: frozenset[int] = frozenset()  # the prefix patterns that have word-form patterns
-        # (prefix pattern, article word, language) -> the form patterns that word is a form of; shared by all
-        # articles, since news text repeats its words.
-        self.kept: dict[tuple[int, str, str | None], tuple[int, ...]] = {}
-
-    def keep(
-        self, key: tuple[int, str, str | None], checks: list[tuple[int, int, WordForms]]
-    ) -> tuple[int, ...]:
-        _, word, language = key
-        if len(self.kept) > KEPT_LIMIT:
-            self.kept.clear()
-        kept = self.kept[key] = tuple(
-            virtual for virtual, _, forms in checks if forms.matches(word, language)
-        )
-        return kept
-
-
-class _Always:
-    """Trigger of a clause that the automaton cannot see (feed:NAME): evaluate on every article."""
-
-
-ALWAYS = _Always()
-Trigger = frozenset[int] | _Always
-
-
-# --- per-article state ------------------------------------------------------------------------------------
-
-
-class ArticleScan:
-    """One article, folded and scanned once; positions and spans are worked out on demand."""
-
-    def __init__(self, fields: Mapping[str, str], automaton: Any, scan_url: bool, forms: FormChecks) -> None:
-        self.folded: dict[str, FoldedField] = {}
-        self.hits: dict[str, list[tuple[int, int]]] = {}
-        self.found: dict[str, set[int]] = {}
-        self.language = fields.get("language") or None
-        for name in SCANNED_FIELDS if scan_url else TEXT_FIELDS:
-            folded = self.folded[name] = FoldedField(fields.get(name, ""))
-            hits = self.hits[name] = list(automaton.iter(folded.padded)) if not folded.empty else []
-            present = self.found[name] = set(map(_second, hits))
-            if forms.patterns and not forms.patterns.isdisjoint(present):
-                self._add_word_forms(name, forms)
-
-        found = self.found
-        self.in_text = found["title"] | found["summary"] | found["body"]  # patterns found in a text field
-        self.raw_feed = fields.get("feed", "")
-        self._feed: str | None = None
-        self._ends: dict[str, dict[int, list[int]]] = {}
-        # Worked out once per article and shared by every watchlist that needs them: the occurrences of each
-        # phrase (by its patterns) in each field, the evidence of each clause, the snippets of each evidence.
-        self.occurrences: dict[tuple[str, tuple[int, ...]], list[Occurrence]] = {}
-        self.evidence: dict[ClauseLeaf, list[Evidence]] = {}
-        self.snippets: dict[tuple[int, ...], tuple[Snippet, ...]] = {}
-        self.windows: Windows = {}
-
-    def _add_word_forms(self, name: str, forms: FormChecks) -> None:
-        """Where a word-form prefix occurs, add the occurrence of each word-form pattern whose stem the article
-        word has: from here on a word form is found like any exact pattern."""
-        padded = self.folded[name].padded
-        hits = self.hits[name]
-        language = self.language
-        added: list[tuple[int, int]] = []
-        checks_of = forms.checks
-        prefixes = forms.patterns
-        kept_by_word = forms.kept
-        for end, pattern in [hit for hit in hits if hit[1] in prefixes]:
-            checks = checks_of[pattern]
-            word = padded[end - checks[0][1] + 1 : padded.index(" ", end)]
-            key = (pattern, word, language)
-            kept = kept_by_word.get(key)
-            if kept is None:
-                kept = forms.keep(key, checks)
-            if kept:
-                added += [(end, virtual) for virtual in kept]
-        hits += added
-        self.found[name].update(map(_second, added))
-
-    @property
-    def feed(self) -> str:
-        if self._feed is None:
-            self._feed = fold_text(self.raw_feed)
-        return self._feed
-
-    def present(self) -> set[int]:
-        return self.in_text.union(self.found["url"]) if "url" in self.found else self.in_text
-
-    def ends(self, name: str, pattern: int) -> list[int]:
-        """End offsets (in the padded field) of each occurrence of ``pattern``."""
-        by_pattern = self._ends.get(name)
-        if by_pattern is None:
-            by_pattern = self._ends[name] = {}
-            for end, found in self.hits[name]:
-                by_pattern.setdefault(found, []).append(end)
-        return by_pattern.get(pattern, [])
-
-
-# --- compiled clauses -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Segment:
-    pattern: int
-    text: str  # " w1 w2 " (exact) or " w1 w2" (the last word a prefix)
-    prefix: bool  # ends in the middle of a word
-    # The last word is looked for in these forms: ``text`` ends in their prefix, and ``pattern`` is a word-form
-    # pattern, found where the prefix is and the article word there has the stem.
-    forms: WordForms | None = None
-
-
-class CompiledPhrase:
-    def __init__(self, phrase: Phrase, segments: tuple[Segment, ...]) -> None:
-        self.phrase = phrase
-        self.segments = segments
-        self.fields = tuple(name for name in phrase.fields if name in SCANNED_FIELDS)
-        self.label = phrase.source
-        self.single = segments[0].pattern if len(segments) == 1 else None
-        self.key = tuple(segment.pattern for segment in segments)
-        self.in_text_fields = self.fields == TEXT_FIELDS  # not scoped: looked for in every text field
-        self.word_forms = _word_forms(segments)
-
-    def trigger(self) -> Trigger:
-        return frozenset([self.segments[0].pattern])
-
-    def in_field(self, scan: ArticleScan, name: str) -> bool:
-        found = scan.found.get(name)
-        if not found:
-            return False
-        if self.single is not None:
-            return self.single in found
-        return all(pattern in found for pattern in self.key) and bool(self.occurrences(scan, name))
-
-    def evidence(self, scan: ArticleScan) -> list[Evidence]:
-        found = scan.evidence.get(self)
-        if found is None:
-            found = scan.evidence[self] = [
-                Evidence(self.label, name, self.occurrences(scan, name))
-                for name in self.fields
-                if self.in_field(scan, name)
-            ]
-        return found
-
-    def evaluate(self, scan: ArticleScan) -> bool:
-        single = self.single
-        if single is not None:  # the common case, kept cheap: one pattern, no positions
-            if self.in_text_fields:
-                return single in scan.in_text
-            found = scan.found
-            return any(single in found[name] for name in self.fields)
-        return any(self.in_field(scan, name) for name in self.fields)
-
-    def occurrences(self, scan: ArticleScan, name: str) -> list[Occurrence]:
-        key = (name, self.key)
-        found = scan.occurrences.get(key)
-        if found is None:
-            found = scan.occurrences[key] = self._occurrences(scan, name)
-        return found
-
-    def _occurrences(self, scan: ArticleScan, name: str) -> list[Occurrence]:
-        padded = scan.folded[name].padded
-        found: list[Occurrence] | None = None
-        for segment in self.segments:
-            located = [_segment_span(segment, padded, end) for end in scan.ends(name, segment.pattern)]
-            if found is None:
-                found = located
-            else:  # the next segment starts on the word after the space that ends this one
-                by_start = {span[0]: span for span in located}
-                found = [(start, by_start[end + 1][1]) for start, end in found if end + 1 in by_start]
-        return sorted(set(found or []))
-
-    def found_as(self, scan: ArticleScan) -> str | None:
-        """How the phrase was found (exact, through an alias, as a word form), from its first occurrence."""
-        for name in self.fields:
-            if self.in_field(scan, name):
-                start, end = self.occurrences(scan, name)[0]
-                words = scan.folded[name].padded[start:end].split()
-                return describe_found(self.phrase, words, self.word_forms, scan.language)
-        return None
-
-
-def _word_forms(segments: tuple[Segment, ...]) -> list[WordForms | None]:
-    """The forms of each word of a phrase, in order (only the last word of a segment can have forms)."""
-    forms: list[WordForms | None] = []
-    for segment in segments:
-        forms += [None] * (len(segment.text.split()) - 1) + [segment.forms]
-    return forms
-
-
-def _segment_span(segment: Segment, padded: str, end: int) -> Occurrence:
-    # ``end`` is the last character of the pattern: the space after an exact pattern, or a character inside
-    # the last word of a prefix, whose word then ends on the next space.
-    start = end - len(segment.text) + 2
-    return start, padded.index(" ", end) if segment.prefix else end
-
-
-class CompiledFeed:
-    def __init__(self, leaf: FeedIs) -> None:
-        self.name = leaf.name
-        self.label = f"feed:{leaf.source}"
-
-    def trigger(self) -> Trigger:
-        return ALWAYS
-
-    def evaluate(self, scan: ArticleScan) -> bool:
-        return scan.feed == self.name
-
-    def evidence(self, scan: ArticleScan) -> list[Evidence]:
-        return [Evidence(self.label, "feed", [])] if self.evaluate(scan) else []
-
-
-class CompiledLang:
-    def __init__(self, leaf: LangIs) -> None:
-        self.code = leaf.code
-        self.label = f"lang:{leaf.source}"
-
-    def trigger(self) -> Trigger:
-        return ALWAYS
-
-    def evaluate(self, scan: ArticleScan) -> bool:
-        return scan.language is None or scan.language == self.code
-
-    def evidence(self, scan: ArticleScan) -> list[Evidence]:
-        return []
-
-
-class CompiledNear:
-    def __init__(self, near: Near, left: list[CompiledPhrase], right: list[CompiledPhrase]) -> None:
-        self.left = left
-        self.right = right
-        self.distance = near.distance
-        self.label = near.source
-
-    def trigger(self) -> Trigger:
-        left, right = (frozenset(p.segments[0].pattern for p in side) for side in (self.left, self.right))
-        return left if len(left) <= len(right) else right
-
-    def evaluate(self, scan: ArticleScan) -> bool:
-        return any(self.pairs(scan, name) for name in SCANNED_FIELDS)
-
-    def pairs(self, scan: ArticleScan, name: str) -> list[Occurrence]:
-        """The occurrences of either side that have one of the other side close enough, in field ``name``."""
-        if not self.side_present(self.left, scan, name) or not self.side_present(self.right, scan, name):
-            return []
-        lefts = _side_occurrences(self.left, scan, name)
-        rights = _side_occurrences(self.right, scan, name)
-        padded = scan.folded[name].padded
-        close_lefts = _close_to(lefts, rights, self.distance, padded)
-        if not close_lefts:
-            return []
-        return sorted(set(close_lefts + _close_to(rights, lefts, self.distance, padded)))
-
-    @staticmethod
-    def side_present(side: list[CompiledPhrase], scan: ArticleScan, name: str) -> bool:
-        return any(name in p.fields and p.in_field(scan, name) for p in side)
-
-    def evidence(self, scan: ArticleScan) -> list[Evidence]:
-        found = scan.evidence.get(self)
-        if found is None:
-            found = scan.evidence[self] = [
-                Evidence(self.label, name, pairs)
-                for name in SCANNED_FIELDS
-                if (pairs := self.pairs(scan, name))
-            ]
-        return found
-
-
-def _side_occurrences(side: list[CompiledPhrase], scan: ArticleScan, name: str) -> list[Occurrence]:
-    return sorted({o for p in side if name in p.fields for o in p.occurrences(scan, name)})
-
-
-def _close_to(
-    these: list[Occurrence], others: list[Occurrence], distance: int, padded: str
-) -> list[Occurrence]:
-    """The occurrences in ``these`` with an occurrence of ``others`` at most ``distance`` words away.
-
-    Between the end of one occurrence and the start of a later one there is one space more than words.
-    """
-    other_starts = sorted(o[0] for o in others)
-    other_ends = sorted(o[1] for o in others)
-    close = []
-    for start, end in these:
-        after = bisect_right(other_starts, end)  # the nearest other starting after this one ends
-        if after < len(other_starts) and padded.count(" ", end, other_starts[after]) - 1 <= distance:
-            close.append((start, end))
-            continue
-        before = bisect_left(other_ends, start) - 1  # the nearest other ending before this one starts
-        if before >= 0 and padded.count(" ", other_ends[before], start) - 1 <= distance:
-            close.append((start, end))
-    return close
-
-
-class CompiledAnd:
-    def __init__(self, children: list[Compiled]) -> None:
-        self.children = children
-
-    def trigger(self) -> Trigger:
-        triggers = [child.trigger() for child in self.children]
-        sets = [t for t in triggers if isinstance(t, frozenset)]
-        return min(sets, key=len) if sets else ALWAYS
-
-    def evaluate(self, scan: ArticleScan) -> bool:
-        return all(child.evaluate(scan) for child in self.children)
-
-
-class CompiledOr:
-    def __init__(self, children: list[Compiled]) -> None:
-        self.children = children
-
-    def trigger(self) -> Trigger:
-        return _union([child.trigger() for child in self.children])
-
-    def evaluate(self, scan: ArticleScan) -> bool:
-        return any(child.evaluate(scan) for child in self.children)
-
-
-class CompiledNot:
-    def __init__(self, child: Compiled) -> None:
-        self.child = child
-
-    def trigger(self) -> Trigger:
-        # "a OR NOT b" holds on an article without a or b: only a NOT inside an AND can be skipped.
-        return ALWAYS
-
-    def evaluate(self, scan: ArticleScan) -> bool:
-        return not self.child.evaluate(scan)
-
-
-Compiled = (
-    CompiledPhrase | CompiledFeed | CompiledLang | CompiledNear | CompiledAnd | CompiledOr | CompiledNot
-)
-ClauseLeaf = CompiledPhrase | CompiledFeed | CompiledLang | CompiledNear
+from .reference import Explanation, explain_spec
+from .scan import SCANNED_FIELDS, ArticleScan, FormChecks, Lexicon
+from .snippets import Evidence, build_snippets
+from .stems import WordForms, forms_of, prime, stem_languages
 
 
 class _Compiler:
@@ -397,6 +68,7 @@ class _Compiler:
         self.phrases: dict[tuple[Phrase, tuple[str, ...] | None], CompiledPhrase] = {}
         self.form_patterns: dict[tuple[int, WordForms], int] = {}
         self.forms = FormChecks()
+        self.used: set[int] = set()  # the patterns phrases look for themselves (not only as a form's prefix)
         # The languages the watchlist being compiled is stemmed in (None: exact words only).
         self.languages: tuple[str, ...] | None = None
 
@@ -432,6 +104,8 @@ class _Compiler:
                 cut = word.prefix or forms is not None
                 text = " " + " ".join(pending) + ("" if cut else " ")
                 pattern = self.pattern(text) if forms is None else self.form_pattern(text, forms)
+                if forms is None:
+                    self.used.add(pattern)
                 segments.append(Segment(pattern, text, cut, forms))
                 pending = []
         self.scans_url = self.scans_url or "url" in phrase.fields
@@ -456,22 +130,56 @@ class _Compiler:
         return CompiledAnd(children) if isinstance(node, And) else CompiledOr(children)
 
 
+Parsed = tuple[list[Phrase], list[Phrase], Node | None]  # a watchlist's terms, excludes and query
+
+
+def _parse(spec: WatchlistSpec, aliases: Aliases) -> Parsed:
+    try:
+        terms = [p for term in spec.terms for p in parse_term(term, aliases)]
+        exclude = [p for term in spec.exclude for p in parse_term(term, aliases)]
+        query = parse_query(spec.query, aliases) if spec.query else None
+    except QueryError as error:
+        error.watchlist = spec.name
+        error.args = (f"watchlist {spec.name!r}: {error}",)
+        raise
+    return terms, exclude, query
+
+
+def _phrases_in(node: Node | None) -> Iterator[Phrase]:
+    if isinstance(node, Phrase):
+        yield node
+    elif isinstance(node, Near):
+        yield from (*node.left, *node.right)
+    elif isinstance(node, Not):
+        yield from _phrases_in(node.child)
+    elif isinstance(node, And | Or):
+        for child in node.children:
+            yield from _phrases_in(child)
+
+
+def _prime_stems(parsed: list[tuple[WatchlistSpec, Parsed]]) -> None:
+    """Stem the words of every stemmed watchlist ahead, a call per language (see ``stems.prime``)."""
+    words: dict[tuple[str, ...], set[str]] = {}
+    for spec, (terms, exclude, query) in parsed:
+        languages = stem_languages(spec.stem, spec.languages)
+        if languages is not None:
+            found = words.setdefault(languages, set())
+            for phrase in (*terms, *exclude, *_phrases_in(query)):
+                found.update(word.text for word in phrase.words if not word.prefix and not word.exact)
+    for languages, found in words.items():
+        prime(found, languages)
+
+
 class CompiledWatchlist:
-    def __init__(self, spec: WatchlistSpec, compiler: _Compiler) -> None:
+    def __init__(self, spec: WatchlistSpec, parsed: Parsed, compiler: _Compiler) -> None:
         self.spec = spec
         self.name = spec.name
         self.feeds = None if spec.feeds is None else frozenset(fold_text(name) for name in spec.feeds)
         self.languages = None if spec.languages is None else frozenset(spec.languages)
         compiler.languages = stem_languages(spec.stem, spec.languages)
-        aliases = compiler.aliases
-        try:
-            self.terms = [compiler.phrase(p) for term in spec.terms for p in parse_term(term, aliases)]
-            self.exclude = [compiler.phrase(p) for term in spec.exclude for p in parse_term(term, aliases)]
-            query = parse_query(spec.query, aliases) if spec.query else None
-        except QueryError as error:
-            error.watchlist = spec.name
-            error.args = (f"watchlist {spec.name!r}: {error}",)
-            raise
+        terms, exclude, query = parsed
+        self.terms = [compiler.phrase(p) for p in terms]
+        self.exclude = [compiler.phrase(p) for p in exclude]
         # A query made only of NOT clauses matches nothing (it would otherwise match nearly every article).
         positive = positive_leaves(query) if query is not None else []
         self.query = compiler.node(query) if query is not None and positive else None
@@ -482,7 +190,7 @@ class CompiledWatchlist:
         triggers: list[Trigger] = [term.trigger() for term in self.terms]
         if self.query is not None:
             triggers.append(self.query.trigger())
-        return _union(triggers) if triggers else None
+        return union(triggers) if triggers else None
 
     def matches(self, scan: ArticleScan) -> bool:
         if self.feeds is not None and scan.feed not in self.feeds:
@@ -515,11 +223,6 @@ class CompiledWatchlist:
         return tuple(dict.fromkeys(lines))
 
 
-def _union(triggers: list[Trigger]) -> Trigger:
-    sets = [t for t in triggers if isinstance(t, frozenset)]
-    return ALWAYS if len(sets) < len(triggers) else frozenset().union(*sets)
-
-
 class Matcher:
     """All watchlists compiled together; ``match`` one article at a time."""
 
@@ -530,16 +233,28 @@ class Matcher:
         scan_url: bool,
         aliases: Aliases = NO_ALIASES,
         forms: FormChecks | None = None,
+        used: set[int] | None = None,
     ) -> None:
         self._watchlists = watchlists
         self.aliases = aliases
         self._forms = forms or FormChecks()
-        self._forms.patterns = frozenset(self._forms.checks)
+        used_patterns = set(patterns.values()) if used is None else used
+        prefixes: dict[str, int] = {}  # one-word prefixes of word forms
         self._automaton: Any = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        scanned: set[int] = set()
         for text, pattern in patterns.items():
+            if pattern in self._forms.checks and " " not in text[1:]:
+                prefixes[text[1:]] = pattern
+                if pattern not in used_patterns:
+                    continue  # only the prefix of word forms: found from the words, not by scanning
             self._automaton.add_word(text, pattern)
-        self._has_patterns = bool(patterns)
-        if patterns:
+            scanned.add(pattern)
+        # Word forms behind prefixes of several words are checked where the automaton finds the prefix.
+        one_word = set(prefixes.values())
+        self._forms.patterns = frozenset(p for p in self._forms.checks if p in scanned and p not in one_word)
+        self._lexicon = Lexicon(prefixes, self._forms.checks)
+        self._has_patterns = bool(scanned)
+        if scanned:
             self._automaton.make_automaton()
         self._scan_url = scan_url
         self._always: list[int] = []
@@ -558,7 +273,7 @@ class Matcher:
 
     def _scan(self, fields: Mapping[str, str]) -> ArticleScan:
         automaton = self._automaton if self._has_patterns else _EMPTY
-        return ArticleScan(fields, automaton, self._scan_url, self._forms)
+        return ArticleScan(fields, automaton, self._scan_url, self._forms, self._lexicon)
 
     def _candidates(self, scan: ArticleScan) -> list[int]:
         candidates = set(self._always)
@@ -576,8 +291,7 @@ class Matcher:
         for index in self._candidates(scan):
             watchlist = self._watchlists[index]
             if watchlist.matches(scan):
-                match = _to_match(watchlist.name, watchlist.evidence(scan), scan)
-                matches.append(dataclasses.replace(match, found_as=watchlist.found_as(scan)))
+                matches.append(_to_match(watchlist, scan))
         return matches
 
     def highlights(self, fields: Mapping[str, str]) -> dict[str, list[tuple[int, int]]]:
@@ -609,7 +323,8 @@ class _EmptyAutomaton:
 _EMPTY = _EmptyAutomaton()
 
 
-def _to_match(name: str, evidence: list[Evidence], scan: ArticleScan) -> Match:
+def _to_match(watchlist: CompiledWatchlist, scan: ArticleScan) -> Match:
+    evidence = watchlist.evidence(scan)
     labels = tuple(dict.fromkeys([e.label for e in evidence]))
     field_names = {e.field for e in evidence}
     ordered_fields = tuple(f for f in _FIELD_ORDER if f in field_names)
@@ -617,7 +332,7 @@ def _to_match(name: str, evidence: list[Evidence], scan: ArticleScan) -> Match:
     snippets = scan.snippets.get(key)
     if snippets is None:
         snippets = scan.snippets[key] = build_snippets(evidence, scan.folded, scan.windows)
-    return Match(name, labels, snippets, ordered_fields)
+    return Match(watchlist.name, labels, snippets, ordered_fields, watchlist.found_as(scan))
 
 
 _FIELD_ORDER = (*SCANNED_FIELDS, "feed")
@@ -628,5 +343,7 @@ def compile_watchlists(specs: Iterable[WatchlistSpec], aliases: Aliases = NO_ALI
 
     ``aliases`` are resolved ones (``aliases.resolve_aliases``): each name with its plain forms."""
     compiler = _Compiler(aliases)
-    watchlists = [CompiledWatchlist(spec, compiler) for spec in specs]
-    return Matcher(watchlists, compiler.patterns, compiler.scans_url, aliases, compiler.forms)
+    parsed = [(spec, _parse(spec, aliases)) for spec in specs]
+    _prime_stems(parsed)
+    watchlists = [CompiledWatchlist(spec, parts, compiler) for spec, parts in parsed]
+    return Matcher(watchlists, compiler.patterns, compiler.scans_url, aliases, compiler.forms, compiler.used)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from monitor.errors import QueryError
 from monitor.models import TEXT_FIELDS
@@ -99,9 +100,10 @@ class _WordsError(ValueError):
     """What is wrong with a term's words (the caller knows where the term is)."""
 
 
+@lru_cache(maxsize=100_000)
 def parse_words(text: str) -> tuple[Word, ...]:
     """Fold a term as written into words; a '*' right after a word makes that word a prefix, a leading '='
-    keeps a single word exact."""
+    keeps a single word exact. Memoised: an alias's forms are read again wherever the alias is used."""
     stripped = text.strip()
     if stripped.startswith("="):
         words = _plain_words(stripped[1:])

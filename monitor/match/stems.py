@@ -13,6 +13,7 @@ in fr, "applications"; 0.4 % in de, "ueber").
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -52,6 +53,19 @@ def stem(language: str, word: str) -> str:
             known.clear()
         result = known[word] = _stemmer(language).stemWord(word)
     return result
+
+
+def prime(words: Iterable[str], languages: Iterable[str]) -> None:
+    """Stem ``words`` in each of ``languages`` ahead of ``stem``, one call a language for those not stemmed yet
+    (compiling thousands of watchlists: a call a word costs more than the stemming)."""
+    todo = {word for word in words if stemmable(word)}
+    for code in languages:
+        if code not in STEMMERS:
+            continue
+        known = _stems.setdefault(code, {})
+        missing = list(todo.difference(known))
+        if missing and len(known) + len(missing) < STEM_CACHE_LIMIT:
+            known.update(zip(missing, _stemmer(code).stemWords(missing), strict=True))
 
 
 def stemmable(word: str) -> bool:

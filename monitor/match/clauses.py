@@ -1,0 +1,283 @@
+"""Compiled clauses: a watchlist's phrases, NEAR, AND, OR, NOT, feed: and lang: as the matcher evaluates them
+on one scanned article, with the evidence of what held (see engine.py for how phrases become patterns)."""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+
+from monitor.models import TEXT_FIELDS
+
+from .query import FeedIs, LangIs, Near, Phrase
+from .reference import describe_found
+from .scan import SCANNED_FIELDS, ArticleScan
+from .snippets import Evidence
+from .stems import WordForms
+
+Occurrence = tuple[int, int]  # in the padded field: start of the first word, end of the last word
+
+
+class _Always:
+    """Trigger of a clause that the automaton cannot see (feed:NAME): evaluate on every article."""
+
+
+ALWAYS = _Always()
+Trigger = frozenset[int] | _Always
+
+
+# --- compiled clauses -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    pattern: int
+    text: str  # " w1 w2 " (exact) or " w1 w2" (the last word a prefix)
+    prefix: bool  # ends in the middle of a word
+    # The last word is looked for in these forms: ``text`` ends in their prefix, and ``pattern`` is a word-form
+    # pattern, found where the prefix is and the article word there has the stem.
+    forms: WordForms | None = None
+
+
+class CompiledPhrase:
+    def __init__(self, phrase: Phrase, segments: tuple[Segment, ...]) -> None:
+        self.phrase = phrase
+        self.segments = segments
+        self.fields = tuple(name for name in phrase.fields if name in SCANNED_FIELDS)
+        self.label = phrase.source
+        self.single = segments[0].pattern if len(segments) == 1 else None
+        self.key = tuple(segment.pattern for segment in segments)
+        self.key_set = frozenset(self.key)
+        self.in_text_fields = self.fields == TEXT_FIELDS  # not scoped: looked for in every text field
+        self.word_forms = _word_forms(segments)
+
+    def trigger(self) -> Trigger:
+        return frozenset([self.segments[0].pattern])
+
+    def in_field(self, scan: ArticleScan, name: str) -> bool:
+        found = scan.found.get(name)
+        if not found:
+            return False
+        if self.single is not None:
+            return self.single in found
+        return self.key_set <= found and bool(self.occurrences(scan, name))
+
+    def evidence(self, scan: ArticleScan) -> list[Evidence]:
+        found = scan.evidence.get(self)
+        if found is None:
+            found = scan.evidence[self] = [
+                Evidence(self.label, name, self.occurrences(scan, name))
+                for name in self.fields
+                if self.in_field(scan, name)
+            ]
+        return found
+
+    def evaluate(self, scan: ArticleScan) -> bool:
+        single = self.single
+        if single is not None:  # the common case, kept cheap: one pattern, no positions
+            if self.in_text_fields:
+                return single in scan.in_text
+            found = scan.found
+            return any(single in found[name] for name in self.fields)
+        verdict = scan.verdicts.get(self)
+        if verdict is None:  # several patterns: their positions decide, once an article
+            verdict = scan.verdicts[self] = any(self.in_field(scan, name) for name in self.fields)
+        return verdict
+
+    def occurrences(self, scan: ArticleScan, name: str) -> list[Occurrence]:
+        key = (name, self.key)
+        found = scan.occurrences.get(key)
+        if found is None:
+            found = scan.occurrences[key] = self._occurrences(scan, name)
+        return found
+
+    def _occurrences(self, scan: ArticleScan, name: str) -> list[Occurrence]:
+        padded = scan.folded[name].padded
+        found: list[Occurrence] | None = None
+        for segment in self.segments:
+            located = [_segment_span(segment, padded, end) for end in scan.ends(name, segment.pattern)]
+            if found is None:
+                found = located
+            else:  # the next segment starts on the word after the space that ends this one
+                by_start = {span[0]: span for span in located}
+                found = [(start, by_start[end + 1][1]) for start, end in found if end + 1 in by_start]
+        return sorted(set(found or []))
+
+    def found_as(self, scan: ArticleScan) -> str | None:
+        """How the phrase was found (exact, through an alias, as a word form), from its first occurrence."""
+        if self in scan.how:
+            return scan.how[self]
+        how = scan.how[self] = self._found_as(scan)
+        return how
+
+    def _found_as(self, scan: ArticleScan) -> str | None:
+        for name in self.fields:
+            if self.in_field(scan, name):
+                start, end = self.occurrences(scan, name)[0]
+                words = scan.folded[name].padded[start:end].split()
+                return describe_found(self.phrase, words, self.word_forms, scan.language)
+        return None
+
+
+def _word_forms(segments: tuple[Segment, ...]) -> list[WordForms | None]:
+    """The forms of each word of a phrase, in order (only the last word of a segment can have forms)."""
+    forms: list[WordForms | None] = []
+    for segment in segments:
+        forms += [None] * (len(segment.text.split()) - 1) + [segment.forms]
+    return forms
+
+
+def _segment_span(segment: Segment, padded: str, end: int) -> Occurrence:
+    # ``end`` is the last character of the pattern: the space after an exact pattern, or a character inside
+    # the last word of a prefix, whose word then ends on the next space.
+    start = end - len(segment.text) + 2
+    return start, padded.index(" ", end) if segment.prefix else end
+
+
+class CompiledFeed:
+    def __init__(self, leaf: FeedIs) -> None:
+        self.name = leaf.name
+        self.label = f"feed:{leaf.source}"
+
+    def trigger(self) -> Trigger:
+        return ALWAYS
+
+    def evaluate(self, scan: ArticleScan) -> bool:
+        return scan.feed == self.name
+
+    def evidence(self, scan: ArticleScan) -> list[Evidence]:
+        return [Evidence(self.label, "feed", [])] if self.evaluate(scan) else []
+
+
+class CompiledLang:
+    def __init__(self, leaf: LangIs) -> None:
+        self.code = leaf.code
+        self.label = f"lang:{leaf.source}"
+
+    def trigger(self) -> Trigger:
+        return ALWAYS
+
+    def evaluate(self, scan: ArticleScan) -> bool:
+        return scan.language is None or scan.language == self.code
+
+    def evidence(self, scan: ArticleScan) -> list[Evidence]:
+        return []
+
+
+class CompiledNear:
+    def __init__(self, near: Near, left: list[CompiledPhrase], right: list[CompiledPhrase]) -> None:
+        self.left = left
+        self.right = right
+        self.distance = near.distance
+        self.label = near.source
+
+    def trigger(self) -> Trigger:
+        left, right = (frozenset(p.segments[0].pattern for p in side) for side in (self.left, self.right))
+        return left if len(left) <= len(right) else right
+
+    def evaluate(self, scan: ArticleScan) -> bool:
+        return any(self.pairs(scan, name) for name in SCANNED_FIELDS)
+
+    def pairs(self, scan: ArticleScan, name: str) -> list[Occurrence]:
+        """The occurrences of either side that have one of the other side close enough, in field ``name``."""
+        key = (self, name)
+        found = scan.pairs.get(key)
+        if found is None:  # worked out once an article: deciding, evidence and explanations all ask
+            found = scan.pairs[key] = self._pairs(scan, name)
+        return found
+
+    def _pairs(self, scan: ArticleScan, name: str) -> list[Occurrence]:
+        if not self.side_present(self.left, scan, name) or not self.side_present(self.right, scan, name):
+            return []
+        lefts = _side_occurrences(self.left, scan, name)
+        rights = _side_occurrences(self.right, scan, name)
+        padded = scan.folded[name].padded
+        close_lefts = _close_to(lefts, rights, self.distance, padded)
+        if not close_lefts:
+            return []
+        return sorted(set(close_lefts + _close_to(rights, lefts, self.distance, padded)))
+
+    @staticmethod
+    def side_present(side: list[CompiledPhrase], scan: ArticleScan, name: str) -> bool:
+        return any(name in p.fields and p.in_field(scan, name) for p in side)
+
+    def evidence(self, scan: ArticleScan) -> list[Evidence]:
+        found = scan.evidence.get(self)
+        if found is None:
+            found = scan.evidence[self] = [
+                Evidence(self.label, name, pairs)
+                for name in SCANNED_FIELDS
+                if (pairs := self.pairs(scan, name))
+            ]
+        return found
+
+
+def _side_occurrences(side: list[CompiledPhrase], scan: ArticleScan, name: str) -> list[Occurrence]:
+    return sorted({o for p in side if name in p.fields for o in p.occurrences(scan, name)})
+
+
+def _close_to(
+    these: list[Occurrence], others: list[Occurrence], distance: int, padded: str
+) -> list[Occurrence]:
+    """The occurrences in ``these`` with an occurrence of ``others`` at most ``distance`` words away.
+
+    Between the end of one occurrence and the start of a later one there is one space more than words.
+    """
+    other_starts = sorted(o[0] for o in others)
+    other_ends = sorted(o[1] for o in others)
+    close = []
+    for start, end in these:
+        after = bisect_right(other_starts, end)  # the nearest other starting after this one ends
+        if after < len(other_starts) and padded.count(" ", end, other_starts[after]) - 1 <= distance:
+            close.append((start, end))
+            continue
+        before = bisect_left(other_ends, start) - 1  # the nearest other ending before this one starts
+        if before >= 0 and padded.count(" ", other_ends[before], start) - 1 <= distance:
+            close.append((start, end))
+    return close
+
+
+class CompiledAnd:
+    def __init__(self, children: list[Compiled]) -> None:
+        self.children = children
+
+    def trigger(self) -> Trigger:
+        triggers = [child.trigger() for child in self.children]
+        sets = [t for t in triggers if isinstance(t, frozenset)]
+        return min(sets, key=len) if sets else ALWAYS
+
+    def evaluate(self, scan: ArticleScan) -> bool:
+        return all(child.evaluate(scan) for child in self.children)
+
+
+class CompiledOr:
+    def __init__(self, children: list[Compiled]) -> None:
+        self.children = children
+
+    def trigger(self) -> Trigger:
+        return union([child.trigger() for child in self.children])
+
+    def evaluate(self, scan: ArticleScan) -> bool:
+        return any(child.evaluate(scan) for child in self.children)
+
+
+class CompiledNot:
+    def __init__(self, child: Compiled) -> None:
+        self.child = child
+
+    def trigger(self) -> Trigger:
+        # "a OR NOT b" holds on an article without a or b: only a NOT inside an AND can be skipped.
+        return ALWAYS
+
+    def evaluate(self, scan: ArticleScan) -> bool:
+        return not self.child.evaluate(scan)
+
+
+Compiled = (
+    CompiledPhrase | CompiledFeed | CompiledLang | CompiledNear | CompiledAnd | CompiledOr | CompiledNot
+)
+ClauseLeaf = CompiledPhrase | CompiledFeed | CompiledLang | CompiledNear
+
+
+def union(triggers: list[Trigger]) -> Trigger:
+    sets = [t for t in triggers if isinstance(t, frozenset)]
+    return ALWAYS if len(sets) < len(triggers) else frozenset().union(*sets)

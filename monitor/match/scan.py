@@ -1,0 +1,226 @@
+"""One article, folded and scanned once: which patterns each field holds, and where, worked out on demand.
+
+Patterns are the texts the compiler made of the watchlists' phrases (see engine.py): " w1 w2 " (exact words),
+" w1 w2" (the last word a prefix), and word-form patterns (negative numbers), found where their prefix occurs
+and the article word there has the right stem. The Aho-Corasick automaton finds the written patterns. The
+prefix of a one-word form is short and starts many article words, most of them not forms of the word looked
+for, so those prefixes are not scanned for: what each distinct word of a field is a form of is worked out once
+per word and article language (``Lexicon``) and kept for later articles. Where a pattern occurs (its end
+offsets in the padded field, as the automaton gives them) is worked out only for the patterns a match needs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from operator import itemgetter
+from typing import Any
+
+from monitor.models import TEXT_FIELDS
+
+from .fold import FoldedField, fold_text
+from .stems import MIN_PREFIX, WordForms
+
+SCANNED_FIELDS = (*TEXT_FIELDS, "url")
+_second = itemgetter(1)
+KEPT_LIMIT = 500_000  # (word, language) verdicts kept before starting afresh
+WORDS_LIMIT = 100_000  # words kept per article language (about 15 MB) before starting afresh
+
+
+class FormChecks:
+    """The word-form patterns behind each prefix pattern: prefix -> [(form pattern, prefix length, forms)]."""
+
+    def __init__(self) -> None:
+        self.checks: dict[int, list[tuple[int, int, WordForms]]] = {}
+        self.patterns: frozenset[int] = frozenset()  # the prefix patterns of several words with form patterns
+        # (prefix pattern, article word, language) -> the form patterns that word is a form of; shared by all
+        # articles, since news text repeats its words.
+        self.kept: dict[tuple[int, str, str | None], tuple[int, ...]] = {}
+
+    def keep(
+        self, key: tuple[int, str, str | None], checks: list[tuple[int, int, WordForms]]
+    ) -> tuple[int, ...]:
+        _, word, language = key
+        if len(self.kept) > KEPT_LIMIT:
+            self.kept.clear()
+        kept = self.kept[key] = tuple(
+            virtual for virtual, _, forms in checks if forms.matches(word, language)
+        )
+        return kept
+
+
+class Lexicon:
+    """The word forms behind one-word prefixes, found from each field's set of words rather than by scanning.
+
+    A prefix of word forms is short (the stem minus a letter) and starts many article words, most of them not
+    forms of the word looked for: scanning for it gives every one of them to check. Instead, what each distinct
+    article word is a form of is worked out once per word and article language (``kinds``, with ``holding``
+    the words that are a form of something) and kept for later articles; ``texts`` gives each form pattern its
+    prefix text, to locate it when asked.
+    """
+
+    def __init__(
+        self, prefixes: dict[str, int], checks: Mapping[int, list[tuple[int, int, WordForms]]]
+    ) -> None:
+        self.prefixes = prefixes  # one-word prefix -> pattern
+        self.checks = checks
+        self.longest = max(map(len, prefixes), default=0)
+        self.texts: dict[int, str] = {}
+        for prefix, pattern in prefixes.items():
+            for virtual, _, _ in checks[pattern]:
+                self.texts[virtual] = " " + prefix
+        self.kinds: dict[str | None, dict[str, tuple[int, ...]]] = {}
+        self.holding: dict[str | None, set[str]] = {}
+
+    def word_patterns(self, language: str | None) -> tuple[dict[str, tuple[int, ...]], set[str]]:
+        """The form patterns of each word seen so far in articles in ``language``, and the words with some."""
+        kinds = self.kinds.get(language)
+        if kinds is None or len(kinds) > WORDS_LIMIT:
+            kinds = self.kinds[language] = {}
+            self.holding[language] = set()
+        return kinds, self.holding[language]
+
+    def learn(self, words: set[str], language: str | None) -> None:
+        """Work out the form patterns of ``words`` (not seen yet) in ``language``."""
+        kinds, holding = self.word_patterns(language)
+        prefixes, checks = self.prefixes, self.checks
+        for word in words:
+            found: list[int] = []
+            for size in range(MIN_PREFIX, min(len(word), self.longest) + 1):
+                pattern = prefixes.get(word[:size])
+                if pattern is not None:
+                    found += [
+                        virtual for virtual, _, forms in checks[pattern] if forms.matches(word, language)
+                    ]
+            kinds[word] = tuple(found)
+            if found:
+                holding.add(word)
+
+
+class ArticleScan:
+    """One article, folded and scanned once; positions and spans are worked out on demand."""
+
+    def __init__(
+        self,
+        fields: Mapping[str, str],
+        automaton: Any,
+        scan_url: bool,
+        forms: FormChecks,
+        lexicon: Lexicon,
+    ) -> None:
+        self.folded: dict[str, FoldedField] = {}
+        self.hits: dict[str, list[tuple[int, int]]] = {}
+        self.found: dict[str, set[int]] = {}
+        self.language = fields.get("language") or None
+        self.lexicon = lexicon
+        # Per field, its words that are word forms of one-word prefixes, with the form patterns of each.
+        self.word_kinds: dict[str, dict[str, tuple[int, ...]]] = {}
+        kinds, holding = lexicon.word_patterns(self.language)
+        for name in SCANNED_FIELDS if scan_url else TEXT_FIELDS:
+            folded = self.folded[name] = FoldedField(fields.get(name, ""))
+            if folded.empty:
+                self.hits[name] = []
+                self.found[name] = set()
+                self.word_kinds[name] = {}
+                continue
+            present = self.found[name] = set()
+            if lexicon.prefixes:
+                words = set(folded.padded.split())
+                new = words.difference(kinds)  # (a set minus a dict: one lookup a word)
+                if new:
+                    lexicon.learn(new, self.language)
+                    kinds, holding = lexicon.word_patterns(self.language)
+                held = self.word_kinds[name] = {word: kinds[word] for word in words & holding}
+                for patterns in held.values():
+                    present.update(patterns)
+            else:
+                self.word_kinds[name] = {}
+            hits = self.hits[name] = list(automaton.iter(folded.padded))
+            if hits:
+                present.update(map(_second, hits))
+                if forms.patterns and not forms.patterns.isdisjoint(present):
+                    self._add_word_forms(name, forms)
+
+        found = self.found
+        self.in_text = found["title"] | found["summary"] | found["body"]  # patterns found in a text field
+        self.raw_feed = fields.get("feed", "")
+        self._feed: str | None = None
+        self._ends: dict[str, dict[int, list[int]]] = {}
+        # Worked out once per article and shared by every watchlist that needs them: the occurrences of each
+        # phrase (by its patterns) in each field, the evidence of each clause, the snippets of each evidence.
+        self.occurrences: dict[tuple[str, tuple[int, ...]], list[tuple[int, int]]] = {}
+        self.evidence: dict[Any, Any] = {}
+        self.verdicts: dict[Any, bool] = {}  # phrase of several patterns -> whether it holds
+        # (NEAR clause, field) -> the occurrences of either side close to the other
+        self.pairs: dict[tuple[Any, str], list[tuple[int, int]]] = {}
+        self.how: dict[Any, str | None] = {}  # phrase -> how it was found
+        self._holders: dict[str, dict[int, list[str]]] = {}  # field -> one-word pattern -> words holding it
+        self.snippets: dict[tuple[int, ...], Any] = {}
+        self.windows: dict[tuple[str, int, int], tuple[int, int, str]] = {}
+
+    def _add_word_forms(self, name: str, forms: FormChecks) -> None:
+        """Where a word-form prefix of several words occurs, add the occurrence of each word-form pattern whose
+        stem the article word has: from here on a word form is found like any exact pattern."""
+        padded = self.folded[name].padded
+        hits = self.hits[name]
+        language = self.language
+        added: list[tuple[int, int]] = []
+        checks_of = forms.checks
+        prefixes = forms.patterns
+        kept_by_word = forms.kept
+        for end, pattern in [hit for hit in hits if hit[1] in prefixes]:
+            checks = checks_of[pattern]
+            word = padded[end - checks[0][1] + 1 : padded.index(" ", end)]
+            key = (pattern, word, language)
+            kept = kept_by_word.get(key)
+            if kept is None:
+                kept = forms.keep(key, checks)
+            if kept:
+                added += [(end, virtual) for virtual in kept]
+        hits += added
+        self.found[name].update(map(_second, added))
+
+    @property
+    def feed(self) -> str:
+        if self._feed is None:
+            self._feed = fold_text(self.raw_feed)
+        return self._feed
+
+    def present(self) -> set[int]:
+        return self.in_text.union(self.found["url"]) if "url" in self.found else self.in_text
+
+    def ends(self, name: str, pattern: int) -> list[int]:
+        """End offsets (in the padded field) of each occurrence of ``pattern``: its last character."""
+        by_pattern = self._ends.get(name)
+        if by_pattern is None:
+            by_pattern = self._ends[name] = {}
+            for end, found in self.hits[name]:
+                by_pattern.setdefault(found, []).append(end)
+        ends = by_pattern.get(pattern)
+        if ends is None:
+            ends = by_pattern[pattern] = self._word_ends(name, pattern)
+        return ends
+
+    def _holding(self, name: str) -> dict[int, list[str]]:
+        by_pattern = self._holders.get(name)
+        if by_pattern is None:
+            by_pattern = self._holders[name] = {}
+            for word, held in self.word_kinds[name].items():
+                for pattern in held:
+                    by_pattern.setdefault(pattern, []).append(word)
+        return by_pattern
+
+    def _word_ends(self, name: str, pattern: int) -> list[int]:
+        """Where a form pattern of a one-word prefix occurs: every occurrence of each field word that is one."""
+        text = self.lexicon.texts.get(pattern)
+        if text is None or pattern not in self.found.get(name, ()):
+            return []
+        padded = self.folded[name].padded
+        holders = [f" {word} " for word in self._holding(name).get(pattern, ())]
+        ends: list[int] = []
+        last = len(text) - 1
+        for holder in holders:
+            at = padded.find(holder)
+            while at != -1:
+                ends.append(at + last)
+                at = padded.find(holder, at + 1)
+        ends.sort()
+        return ends

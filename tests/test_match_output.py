@@ -1,0 +1,124 @@
+"""The compiled matcher gives, on real articles, the whole matches the plain reference reading gives: the same
+watchlists, terms, fields, snippets and explanations of how each term was found, with word forms (in known,
+unknown and other languages), aliases, prefixes, exact words, NEAR, scopes and excludes."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from monitor.match import compile_watchlists
+from monitor.match.aliases import resolve_aliases
+from monitor.match.fold import fold_words
+from monitor.models import WatchlistSpec
+from tests.archive_corpus import NEWS
+from tests.match_plain import plain_match
+
+ARTICLES = 30
+BODY_CHARS = 1_500
+LANGUAGES = ("en", "", "fr", "en", "de", "tr", "it")  # known, unknown, and languages the text is not in
+
+
+def load_articles() -> list[dict[str, str]]:
+    articles = []
+    with Path(NEWS).open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines):
+            if number == ARTICLES:
+                break
+            item = json.loads(line)
+            body = item.get("body") or ""
+            body = body[: body.rfind(" ", 0, BODY_CHARS)] if len(body) > BODY_CHARS else body
+            fields = {"title": item.get("title") or "", "summary": item.get("summary") or "", "body": body}
+            language = LANGUAGES[number % len(LANGUAGES)]
+            articles.append(
+                {**fields, "url": f"https://news.example/{number}", "feed": "wire", "language": language}
+            )
+    return articles
+
+
+class Draws:
+    """Terms drawn from the articles' own words, so that watchlists match often and in many ways."""
+
+    def __init__(self, articles: list[dict[str, str]], rng: random.Random) -> None:
+        self.rng = rng
+        texts = [a["title"] + " " + a["summary"] + " " + a["body"] for a in articles]
+        counts = Counter(w for text in texts for w in fold_words(text))
+        common = {w for w, _ in counts.most_common(60)}
+        self.words = sorted(w for w in counts if w.isalpha() and len(w) >= 4 and w not in common)
+        self.texts = texts
+
+    def phrase(self) -> str:
+        words = self.rng.choice(self.texts).split()
+        at = self.rng.randrange(max(1, len(words) - 1))
+        return " ".join(words[at : at + 2])
+
+    def term(self, aliases: list[str]) -> str:
+        roll = self.rng.random()
+        word = self.rng.choice(self.words)
+        if roll < 0.25:
+            return self.phrase()
+        if roll < 0.35 and len(word) >= 6:
+            return word[:-2] + "*"
+        if roll < 0.45:
+            return "=" + word
+        if roll < 0.6 and aliases:
+            return "@" + self.rng.choice(aliases)
+        return word.capitalize()
+
+    def quoted(self, aliases: list[str]) -> str:
+        term = self.term(aliases)
+        return f'"{term}"' if " " in term and not term.startswith("@") else term
+
+
+def watchlists(draws: Draws, count: int) -> tuple[list[WatchlistSpec], dict[str, list[str]]]:
+    rng = draws.rng
+    defined: dict[str, list[str]] = {}
+    for index in range(12):
+        forms = [draws.term([]) for _ in range(rng.randint(2, 4))]
+        if index and rng.random() < 0.3:
+            forms.append(f"@a{rng.randrange(index)}")
+        defined[f"a{index}"] = forms
+    names = list(defined)
+    specs = []
+    for index in range(count):
+        q = lambda: draws.quoted(names)  # noqa: E731
+        shape = rng.random()
+        stem = rng.random() < 0.8
+        languages = rng.choice([None, None, ("en",), ("en", "fr"), ("de", "tr")])
+        common = {"name": f"w{index}", "stem": stem, "languages": languages}
+        if shape < 0.3:
+            terms = tuple(draws.term(names) for _ in range(rng.randint(1, 3)))
+            exclude = (draws.term(names),) if rng.random() < 0.2 else ()
+            specs.append(WatchlistSpec(terms=terms, exclude=exclude, **common))  # type: ignore[arg-type]
+        elif shape < 0.55:
+            query = f"({q()} OR {q()}) {q()}" if rng.random() < 0.5 else f"{q()} OR {q()} NOT {q()}"
+            specs.append(WatchlistSpec(query=query, **common))  # type: ignore[arg-type]
+        elif shape < 0.8:
+            query = f"{q()} NEAR/{rng.choice((0, 3, 10))} ({q()} OR {q()})"
+            specs.append(WatchlistSpec(query=query, **common))  # type: ignore[arg-type]
+        else:
+            query = f"title:{q()} OR (body:{q()} lang:en) OR feed:wire {q()} -{q()}"
+            specs.append(WatchlistSpec(query=query, **common))  # type: ignore[arg-type]
+    return specs, defined
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_whole_matches_agree_with_the_plain_reading(seed: int) -> None:
+    articles = load_articles()
+    specs, defined = watchlists(Draws(articles, random.Random(seed)), 80)
+    aliases = resolve_aliases(defined)
+    matcher = compile_watchlists(specs, aliases)
+    how: Counter[str] = Counter()
+    for article in articles:
+        expected = [m for spec in specs if (m := plain_match(spec, article, aliases)) is not None]
+        assert matcher.match(article) == expected, article["title"]
+        how.update(
+            "stem" if "stem" in line else "alias" if " via " in line else "other"
+            for m in expected
+            for line in m.found_as
+        )
+    assert min(how["stem"], how["alias"], how["other"]) >= 5, how  # every way of finding, often
