@@ -7,7 +7,15 @@ import pkgutil
 import sys
 from pathlib import Path
 
-_NOT_SCENARIOS = {"__main__", "common", "farm", "pipeline_cycle", "pipeline_floors"}
+_NOT_SCENARIOS = {
+    "__main__",
+    "common",
+    "farm",
+    "pipeline_cycle",
+    "pipeline_floors",
+    "pipeline_report",
+    "pipeline_soak",
+}
 
 
 def scenarios() -> list[str]:
