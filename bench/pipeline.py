@@ -319,10 +319,12 @@ def main() -> None:
         RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         write_section(DOC, markdown(results))
     for target in results["targets"]:
+        verdict = "-   " if target["pass"] is None else "pass" if target["pass"] else "FAIL"
+        print(f"   {verdict}  {target['target']}: {target['value']} ({target['goal']})")
+    if not SMOKE:
         print(
-            f"   {'pass' if target['pass'] else 'FAIL'}  {target['target']}: {target['value']} ({target['goal']})"
+            f"   wrote {RESULTS.relative_to(ROOT)} and {DOC.relative_to(ROOT)} in {results['duration_s']} s"
         )
-    print(f"   wrote {RESULTS.relative_to(ROOT)} and {DOC.relative_to(ROOT)} in {results['duration_s']} s")
 
 
 if __name__ == "__main__":

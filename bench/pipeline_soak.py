@@ -70,18 +70,26 @@ def _pss(pid: int) -> int:
     return 0
 
 
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def _role(pid: int, root: int) -> str:
-    """What a process of the daemon's tree is: the daemon, the workers' fork server, a worker, or a helper."""
+    """What a process of the daemon's tree is: the daemon, the workers' fork server, a worker (forked from the
+    fork server, so its command line is the fork server's), or the resource tracker."""
     if pid == root:
         return "daemon"
     try:
         command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return "gone"
-    if "forkserver" in command:
-        return "fork server"
     if "resource_tracker" in command:
         return "resource tracker"
+    if "forkserver" in command and _parent(pid) == root:
+        return "fork server"
     return "worker"
 
 

@@ -29,7 +29,7 @@ __all__ = ["Config", "Runtime", "compile_matcher", "load_config", "open_runtime"
 
 # Imported once by the worker processes' fork server, so the workers share these instead of each loading them:
 # what reads feeds and tells languages always, the extractor only when some source wants pages' full text.
-FEED_PRELOAD = ("feedparser", "monitor.feeds", "monitor.poll_read", "monitor.worker_start")
+FEED_PRELOAD = ("feedparser", "monitor.feeds", "monitor.poll_read")
 EXTRACT_PRELOAD = ("trafilatura", "monitor.extract")
 
 
@@ -37,7 +37,7 @@ def worker_preload(config: Config) -> tuple[str, ...]:
     """The modules the workers' fork server loads: a process that only reads feeds never imports trafilatura
     (pages fetched later, e.g. a recheck, load it in the worker that extracts them)."""
     fulltext = any(job.fulltext for job in config.jobs)
-    return FEED_PRELOAD + (EXTRACT_PRELOAD if fulltext else ())
+    return FEED_PRELOAD + (EXTRACT_PRELOAD if fulltext else ()) + ("monitor.worker_start",)
 
 
 @dataclass(slots=True)
