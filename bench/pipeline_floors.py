@@ -28,6 +28,7 @@ from monitor.feeds import parse_feed
 
 CORES = os.cpu_count() or 1
 FLOOR_CONCURRENCY = 100
+RETRIES = 3
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,15 @@ async def _download(
 
         async def one(url: str) -> Fetched:
             async with gate:
-                response = await client.get(url, headers=(conditional or {}).get(url))
+                for attempt in range(RETRIES):
+                    try:
+                        response = await client.get(url, headers=(conditional or {}).get(url))
+                        break
+                    except (
+                        httpx.TransportError
+                    ):  # the loaded machine's loopback drops a connection now and then
+                        if attempt == RETRIES - 1:
+                            raise
                 return Fetched(url, response.status_code, response.content, dict(response.headers))
 
         started, cpu = time.perf_counter(), time.process_time()
