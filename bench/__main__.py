@@ -7,7 +7,17 @@ import pkgutil
 import sys
 from pathlib import Path
 
-_NOT_SCENARIOS = {"__main__", "common", "farm", "pipeline_cycle", "pipeline_floors", "web_data", "web_load"}
+_NOT_SCENARIOS = {
+    "__main__",
+    "common",
+    "farm",
+    "pipeline_cycle",
+    "pipeline_floors",
+    "pipeline_report",
+    "pipeline_soak",
+    "web_data",
+    "web_load",
+}
 
 
 def scenarios() -> list[str]:

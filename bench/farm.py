@@ -1,15 +1,22 @@
 """A loopback feed farm for the pipeline benchmarks: many feeds on many "hosts" (ports of 127.0.0.1).
 
-Each feed is a real, well-formed RSS or Atom document from the corpus (``$MONITOR_CORPUS/feeds``), its entry
-links and ids rewritten to article pages of the farm, which serve the real news pages of
-``$MONITOR_CORPUS/articles/scrapinghub-aeb``. Feeds answer with ETag and Last-Modified and give 304 to a
-matching conditional request; bodies are gzipped when the client accepts it.
+Every file of ``$MONITOR_CORPUS/feeds`` is served, in turn (feed i replays file i mod n): every size, malformed
+documents, other encodings, JSON Feeds, gzip bodies and the HTML pages and OPML files that sit among them. A file
+whose entries the farm can rewrite (its item or entry elements found, their links and ids replaced by article
+pages of the farm, and the result read back by our parser with every entry pointing at the farm) is served
+rewritten, so that each feed's entries are its own and new ones can be added; any other file is served
+byte for byte, so feeds replaying it share its entries as feeds republishing one another do. Article pages are
+the real news pages of ``$MONITOR_CORPUS/articles/scrapinghub-aeb``.
+
+Every feed answers with Last-Modified and gives 304 to a matching conditional request. The mix is by feed
+index, changing from one round over the files to the next so that every file is served each way: half the
+feeds send an ETag as well, and half gzip their body when the client accepts it.
 
 The farm runs in its own process (so its CPU is not counted against the code under test), binds 127.0.0.1
 only, and exits by itself after ``--lifetime`` seconds. It is steered over HTTP on its first port:
 
-    POST /_farm/advance?new=K[&feeds=N][&title=T]  K new entries, one per feed round-robin over feeds 0..N-1,
-                                                    dated now; answers JSON with the new page URLs
+    POST /_farm/advance?new=K[&feeds=N][&title=T]  K new entries, one per rewritable feed round-robin over
+                                                    feeds 0..N-1, dated now; answers JSON with the page URLs
     GET  /_farm/stats                               requests, 200s, 304s, bytes sent, first fetch of each
                                                     marked entry
 
@@ -26,7 +33,6 @@ import contextlib
 import dataclasses
 import email.utils
 import gzip
-import io
 import json
 import os
 import re
@@ -37,15 +43,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import feedparser
+from monitor.errors import FeedParseError
+from monitor.feeds import parse_feed
 
 ROOT = Path(__file__).resolve().parent.parent
-MAX_TEMPLATE_SIZE = 100 * 1024  # larger real feeds exist; a few of them would dominate every cycle
 URL_MARK = "\x00URL\x00"
 DATE_MARK = "\x00DATE\x00"
 TITLE_MARK = "\x00TITLE\x00"
 TEXT_MARK = "\x00TEXT\x00"
 _TEXT_TAGS = ("description", "content:encoded", "summary", "content")
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 def corpus_root() -> Path:
@@ -65,18 +72,34 @@ class Item:
     ] = ()  # the original summary and content texts, where TEXT<i> marks stand in ``text``
 
 
-@dataclass(frozen=True)
+@dataclass
 class Template:
+    """One corpus file as the farm serves it. Text is the file's bytes read as Latin-1 (one character a byte),
+    so that rewriting keeps the bytes of any ASCII-compatible encoding as they were."""
+
     name: str
     atom: bool
     content_type: str
     head: str
     items: tuple[Item, ...]
     tail: str
+    static: bytes | None = None  # served byte for byte: the farm could not rewrite its entries
+    _static_gzip: bytes | None = None
+
+    @property
+    def rewritable(self) -> bool:
+        return self.static is None
+
+    def static_gzip(self) -> bytes:
+        assert self.static is not None
+        if self._static_gzip is None:
+            self._static_gzip = gzip.compress(self.static, compresslevel=6)
+        return self._static_gzip
 
 
 _ITEM = re.compile(r"<(item|entry)\b[^>]*>.*?</\1>", re.DOTALL)
 _DATE_TAGS = ("pubDate", "dc:date", "updated", "published")
+_TYPES = {".json": "application/feed+json", ".html": "text/html", ".htm": "text/html", ".opml": "text/x-opml"}
 
 
 def _mark_item(block: str, atom: bool) -> Item | None:
@@ -118,51 +141,55 @@ def _mark_item(block: str, atom: bool) -> Item | None:
 
 
 def load_templates(root: Path | None = None) -> list[Template]:
-    """The corpus feeds that are well-formed UTF-8 RSS or Atom with linked entries, each checked to parse
-    back to entries that all point at the farm after rewriting."""
+    """Every file of the corpus's feeds folder, in path order: rewritten when the farm can, else as it is."""
     folder = (root or corpus_root()) / "feeds"
     templates = []
     for path in sorted(folder.rglob("*")):
-        if not path.is_file() or path.suffix.lower() in (".json", ".gz", ".opml", ".html", ".htm"):
-            continue
-        raw = path.read_bytes()
-        if len(raw) > MAX_TEMPLATE_SIZE:
-            continue
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            continue
-        original = feedparser.parse(io.BytesIO(raw))
-        if original.bozo or len(original.entries) < 3 or not original.version:
-            continue
-        template = _template(path.relative_to(folder).as_posix(), text, original.version.startswith("atom"))
-        if template and _renders_cleanly(template, len(original.entries)):
-            templates.append(template)
+        if path.is_file():
+            name = path.relative_to(folder).as_posix()
+            templates.append(_template(name, path.read_bytes()) or _static(name, path))
     if not templates:
-        raise SystemExit(f"no usable feeds under {folder}: set MONITOR_CORPUS")
+        raise SystemExit(f"no feeds under {folder}: set MONITOR_CORPUS")
     return templates
 
 
-def _template(name: str, text: str, atom: bool) -> Template | None:
-    blocks = list(_ITEM.finditer(text))
-    if not blocks:
+def _static(name: str, path: Path) -> Template:
+    kind = _TYPES.get(path.suffix.lower(), "application/xml")
+    return Template(name, False, kind, "", (), "", static=path.read_bytes())
+
+
+def _template(name: str, raw: bytes) -> Template | None:
+    """The file with its entries marked for rewriting, when every entry of it then points at the farm."""
+    if raw.startswith(GZIP_MAGIC) or name.endswith((".json", ".html", ".htm", ".opml")):
         return None
+    try:
+        original = parse_feed(raw, url="http://127.0.0.1:1/feed")
+    except FeedParseError:
+        return None
+    text = raw.decode("latin-1")
+    blocks = list(_ITEM.finditer(text))
+    if not blocks or len(original.entries) != len(blocks):
+        return None
+    atom = blocks[0].group(1) == "entry"
     items = [_mark_item(m.group(0), atom) for m in blocks]
     if any(item is None for item in items):
         return None
-    head = text[: blocks[0].start()]
-    tail = text[blocks[-1].end() :]
     kind = "application/atom+xml" if atom else "application/rss+xml"
-    return Template(name, atom, f"{kind}; charset=utf-8", head, tuple(i for i in items if i), tail)
+    template = Template(
+        name, atom, kind, text[: blocks[0].start()], tuple(i for i in items if i), text[blocks[-1].end() :]
+    )
+    return template if _renders_cleanly(template, len(blocks)) else None
 
 
 def _renders_cleanly(template: Template, expected: int) -> bool:
     feed = Feed(0, template, "http://127.0.0.1:1", time.time())
-    parsed = feedparser.parse(io.BytesIO(feed.render()))
-    links = [e.get("link", "") for e in parsed.entries]
+    try:
+        parsed = parse_feed(feed.render(), url="http://127.0.0.1:1/feed/0")
+    except FeedParseError:
+        return False
+    links = [e.url or "" for e in parsed.entries]
     return (
-        not parsed.bozo
-        and len(links) == expected
+        len(links) == expected
         and all(link.startswith("http://127.0.0.1:1/a/") for link in links)
         and len(set(links)) == len(links)
     )
@@ -179,27 +206,38 @@ def _iso(when: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
 
 
+def serving_mix(index: int, files: int, file_index: int | None = None) -> tuple[bool, bool]:
+    """(gzip when accepted, ETag) for feed ``index``: alternating along the feeds, and for each file from one
+    round over the files to the next, so every file is served all four ways."""
+    turn = index // files
+    position = index % files if file_index is None else file_index
+    return (position + turn) % 2 == 0, (position // 2 + turn // 2) % 2 == 0
+
+
 @dataclass
 class Feed:
     index: int
     template: Template
     base: str  # http://127.0.0.1:PORT
     changed: float
+    gzip: bool = True  # gzips its body when the client accepts it
+    sends_etag: bool = True  # else Last-Modified only
     added: list[tuple[float, str | None]] = field(default_factory=list)  # (when, title) of each new entry
-    _cache: tuple[int, bytes, bytes] | None = None
+    _cache: tuple[int, bytes] | None = None
 
     @property
     def version(self) -> int:
         return len(self.added)
 
     @property
-    def etag(self) -> str:
-        return f'"f{self.index}-{self.version}"'
+    def etag(self) -> str | None:
+        return f'"f{self.index}-{self.version}"' if self.sends_etag else None
 
     def page_url(self, seq: int) -> str:
         return f"{self.base}/a/{self.index}/{seq}"
 
     def add(self, when: float, title: str | None) -> str:
+        assert self.template.rewritable
         self.added.append((when, title))
         self.changed = when
         self._cache = None
@@ -207,6 +245,8 @@ class Feed:
 
     def render(self) -> bytes:
         """The newest entries first; the document keeps its template's length as new entries push old out."""
+        if self.template.static is not None:
+            return self.template.static
         items = self.template.items
         total = len(items) + len(self.added)
         parts = [self.template.head]
@@ -227,17 +267,26 @@ class Feed:
                 markup = markup.replace(TEXT_MARK.replace("TEXT", f"TEXT{index}"), value)
             parts.append(markup)
         parts.append(self.template.tail)
-        return "".join(parts).encode("utf-8")
+        return "".join(parts).encode("latin-1")
 
-    def bodies(self) -> tuple[bytes, bytes]:
-        if self._cache is None or self._cache[0] != self.version:
-            plain = self.render()
-            self._cache = (self.version, plain, gzip.compress(plain, compresslevel=6))
-        return self._cache[1], self._cache[2]
+    def body(self, gz: bool) -> bytes:
+        """The body as sent: gzipped when both sides agree. Only the form this feed usually sends is kept."""
+        packed = gz and self.gzip
+        if self.template.static is not None:
+            return self.template.static_gzip() if packed else self.template.static
+        if self._cache is not None and self._cache[0] == self.version and packed == self.gzip:
+            return self._cache[1]
+        plain = self.render()
+        body = gzip.compress(plain, compresslevel=6) if packed else plain
+        if packed == self.gzip:
+            self._cache = (self.version, body)
+        return body
 
 
 def _xml_text(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """A title as XML text in any ASCII-compatible encoding: markup escaped, other characters as references."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return escaped.encode("ascii", "xmlcharrefreplace").decode("ascii")
 
 
 # ---- the server -----------------------------------------------------------------------------------------
@@ -257,10 +306,12 @@ class Farm:
     def __init__(self, feeds: int, ports: list[int], templates: list[Template]) -> None:
         self.ports = ports
         started = time.time()
-        self.feeds = [
-            Feed(i, templates[i % len(templates)], f"http://127.0.0.1:{ports[i % len(ports)]}", started)
-            for i in range(feeds)
-        ]
+        self.feeds = []
+        for i in range(feeds):
+            gz, etag = serving_mix(i, len(templates))
+            base = f"http://127.0.0.1:{ports[i % len(ports)]}"
+            self.feeds.append(Feed(i, templates[i % len(templates)], base, started, gz, etag))
+        self.rewritable = [feed.index for feed in self.feeds if feed.template.rewritable]
         pages = sorted((corpus_root() / "articles" / "scrapinghub-aeb").glob("*.html.gz"))
         self.pages = [p.read_bytes() for p in pages]
         self.plain_pages: dict[int, bytes] = {}
@@ -273,10 +324,11 @@ class Farm:
 
     def advance(self, new: int, among: int | None, title: str | None) -> list[str]:
         among = min(among or len(self.feeds), len(self.feeds))
+        candidates = [index for index in self.rewritable if index < among]
         now = time.time()
         urls = []
-        for _ in range(new):
-            feed = self.feeds[self.cursor % among]
+        for _ in range(new if candidates else 0):
+            feed = self.feeds[candidates[self.cursor % len(candidates)]]
             self.cursor += 1
             urls.append(feed.add(now, title))
         return urls
@@ -306,17 +358,19 @@ class Farm:
         self, feed: Feed, headers: dict[str, str], gz: bool
     ) -> tuple[int, dict[str, str], bytes, str | None]:
         modified = _rfc822(feed.changed)
-        common = {"etag": feed.etag, "last-modified": modified, "cache-control": "max-age=0"}
+        common = {"last-modified": modified, "cache-control": "max-age=0"}
+        etag = feed.etag
+        if etag:
+            common["etag"] = etag
         match = headers.get("if-none-match")
         since = headers.get("if-modified-since")
-        if (match and match == feed.etag) or (not match and since and _not_after(feed.changed, since)):
+        if (match and match == etag) or (not match and since and _not_after(feed.changed, since)):
             return 304, common, b"", None
-        plain, packed = feed.bodies()
         marked = feed.added[-1][1] if feed.added and feed.added[-1][1] else None
         body_headers = {**common, "content-type": feed.template.content_type}
-        if gz:
-            return 200, {**body_headers, "content-encoding": "gzip"}, packed, marked
-        return 200, body_headers, plain, marked
+        if gz and feed.gzip:
+            body_headers["content-encoding"] = "gzip"
+        return 200, body_headers, feed.body(gz), marked
 
     def control(self, path: str) -> tuple[int, dict[str, str], bytes]:
         split = urlsplit(path)
@@ -419,8 +473,12 @@ async def serve(args: argparse.Namespace) -> None:
         "control": f"http://127.0.0.1:{ports[0]}",
         "feeds": [farm.feed_url(i) for i in range(args.feeds)],
         "templates": [f.template.name for f in farm.feeds[: len({f.template.name for f in farm.feeds})]],
+        "rewritten": sorted({f.template.name for f in farm.feeds if f.template.rewritable}),
+        "largest_kb": max(len(f.render()) for f in farm.feeds[: len(templates)]) // 1024,
     }
-    Path(args.ready_file).write_text(json.dumps(ready))
+    partial = Path(args.ready_file + ".part")
+    partial.write_text(json.dumps(ready))
+    partial.rename(args.ready_file)  # whole, or not there at all
     loop = asyncio.get_running_loop()
     deadline = loop.time() + args.lifetime
     while loop.time() < deadline:

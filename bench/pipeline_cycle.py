@@ -8,6 +8,7 @@ Builds the runtime exactly as ``monitor poll`` does (``load_config`` + ``open_ru
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -57,24 +58,49 @@ def tree_usage(root: int) -> dict[int, tuple[float, int, int]]:
     return {pid: process_usage(pid) for pid in process_tree(root)}
 
 
+def tree_pss(root: int) -> int:
+    """Proportional set size of a process and its descendants, bytes: a page shared by n counts 1/n in each."""
+    total = 0
+    for pid in process_tree(root):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+    return total
+
+
+async def sample_pss(peak: list[int], every: float = 0.5) -> None:
+    """Keep the highest PSS of this process tree in ``peak[0]`` until cancelled."""
+    while True:
+        peak[0] = max(peak[0], tree_pss(os.getpid()))
+        await asyncio.sleep(every)
+
+
 async def cycle(config_path: Path) -> dict[str, object]:
     config = load_config(config_path)
     opened = time.monotonic()
+    peak_pss = [0]
     async with open_runtime(config) as runtime:
         setup = time.monotonic() - opened
         before = tree_usage(os.getpid())
+        sampler = asyncio.create_task(sample_pss(peak_pss))
         started = time.monotonic()
         results = await runtime.pipeline.poll_many(config.jobs, datetime.now(UTC))
         wall = time.monotonic() - started
         after = tree_usage(os.getpid())
+        sampler.cancel()
+        peak_pss[0] = max(peak_pss[0], tree_pss(os.getpid()))
     statuses = Counter(r.status for r in results)
     cpu = sum(usage[0] for usage in after.values()) - sum(before.get(pid, (0.0, 0, 0))[0] for pid in after)
+    main_cpu = after[os.getpid()][0] - before[os.getpid()][0]
     return {
         "feeds": len(results),
         "wall_s": round(wall, 3),
         "cpu_s": round(cpu, 3),
+        "cpu_main_s": round(main_cpu, 3),
         "setup_s": round(setup, 3),
         "processes": len(after),
+        "peak_pss_mb": round(peak_pss[0] / 2**20, 1),
         "peak_rss_mb": round(sum(u[2] for u in after.values()) / 2**20, 1),
         "peak_rss_main_mb": round(after[os.getpid()][2] / 2**20, 1),
         "statuses": dict(statuses),

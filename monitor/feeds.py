@@ -43,7 +43,7 @@ def parse_feed(
     for its answer; `fast=False` asks feedparser alone. The result says which parser read it, and why the
     fast one did not.
     """
-    quick = parse_feed_fast(body, url=url) if fast else None
+    quick = parse_feed_fast(body, url=url, http_charset=_http_charset(headers)) if fast else None
     if isinstance(quick, ParsedFeed):
         return quick
     body, start = _prepared(body, url)
@@ -53,16 +53,28 @@ def parse_feed(
     return dataclasses.replace(parsed, fallback=quick) if quick else parsed
 
 
-def parse_feed_fast(body: bytes, *, url: str) -> ParsedFeed | str:
+def parse_feed_fast(body: bytes, *, url: str, http_charset: str | None = None) -> ParsedFeed | str:
     """The fast path alone: the feed (JSON Feeds included), or why feedparser has to read it.
+    ``http_charset``: the charset the response's content type names, if any.
 
     Raises FeedParseError for what no parser could read (empty, broken gzip, invalid JSON), as parse_feed does.
     """
     body, start = _prepared(body, url)
     if start.startswith((b"{", b"[")):
         return _parse_json_feed(body, url)
-    vetted = feeds_fast.parse_vetted(body)
+    vetted = feeds_fast.parse_vetted(body, http_charset)
     return _fast_feed(vetted, url) if isinstance(vetted, feeds_fast.RawFeed) else vetted
+
+
+def _http_charset(headers: Mapping[str, str] | None) -> str | None:
+    """The charset parameter of the response's content type, if it has one."""
+    for name, value in (headers or {}).items():
+        if name.lower() == "content-type":
+            for parameter in value.split(";")[1:]:
+                key, _, charset = parameter.partition("=")
+                if key.strip().lower() == "charset" and charset.strip():
+                    return charset.strip()
+    return None
 
 
 def _prepared(body: bytes, url: str) -> tuple[bytes, bytes]:

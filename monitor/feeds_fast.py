@@ -9,6 +9,8 @@ and goes to feedparser, so the fast path can only ever save time, never lose an 
 from __future__ import annotations
 
 import calendar
+import codecs
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +40,9 @@ _SUMMARY_NAMES = frozenset({"description", "summary", "abstract"})
 _CONTENT_NAMES = frozenset({"encoded", "content", "fullitem", "body"})
 _ATOM = ("http://www.w3.org/2005/Atom", "http://purl.org/atom/ns#")
 _RSS1 = "http://purl.org/rss/1.0/"
+# The namespaces of the root elements fastfeedparser knows: plain RSS, Atom, RDF. feedparser also reads others
+# (the Userland RSS 2 namespace, say), where fastfeedparser finds no title or links.
+_ROOT_NAMESPACES = frozenset({None, "http://www.w3.org/1999/02/22-rdf-syntax-ns#", *_ATOM})
 # media:content is an enclosure, not text; only these namespaces' content elements are an entry's text.
 _CONTENT_NAMESPACES = frozenset({None, "http://purl.org/rss/1.0/modules/content/", *_ATOM})
 _LINK_NAMESPACES = frozenset({None, _RSS1, *_ATOM})
@@ -71,11 +76,15 @@ class RawFeed:
     entries: tuple[RawEntry, ...]
 
 
-def parse_vetted(body: bytes) -> RawFeed | str:
-    """The feed read by the fast path, or the reason it must go to feedparser instead."""
-    root = _vetted_root(body)
+def parse_vetted(body: bytes, http_charset: str | None = None) -> RawFeed | str:
+    """The feed read by the fast path, or the reason it must go to feedparser instead. ``http_charset``: the
+    charset the response's content type named, if any."""
+    root = _vetted_root(body, http_charset)
     if isinstance(root, str):
         return root
+    encoding = (root.getroottree().docinfo.encoding or "utf-8").lower()
+    if encoding not in _SAME_AS_UTF8 and not body.isascii():
+        body = _as_utf8(body, encoding)  # fastfeedparser reads every document as UTF-8
     elements = list(root.iter(*_ENTRY_TAGS))
     try:
         parsed = fastfeedparser.parse(body, include_tags=False, include_media=False, include_enclosures=False)
@@ -97,7 +106,7 @@ def parse_vetted(body: bytes) -> RawFeed | str:
     return RawFeed(title=_text(feed.get("title")), entries=tuple(entries))
 
 
-def _vetted_root(body: bytes) -> Any:
+def _vetted_root(body: bytes, http_charset: str | None) -> Any:
     """The document's root element when the fast path may read it, else the reason it may not."""
     if b"<!ENTITY" in body:
         return "the document declares entities"
@@ -105,10 +114,49 @@ def _vetted_root(body: bytes) -> Any:
         root = etree.fromstring(body, parser=_VETTING_PARSER)
     except (etree.XMLSyntaxError, ValueError) as exc:
         return f"not well-formed XML: {str(exc)[:120]}"
+    namespace = etree.QName(root).namespace
+    if namespace not in _ROOT_NAMESPACES:
+        return f"root element in the namespace {namespace[:80]}"
     encoding = (root.getroottree().docinfo.encoding or "utf-8").lower()
     if encoding not in _SAME_AS_UTF8 and not body.isascii():
-        return f"encoded as {encoding}"  # feedparser's charset rules decide what such bytes say
+        problem = _charset_problem(body, encoding, http_charset)
+        if problem:
+            return problem
     return root
+
+
+def _charset_problem(body: bytes, declared: str, http_charset: str | None) -> str | None:
+    """Why a document in another encoding than UTF-8 may read differently through feedparser, or None.
+
+    lxml reads the bytes in the encoding the XML declaration names. feedparser does the same unless the
+    response's content type names another charset, and the pipeline tells it UTF-8 for bytes that decode as
+    UTF-8 whatever the labels say (feeds._content_type): the fast path only answers when neither applies.
+    """
+    name = _codec(declared)
+    if name is None or (http_charset is not None and _codec(http_charset) != name):
+        return f"encoded as {declared}"
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return f"encoded as {declared}, in bytes that are also UTF-8"
+
+
+_DECLARED_ENCODING = re.compile(rb"""^(\s*<\?xml[^>]*?\bencoding\s*=\s*)(["'])[^"']*\2""")
+
+
+def _as_utf8(body: bytes, encoding: str) -> bytes:
+    """The document in UTF-8, its XML declaration saying so (the vetting parse has read it whole in
+    ``encoding``, so it decodes)."""
+    text = body.decode(_codec(encoding) or encoding).encode("utf-8")
+    return _DECLARED_ENCODING.sub(rb'\1"utf-8"', text, count=1)
+
+
+def _codec(label: str) -> str | None:
+    try:
+        return codecs.lookup(label.strip().strip("\"'")).name
+    except LookupError:
+        return None
 
 
 def _raw_entry(item: Any, element: Any, base_declared: bool) -> RawEntry | str:

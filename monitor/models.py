@@ -72,6 +72,9 @@ class ParsedFeed:
     warning: str | None = None  # set when the feed was malformed but still readable
     parser: str = "feedparser"  # which parser read it: "fast", "feedparser" or "json"
     fallback: str | None = None  # why the fast parser did not answer, when feedparser did
+    # The language of each entry's title and summary, in the order of ``entries``, when the parse worked it
+    # out beside them (poll_read.read_feed); None when it did not.
+    languages: tuple[str | None, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import logging
 import random
 import time
@@ -17,12 +16,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from monitor import extract, feeds, gnews, page_retry, page_source, stories, urls
+from monitor import extract, gnews, page_retry, page_source, poll_read, stories, urls
 from monitor.errors import ExtractError, FeedParseError, FetchError, WorkerCrashed
 from monitor.fetch import PAGE_ACCEPT, Fetcher
 from monitor.health_watch import HealthWatch
 from monitor.match import Matcher
-from monitor.match.language import detect_language, load_language_model
+from monitor.match.language import detect_language
 from monitor.models import (
     Article,
     Entry,
@@ -39,18 +38,13 @@ from monitor.models import (
 from monitor.notify.items import site_name
 from monitor.page_retry import PageFailure
 from monitor.poll_plan import PollOutcome, PollTiming, plan
+from monitor.poll_read import MAX_TITLE, capped_title
 from monitor.store import PageRetries, Store
 from monitor.workers import WorkerPool
 
 log = logging.getLogger("monitor.poll")
 
-# Feeds smaller than this are parsed whole on the event loop: shipping them to a worker costs more than
-# even feedparser takes on them. Larger ones up to FAST_INLINE_LIMIT go through the fast path on the loop
-# (about 50 times cheaper than feedparser: a few milliseconds for a typical feed), and only those it leaves
-# to feedparser are shipped to the workers, so that feedparser runs on every core while the loop goes on.
-# Past FAST_INLINE_LIMIT the whole parse runs in a worker, so that no single document stalls the loop.
-INLINE_PARSE_LIMIT = 4 * 1024
-FAST_INLINE_LIMIT = 1024 * 1024
+__all__ = ["MAX_TITLE", "Pipeline", "PollLimits", "capped_title", "fetch_page", "fetch_page_outcome"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +68,9 @@ class PageOutcome:
     page: Page | None
     failure: PageFailure | None = None
     response: FetchResult | None = None  # what the server sent, when it sent something: evidence of a hit
+    # The article's language, worked out beside the extraction when the entry's title and summary were given.
+    language: str | None = None
+    language_read: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +106,6 @@ class Pipeline:
 
     def __post_init__(self) -> None:
         self.page_slots = asyncio.Semaphore(self.limits.pages_in_flight)
-        load_language_model()  # a second or more: once here, not in the middle of the first poll
 
     async def poll_many(self, jobs: Sequence[FeedJob], now: datetime) -> list[PollResult]:
         """Poll feeds concurrently, a bounded number at a time: enough to keep every connection busy, few
@@ -169,14 +165,17 @@ class Pipeline:
             return self._record(job, state, PollOutcome.failed(reason), now, started)
 
         new_entries = self._new_entries(parsed.entries)
+        languages = entry_languages(parsed)
         articles = await asyncio.gather(
-            *(self._article(job, entry, now, parsed.title) for entry in new_entries)
+            *(self._article(job, entry, now, parsed.title, languages) for entry in new_entries)
         )
         if self._lease_lost(job):
             return PollResult(job.name, "lease-lost", elapsed=time.monotonic() - started)
         hits = self._store(articles, now)
         changed = self._changed_entries(parsed.entries, new_entries, now)
-        updates = await asyncio.gather(*(self._article(job, entry, now, parsed.title) for entry in changed))
+        updates = await asyncio.gather(
+            *(self._article(job, entry, now, parsed.title, languages) for entry in changed)
+        )
         hits += self._store_updates([(article, page) for article, _, page in updates], now)
         result = self._record(job, state, _fetched("ok", fetched, len(new_entries)), now, started)
         page_errors = tuple(
@@ -242,21 +241,19 @@ class Pipeline:
         return ParsedFeed(title, entries)
 
     async def _parse(self, fetched: FetchResult) -> ParsedFeed:
+        """The feed read in a worker process, every feed whatever its size: the main process is the cycle's
+        bottleneck, and a worker round trip costs it less than even the fast path and the languages of a
+        small feed's entries (docs/benchmarks.md, "Pipeline: what was measured")."""
         headers = dict(fetched.headers)
         headers.pop("content-encoding", None)
-        if len(fetched.body) <= INLINE_PARSE_LIMIT:
-            return feeds.parse_feed(fetched.body, url=fetched.final_url, headers=headers)
-        fallback = None
-        if len(fetched.body) <= FAST_INLINE_LIMIT:
-            quick = feeds.parse_feed_fast(fetched.body, url=fetched.final_url)
-            if isinstance(quick, ParsedFeed):
-                return quick
-            fallback = quick
-        parse = functools.partial(
-            feeds.parse_feed, url=fetched.final_url, headers=headers, fast=fallback is None
+        parsed: ParsedFeed = await self.workers.run(
+            poll_read.read_feed,
+            fetched.body,
+            fetched.final_url,
+            headers,
+            timeout=self.limits.extract_timeout,
         )
-        parsed: ParsedFeed = await self.workers.run(parse, fetched.body, timeout=self.limits.extract_timeout)
-        return dataclasses.replace(parsed, fallback=fallback) if fallback else parsed
+        return parsed
 
     def _new_entries(self, entries: Sequence[Entry]) -> list[Entry]:
         unique = {entry.key: entry for entry in reversed(entries)}  # the first occurrence wins
@@ -286,11 +283,16 @@ class Pipeline:
         return found
 
     async def _article(
-        self, job: FeedJob, entry: Entry, now: datetime, feed_title: str = ""
+        self,
+        job: FeedJob,
+        entry: Entry,
+        now: datetime,
+        feed_title: str = "",
+        languages: Mapping[str, str | None] | None = None,
     ) -> tuple[Article, PendingPage | None, FetchResult | None]:
         """The entry as an article with its page's text (a Google News link resolved to the publisher's first),
         the page's next fetch if this one failed for a passing reason, and the response its text came from (kept
-        as evidence when it hits)."""
+        as evidence when it hits). ``languages``: each entry's language as the feed's parse found it."""
         link, via, via_error = entry.url, None, None
         if entry.url and gnews.is_google_news(entry.url):
             link, via_error = await self.publisher_url(entry.url, linked_from=job.url)
@@ -298,7 +300,11 @@ class Pipeline:
         outcome = PageOutcome(None)
         if job.fulltext and link and link.startswith(("http://", "https://", "file://")):
             outcome = await self.fetch_page_outcome(
-                link, linked_from=job.url, user_agent=job.user_agent, headers=job.headers_for(link)
+                link,
+                linked_from=job.url,
+                user_agent=job.user_agent,
+                headers=job.headers_for(link),
+                lead=(entry.title, entry.summary),
             )
         page, failure = outcome.page, outcome.failure
         base_key = urls.canonical_url(link) if via and link else entry.key
@@ -307,6 +313,12 @@ class Pipeline:
             entry.title or (page.title if page and page.title else ""), entry.summary
         )
         text = page.text if page else ""
+        if outcome.language_read:
+            language = outcome.language
+        elif page is None and languages is not None and entry.key in languages:
+            language = languages[entry.key]
+        else:
+            language = detect_language(title, summary, text)
         article = Article(
             feed=job.name,
             key=key,
@@ -323,7 +335,7 @@ class Pipeline:
             author=entry.author or (page.author if page else None),
             sitename=site_name(page.sitename if page else None, feed_title),  # a name, never a bare host
             fetch_error=failure.reason if failure else None,
-            language=detect_language(title, summary, text),
+            language=language,
             updated=entry.updated,
         )
         if failure is None or link is None:
@@ -365,6 +377,7 @@ class Pipeline:
         linked_from: str | None = None,
         user_agent: str | None = None,
         headers: Mapping[str, str] | None = None,
+        lead: tuple[str, str] | None = None,
     ) -> PageOutcome:
         async with self.page_slots:
             return await fetch_page_outcome(
@@ -377,6 +390,7 @@ class Pipeline:
                 user_agent=user_agent,
                 headers=headers,
                 extractor=self.extractor,
+                lead=lead,
             )
 
     async def publisher_url(self, link: str, linked_from: str | None = None) -> tuple[str, str | None]:
@@ -514,9 +528,11 @@ async def fetch_page_outcome(
     user_agent: str | None = None,
     headers: Mapping[str, str] | None = None,
     extractor: Extractor = extract.extract_page,
+    lead: tuple[str, str] | None = None,
 ) -> PageOutcome:
     """``fetch_page``, saying also whether a failure may pass. Every failure is this page's, never its feed's:
-    a worker that dies or runs out of time on a page counts as a crash, which is retried only a few times."""
+    a worker that dies or runs out of time on a page counts as a crash, which is retried only a few times.
+    ``lead``: the entry's title and summary, when the worker is to tell the article's language as well."""
     fetched: FetchResult | None = None
     try:
         fetched = await fetcher.fetch(
@@ -531,8 +547,13 @@ async def fetch_page_outcome(
             kind = fetched.headers.get("content-type", "unknown type").split(";")[0]
             return PageOutcome(None, PageFailure(f"not an HTML page ({kind})", transient=False), fetched)
         markup = extract.page_markup(fetched)
-        page = await workers.run(extractor, markup, fetched.final_url, timeout=extract_timeout)
-        return PageOutcome(page, response=fetched)
+        if lead is None:
+            page = await workers.run(extractor, markup, fetched.final_url, timeout=extract_timeout)
+            return PageOutcome(page, response=fetched)
+        page, language = await workers.run(
+            poll_read.extract_reading, extractor, markup, fetched.final_url, *lead, timeout=extract_timeout
+        )
+        return PageOutcome(page, response=fetched, language=language, language_read=True)
     except FetchError as exc:
         return PageOutcome(None, PageFailure(exc.reason, transient=exc.transient))
     except ExtractError as exc:
@@ -544,9 +565,6 @@ async def fetch_page_outcome(
         return PageOutcome(
             None, PageFailure(f"extraction crashed: {exc}", transient=True, crashed=True), fetched
         )
-
-
-MAX_TITLE = 2000  # characters; a title is a line in an alert, not a place for a whole article
 
 
 def entry_changed(entry: Entry, stored: StoredEntry) -> bool:
@@ -563,17 +581,6 @@ def update_due(entry: Entry, stored: StoredEntry, oldest: datetime) -> bool:
     """Whether a changed entry is fetched and matched again: not when it is older than ``oldest`` (the
     notify_max_age bound), as its hits would not alert."""
     return entry_changed(entry, stored) and (entry.published or stored.published) >= oldest
-
-
-def capped_title(title: str, summary: str) -> tuple[str, str]:
-    """A title over MAX_TITLE characters is cut at a space and ends with "…"; the rest of it starts the
-    summary, so none of its words is lost to matching or to the stored article."""
-    if len(title) <= MAX_TITLE:
-        return title, summary
-    cut = title.rfind(" ", MAX_TITLE // 2, MAX_TITLE)
-    cut = cut if cut > 0 else MAX_TITLE - 1
-    rest = "…" + title[cut:].strip()
-    return title[:cut].rstrip() + "…", f"{rest}\n\n{summary}" if summary else rest
 
 
 def _with_page(article: Article, page: Page) -> Article:
@@ -599,6 +606,16 @@ def _log_hits(finding: Finding, only: set[str] | None = None) -> None:
             finding.article.url,
             "" if finding.alert else " (too old to alert)",
         )
+
+
+def entry_languages(parsed: ParsedFeed) -> dict[str, str | None]:
+    """Each entry key's language as the parse found it (the first entry of a key, as everywhere), or nothing."""
+    if parsed.languages is None:
+        return {}
+    found: dict[str, str | None] = {}
+    for entry, language in zip(parsed.entries, parsed.languages, strict=True):
+        found.setdefault(entry.key, language)
+    return found
 
 
 def _parse_failure(exc: TimeoutError | WorkerCrashed) -> str:

@@ -27,8 +27,17 @@ if TYPE_CHECKING:
 
 __all__ = ["Config", "Runtime", "compile_matcher", "load_config", "open_runtime", "open_store", "policies"]
 
-# Imported once by the worker processes' fork server, so the workers share these instead of each loading them.
-WORKER_PRELOAD = ("trafilatura", "feedparser", "monitor.extract", "monitor.feeds")
+# Imported once by the worker processes' fork server, so the workers share these instead of each loading them:
+# what reads feeds and tells languages always, the extractor only when some source wants pages' full text.
+FEED_PRELOAD = ("feedparser", "monitor.feeds", "monitor.poll_read")
+EXTRACT_PRELOAD = ("trafilatura", "monitor.extract")
+
+
+def worker_preload(config: Config) -> tuple[str, ...]:
+    """The modules the workers' fork server loads: a process that only reads feeds never imports trafilatura
+    (pages fetched later, e.g. a recheck, load it in the worker that extracts them)."""
+    fulltext = any(job.fulltext for job in config.jobs)
+    return FEED_PRELOAD + (EXTRACT_PRELOAD if fulltext else ()) + ("monitor.worker_start",)
 
 
 @dataclass(slots=True)
@@ -79,13 +88,14 @@ async def open_runtime(config: Config, *, workers: WorkerPool | None = None) -> 
     from monitor.store import Outbox
 
     outbox = Outbox(store.engine, owner=current_owner())
+    preload = worker_preload(config)
+    warm_up = extract.warm_up if "trafilatura" in preload else None
     pool = (
-        workers
-        if workers is not None
-        else WorkerPool(settings.workers, initializer=extract.warm_up, preload=WORKER_PRELOAD)
+        workers if workers is not None else WorkerPool(settings.workers, initializer=warm_up, preload=preload)
     )
     fetcher = new_fetcher(config.settings)
     try:
+        await pool.start()
         yield Runtime(
             config,
             store,

@@ -60,6 +60,12 @@ class WorkerPool:
         except ProcessExpired as exc:
             raise WorkerCrashed(f"worker process died running {_name(fn)}: {exc}") from None
 
+    async def start(self) -> None:
+        """Start every worker now (the fork server loading its preloaded modules first), so that the first
+        tasks do not wait for it."""
+        if self._pool is not None:
+            await asyncio.gather(*(self.run(_ready, timeout=120) for _ in range(self.workers)))
+
     def close(self) -> None:
         """Stop the workers; running tasks are abandoned (their callers should have finished first)."""
         if self._pool is not None:
@@ -74,6 +80,10 @@ class WorkerPool:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _ready() -> bool:
+    return True
 
 
 def _name(fn: Callable[..., object]) -> str:

@@ -160,12 +160,53 @@ def test_fewer_entries_than_item_elements_falls_back() -> None:
     assert assert_same_as_reference(nested)
 
 
-def test_non_utf8_documents_are_left_to_feedparser_charset_rules() -> None:
-    latin = rss("<item><title>Caf\xe9</title><link>https://e.org/a</link></item>", prolog="")
-    body = b'<?xml version="1.0" encoding="iso-8859-1"?>' + latin.decode().encode("latin-1")
-    feed = assert_same_as_reference(body)
-    assert isinstance(feed, ParsedFeed) and feed.fallback == "encoded as iso-8859-1"
+def latin1_feed(title: str = "Caf\xe9") -> bytes:
+    latin = rss(f"<item><title>{title}</title><link>https://e.org/a</link></item>", prolog="")
+    return b'<?xml version="1.0" encoding="iso-8859-1"?>' + latin.decode().encode("latin-1")
+
+
+def test_documents_in_their_declared_encoding_take_the_fast_path() -> None:
+    feed = assert_same_as_reference(latin1_feed())
+    assert isinstance(feed, ParsedFeed) and feed.parser == "fast" and feed.fallback is None
     assert feed.entries[0].title == "Café"
+    cyrillic = (
+        '<?xml version="1.0" encoding="windows-1251"?><rss version="2.0"><channel><title>Новости</title>'
+        "<item><title>Погода</title><link>https://e.org/p</link><description>Снег</description></item>"
+        "</channel></rss>"
+    ).encode("windows-1251")
+    feed = assert_same_as_reference(cyrillic)
+    assert isinstance(feed, ParsedFeed) and feed.parser == "fast"
+    assert (feed.title, feed.entries[0].title, feed.entries[0].summary) == ("Новости", "Погода", "Снег")
+
+
+def test_another_charset_in_the_content_type_is_left_to_feedparser() -> None:
+    body = latin1_feed()
+    headers = {"Content-Type": "application/rss+xml; charset=windows-1252"}
+    feed = parse_feed(body, url=FEED_URL, headers=headers)
+    assert feed.parser == "feedparser" and feed.fallback == "encoded as iso-8859-1"
+    same = parse_feed(body, url=FEED_URL, headers={"content-type": "application/xml; charset=latin1"})
+    assert same.parser == "fast" and comparable(same) == comparable(feed)
+
+
+def test_a_declared_encoding_over_utf8_bytes_is_left_to_feedparser() -> None:
+    body = b'<?xml version="1.0" encoding="iso-8859-1"?>' + rss(
+        "<item><title>Caf\u00e9</title><link>https://e.org/a</link></item>", prolog=""
+    )
+    feed = assert_same_as_reference(body)
+    assert (
+        isinstance(feed, ParsedFeed)
+        and feed.fallback == "encoded as iso-8859-1, in bytes that are also UTF-8"
+    )
+    assert feed.entries[0].title == "Café"  # UTF-8, as the pipeline tells feedparser
+
+
+def test_a_root_element_in_another_namespace_is_left_to_feedparser() -> None:
+    body = rss("<item><title>T</title><link>https://e.org/t</link></item>").replace(
+        b'<rss version="2.0">', b'<rss version="2.0" xmlns="http://backend.userland.com/rss2">'
+    )
+    feed = assert_same_as_reference(body)
+    assert isinstance(feed, ParsedFeed) and feed.fallback
+    assert feed.fallback.startswith("root element in the namespace http://backend.userland.com/rss2")
 
 
 # ---- the defences, on both paths ----------------------------------------------------------------------------

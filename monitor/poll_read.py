@@ -1,0 +1,50 @@
+"""The CPU work of a poll that needs no database: reading a fetched feed, extracting a page, and telling the
+language of each article. It runs in the worker processes (``Pipeline`` sends it there), so that the main
+process, which alone talks to the network and the store, only does what nothing else can.
+
+Measured on the 1,000-feed cold cycle of the corpus farm (docs/benchmarks.md): the main process was the
+cycle's bottleneck, with both workers idle, and parsing plus language detection were over half of its CPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+
+from monitor import feeds
+from monitor.match.language import detect_language
+from monitor.models import Entry, Page, ParsedFeed
+
+MAX_TITLE = 2000  # characters; a title is a line in an alert, not a place for a whole article
+
+
+def capped_title(title: str, summary: str) -> tuple[str, str]:
+    """A title over MAX_TITLE characters is cut at a space and ends with "…"; the rest of it starts the
+    summary, so none of its words is lost to matching or to the stored article."""
+    if len(title) <= MAX_TITLE:
+        return title, summary
+    cut = title.rfind(" ", MAX_TITLE // 2, MAX_TITLE)
+    cut = cut if cut > 0 else MAX_TITLE - 1
+    rest = "…" + title[cut:].strip()
+    return title[:cut].rstrip() + "…", f"{rest}\n\n{summary}" if summary else rest
+
+
+def entry_language(entry: Entry) -> str | None:
+    """The language of an article made from ``entry`` alone (no page text): what the pipeline stores."""
+    return detect_language(*capped_title(entry.title, entry.summary))
+
+
+def read_feed(body: bytes, url: str, headers: Mapping[str, str]) -> ParsedFeed:
+    """``feeds.parse_feed``, with the language of each entry's title and summary beside its entries."""
+    parsed = feeds.parse_feed(body, url=url, headers=headers)
+    return replace(parsed, languages=tuple(entry_language(entry) for entry in parsed.entries))
+
+
+def extract_reading(
+    extractor: Callable[[str | bytes, str], Page], markup: str | bytes, url: str, title: str, summary: str
+) -> tuple[Page, str | None]:
+    """The extracted page, and the language of the article it makes with an entry's title and summary
+    (the page's title standing in for a missing one), as the pipeline builds that article."""
+    page = extractor(markup, url)
+    capped, rest = capped_title(title or page.title or "", summary)
+    return page, detect_language(capped, rest, page.text)
