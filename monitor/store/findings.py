@@ -17,7 +17,7 @@ from monitor.models import Candidate, Finding, Fingerprint, Match, Placement, St
 from monitor.store.tables import articles, deliveries, hits
 
 BATCH = 500  # ids or bands in one IN (...) list
-MAX_CANDIDATES = 200  # band rows read per new article: a band common to many (boilerplate) cannot flood it
+MAX_CANDIDATES = 200  # stored articles compared with a new one, the newest sharing a band: a band common to many (boilerplate) cannot flood it
 
 
 class StoryRules(Protocol):
@@ -222,7 +222,13 @@ def _stored_candidates(
     mark = _placeholder(conn)
     for start in range(0, len(wanted), BATCH):
         batch = tuple(wanted[start : start + BATCH])
-        sql = f"SELECT band, article_id FROM story_bands WHERE band IN ({', '.join([mark] * len(batch))})"
+        # Only each band's newest MAX_CANDIDATES members can be among an article's newest MAX_CANDIDATES (an
+        # article newer than it in the union is newer than it in its band), so the rest are never read.
+        sql = (
+            "SELECT band, article_id FROM (SELECT band, article_id, ROW_NUMBER() OVER "
+            "(PARTITION BY band ORDER BY article_id DESC) AS newness FROM story_bands "
+            f"WHERE band IN ({', '.join([mark] * len(batch))})) AS ranked WHERE newness <= {MAX_CANDIDATES}"
+        )
         for band, article_id in conn.exec_driver_sql(sql, batch):
             by_band.setdefault(band, []).append(article_id)
     ids = list({i for members in by_band.values() for i in members})
