@@ -57,17 +57,23 @@ def hits_endpoint(request: Request) -> Response:
         page = filters.page(params)
     except FilterError as exc:
         raise HTTPException(400, str(exc)) from None
-    # One row past the page tells whether another follows, without counting every match.
-    found = HitListing(reading_store(request).engine).page(wanted, limit=page.limit + 1, offset=page.offset)
-    following = page.offset + page.limit if len(found) > page.limit else None
-    return _json(
-        HitList(
+
+    def make() -> bytes:
+        # One row past the page tells whether another follows, without counting every match.
+        found = HitListing(reading_store(request).engine).page(
+            wanted, limit=page.limit + 1, offset=page.offset
+        )
+        following = page.offset + page.limit if len(found) > page.limit else None
+        listed = HitList(
             hits=[hit_out(r) for r in found[: page.limit]],
             limit=page.limit,
             offset=page.offset,
             next_offset=following,
         )
-    )
+        return json_body(listed)
+
+    body = state.cache.answer(("api-hits", wanted, page), state.config, make)
+    return Response(body, media_type="application/json")
 
 
 def stories_endpoint(request: Request) -> Response:

@@ -15,7 +15,8 @@ from monitor.store.review import UNLABELLED, Review
 from monitor.usecases import triage
 from monitor.web import forms
 from monitor.web.access import checked_form, safe_next
-from monitor.web.render import is_htmx, page, params
+from monitor.web.reading import reading_store
+from monitor.web.render import is_htmx, page, params, session_page, shared_page
 from monitor.web.state import Desk, desk
 
 
@@ -29,21 +30,28 @@ def filter_choices(state: Desk) -> dict[str, list[str]]:
 
 
 def inbox(request: Request) -> Response:
+    """The inbox page (or its list alone for htmx), kept between requests until the database changes."""
     state = desk(request)
     choices = filter_choices(state)
     wanted = forms.inbox_filter(
         params(request), watchlists=choices["watchlists"], feeds=choices["feeds"], now=state.now()
     )
-    groups = triage.inbox(Review(state.store), wanted)
-    context = {
-        "groups": groups,
-        "choices": choices,
-        "chosen": params(request),
-        "label": request.query_params.get("label") or UNLABELLED,
-        "labels": LABELS,
-        "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
-    }
-    return page(request, "inbox_list.html" if is_htmx(request) else "inbox.html", context)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    name = "inbox_list.html" if is_htmx(request) else "inbox.html"
+
+    def make() -> bytes:
+        context = {
+            "groups": triage.inbox(Review(reading_store(request)), wanted),
+            "choices": choices,
+            "chosen": params(request),
+            "label": request.query_params.get("label") or UNLABELLED,
+            "labels": LABELS,
+            "here": here,
+        }
+        return shared_page(request, name, context)
+
+    # The filter as parsed is part of the key: a relative "since" (7d) is another key at every request.
+    return session_page(request, state.cache.answer(("inbox", name, here, wanted), state.config, make))
 
 
 def _form_values(form: FormData) -> dict[str, str]:
