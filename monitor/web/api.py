@@ -3,6 +3,7 @@ the CLI, with an OpenAPI description. Bad parameters are 400 with the reason; ev
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -42,8 +43,9 @@ def _json(model: HitList | StoryList | SearchResult) -> Response:
     return Response(json_body(model), media_type="application/json")
 
 
-def hits_endpoint(request: Request) -> Response:
-    """Stored hits, newest first, filtered by watchlist, label, feed, language and since, a page at a time."""
+async def hits_endpoint(request: Request) -> Response:
+    """Stored hits, newest first, filtered by watchlist, label, feed, language and since, a page at a time.
+    A kept answer is given on the event loop, a fresh one made in a worker thread."""
     require_reader(request)
     state = desk(request)
     params = request.query_params
@@ -72,7 +74,11 @@ def hits_endpoint(request: Request) -> Response:
         )
         return json_body(listed)
 
-    body = state.cache.answer(("api-hits", wanted, page), state.config, make)
+    key = ("api-hits", wanted, page)
+    body, stamp = state.cache.kept(key, state.config)
+    if body is None:
+        body = await run_in_threadpool(make)
+        state.cache.keep(key, stamp, body)
     return Response(body, media_type="application/json")
 
 

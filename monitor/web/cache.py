@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 
 MAX_ENTRIES = 64
 MAX_BYTES = 32 * 1024 * 1024
+Stamp = tuple[int, object] | None  # the database's change marker and the config an entry was made under
 CSRF_PLACEHOLDER = "csrf-" + secrets.token_hex(16)  # letters and digits only: escaping leaves it as it is
 
 
@@ -68,27 +69,38 @@ class ResponseCache:
 
     def answer(self, key: Hashable, config: object, make: Callable[[], bytes]) -> bytes:
         """The body kept for ``key``, else ``make()`` (kept for the next request)."""
+        body, stamp = self.kept(key, config)
+        if body is None:
+            body = make()
+            self.keep(key, stamp, body)
+        return body
+
+    def kept(self, key: Hashable, config: object) -> tuple[bytes | None, Stamp]:
+        """The body kept for ``key`` (None when there is none), and the stamp to keep a fresh one with."""
         if self.marker is None:
-            return make()
-        version = self.marker.current()  # read before the data: a commit after it drops what make() reads
+            return None, None
+        version = self.marker.current()  # read before the data: a commit after it drops what is made now
         with self._lock:
             if version != self._version or config is not self._config:
                 self._clear(version, config)
             body = self._entries.get(key)
             if body is not None:
                 self._entries.move_to_end(key)
-                return body
-        body = make()
-        if len(body) > self.max_bytes // 4:
-            return body
+        return body, (version, config)
+
+    def keep(self, key: Hashable, stamp: Stamp, body: bytes) -> None:
+        """Keep ``body`` for ``key``, unless the database or the config changed since ``stamp`` was taken."""
+        if stamp is None or len(body) > self.max_bytes // 4:
+            return
+        version, config = stamp
         with self._lock:
-            if version == self._version and config is self._config and key not in self._entries:
-                self._entries[key] = body
-                self._bytes += len(body)
-                while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
-                    _, dropped = self._entries.popitem(last=False)
-                    self._bytes -= len(dropped)
-        return body
+            if version != self._version or config is not self._config or key in self._entries:
+                return
+            self._entries[key] = body
+            self._bytes += len(body)
+            while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
+                _, dropped = self._entries.popitem(last=False)
+                self._bytes -= len(dropped)
 
     def __len__(self) -> int:
         return len(self._entries)

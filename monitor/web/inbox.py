@@ -29,8 +29,9 @@ def filter_choices(state: Desk) -> dict[str, list[str]]:
     }
 
 
-def inbox(request: Request) -> Response:
-    """The inbox page (or its list alone for htmx), kept between requests until the database changes."""
+async def inbox(request: Request) -> Response:
+    """The inbox page (or its list alone for htmx), kept between requests until the database changes: a kept
+    page is answered on the event loop, a fresh one made in a worker thread."""
     state = desk(request)
     choices = filter_choices(state)
     wanted = forms.inbox_filter(
@@ -51,7 +52,12 @@ def inbox(request: Request) -> Response:
         return shared_page(request, name, context)
 
     # The filter as parsed is part of the key: a relative "since" (7d) is another key at every request.
-    return session_page(request, state.cache.answer(("inbox", name, here, wanted), state.config, make))
+    key = ("inbox", name, here, wanted)
+    body, stamp = state.cache.kept(key, state.config)
+    if body is None:
+        body = await run_in_threadpool(make)
+        state.cache.keep(key, stamp, body)
+    return session_page(request, body)
 
 
 def _form_values(form: FormData) -> dict[str, str]:
