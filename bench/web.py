@@ -190,7 +190,7 @@ def render(r: dict[str, Any]) -> str:
             f"| {name} `{page['path']}` | {page['per_second']:.0f} | {page['p50_ms']:.1f} | "
             f"{page['p95_ms']:.1f} | {page['p99_ms']:.1f} | {cpu:.2f} | {errors} | {verdict} |"
         )
-    lines.append("")
+    lines += ["", ""]
     return "\n".join(lines)
 
 
