@@ -150,3 +150,14 @@ def test_without_a_marker_nothing_is_kept() -> None:
     for _ in range(3):
         cache.answer("same", object(), lambda: calls.append(1) or b"made")
     assert len(calls) == 3 and len(cache) == 0
+
+
+def test_a_marker_that_cannot_tell_keeps_nothing(tmp_path: Path) -> None:
+    database = tmp_path / "marker.db"
+    sqlite3.connect(database).close()
+    marker = ChangeMarker(database)
+    cache = ResponseCache(marker)
+    assert cache.answer("same", None, lambda: b"first") == b"first"
+    marker.close()  # any sqlite3 error from the marker: answered afresh
+    assert cache.answer("same", None, lambda: b"second") == b"second"
+    assert cache.answer("same", None, lambda: b"third") == b"third"

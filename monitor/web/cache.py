@@ -79,7 +79,12 @@ class ResponseCache:
         """The body kept for ``key`` (None when there is none), and the stamp to keep a fresh one with."""
         if self.marker is None:
             return None, None
-        version = self.marker.current()  # read before the data: a commit after it drops what is made now
+        try:
+            version = self.marker.current()  # read before the data: a commit after it drops what is made now
+        except (
+            sqlite3.Error
+        ):  # the marker cannot tell (the file is busy or gone): answer afresh, keep nothing
+            return None, None
         with self._lock:
             if version != self._version or config is not self._config:
                 self._clear(version, config)
