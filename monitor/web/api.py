@@ -20,12 +20,12 @@ from monitor.web.filters import SEARCH_SINCE, FilterError
 from monitor.web.openapi import document
 from monitor.web.reading import reading_store
 from monitor.web.schemas import (
-    HitList,
     SearchResult,
     StoryList,
     found_out,
-    hit_out,
+    hit_data,
     json_body,
+    json_data,
     story_out,
 )
 from monitor.web.state import desk
@@ -39,7 +39,7 @@ def feed_names(config: Config) -> set[str]:
     return {job.name for job in config.jobs}
 
 
-def _json(model: HitList | StoryList | SearchResult) -> Response:
+def _json(model: StoryList | SearchResult) -> Response:
     return Response(json_body(model), media_type="application/json")
 
 
@@ -66,13 +66,14 @@ async def hits_endpoint(request: Request) -> Response:
             wanted, limit=page.limit + 1, offset=page.offset
         )
         following = page.offset + page.limit if len(found) > page.limit else None
-        listed = HitList(
-            hits=[hit_out(r) for r in found[: page.limit]],
-            limit=page.limit,
-            offset=page.offset,
-            next_offset=following,
-        )
-        return json_body(listed)
+        # Plain data in the shape of HitList (its schema documents it): no model validated per hit.
+        listed = {
+            "hits": [hit_data(r) for r in found[: page.limit]],
+            "limit": page.limit,
+            "offset": page.offset,
+            "next_offset": following,
+        }
+        return json_data(listed)
 
     key = ("api-hits", wanted, page)
     body, stamp = state.cache.kept(key, state.config)
