@@ -17,6 +17,7 @@ from monitor.redact import forget_all, remember
 from monitor.store.archive import Archive
 from monitor.store.tables import articles
 from monitor.web.app import create_app
+from monitor.web.schemas import HitList, hit_out
 from tests.archive_corpus import T0
 from tests.desk_data import HOSTILE, TOKEN, Desk, open_desk
 from tests.factory import json_lines, run_cli
@@ -225,3 +226,12 @@ def test_reads_go_on_while_another_process_holds_the_write_lock(desk: Desk) -> N
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_hits_are_encoded_as_their_documented_model_would_be(desk: Desk) -> None:
+    answer = get(desk, "/api/hits", limit=500)
+    assert answer["hits"]
+    HitList.model_validate(answer)  # every key the schema documents, no other, of its type
+    ids = [hit["id"] for hit in answer["hits"]]
+    records = Archive(desk.store).hit_records(ids)
+    assert [hit_out(records[i]).model_dump(mode="json") for i in ids] == answer["hits"]

@@ -3,6 +3,7 @@ the CLI, with an OpenAPI description. Bad parameters are 400 with the reason; ev
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -19,12 +20,12 @@ from monitor.web.filters import SEARCH_SINCE, FilterError
 from monitor.web.openapi import document
 from monitor.web.reading import reading_store
 from monitor.web.schemas import (
-    HitList,
     SearchResult,
     StoryList,
     found_out,
-    hit_out,
+    hit_data,
     json_body,
+    json_data,
     story_out,
 )
 from monitor.web.state import desk
@@ -38,12 +39,13 @@ def feed_names(config: Config) -> set[str]:
     return {job.name for job in config.jobs}
 
 
-def _json(model: HitList | StoryList | SearchResult) -> Response:
+def _json(model: StoryList | SearchResult) -> Response:
     return Response(json_body(model), media_type="application/json")
 
 
-def hits_endpoint(request: Request) -> Response:
-    """Stored hits, newest first, filtered by watchlist, label, feed, language and since, a page at a time."""
+async def hits_endpoint(request: Request) -> Response:
+    """Stored hits, newest first, filtered by watchlist, label, feed, language and since, a page at a time.
+    A kept answer is given on the event loop, a fresh one made in a worker thread."""
     require_reader(request)
     state = desk(request)
     params = request.query_params
@@ -57,17 +59,28 @@ def hits_endpoint(request: Request) -> Response:
         page = filters.page(params)
     except FilterError as exc:
         raise HTTPException(400, str(exc)) from None
-    # One row past the page tells whether another follows, without counting every match.
-    found = HitListing(reading_store(request).engine).page(wanted, limit=page.limit + 1, offset=page.offset)
-    following = page.offset + page.limit if len(found) > page.limit else None
-    return _json(
-        HitList(
-            hits=[hit_out(r) for r in found[: page.limit]],
-            limit=page.limit,
-            offset=page.offset,
-            next_offset=following,
+
+    def make() -> bytes:
+        # One row past the page tells whether another follows, without counting every match.
+        found = HitListing(reading_store(request).engine).page(
+            wanted, limit=page.limit + 1, offset=page.offset
         )
-    )
+        following = page.offset + page.limit if len(found) > page.limit else None
+        # Plain data in the shape of HitList (its schema documents it): no model validated per hit.
+        listed = {
+            "hits": [hit_data(r) for r in found[: page.limit]],
+            "limit": page.limit,
+            "offset": page.offset,
+            "next_offset": following,
+        }
+        return json_data(listed)
+
+    key = ("api-hits", wanted, page)
+    body, stamp = state.cache.kept(key, state.config)
+    if body is None:
+        body = await run_in_threadpool(make)
+        state.cache.keep(key, stamp, body)
+    return Response(body, media_type="application/json")
 
 
 def stories_endpoint(request: Request) -> Response:

@@ -27,6 +27,7 @@ from monitor.store import engine as engine_setup
 from monitor.store.repository import Store
 from monitor.usecases.triage import TriageError
 from monitor.web import access
+from monitor.web.cache import ResponseCache, marker_for
 from monitor.web.forms import FilterError
 from monitor.web.state import Desk, session_secret
 
@@ -207,11 +208,13 @@ def create_app(
     else:
         the_store = store
     token = config.settings.web.token
-    state = Desk(config=config, store=the_store, token=token, secret=session_secret(token))
+    cache = ResponseCache(marker_for(the_store.engine))
+    state = Desk(config=config, store=the_store, token=token, secret=session_secret(token), cache=cache)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
+        cache.close()
         if owned:
             the_store.close()
 

@@ -17,6 +17,7 @@ from monitor.usecases.evidence import WARC_NAME, write_warc
 from monitor.web import forms
 from monitor.web.changes import changes
 from monitor.web.highlight import field_runs, marks_count, query_matcher
+from monitor.web.reading import reading_store
 from monitor.web.render import page, params
 from monitor.web.state import desk
 
@@ -24,7 +25,8 @@ from monitor.web.state import desk
 def article_page(request: Request) -> Response:
     article_id: int = request.path_params["article_id"]
     state = desk(request)
-    archive = Archive(state.store)
+    reading = reading_store(request)
+    archive = Archive(reading)
     article = archive.article(article_id)
     if article is None:
         raise HTTPException(404, f"no article with id {article_id}")
@@ -32,7 +34,7 @@ def article_page(request: Request) -> Response:
     fields = article.fields()
     matcher = query_matcher(query, state.config.settings.resolved_aliases) if query else state.config.matcher
     marks = matcher.highlights(fields)
-    review = Review(state.store)
+    review = Review(reading)
     records = review.hits(HitFilter(article_id=article_id, limit=None))
     captures = archive.captures(article_id)
     context = {
@@ -51,7 +53,7 @@ def article_page(request: Request) -> Response:
 
 def evidence_download(request: Request) -> Response:
     article_id: int = request.path_params["article_id"]
-    archive = Archive(desk(request).store)
+    archive = Archive(reading_store(request))
     if archive.article(article_id) is None:
         raise HTTPException(404, f"no article with id {article_id}")
     captures = archive.captures(article_id)

@@ -11,6 +11,7 @@ from starlette.routing import BaseRoute, Route
 from monitor.store.review import Review
 from monitor.usecases.activity import Activity, hits_per_day, since_for
 from monitor.web import forms
+from monitor.web.reading import reading_store
 from monitor.web.render import page, params
 from monitor.web.state import desk
 
@@ -68,7 +69,7 @@ def chart_page(request: Request) -> Response:
     state = desk(request)
     count = forms.days(params(request))
     now = state.now()
-    activity = hits_per_day(Review(state.store).hits_per_day(since_for(count, now)), count, now)
+    activity = hits_per_day(Review(reading_store(request)).hits_per_day(since_for(count, now)), count, now)
     return page(request, "chart.html", {"plot": plot(activity), "activity": activity, "days": count})
 
 

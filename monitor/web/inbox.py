@@ -15,7 +15,8 @@ from monitor.store.review import UNLABELLED, Review
 from monitor.usecases import triage
 from monitor.web import forms
 from monitor.web.access import checked_form, safe_next
-from monitor.web.render import is_htmx, page, params
+from monitor.web.reading import reading_store
+from monitor.web.render import is_htmx, page, params, session_page, shared_page
 from monitor.web.state import Desk, desk
 
 
@@ -28,22 +29,35 @@ def filter_choices(state: Desk) -> dict[str, list[str]]:
     }
 
 
-def inbox(request: Request) -> Response:
+async def inbox(request: Request) -> Response:
+    """The inbox page (or its list alone for htmx), kept between requests until the database changes: a kept
+    page is answered on the event loop, a fresh one made in a worker thread."""
     state = desk(request)
     choices = filter_choices(state)
     wanted = forms.inbox_filter(
         params(request), watchlists=choices["watchlists"], feeds=choices["feeds"], now=state.now()
     )
-    groups = triage.inbox(Review(state.store), wanted)
-    context = {
-        "groups": groups,
-        "choices": choices,
-        "chosen": params(request),
-        "label": request.query_params.get("label") or UNLABELLED,
-        "labels": LABELS,
-        "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
-    }
-    return page(request, "inbox_list.html" if is_htmx(request) else "inbox.html", context)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    name = "inbox_list.html" if is_htmx(request) else "inbox.html"
+
+    def make() -> bytes:
+        context = {
+            "groups": triage.inbox(Review(reading_store(request)), wanted),
+            "choices": choices,
+            "chosen": params(request),
+            "label": request.query_params.get("label") or UNLABELLED,
+            "labels": LABELS,
+            "here": here,
+        }
+        return shared_page(request, name, context)
+
+    # The filter as parsed is part of the key: a relative "since" (7d) is another key at every request.
+    key = ("inbox", name, here, wanted)
+    body, stamp = state.cache.kept(key, state.config)
+    if body is None:
+        body = await run_in_threadpool(make)
+        state.cache.keep(key, stamp, body)
+    return session_page(request, body)
 
 
 def _form_values(form: FormData) -> dict[str, str]:

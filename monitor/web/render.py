@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
 from monitor.web.access import csrf_token, is_reader
+from monitor.web.cache import CSRF_PLACEHOLDER
 from monitor.web.highlight import runs, snippet_runs
 from monitor.web.state import desk
 
@@ -36,6 +37,7 @@ _environment = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    auto_reload=False,  # the templates ship with the package: compiled once, never stat()ed again
 )
 
 
@@ -67,6 +69,21 @@ templates = Jinja2Templates(env=_environment, context_processors=[_context])
 def page(request: Request, name: str, context: dict[str, Any], *, status_code: int = 200) -> HTMLResponse:
     """The template ``name`` rendered with ``context``; partial templates (htmx) render the same way."""
     return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def shared_page(request: Request, name: str, context: dict[str, Any]) -> bytes:
+    """The template ``name`` rendered as any session would see it: the CSRF token is ``CSRF_PLACEHOLDER``
+    (``session_page`` puts the session's own in)."""
+    values = {**_context(request), **context, "request": request, "csrf": CSRF_PLACEHOLDER}
+    return _environment.get_template(name).render(values).encode("utf-8")
+
+
+def session_page(request: Request, body: bytes) -> HTMLResponse:
+    """A page from ``shared_page`` with this session's CSRF token."""
+    return HTMLResponse(body.replace(_PLACEHOLDER, csrf_token(request).encode("ascii")))
+
+
+_PLACEHOLDER = CSRF_PLACEHOLDER.encode("ascii")
 
 
 def is_htmx(request: Request) -> bool:

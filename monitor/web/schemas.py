@@ -130,6 +130,37 @@ def hit_out(record: HitRecord) -> HitOut:
     )
 
 
+def hit_data(record: HitRecord) -> dict[str, Any]:
+    """One hit as ``HitOut`` describes it, as plain data: what ``/api/hits`` encodes (``json_data``), without
+    building and validating a model per hit."""
+    hit: Hit = record.hit
+    label = record.label
+    return {
+        "id": hit.id,
+        "label": label.label if label else None,
+        "note": label.note if label else None,
+        "watchlist": hit.watchlist,
+        "found_at": hit.found_at.isoformat(),
+        "published": hit.published.isoformat(),
+        "feed": hit.feed,
+        "title": hit.title,
+        "url": hit.url,
+        "matched": list(hit.matched),
+        "language": hit.language,
+        "found_as": list(hit.found_as),
+        "update": hit.on_update,
+        "snippet": hit.snippets[0].text if hit.snippets else "",
+        "snippets": [
+            {"field": s.field, "text": s.text, "marks": [list(m) for m in s.marks]} for s in hit.snippets
+        ],
+        "story": hit.story,
+        "outlets": list(hit.outlets),
+        "new_terms": list(hit.new_terms),
+        "new_watchlist": hit.new_watchlist,
+        "via": hit.via,
+    }
+
+
 def story_out(story: Story) -> StoryOut:
     return StoryOut(
         id=story.id,
@@ -156,6 +187,20 @@ def found_out(item: Found) -> FoundOut:
         matched=list(item.match.matched),
         snippet=snippets[0].text if snippets else "",
     )
+
+
+def json_data(data: dict[str, Any]) -> bytes:
+    """Plain data shaped as one of the models above, as ``json_body`` encodes a model: compact UTF-8 JSON with
+    remembered secrets masked."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    masked = mask_known(text)
+    if masked == text:
+        return text.encode()
+    try:
+        json.loads(masked)
+    except ValueError:
+        return json.dumps(mask_data(data), ensure_ascii=False, separators=(",", ":")).encode()
+    return masked.encode()
 
 
 def json_body(model: BaseModel) -> bytes:

@@ -14,6 +14,7 @@ from monitor.store.archive import Archive
 from monitor.usecases.search import backtest, search
 from monitor.web import forms
 from monitor.web.inbox import filter_choices
+from monitor.web.reading import reading_store
 from monitor.web.render import page, params
 from monitor.web.state import desk
 
@@ -32,7 +33,7 @@ def search_page(request: Request) -> Response:
         return page(request, "search.html", context)
     try:
         context["found"] = search(
-            Archive(state.store),
+            Archive(reading_store(request)),
             wanted.query,
             since=wanted.since,
             feed=wanted.feed,
@@ -59,7 +60,10 @@ def backtest_page(request: Request) -> Response:
     spec = specs[wanted.watchlist] if wanted.watchlist else WatchlistSpec("query", query=wanted.query)
     try:
         context["result"] = backtest(
-            Archive(state.store), spec, since=wanted.since, aliases=state.config.settings.resolved_aliases
+            Archive(reading_store(request)),
+            spec,
+            since=wanted.since,
+            aliases=state.config.settings.resolved_aliases,
         )
     except QueryError as error:
         context["problem"] = _query_problem(error)

@@ -12,6 +12,7 @@ from starlette.requests import Request
 
 from monitor.config.compiled import Config
 from monitor.store.repository import Store
+from monitor.web.cache import ResponseCache
 
 
 def utc_now() -> datetime:
@@ -24,13 +25,15 @@ class Desk:
 
     ``token``: the reader token, or None when the desk is open (loopback without a token).
     ``secret``: the key that signs session cookies; derived from the token so that sessions survive a restart,
-    random when there is no token."""
+    random when there is no token.
+    ``cache``: answers kept until the database or the config changes (``monitor.web.cache``)."""
 
     config: Config
     store: Store
     token: str | None
     secret: bytes
     now: Callable[[], datetime] = field(default=utc_now)
+    cache: ResponseCache = field(default_factory=lambda: ResponseCache(None))
 
 
 def session_secret(token: str | None) -> bytes:

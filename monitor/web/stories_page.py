@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Route
 
 from monitor.web import forms
 from monitor.web.inbox import filter_choices
+from monitor.web.reading import reading_store
 from monitor.web.render import page, params
 from monitor.web.state import desk
 
@@ -19,7 +20,7 @@ def stories_page(request: Request) -> Response:
     watchlist = forms.choice(given, "watchlist", choices["watchlists"])
     since = forms.since(forms.value(given, "since"), state.now())
     limit = forms.number(forms.value(given, "limit"), "limit", default=50, lowest=1, highest=forms.MAX_LIMIT)
-    found = state.store.stories(watchlist=watchlist, since=since, limit=limit)
+    found = reading_store(request).stories(watchlist=watchlist, since=since, limit=limit)
     return page(request, "stories.html", {"stories": found, "chosen": given, "choices": choices})
 
 
