@@ -237,3 +237,16 @@ def test_explanations() -> None:
     assert any('NEAR/4: "export" and "permits" are 7 words apart' in line for line in near.lines)
     assert not sport.matched
     assert 'excluded by "hockey" in body' in sport.lines
+
+
+def test_an_article_with_more_distinct_words_than_are_kept_still_finds_its_word_forms() -> None:
+    """The words kept between articles are bounded (scan.WORDS_LIMIT); an article that alone goes over the limit
+    keeps its own words known, and the next article is matched as if nothing had been dropped."""
+    from monitor.match.scan import WORDS_LIMIT
+
+    matcher = compile_watchlists([WatchlistSpec("permits", terms=("export permit",), languages=("en",))])
+    filler = " ".join(f"w{n}" for n in range(WORDS_LIMIT + 10))
+    huge = {"title": "Report", "body": f"{filler} export permits", "language": "en"}
+    assert [m.watchlist for m in matcher.match(huge)] == ["permits"]
+    after = {"title": "Export permits granted", "body": "Nothing else.", "language": "en"}
+    assert [m.watchlist for m in matcher.match(after)] == ["permits"]

@@ -73,16 +73,24 @@ class Lexicon:
     def word_patterns(self, language: str | None) -> tuple[dict[str, tuple[int, ...]], set[str]]:
         """The form patterns of each word seen so far in articles in ``language``, and the words with some."""
         kinds = self.kinds.get(language)
-        if kinds is None or len(kinds) > WORDS_LIMIT:
+        if kinds is None:
             kinds = self.kinds[language] = {}
             self.holding[language] = set()
         return kinds, self.holding[language]
 
     def learn(self, words: set[str], language: str | None) -> None:
-        """Work out the form patterns of ``words`` (not seen yet) in ``language``."""
+        """Work out the form patterns of those of ``words`` not seen yet in ``language``. The words kept are dropped
+        first when these would take them over the limit, never after: the article's own words stay known."""
         kinds, holding = self.word_patterns(language)
+        new = words.difference(kinds)  # (a set minus a dict: one lookup a word)
+        if not new:
+            return
+        if len(kinds) + len(new) > WORDS_LIMIT:
+            kinds.clear()
+            holding.clear()
+            new = words
         prefixes, checks = self.prefixes, self.checks
-        for word in words:
+        for word in new:
             found: list[int] = []
             for size in range(MIN_PREFIX, min(len(word), self.longest) + 1):
                 pattern = prefixes.get(word[:size])
@@ -124,10 +132,7 @@ class ArticleScan:
             present = self.found[name] = set()
             if lexicon.prefixes:
                 words = set(folded.padded.split())
-                new = words.difference(kinds)  # (a set minus a dict: one lookup a word)
-                if new:
-                    lexicon.learn(new, self.language)
-                    kinds, holding = lexicon.word_patterns(self.language)
+                lexicon.learn(words, self.language)
                 held = self.word_kinds[name] = {word: kinds[word] for word in words & holding}
                 for patterns in held.values():
                     present.update(patterns)
