@@ -464,6 +464,8 @@ async def serve(args: argparse.Namespace) -> None:
     sockets = [_listen(0) for _ in range(args.ports)]
     ports = [s.getsockname()[1] for s in sockets]
     templates = load_templates()
+    if args.feeds_only:  # only the files it rewrites: every feed parses, and every one can be given entries
+        templates = [t for t in templates if t.rewritable]
     if args.items:  # fewer entries a feed: a cheaper first poll, for tests that start many daemons cold
         templates = [dataclasses.replace(t, items=t.items[: args.items]) for t in templates]
     farm = Farm(args.feeds, ports, templates)
@@ -499,6 +501,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--advance-every", type=float, default=0.0, help="add entries every S seconds")
     parser.add_argument("--advance-new", type=int, default=0, help="entries added each time")
     parser.add_argument("--items", type=int, default=0, help="keep at most N entries of each feed (0: all)")
+    parser.add_argument(
+        "--feeds-only",
+        action="store_true",
+        help="serve only the corpus feeds the farm rewrites (no HTML, no broken files)",
+    )
     parser.add_argument("--ready-file", required=True, help="where to write the farm's ports and URLs")
     return parser.parse_args(argv)
 

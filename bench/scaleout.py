@@ -59,7 +59,7 @@ class Farm:
     def __init__(self, workdir: Path) -> None:
         ready = workdir / "farm.json"
         command = [sys.executable, "-m", "bench.farm", "--feeds", str(FEEDS), "--ports", str(PORTS)]
-        command += ["--items", "2", "--lifetime", "3600", "--ready-file", str(ready)]
+        command += ["--items", "2", "--feeds-only", "--lifetime", "3600", "--ready-file", str(ready)]
         self.process = subprocess.Popen(command, cwd=ROOT)
         deadline = time.monotonic() + 120
         while not ready.exists():

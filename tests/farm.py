@@ -33,6 +33,7 @@ class FarmProcess:
                 str(items),
                 "--ready-file",
                 str(ready),
+                "--feeds-only",
             ],
             cwd=ROOT,
         )

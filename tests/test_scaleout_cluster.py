@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, func, select
@@ -127,12 +128,21 @@ def test_three_daemons_share_the_feeds_and_take_over_from_one_killed(
         victim = running[1]
         with engine.begin() as conn:
             owner = conn.scalar(select(daemons.c.owner).where(daemons.c.pid == victim.process.pid))
-            # The feeds it is polling: each lease was taken or last renewed LEASE before its expiry.
-            leased = conn.execute(
-                select(feed_leases.c.feed, feed_leases.c.lease_expires).where(
-                    feed_leases.c.leased_by == owner
+        # Killed while it holds feeds (between batches it may hold none): the feeds it is polling, each lease
+        # taken or last renewed LEASE before its expiry.
+        leased: list[Any] = []
+        holding = time.monotonic() + 60
+        while not leased and time.monotonic() < holding:
+            with engine.begin() as conn:
+                leased = list(
+                    conn.execute(
+                        select(feed_leases.c.feed, feed_leases.c.lease_expires).where(
+                            feed_leases.c.leased_by == owner
+                        )
+                    )
                 )
-            ).all()
+            if not leased:
+                time.sleep(0.05)
         held = {row.feed for row in leased}
         os.kill(victim.process.pid, signal.SIGKILL)
         killed = datetime.now(UTC)
