@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -173,15 +173,82 @@ class Snippet:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
-    """Why one watchlist matched one article."""
+# A match's details: matched, snippets, fields, found_as (see Match).
+MatchDetails = tuple[tuple[str, ...], tuple[Snippet, ...], tuple[str, ...], tuple[str, ...]]
 
-    watchlist: str
-    matched: tuple[str, ...]  # the terms or clauses that matched, as written in the config
-    snippets: tuple[Snippet, ...] = ()
-    fields: tuple[str, ...] = ()  # the fields the matches were found in
-    found_as: tuple[str, ...] = ()  # how each term was found: exact, through an alias, or as a word form
+
+class Match:
+    """Why one watchlist matched one article: ``matched``, the terms or clauses that matched as written in the
+    config; up to three ``snippets``; the ``fields`` they were found in; ``found_as``, how each term was found
+    (exact, through an alias, or as a word form).
+
+    The matcher gives the details as ``later``, a function called on the first reading of any of them, whose
+    result is kept: deciding which watchlists match an article does not build the evidence of a match nobody
+    reads (a search reads none), and what is read is the same either way. Like the other values it cannot be
+    changed, and it is compared, hashed, printed and pickled by what it holds.
+    """
+
+    __slots__ = ("_details", "_later", "_watchlist")
+
+    def __init__(
+        self,
+        watchlist: str,
+        matched: tuple[str, ...] = (),
+        snippets: tuple[Snippet, ...] = (),
+        fields: tuple[str, ...] = (),
+        found_as: tuple[str, ...] = (),
+        *,
+        later: Callable[[], MatchDetails] | None = None,
+    ) -> None:
+        self._watchlist = watchlist
+        self._later = later
+        self._details: MatchDetails | None = None if later else (matched, snippets, fields, found_as)
+
+    def _read(self) -> MatchDetails:
+        details = self._details
+        if details is None:
+            assert self._later is not None
+            details = self._details = self._later()
+            self._later = None  # what it holds (the scanned article) is no longer needed
+        return details
+
+    @property
+    def watchlist(self) -> str:
+        return self._watchlist
+
+    @property
+    def matched(self) -> tuple[str, ...]:
+        return self._read()[0]
+
+    @property
+    def snippets(self) -> tuple[Snippet, ...]:
+        return self._read()[1]
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return self._read()[2]
+
+    @property
+    def found_as(self) -> tuple[str, ...]:
+        return self._read()[3]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Match):
+            return NotImplemented
+        return self._watchlist == other._watchlist and self._read() == other._read()
+
+    def __hash__(self) -> int:
+        return hash((self._watchlist, self._read()))
+
+    def __repr__(self) -> str:
+        matched, snippets, fields, found_as = self._read()
+        return (
+            f"Match(watchlist={self._watchlist!r}, matched={matched!r}, snippets={snippets!r}, "
+            f"fields={fields!r}, found_as={found_as!r})"
+        )
+
+    def __reduce__(self) -> tuple[type[Match], tuple[object, ...]]:
+        return Match, (self._watchlist, *self._read())
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,16 +5,17 @@ unknown and other languages), aliases, prefixes, exact words, NEAR, scopes and e
 from __future__ import annotations
 
 import json
+import pickle
 import random
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from monitor.match import compile_watchlists
+from monitor.match import compile_watchlists, scan
 from monitor.match.aliases import resolve_aliases
 from monitor.match.fold import fold_words
-from monitor.models import WatchlistSpec
+from monitor.models import Match, WatchlistSpec
 from tests.archive_corpus import NEWS
 from tests.match_plain import plain_match
 
@@ -122,3 +123,36 @@ def test_whole_matches_agree_with_the_plain_reading(seed: int) -> None:
             for line in m.found_as
         )
     assert min(how["stem"], how["alias"], how["other"]) >= 5, how  # every way of finding, often
+
+
+def test_details_read_after_later_articles_are_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Match builds its details when first read: read after every other article was matched, with the kept
+    word verdicts started afresh at each article (tiny limits), they are still those of the plain reading."""
+    monkeypatch.setattr(scan, "WORDS_LIMIT", 20)
+    monkeypatch.setattr(scan, "KEPT_LIMIT", 5)
+    articles = load_articles()
+    specs, defined = watchlists(Draws(articles, random.Random(3)), 80)
+    aliases = resolve_aliases(defined)
+    matcher = compile_watchlists(specs, aliases)
+    unread = [matcher.match(article) for article in articles]
+    assert sum(map(len, unread)) > 50
+    for article, matches in reversed(list(zip(articles, unread, strict=True))):
+        expected = [m for spec in specs if (m := plain_match(spec, article, aliases)) is not None]
+        assert [m.found_as for m in matches] == [m.found_as for m in expected]  # found_as read first
+        assert matches == expected, article["title"]
+
+
+def test_a_match_is_a_value() -> None:
+    articles = load_articles()
+    specs, defined = watchlists(Draws(articles, random.Random(4)), 40)
+    matcher = compile_watchlists(specs, resolve_aliases(defined))
+    found = next(m for article in articles for m in matcher.match(article) if m.snippets)
+    given = Match(found.watchlist, found.matched, found.snippets, found.fields, found.found_as)
+    assert found == given and hash(found) == hash(given) and repr(found) == repr(given)
+    assert pickle.loads(pickle.dumps(matcher.match(articles[0])[0])) == matcher.match(articles[0])[0]
+    assert found != Match(found.watchlist, found.matched, (), found.fields, found.found_as)
+    assert found != Match("other", found.matched, found.snippets, found.fields, found.found_as)
+    with pytest.raises(AttributeError):
+        found.snippets = ()  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        found.watchlist = "other"  # type: ignore[misc]

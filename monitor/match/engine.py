@@ -15,12 +15,13 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import ahocorasick
 
 from monitor.errors import QueryError
-from monitor.models import Match, WatchlistSpec
+from monitor.models import Match, MatchDetails, WatchlistSpec
 
 from .clauses import (
     ALWAYS,
@@ -326,6 +327,12 @@ _EMPTY = _EmptyAutomaton()
 
 
 def _to_match(watchlist: CompiledWatchlist, scan: ArticleScan) -> Match:
+    return Match(watchlist.name, later=partial(_details, watchlist, scan))
+
+
+def _details(watchlist: CompiledWatchlist, scan: ArticleScan) -> MatchDetails:
+    """What a Match says beyond its watchlist's name, built when first read (the scan keeps what matches of
+    the same article share: evidence, occurrences, snippet windows)."""
     evidence = watchlist.evidence(scan)
     labels = tuple(dict.fromkeys([e.label for e in evidence]))
     field_names = {e.field for e in evidence}
@@ -334,7 +341,7 @@ def _to_match(watchlist: CompiledWatchlist, scan: ArticleScan) -> Match:
     snippets = scan.snippets.get(key)
     if snippets is None:
         snippets = scan.snippets[key] = build_snippets(evidence, scan.folded, scan.windows)
-    return Match(watchlist.name, labels, snippets, ordered_fields, watchlist.found_as(scan))
+    return labels, snippets, ordered_fields, watchlist.found_as(scan)
 
 
 _FIELD_ORDER = (*SCANNED_FIELDS, "feed")
