@@ -184,8 +184,9 @@ class Match:
 
     The matcher gives the details as ``later``, a function called on the first reading of any of them, whose
     result is kept: deciding which watchlists match an article does not build the evidence of a match nobody
-    reads (a search reads none), and what is read is the same either way. Like the other values it cannot be
-    changed, and it is compared, hashed, printed and pickled by what it holds.
+    reads, and what is read is the same either way. Until then it keeps the scanned article (its folded text,
+    about twice the text): a caller that keeps many matches before reading them calls ``built``. Like the other
+    values it cannot be changed, and it is compared, hashed, printed and pickled by what it holds.
     """
 
     __slots__ = ("_details", "_later", "_watchlist")
@@ -211,6 +212,11 @@ class Match:
             details = self._details = self._later()
             self._later = None  # what it holds (the scanned article) is no longer needed
         return details
+
+    def built(self) -> Match:
+        """This match, its details built now."""
+        self._read()
+        return self
 
     @property
     def watchlist(self) -> str:

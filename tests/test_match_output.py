@@ -4,6 +4,7 @@ unknown and other languages), aliases, prefixes, exact words, NEAR, scopes and e
 
 from __future__ import annotations
 
+import gc
 import json
 import pickle
 import random
@@ -15,6 +16,7 @@ import pytest
 from monitor.match import compile_watchlists, scan
 from monitor.match.aliases import resolve_aliases
 from monitor.match.fold import fold_words
+from monitor.match.scan import ArticleScan
 from monitor.models import Match, WatchlistSpec
 from tests.archive_corpus import NEWS
 from tests.match_plain import plain_match
@@ -156,3 +158,26 @@ def test_a_match_is_a_value() -> None:
         found.snippets = ()  # type: ignore[misc]
     with pytest.raises(AttributeError):
         found.watchlist = "other"  # type: ignore[misc]
+
+
+def _reaches(start: object, kind: type, depth: int) -> bool:
+    seen = [start]
+    for _ in range(depth):
+        seen = [ref for item in seen for ref in gc.get_referents(item)]
+        if any(isinstance(item, kind) for item in seen):
+            return True
+    return False
+
+
+def test_an_unread_match_keeps_its_scanned_article_until_built() -> None:
+    articles = load_articles()
+    specs, defined = watchlists(Draws(articles, random.Random(5)), 40)
+    aliases = resolve_aliases(defined)
+    matcher = compile_watchlists(specs, aliases)
+    article = next(a for a in articles if matcher.match(a))
+    match = matcher.match(article)[0]
+    assert _reaches(match, ArticleScan, 4)
+    assert match.built() is match
+    assert not _reaches(match, ArticleScan, 4)
+    expected = [m for spec in specs if (m := plain_match(spec, article, aliases)) is not None]
+    assert match == expected[0]

@@ -63,7 +63,8 @@ def run_watchlist(
 def _matching(archive: Archive, matcher: Matcher, ids: list[int]) -> Iterator[Found]:
     for article in archive.articles(ids):
         for match in matcher.match(article.fields()):
-            yield Found(article, match)
+            # Built now: what is found is kept and shown, and an unbuilt Match would keep its article's scan.
+            yield Found(article, match.built())
 
 
 @dataclass(frozen=True, slots=True)
