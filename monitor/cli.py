@@ -218,7 +218,7 @@ def _other_command(args: argparse.Namespace, config: Any) -> int:
         return _run(commands.notify_test(config, args.notifier))
     if command == "match":
         source: Any = args.url or args.file or "-"
-        return _run(commands.match(config, args.watchlist, args.query, source))
+        return commands.match(config, args.watchlist, args.query, source)
     if command == "db":
         return commands.db_upgrade(config)
     if command == "web":

@@ -18,7 +18,7 @@ from monitor.untrusted import printable
 # imports take (the database layer alone is a quarter of a second), not the whole program's.
 # tests/test_startup.py checks which packages each command loads.
 if TYPE_CHECKING:
-    from monitor.models import Hit, PendingPage, Story
+    from monitor.models import Hit, Page, PendingPage, Story
     from monitor.notify.deliver import SendReport
     from monitor.store.archive import HitRecord
 
@@ -432,7 +432,7 @@ async def notify_test(config: Config, name: str | None) -> int:
     return 1 if failed else 0
 
 
-async def match(config: Config, watchlist: str | None, query: str | None, source: str | Path) -> int:
+def match(config: Config, watchlist: str | None, query: str | None, source: str | Path) -> int:
     from monitor.match import compile_watchlists
     from monitor.match.language import detect_language
     from monitor.models import WatchlistSpec
@@ -440,7 +440,7 @@ async def match(config: Config, watchlist: str | None, query: str | None, source
     matcher = config.matcher
     if query:
         matcher = compile_watchlists([WatchlistSpec("query", query=query)], config.settings.resolved_aliases)
-    fields = await _article_fields(config, source)
+    fields = _article_fields(config, source)
     fields["language"] = detect_language(fields["title"], fields["body"]) or ""
     explanations = matcher.explain(fields)
     if watchlist:
@@ -461,10 +461,9 @@ async def match(config: Config, watchlist: str | None, query: str | None, source
     return 0 if any(e.matched for e in explanations) else 1
 
 
-async def _article_fields(config: Config, source: str | Path) -> dict[str, str]:
-    """Title and text of the article to try, got exactly as the pipeline gets them."""
-    from monitor.runtime import new_fetcher
-
+def _article_fields(config: Config, source: str | Path) -> dict[str, str]:
+    """Title and text of the article to try, got exactly as the pipeline gets them. Only a web page or an HTML
+    file starts the event loop, the fetcher and the extractor; a text file or standard input loads none."""
     fields = {"title": "", "summary": "", "body": "", "url": "", "feed": ""}
     if source == "-":
         fields["body"] = sys.stdin.read()
@@ -473,23 +472,30 @@ async def _article_fields(config: Config, source: str | Path) -> dict[str, str]:
     if isinstance(source, Path) and not _looks_like_html(source):
         fields["body"] = source.read_text(encoding="utf-8", errors="replace")
         return fields
+    import asyncio
+
+    page, error = asyncio.run(_fetch_page(config, url))
+    if page is None:
+        raise MonitorError(f"cannot get the article text: {error}")
+    fields.update(title=page.title or "", body=page.text, url=url)
+    return fields
+
+
+async def _fetch_page(config: Config, url: str) -> tuple[Page | None, str | None]:
     from monitor.poll import fetch_page
+    from monitor.runtime import new_fetcher
     from monitor.workers import WorkerPool
 
     settings = config.settings.monitor
     with WorkerPool(0) as inline:  # one page: no worker processes, and no database either
         async with new_fetcher(config.settings) as fetcher:
-            page, error = await fetch_page(
+            return await fetch_page(
                 fetcher,
                 inline,
                 url,
                 max_size=settings.max_page_size,
                 extract_timeout=settings.extract_timeout,
             )
-    if page is None:
-        raise MonitorError(f"cannot get the article text: {error}")
-    fields.update(title=page.title or "", body=page.text, url=url)
-    return fields
 
 
 def _looks_like_html(path: Path) -> bool:

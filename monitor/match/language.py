@@ -166,9 +166,9 @@ DETECTED_LANGUAGES = frozenset(
 
 @lru_cache(maxsize=1)
 def _identifier() -> Any:
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    from .langid_model import load_identifier  # numpy and the model: only for a detection
 
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    return load_identifier()
 
 
 def known_languages() -> frozenset[str]:
