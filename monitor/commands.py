@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from monitor import output
-from monitor.config.compiled import Config, load_config
 from monitor.errors import MonitorError, StoreError
 from monitor.redact import mask_known, mask_url, redact
 from monitor.untrusted import printable
@@ -18,18 +17,41 @@ from monitor.untrusted import printable
 # imports take (the database layer alone is a quarter of a second), not the whole program's.
 # tests/test_startup.py checks which packages each command loads.
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from monitor.config.compiled import Config
+    from monitor.config.database import DatabaseSettings
     from monitor.models import Hit, Page, PendingPage, Story
     from monitor.notify.deliver import SendReport
+    from monitor.store import Store
     from monitor.store.archive import HitRecord
 
 log = logging.getLogger("monitor")
 
 
 def load(path: Path, log_level: str | None) -> Config:
+    from monitor.config.compiled import load_config
+
     config = load_config(path)
     if not log_level:
         logging.getLogger().setLevel(config.settings.monitor.log_level.upper())
     return config
+
+
+def load_database(path: Path, log_level: str | None) -> DatabaseSettings:
+    """Only [monitor] database and log_level, for the commands that use nothing else of the config."""
+    from monitor.config.database import read_database_settings
+
+    settings = read_database_settings(path)
+    if not log_level:
+        logging.getLogger().setLevel(settings.log_level.upper())
+    return settings
+
+
+def open_database(database: str) -> Store:
+    from monitor.store import Store
+
+    return Store.open(database)
 
 
 def now() -> datetime:
@@ -37,6 +59,8 @@ def now() -> datetime:
 
 
 def check(path: Path) -> int:
+    from monitor.config.compiled import load_config
+
     config = load_config(path)
     settings = config.settings
     for warning in settings.warnings:
@@ -181,11 +205,9 @@ def story_row(story: Story) -> dict[str, Any]:
     }
 
 
-def stories(config: Config, watchlist: str | None, since: datetime | None, limit: int, fmt: str) -> int:
+def stories(database: str, watchlist: str | None, since: datetime | None, limit: int, fmt: str) -> int:
     """Stored stories, newest first: each once, with the outlets' copies under it."""
-    from monitor.runtime import open_store
-
-    store = open_store(config.settings)
+    store = open_database(database)
     try:
         found = store.stories(watchlist=watchlist, since=since, limit=limit)
     finally:
@@ -218,18 +240,20 @@ def stories(config: Config, watchlist: str | None, since: datetime | None, limit
 
 
 def hits(
-    config: Config,
+    database: str,
     watchlist: str | None,
     since: datetime | None,
     limit: int,
     fmt: str,
     query: str | None = None,
     label: str | None = None,
+    aliases: Mapping[str, tuple[str, ...]] | None = None,
 ) -> int:
-    from monitor.runtime import open_store
+    """Stored hits, newest first; with ``query``, only those whose article matches it (``aliases`` from the
+    config: a query may name them)."""
     from monitor.store.review import HitFilter, Review
 
-    store = open_store(config.settings)
+    store = open_database(database)
     try:
         wanted = HitFilter(watchlist=watchlist, label=label, since=since, limit=None if query else limit)
         records = Review(store).hits(wanted)
@@ -237,7 +261,7 @@ def hits(
             from monitor.match import matching
 
             fields = store.article_fields([record.hit.id for record in records])
-            matched = matching(query, fields, config.settings.resolved_aliases)
+            matched = matching(query, fields, aliases or {})
             records = [record for record in records if record.hit.id in matched][: limit or None]
         rows = [hit_row(record.hit, record) for record in records]
     finally:
@@ -372,11 +396,9 @@ def daemons_status(store: Any, fingerprint: str, at: datetime) -> list[dict[str,
 
 
 def deliveries(
-    config: Config, action: str, status_filter: str | None, notifier: str | None, limit: int, fmt: str
+    database: str, action: str, status_filter: str | None, notifier: str | None, limit: int, fmt: str
 ) -> int:
-    from monitor.runtime import open_store
-
-    store = open_store(config.settings)
+    store = open_database(database)
     try:
         outbox = store.outbox
         if action == "retry":

@@ -25,7 +25,6 @@ import logging
 import mmap
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,7 +32,6 @@ from typing import Any, Literal
 
 import numpy as np
 from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
-from py3langid.modelio import load_model
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +100,10 @@ def load_identifier(folder: Path | None = None, source: Path | None = None) -> L
 def write_cache(source: Path, path: Path) -> None:
     """Unpack ``source`` with py3langid's own reader and write its arrays to ``path``, atomically; then remove
     the cache files of models that are gone or changed."""
+    import tempfile  # only to unpack: opening the cache file loads neither this nor lzma
+
+    from py3langid.modelio import load_model
+
     ptc, pc, classes, nextmove, row, output = load_model(source)
     rows = np.frombuffer(row, dtype=f"=u{row.itemsize}")
     wide = np.uint32 if int(rows.max(initial=0)) < 1 << 24 else np.uint64
