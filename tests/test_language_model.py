@@ -3,10 +3,13 @@ to the last bit of the confidence, and a cache file that is rebuilt when missing
 
 from __future__ import annotations
 
+import json
 import logging
 import mmap
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -46,6 +49,41 @@ def test_every_corpus_sentence_gets_the_stock_models_language_and_confidence(sto
     # the cached model is not a copy in memory: its big arrays are the file's pages
     assert isinstance(cached.nb_ptc.base, mmap.mmap | memoryview) or not cached.nb_ptc.flags.owndata
     assert isinstance(cached.tk_nextmove, memoryview) and isinstance(cached.tk_output, memoryview)
+
+
+CLASSIFY_ALL = """
+import json, os, sys
+from pathlib import Path
+lines = [l for f in sorted(Path(sys.argv[2]).glob("*.txt")) for l in f.read_text("utf-8").splitlines() if l]
+if sys.argv[1] == "stock":
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+else:
+    from monitor.match.language import _identifier
+    identifier = _identifier()
+print(json.dumps({"threads": os.environ.get("OPENBLAS_NUM_THREADS"), "answers": [identifier.classify(l) for l in lines]}))
+"""
+
+
+def test_monitors_detection_process_answers_as_the_stock_library_does(tmp_path: Path) -> None:
+    """Whole processes, as the daemon and the commands run: monitor's (cached model, numpy's BLAS on one thread)
+    and the library's own (its model unpacked, BLAS threads as numpy starts them)."""
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    env["MONITOR_CACHE_DIR"] = str(tmp_path)
+    answers = {}
+    for way in ("stock", "monitor"):
+        done = subprocess.run(
+            [sys.executable, "-c", CLASSIFY_ALL, way, str(SENTENCES)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=300,
+        )
+        answers[way] = json.loads(done.stdout)
+    assert answers["stock"]["threads"] is None and answers["monitor"]["threads"] == "1"
+    assert len(answers["stock"]["answers"]) >= 8000
+    assert answers["monitor"]["answers"] == answers["stock"]["answers"]
 
 
 def test_short_mixed_and_empty_texts_get_the_stock_models_answer(stock: Any, cached: Any) -> None:
