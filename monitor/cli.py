@@ -171,6 +171,10 @@ def dispatch(args: argparse.Namespace, config_path: Path) -> int:
         return run_daemon(config_path, log_level=args.log_level, log_format=args.log_format)
     if command == "feeds":
         return dispatch_feeds(args, config_path)
+    if command in ("hits", "stories", "deliveries") and not (
+        command == "hits" and (args.action or args.query)
+    ):
+        return _database_command(args, commands.load_database(config_path, args.log_level).database)
     config = commands.load(config_path, args.log_level)
     if command == "poll":
         return _run(commands.poll(config, args.feed, notify=not args.no_notify))
@@ -181,12 +185,31 @@ def dispatch(args: argparse.Namespace, config_path: Path) -> int:
             from monitor import archive_commands
 
             return archive_commands.mark_command(config, args.action, args.note)
+        settings = config.settings
         return commands.hits(
-            config, args.watchlist, parse_since(args.since), args.limit, args.format, args.query, args.label
+            settings.monitor.database,
+            args.watchlist,
+            parse_since(args.since),
+            args.limit,
+            args.format,
+            args.query,
+            args.label,
+            settings.resolved_aliases,
         )
-    if command == "stories":
-        return commands.stories(config, args.watchlist, parse_since(args.since), args.limit, args.format)
     return _other_command(args, config)
+
+
+def _database_command(args: argparse.Namespace, database: str) -> int:
+    """The commands that use only the database: they read nothing else of the config file."""
+    from monitor import commands
+
+    command: str = args.command
+    if command == "hits":
+        since = parse_since(args.since)
+        return commands.hits(database, args.watchlist, since, args.limit, args.format, label=args.label)
+    if command == "stories":
+        return commands.stories(database, args.watchlist, parse_since(args.since), args.limit, args.format)
+    return commands.deliveries(database, args.action, args.status, args.notifier, args.limit, args.format)
 
 
 def _archive_command(args: argparse.Namespace, config: Any) -> int:
@@ -212,13 +235,11 @@ def _other_command(args: argparse.Namespace, config: Any) -> int:
     command: str = args.command
     if command == "status":
         return commands.status(config, args.format)
-    if command == "deliveries":
-        return commands.deliveries(config, args.action, args.status, args.notifier, args.limit, args.format)
     if command == "notify-test":
         return _run(commands.notify_test(config, args.notifier))
     if command == "match":
         source: Any = args.url or args.file or "-"
-        return _run(commands.match(config, args.watchlist, args.query, source))
+        return commands.match(config, args.watchlist, args.query, source)
     if command == "db":
         return commands.db_upgrade(config)
     if command == "web":

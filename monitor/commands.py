@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from monitor import output
-from monitor.config.compiled import Config, load_config
 from monitor.errors import MonitorError, StoreError
 from monitor.redact import mask_known, mask_url, redact
 from monitor.untrusted import printable
@@ -18,18 +17,41 @@ from monitor.untrusted import printable
 # imports take (the database layer alone is a quarter of a second), not the whole program's.
 # tests/test_startup.py checks which packages each command loads.
 if TYPE_CHECKING:
-    from monitor.models import Hit, PendingPage, Story
+    from collections.abc import Mapping
+
+    from monitor.config.compiled import Config
+    from monitor.config.database import DatabaseSettings
+    from monitor.models import Hit, Page, PendingPage, Story
     from monitor.notify.deliver import SendReport
+    from monitor.store import Store
     from monitor.store.archive import HitRecord
 
 log = logging.getLogger("monitor")
 
 
 def load(path: Path, log_level: str | None) -> Config:
+    from monitor.config.compiled import load_config
+
     config = load_config(path)
     if not log_level:
         logging.getLogger().setLevel(config.settings.monitor.log_level.upper())
     return config
+
+
+def load_database(path: Path, log_level: str | None) -> DatabaseSettings:
+    """Only [monitor] database and log_level, for the commands that use nothing else of the config."""
+    from monitor.config.database import read_database_settings
+
+    settings = read_database_settings(path)
+    if not log_level:
+        logging.getLogger().setLevel(settings.log_level.upper())
+    return settings
+
+
+def open_database(database: str) -> Store:
+    from monitor.store import Store
+
+    return Store.open(database)
 
 
 def now() -> datetime:
@@ -37,6 +59,8 @@ def now() -> datetime:
 
 
 def check(path: Path) -> int:
+    from monitor.config.compiled import load_config
+
     config = load_config(path)
     settings = config.settings
     for warning in settings.warnings:
@@ -181,11 +205,9 @@ def story_row(story: Story) -> dict[str, Any]:
     }
 
 
-def stories(config: Config, watchlist: str | None, since: datetime | None, limit: int, fmt: str) -> int:
+def stories(database: str, watchlist: str | None, since: datetime | None, limit: int, fmt: str) -> int:
     """Stored stories, newest first: each once, with the outlets' copies under it."""
-    from monitor.runtime import open_store
-
-    store = open_store(config.settings)
+    store = open_database(database)
     try:
         found = store.stories(watchlist=watchlist, since=since, limit=limit)
     finally:
@@ -218,18 +240,20 @@ def stories(config: Config, watchlist: str | None, since: datetime | None, limit
 
 
 def hits(
-    config: Config,
+    database: str,
     watchlist: str | None,
     since: datetime | None,
     limit: int,
     fmt: str,
     query: str | None = None,
     label: str | None = None,
+    aliases: Mapping[str, tuple[str, ...]] | None = None,
 ) -> int:
-    from monitor.runtime import open_store
+    """Stored hits, newest first; with ``query``, only those whose article matches it (``aliases`` from the
+    config: a query may name them)."""
     from monitor.store.review import HitFilter, Review
 
-    store = open_store(config.settings)
+    store = open_database(database)
     try:
         wanted = HitFilter(watchlist=watchlist, label=label, since=since, limit=None if query else limit)
         records = Review(store).hits(wanted)
@@ -237,7 +261,7 @@ def hits(
             from monitor.match import matching
 
             fields = store.article_fields([record.hit.id for record in records])
-            matched = matching(query, fields, config.settings.resolved_aliases)
+            matched = matching(query, fields, aliases or {})
             records = [record for record in records if record.hit.id in matched][: limit or None]
         rows = [hit_row(record.hit, record) for record in records]
     finally:
@@ -372,11 +396,9 @@ def daemons_status(store: Any, fingerprint: str, at: datetime) -> list[dict[str,
 
 
 def deliveries(
-    config: Config, action: str, status_filter: str | None, notifier: str | None, limit: int, fmt: str
+    database: str, action: str, status_filter: str | None, notifier: str | None, limit: int, fmt: str
 ) -> int:
-    from monitor.runtime import open_store
-
-    store = open_store(config.settings)
+    store = open_database(database)
     try:
         outbox = store.outbox
         if action == "retry":
@@ -432,7 +454,7 @@ async def notify_test(config: Config, name: str | None) -> int:
     return 1 if failed else 0
 
 
-async def match(config: Config, watchlist: str | None, query: str | None, source: str | Path) -> int:
+def match(config: Config, watchlist: str | None, query: str | None, source: str | Path) -> int:
     from monitor.match import compile_watchlists
     from monitor.match.language import detect_language
     from monitor.models import WatchlistSpec
@@ -440,7 +462,7 @@ async def match(config: Config, watchlist: str | None, query: str | None, source
     matcher = config.matcher
     if query:
         matcher = compile_watchlists([WatchlistSpec("query", query=query)], config.settings.resolved_aliases)
-    fields = await _article_fields(config, source)
+    fields = _article_fields(config, source)
     fields["language"] = detect_language(fields["title"], fields["body"]) or ""
     explanations = matcher.explain(fields)
     if watchlist:
@@ -461,10 +483,9 @@ async def match(config: Config, watchlist: str | None, query: str | None, source
     return 0 if any(e.matched for e in explanations) else 1
 
 
-async def _article_fields(config: Config, source: str | Path) -> dict[str, str]:
-    """Title and text of the article to try, got exactly as the pipeline gets them."""
-    from monitor.runtime import new_fetcher
-
+def _article_fields(config: Config, source: str | Path) -> dict[str, str]:
+    """Title and text of the article to try, got exactly as the pipeline gets them. Only a web page or an HTML
+    file starts the event loop, the fetcher and the extractor; a text file or standard input loads none."""
     fields = {"title": "", "summary": "", "body": "", "url": "", "feed": ""}
     if source == "-":
         fields["body"] = sys.stdin.read()
@@ -473,23 +494,30 @@ async def _article_fields(config: Config, source: str | Path) -> dict[str, str]:
     if isinstance(source, Path) and not _looks_like_html(source):
         fields["body"] = source.read_text(encoding="utf-8", errors="replace")
         return fields
+    import asyncio
+
+    page, error = asyncio.run(_fetch_page(config, url))
+    if page is None:
+        raise MonitorError(f"cannot get the article text: {error}")
+    fields.update(title=page.title or "", body=page.text, url=url)
+    return fields
+
+
+async def _fetch_page(config: Config, url: str) -> tuple[Page | None, str | None]:
     from monitor.poll import fetch_page
+    from monitor.runtime import new_fetcher
     from monitor.workers import WorkerPool
 
     settings = config.settings.monitor
     with WorkerPool(0) as inline:  # one page: no worker processes, and no database either
         async with new_fetcher(config.settings) as fetcher:
-            page, error = await fetch_page(
+            return await fetch_page(
                 fetcher,
                 inline,
                 url,
                 max_size=settings.max_page_size,
                 extract_timeout=settings.extract_timeout,
             )
-    if page is None:
-        raise MonitorError(f"cannot get the article text: {error}")
-    fields.update(title=page.title or "", body=page.text, url=url)
-    return fields
 
 
 def _looks_like_html(path: Path) -> bool:

@@ -1,8 +1,10 @@
 """Imported once by the worker processes' fork server (``runtime.worker_preload``, last), before any worker is
 forked from it: what every worker needs is loaded here, so the workers share its memory instead of each loading
-a copy (the language model alone is about 80 MB). Then everything loaded so far is moved out of the garbage
-collector's sight: a collection in a worker would otherwise write to every object's header and so copy every
-page it sits on into that worker (measured: 27 MB private to each worker right after it started).
+a copy. The language model is mapped from its cache file (``match/langid_model.py``): its pages are the file's,
+read in as detections touch them and shared by every process that maps it. Then everything loaded so far is
+moved out of the garbage collector's sight: a collection in a worker would otherwise write to every object's
+header and so copy every page it sits on into that worker (measured: 27 MB private to each worker right after it
+started).
 """
 
 import gc

@@ -60,12 +60,29 @@ def test_check_reads_a_sqlite_database_without_sqlalchemy(tmp_path: Path) -> Non
 
 
 def test_match_on_a_text_file_loads_no_database_http_or_alerting_code(tmp_path: Path) -> None:
+    """Nor the event loop, and the language model is mapped from its cache file, not unpacked (after the first
+    run, which writes that file)."""
     config = simple_config(tmp_path)
     article = tmp_path / "article.txt"
     article.write_text("A drone was seen over the border at dawn.", encoding="utf-8")
-    loaded = packages(imported_by(config, "match", "--file", str(article)))
-    assert "ahocorasick" in loaded  # the matcher ran
-    assert not loaded & (NEVER | {"sqlalchemy", "jinja2", "lxml", "courlan"})
+    env = {"PYTHONPROFILEIMPORTTIME": "1", "MONITOR_CACHE_DIR": str(tmp_path / "cache")}
+    first = run_cli(config, "match", "--file", str(article), env=env)
+    assert "language en" in first.stdout
+    [cache] = (tmp_path / "cache").glob("langid-*.bin")  # unpacked once
+    written = cache.stat()
+    done = run_cli(config, "match", "--file", str(article), env=env)
+    assert "language en" in done.stdout
+    assert (cache.stat().st_ino, cache.stat().st_mtime_ns) == (
+        written.st_ino,
+        written.st_mtime_ns,
+    )  # only read
+    loaded = {
+        line.rsplit("|", 1)[1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:") and line.count("|") == 2
+    }
+    assert {"ahocorasick", "py3langid.langid", "monitor.match.langid_model"} <= loaded  # matched, detected
+    assert not packages(loaded) & (NEVER | {"sqlalchemy", "jinja2", "lxml", "courlan", "asyncio"})
 
 
 def test_reading_commands_on_a_current_database_load_sqlalchemy_core_and_nothing_heavy(
@@ -77,11 +94,16 @@ def test_reading_commands_on_a_current_database_load_sqlalchemy_core_and_nothing
         store, "Drone seen", datetime.now(UTC), "w", ("console",)
     )  # hits to list, with their snippets explained
     store.close()
-    for name in ("hits", "status", "deliveries"):
+    for name in ("hits", "status", "deliveries", "stories"):
         loaded = imported_by(config, name)
         assert "sqlalchemy.engine" in loaded, name
         assert "sqlalchemy.orm" not in loaded, name
+        assert "sqlalchemy.dialects.postgresql" not in loaded, name  # a SQLite database
         assert not packages(loaded) & (NEVER | {"jinja2", "numpy", "py3langid", "lxml", "courlan"}), name
+        if (
+            name != "status"
+        ):  # status compares the whole config with the running daemons'; these read two keys
+            assert not packages(loaded) & {"pydantic", "pydantic_core", "ahocorasick", "Stemmer"}, name
 
 
 def test_head_revision_read_from_the_files_is_alembics() -> None:

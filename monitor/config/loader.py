@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
-import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,7 +21,7 @@ from monitor.config.settings import (
     WatchlistSettings,
     describe_value,
 )
-from monitor.config.source import KeyPath, LineLocator, expand_tree, too_deep_line
+from monitor.config.source import KeyPath, LineLocator, expand_tree, read_toml
 from monitor.config.units import format_duration
 from monitor.config.web_settings import WebSettings, exposure_problem
 from monitor.errors import ConfigError, QueryError
@@ -33,8 +31,6 @@ from monitor.models import WatchlistSpec
 
 # --- loading ------------------------------------------------------------------------------------------------
 
-MAX_NESTING = 32
-_TOO_DEEP = f"nested more than {MAX_NESTING} levels deep (arrays, inline tables or dotted keys)"
 _TABLES = ("monitor", "feed", "page", "watchlist", "notifier", "alias")
 _SINGLE_TABLES = ("monitor", "web")
 _VALID_TABLES = "[monitor], [web], [[feed]], [[page]], [[watchlist]], [[notifier]], [[alias]]"
@@ -62,32 +58,8 @@ def load_settings(
     compiles them; it is passed in so that query errors are reported with every other problem).
 
     Raises ConfigError listing every problem as ``path:line: message``, in file order."""
-    text = _read_text(path)
-    deep = too_deep_line(text, MAX_NESTING)
-    if deep is not None:
-        raise ConfigError([f"{path}:{deep}: {_TOO_DEEP}"])
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError([f"{path}:{_toml_error_line(str(error), text)}: invalid TOML: {error}"]) from error
-    except RecursionError:  # the line check above should have caught it; never let it out as a traceback
-        raise ConfigError([f"{path}:1: {_TOO_DEEP}"]) from None
+    text, data = read_toml(path)
     return _Loader(path, LineLocator(text), env, check_query).load(data)
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return Path(path).read_bytes().decode("utf-8")
-    except OSError as error:
-        raise ConfigError([f"{path}: cannot read the config file: {error.strerror}"]) from None
-    except UnicodeDecodeError as error:
-        line = Path(path).read_bytes()[: error.start].count(b"\n") + 1
-        raise ConfigError([f"{path}:{line}: the config file is not UTF-8 text"]) from None
-
-
-def _toml_error_line(message: str, text: str) -> int:
-    found = re.search(r"\(at line (\d+), column \d+\)", message)
-    return int(found.group(1)) if found else max(1, len(text.splitlines()))
 
 
 def _label(kind: str, index: int | None, raw: object) -> str:

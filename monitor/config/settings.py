@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import re
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
@@ -28,24 +27,23 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from monitor import __version__
-from monitor.config.source import LineLocator
+from monitor.config.source import (
+    DEFAULT_CONFIG_PATH as DEFAULT_CONFIG_PATH,  # re-exported: where they were first defined
+)
+from monitor.config.source import LineLocator, resolve_database
+from monitor.config.source import default_config_path as default_config_path
+from monitor.config.source import describe_value as describe_value
 from monitor.config.units import format_duration, format_size, parse_duration, parse_size
 from monitor.config.web_settings import WebSettings
 from monitor.models import WatchlistSpec
 from monitor.redact import mask_url
 
-DEFAULT_CONFIG_PATH = Path("config/monitor.toml")
 TAG_PREFIX = "tag:"  # in a watchlist's feeds, "tag:turkey" names every feed tagged "turkey"
 
 
 # The version `monitor --version` prints; read from the package rather than its installed metadata, which takes
 # a scan of every installed distribution at each start.
 DEFAULT_USER_AGENT = f"monitor/{__version__} (media monitoring; +https://github.com/monitor-alerts/monitor)"
-
-
-def default_config_path(env: Mapping[str, str] = os.environ) -> Path:
-    """``$MONITOR_CONFIG`` when set, else ``config/monitor.toml`` relative to the working directory."""
-    return Path(env["MONITOR_CONFIG"]) if env.get("MONITOR_CONFIG") else DEFAULT_CONFIG_PATH
 
 
 # --- field types --------------------------------------------------------------------------------------------
@@ -203,15 +201,10 @@ class MonitorSettings(Section):
     @field_validator("database")
     @classmethod
     def _resolve_database(cls, value: str, info: ValidationInfo) -> str:
-        scheme, sep, rest = value.partition("://")
-        if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
-            raise _problem(f'not a database URL: {mask_url(value)!r} (use e.g. "sqlite:///monitor.db")')
-        if scheme.split("+")[0].lower() != "sqlite" or not rest.startswith("/"):
-            return value
-        file, qmark, query = rest[1:].partition("?")
-        if not file or file == ":memory:" or file.startswith("/"):
-            return value
-        return f"{scheme}:///{(_base_folder(info) / file).resolve()}{qmark}{query}"
+        try:
+            return resolve_database(value, _base_folder(info))
+        except ValueError as error:
+            raise _problem(str(error)) from None
 
 
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -468,13 +461,3 @@ def _by_name(items: Iterable[_Named], name: str, kind: str) -> _Named:
         if item.name == name:
             return item
     raise KeyError(f"no {kind} named {name!r}")
-
-
-def describe_value(value: object) -> str:
-    """A value's kind for messages; never the text of a string, which may hold an expanded secret."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    kinds = {str: "a string", list: "a list", dict: "a table"}
-    return next((name for kind, name in kinds.items() if isinstance(value, kind)), type(value).__name__)

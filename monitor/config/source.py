@@ -2,10 +2,86 @@
 
 from __future__ import annotations
 
+import os
 import re
+import tomllib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+from monitor.errors import ConfigError
+from monitor.redact import mask_url
+
+DEFAULT_CONFIG_PATH = Path("config/monitor.toml")
+MAX_NESTING = 32
+_TOO_DEEP = f"nested more than {MAX_NESTING} levels deep (arrays, inline tables or dotted keys)"
+
+
+def default_config_path(env: Mapping[str, str] = os.environ) -> Path:
+    """``$MONITOR_CONFIG`` when set, else ``config/monitor.toml`` relative to the working directory."""
+    return Path(env["MONITOR_CONFIG"]) if env.get("MONITOR_CONFIG") else DEFAULT_CONFIG_PATH
+
+
+# --- reading ------------------------------------------------------------------------------------------------
+
+
+def read_toml(path: Path) -> tuple[str, dict[str, Any]]:
+    """The text of the config file and its TOML document; ConfigError (``path:line: ...``) when it cannot be read,
+    is not UTF-8, is nested too deep or is not valid TOML."""
+    text = _read_text(path)
+    deep = too_deep_line(text, MAX_NESTING)
+    if deep is not None:
+        raise ConfigError([f"{path}:{deep}: {_TOO_DEEP}"])
+    try:
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError([f"{path}:{_toml_error_line(str(error), text)}: invalid TOML: {error}"]) from error
+    except RecursionError:  # the line check above should have caught it; never let it out as a traceback
+        raise ConfigError([f"{path}:1: {_TOO_DEEP}"]) from None
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return Path(path).read_bytes().decode("utf-8")
+    except OSError as error:
+        raise ConfigError([f"{path}: cannot read the config file: {error.strerror}"]) from None
+    except UnicodeDecodeError as error:
+        line = Path(path).read_bytes()[: error.start].count(b"\n") + 1
+        raise ConfigError([f"{path}:{line}: the config file is not UTF-8 text"]) from None
+
+
+def _toml_error_line(message: str, text: str) -> int:
+    found = re.search(r"\(at line (\d+), column \d+\)", message)
+    return int(found.group(1)) if found else max(1, len(text.splitlines()))
+
+
+# --- values shared by the settings models and the database-only reading --------------------------------------
+
+
+def resolve_database(value: str, base: Path) -> str:
+    """The [monitor] database URL, a relative SQLite file made absolute from the config file's folder ``base``;
+    ValueError (the message for the user) when it is not a URL."""
+    scheme, sep, rest = value.partition("://")
+    if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
+        raise ValueError(f'not a database URL: {mask_url(value)!r} (use e.g. "sqlite:///monitor.db")')
+    if scheme.split("+")[0].lower() != "sqlite" or not rest.startswith("/"):
+        return value
+    file, qmark, query = rest[1:].partition("?")
+    if not file or file == ":memory:" or file.startswith("/"):
+        return value
+    return f"{scheme}:///{(base / file).resolve()}{qmark}{query}"
+
+
+def describe_value(value: object) -> str:
+    """A value's kind for messages; never the text of a string, which may hold an expanded secret."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    kinds = {str: "a string", list: "a list", dict: "a table"}
+    return next((name for kind, name in kinds.items() if isinstance(value, kind)), type(value).__name__)
+
 
 # --- ${VAR} expansion ---------------------------------------------------------------------------------------
 

@@ -69,13 +69,15 @@ def occurrences(phrase: Phrase, article: Article, name: str) -> list[Occurrence]
     words = article.words[name]
     size = len(phrase.words)
     wanted = list(zip(phrase.words, phrase_forms(phrase, article.stemmed_in), strict=True))
+    # Each distinct word of the field is tried once per word of the phrase, not once per place it occurs.
+    distinct = set(words)
+    fits = [{w for w in distinct if _word_matches(p, f, w, article.language)} for p, f in wanted]
+    if not all(fits):
+        return []
     return [
         (start, start + size - 1)
         for start in range(len(words) - size + 1)
-        if all(
-            _word_matches(p, f, w, article.language)
-            for (p, f), w in zip(wanted, words[start : start + size], strict=True)
-        )
+        if all(word in fit for word, fit in zip(words[start : start + size], fits, strict=True))
     ]
 
 

@@ -159,10 +159,15 @@ def _tsvector(words: Iterable[str]) -> str | None:
 
 def default_words() -> Words:
     """The matcher's own word folding: the index must cut words exactly as the matcher does, so this is the
-    store's one use of the matching stage (imported here, late, so that the store's module stays light)."""
-    from monitor.match.fold import fold_words
+    store's one use of the matching stage (imported at the first article indexed, so that a command that only
+    reads the store does not load the matcher)."""
 
-    return fold_words
+    def words(text: str) -> list[str]:
+        from monitor.match.fold import fold_words
+
+        return fold_words(text)
+
+    return words
 
 
 def create_statements(dialect: str) -> Sequence[str]:

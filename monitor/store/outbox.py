@@ -10,8 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Row, and_, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from monitor.models import Delivery, DeliveryOutcome
 from monitor.store.queries import hit_from_row, hit_query, with_outlets
@@ -243,9 +241,14 @@ class Outbox:
 
 
 def _insert_ignore(dialect: str) -> Any:
-    """An INSERT that leaves an existing row alone (another daemon made it first)."""
+    """An INSERT that leaves an existing row alone (another daemon made it first). Each dialect's statement is
+    imported when first used: a SQLite process never loads PostgreSQL's."""
     if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
         return postgresql_insert(notifier_state).on_conflict_do_nothing(index_elements=["notifier"])
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
     return sqlite_insert(notifier_state).on_conflict_do_nothing(index_elements=["notifier"])
 
 

@@ -1,0 +1,243 @@
+"""py3langid's model, unpacked once into a file of raw arrays and memory-mapped at each start.
+
+The model ships as 4.5 MB of xz holding a 68 MB npz: unpacking it took about 0.4 s of CPU at every start of a
+process that detects a language, and 80 MB of private memory in each. Unpacked once into a cache file, it opens
+in a few milliseconds, and only the pages a detection touches are read in, shared by every process that maps the
+file (the daemon's fork server and its workers).
+
+The file holds the same arrays py3langid's own reader returns, in the same types, and they are handed to
+py3langid's own ``LanguageIdentifier``: detection is the library's code on the library's numbers
+(tests/test_language_model.py compares the two on every corpus sentence).
+
+The file is named after the model it was unpacked from (its path, size and modification time), so that
+installations side by side never take each other's file, and is checked at each opening against that model and
+against its own header (format, byte order, layout, length). A missing, stale or damaged file is rebuilt, written
+to a temporary file and renamed into place, so that no process ever maps a half-written one. Where no cache can be
+written (a read-only home), the model is read the library's way, as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import mmap
+import os
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+MAGIC = b"monitor langid model\n"
+HEADER_SIZE = 1 << 16  # the classes and layout, as JSON, padded; the arrays start page-aligned after it
+PAGE = mmap.PAGESIZE
+# The memoryview format of each unsigned or signed integer width py3langid's DFA arrays may come in.
+_VIEW_FORMAT: dict[str, Literal["H", "I", "Q", "i"]] = {"u2": "H", "u4": "I", "u8": "Q", "i4": "i"}
+_NATIVE = "<" if sys.byteorder == "little" else ">"
+
+
+def source_model() -> Path:
+    """py3langid's packed model, the one ``LanguageIdentifier.from_model_file(MODEL_FILE)`` reads."""
+    return Path(MODEL_DIR) / str(MODEL_FILE)
+
+
+def cache_dir(env: Mapping[str, str] = os.environ) -> Path:
+    """``$MONITOR_CACHE_DIR``, else ``$XDG_CACHE_HOME/monitor``, else ``~/.cache/monitor``."""
+    if env.get("MONITOR_CACHE_DIR"):
+        return Path(env["MONITOR_CACHE_DIR"])
+    if env.get("XDG_CACHE_HOME"):
+        return Path(env["XDG_CACHE_HOME"]) / "monitor"
+    return Path.home() / ".cache" / "monitor"
+
+
+def _stamp(source: Path) -> dict[str, Any]:
+    """What identifies the packed model: a new version of the library, or the file replaced, changes it."""
+    stat = source.stat()
+    return {"path": str(source.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def cache_file(source: Path, folder: Path) -> Path:
+    """The cache file of ``source`` in ``folder``."""
+    key = json.dumps([FORMAT, _stamp(source)], sort_keys=True).encode()
+    return folder / f"langid-{hashlib.sha256(key).hexdigest()[:16]}.bin"
+
+
+def load_identifier(folder: Path | None = None, source: Path | None = None) -> LanguageIdentifier:
+    """py3langid's identifier (probabilities normalised) on the model's arrays mapped from the cache file in
+    ``folder`` (default: ``cache_dir()``), unpacking ``source`` (default: py3langid's own model) there first when
+    the file is missing, stale or damaged."""
+    source = source or source_model()
+    folder = folder or cache_dir()
+    try:
+        path = cache_file(source, folder)
+        try:
+            return open_cached(path, source)
+        except (OSError, ValueError) as problem:
+            if path.exists():
+                log.warning(
+                    "language model cache %s is unusable (%s): unpacking the model again", path, problem
+                )
+            write_cache(source, path)
+            return open_cached(path, source)
+    except OSError as error:
+        log.warning(
+            "cannot keep the language model unpacked in %s (%s): reading it the slow way at each start "
+            "(set MONITOR_CACHE_DIR to a writable folder)",
+            folder,
+            error.strerror or error,
+        )
+        return LanguageIdentifier.from_model_file(source, norm_probs=True)
+
+
+def write_cache(source: Path, path: Path) -> None:
+    """Unpack ``source`` with py3langid's own reader and write its arrays to ``path``, atomically; then remove
+    the cache files of models that are gone or changed."""
+    import tempfile  # only to unpack: opening the cache file loads neither this nor lzma
+
+    from py3langid.modelio import load_model
+
+    ptc, pc, classes, nextmove, row, output = load_model(source)
+    rows = np.frombuffer(row, dtype=f"=u{row.itemsize}")
+    wide = np.uint32 if int(rows.max(initial=0)) < 1 << 24 else np.uint64
+    arrays = {
+        "ptc": np.asarray(ptc),
+        "pc": np.asarray(pc),
+        "nextmove": np.frombuffer(nextmove, dtype=f"=u{nextmove.itemsize}"),
+        "row": rows,
+        # py3langid's identifier starts each state's row at row << 8; kept here so that no process builds
+        # (and no forked worker copies, by counting references to it) a list of 100,000 numbers.
+        "rowbase": np.left_shift(rows.astype(wide), 8),
+        "output": np.asarray(output, dtype=np.int32),
+    }
+    layout: dict[str, list[Any]] = {}
+    offset = HEADER_SIZE
+    for name, array in arrays.items():
+        layout[name] = [offset, array.dtype.str, list(array.shape)]
+        offset += -(-array.nbytes // PAGE) * PAGE
+    header = {
+        "format": FORMAT,
+        "byteorder": sys.byteorder,
+        "source": _stamp(source),
+        "size": offset,
+        "classes": [str(c) for c in classes],
+        "layout": layout,
+    }
+    encoded = MAGIC + json.dumps(header).encode()
+    if len(encoded) > HEADER_SIZE:
+        raise ValueError(f"language model header of {len(encoded)} bytes does not fit in {HEADER_SIZE}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".langid-", suffix=".tmp")
+    try:
+        os.fchmod(handle, 0o644)  # the library's model, nothing private: readable as the package's own file
+        with os.fdopen(handle, "wb") as out:
+            out.write(encoded)
+            for name, array in arrays.items():
+                out.seek(layout[name][0])
+                out.write(np.ascontiguousarray(array).tobytes())
+            out.truncate(offset)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    log.info("language model unpacked to %s", path)
+    remove_stale(path.parent, keep=path)
+
+
+def read_header(path: Path) -> dict[str, Any]:
+    """The header of a cache file; ValueError when it is not one of this format."""
+    with path.open("rb") as file:
+        start = file.read(HEADER_SIZE)
+    if not start.startswith(MAGIC):
+        raise ValueError("not a language model cache file")
+    try:
+        header: dict[str, Any] = json.loads(start[len(MAGIC) :].rstrip(b"\0"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"damaged header: {error}") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ValueError("another format")
+    return header
+
+
+def open_cached(path: Path, source: Path) -> LanguageIdentifier:
+    """The identifier on the arrays mapped from ``path``; OSError or ValueError when the file is missing, made
+    from another model, or damaged."""
+    header = read_header(path)
+    if header.get("byteorder") != sys.byteorder or header.get("source") != _stamp(source):
+        raise ValueError("made from another model")
+    with path.open("rb") as file:
+        if os.fstat(file.fileno()).st_size != header["size"]:
+            raise ValueError(f"{os.fstat(file.fileno()).st_size} bytes, expected {header['size']}")
+        mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+    try:
+        arrays = _arrays(mapped, header)
+        identifier = LanguageIdentifier(
+            arrays["ptc"],
+            np.array(arrays["pc"]),
+            list(header["classes"]),
+            _view(mapped, header, "nextmove"),
+            _view(mapped, header, "output"),
+            norm_probs=True,
+            tk_row=(),  # set below, with the row starts it would otherwise compute into a list
+        )
+        identifier.tk_row = _view(mapped, header, "row")
+        identifier._rowbase = _view(mapped, header, "rowbase")
+    except (KeyError, TypeError, IndexError) as error:
+        raise ValueError(f"damaged layout: {error!r}") from None
+    return identifier
+
+
+def _arrays(mapped: mmap.mmap, header: dict[str, Any]) -> dict[str, np.ndarray[Any, Any]]:
+    arrays = {}
+    for name in ("ptc", "pc"):
+        offset, dtype, shape = header["layout"][name]
+        count = int(np.prod(shape, dtype=np.int64))
+        if offset < HEADER_SIZE or offset + count * np.dtype(dtype).itemsize > header["size"]:
+            raise ValueError(f"array {name} lies outside the file")
+        arrays[name] = np.frombuffer(mapped, dtype=dtype, count=count, offset=offset).reshape(shape)
+    classes = len(header["classes"])
+    if arrays["ptc"].ndim != 2 or arrays["ptc"].shape[1] != classes or arrays["pc"].shape != (classes,):
+        raise ValueError("the arrays do not fit the classes")
+    return arrays
+
+
+def _view(mapped: mmap.mmap, header: dict[str, Any], name: str) -> memoryview[int]:
+    """A one-dimensional integer array of the file as a memoryview: indexing it gives plain ints, as fast as
+    the ``array.array`` py3langid builds, without copying it."""
+    offset, dtype, shape = header["layout"][name]
+    if len(shape) != 1 or dtype[0] != _NATIVE or dtype[1:] not in _VIEW_FORMAT:
+        raise ValueError(f"array {name} of type {dtype} {shape}")
+    end = offset + shape[0] * np.dtype(dtype).itemsize
+    if offset < HEADER_SIZE or end > header["size"]:
+        raise ValueError(f"array {name} lies outside the file")
+    return memoryview(mapped)[offset:end].cast(_VIEW_FORMAT[dtype[1:]])
+
+
+def remove_stale(folder: Path, keep: Path, now: float | None = None) -> None:
+    """Remove the cache files of models that no longer exist or have changed, and temporary files a day old
+    (left by a process stopped while it wrote one). A process that still maps a removed file keeps its pages
+    until it exits."""
+    now = time.time() if now is None else now
+    for temporary in folder.glob(".langid-*.tmp"):
+        with contextlib.suppress(OSError):
+            if temporary.stat().st_mtime < now - 86400:
+                temporary.unlink()
+    for other in folder.glob("langid-*.bin"):
+        if other == keep:
+            continue
+        try:
+            source = read_header(other).get("source") or {}
+            current = _stamp(Path(source["path"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            current = None
+        if current is None or current != source:
+            other.unlink(missing_ok=True)
