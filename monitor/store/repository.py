@@ -26,7 +26,7 @@ from monitor.models import (
 from monitor.redact import mask_url, redact
 from monitor.store import engine as engine_setup
 from monitor.store.evidence import capture_row
-from monitor.store.findings import StoryRules, hit_row, insert_hits, insert_ignore, store_hits
+from monitor.store.findings import StoryRules, hit_row, insert_hits, insert_ignore, prebuilt, store_hits
 from monitor.store.health import HealthRecords, write_health, write_page_text
 from monitor.store.index import SearchIndex, Words, default_words
 from monitor.store.outbox import Outbox
@@ -324,9 +324,14 @@ class Store:
             return {}
         dialect = self.engine.dialect.name
         new_articles = conn.execute(
-            insert_ignore(articles, dialect)
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(articles.c.id, articles.c.key),
+            prebuilt(
+                ("insert articles", dialect),
+                lambda: (
+                    insert_ignore(articles, dialect)
+                    .on_conflict_do_nothing(index_elements=["key"])
+                    .returning(articles.c.id, articles.c.key)
+                ),
+            ),
             [_article_row(f.article) for f in findings],
         )
         # Keys come back as stored: a column type may have cleaned them (NULs on PostgreSQL).
