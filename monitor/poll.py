@@ -37,7 +37,14 @@ from monitor.models import (
 )
 from monitor.notify.items import site_name
 from monitor.page_retry import PageFailure
-from monitor.poll_plan import PollOutcome, PollTiming, document_digest, plan, repeated_failure
+from monitor.poll_plan import (
+    PollOutcome,
+    PollTiming,
+    document_digest,
+    plan,
+    repeated_failure,
+    request_validators,
+)
 from monitor.poll_read import MAX_TITLE, capped_title
 from monitor.store import PageRetries, Store
 from monitor.store.polls import PollStart, PollWrite
@@ -148,12 +155,14 @@ class Pipeline:
         started = time.monotonic()
         start = start or self.store.poll_start(job.name)
         state = start.state
+        reader = _reader(job)
+        etag, last_modified = request_validators(state, reader)
         try:
             fetched = await self.fetcher.fetch(
                 state.fetch_url,
                 max_size=self.limits.max_feed_size,
-                etag=state.etag,
-                last_modified=state.last_modified,
+                etag=etag,
+                last_modified=last_modified,
                 user_agent=job.user_agent,
                 headers=job.headers_for(state.fetch_url),
             )
@@ -162,9 +171,10 @@ class Pipeline:
             return await self._finish(job, start, failed, now, started)
         digest = None
         if state.failed_digest is not None and not fetched.not_modified:
-            digest = document_digest(fetched.body, _reader(job))
+            digest = document_digest(fetched.body, reader)
         again = repeated_failure(
             state,
+            reader,
             not_modified=fetched.not_modified,
             digest=digest,
             etag=fetched.etag,
@@ -181,7 +191,7 @@ class Pipeline:
             else:
                 parsed, page_text = self._read_page(job, fetched, now)
         except FeedParseError as exc:
-            digest = digest or document_digest(fetched.body, _reader(job))
+            digest = digest or document_digest(fetched.body, reader)
             failed = PollOutcome.unparseable(exc.reason, digest, fetched.etag, fetched.last_modified)
             return await self._finish(job, start, failed, now, started)
         except (

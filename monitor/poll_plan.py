@@ -92,32 +92,49 @@ def plan(
 
 
 def document_digest(body: bytes, reader: str) -> str:
-    """What identifies a fetched document for ``repeated_failure``: its bytes and how they are read (the
-    program's version and the source's kind), so that an upgrade or another reading parses it again."""
+    """What identifies a fetched document for ``repeated_failure``: ``reader_tag(reader)`` followed by a hash of
+    the bytes and how they are read (``reader``: the program's version, the source's kind and selector), so
+    that an upgrade or another reading parses it again. 64 characters."""
     digest = hashlib.sha256(reader.encode("utf-8"))
     digest.update(b"\x00")
     digest.update(body)
-    return digest.hexdigest()
+    return reader_tag(reader) + digest.hexdigest()[:48]
+
+
+def reader_tag(reader: str) -> str:
+    return hashlib.sha256(reader.encode("utf-8")).hexdigest()[:16]
+
+
+def request_validators(state: FeedState, reader: str) -> tuple[str | None, str | None]:
+    """The validators a poll sends: the stored ones, unless they name a document that failed to parse when read
+    another way (another version of the program, another selector): that one is fetched whole, and read again."""
+    if state.failed_digest is not None and not state.failed_digest.startswith(reader_tag(reader)):
+        return None, None
+    return state.etag, state.last_modified
 
 
 def repeated_failure(
     state: FeedState,
+    reader: str,
     *,
     not_modified: bool,
     digest: str | None = None,
     etag: str | None = None,
     last_modified: str | None = None,
 ) -> PollOutcome | None:
-    """The stored failure again when the document that failed to parse last time came back unchanged (a 304 to
-    its validators, or the same digest): not parsed again, and still reported failing with its reason. None
-    when there is no such failure or the document changed. ``etag``, ``last_modified``: the response's, when
-    it sent the document again (a 304 keeps the stored ones)."""
-    if state.failed_digest is None or not (not_modified or digest == state.failed_digest):
+    """The stored failure again when the document that failed to parse last time, read the same way, came back
+    unchanged (a 304 to its validators, or the same digest): not parsed again, and still reported failing with
+    its reason. None when there is no such failure, or the document or its reading changed. ``etag``,
+    ``last_modified``: the response's, when it sent the document again (a 304 keeps the stored ones)."""
+    failed = state.failed_digest
+    if failed is None or not failed.startswith(reader_tag(reader)):
+        return None
+    if not (not_modified or digest == failed):
         return None
     reason = state.last_error or "the document failed to parse"
     if not_modified:
         etag, last_modified = state.etag, state.last_modified
-    return PollOutcome.unparseable(reason, state.failed_digest, etag, last_modified)
+    return PollOutcome.unparseable(reason, failed, etag, last_modified)
 
 
 def backoff_delay(

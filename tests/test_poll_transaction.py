@@ -241,6 +241,26 @@ def test_a_fetch_failure_after_a_failed_document_forgets_it_so_the_next_poll_par
     assert pool.ran == ["read_feed"] * 2  # the same document, parsed again: its validators were forgotten
 
 
+def test_a_page_that_failed_is_read_again_once_its_selector_changes(
+    store: Store, http_server: LocalServer
+) -> None:
+    page = b"<html><body><main><p>The council approved the budget on Monday evening.</p></main></body></html>"
+    url = http_server.route("/page", body=page, headers={"Content-Type": "text/html"}, etag='"p1"')
+    missing = FeedJob("page", url, 600.0, fulltext=False, page_mode="text", selector="#gone")
+    [first] = cycle(store, [missing])
+    assert first.status == "error" and "matches nothing" in (first.error or "")
+    [second] = cycle(store, [missing], NOW + timedelta(hours=1))
+    assert (second.status, second.error, second.consecutive_failures) == ("error", first.error, 2)
+
+    fixed = FeedJob("page", url, 600.0, fulltext=False, page_mode="text", selector="main")
+    [third] = cycle(store, [fixed], NOW + timedelta(hours=2))
+    assert (third.status, third.consecutive_failures) == ("ok", 0)
+    sent = [r.headers.get("if-none-match") for r in http_server.requests_for("/page")]
+    assert sent == [None, '"p1"', None]  # read another way: fetched whole, not answered by the old 304
+    assert store.feed_state("page").failed_digest is None
+    assert store.health.page_text("page") == "The council approved the budget on Monday evening."
+
+
 def test_postgresql_stores_a_poll_in_one_commit_and_remembers_a_failed_document(
     pg_url: str, http_server: LocalServer
 ) -> None:
