@@ -91,7 +91,8 @@ def jaccard(a: Sequence[int], b: Sequence[int]) -> float:
     ``operator.eq`` counts in C: a story placement compares each new article with up to 200 candidates.)"""
     if len(a) != len(b):
         raise ValueError(f"signatures of {len(a)} and {len(b)} values cannot be compared")
-    return sum(map(operator.eq, a, b)) / len(a)
+    equal: int = sum(map(operator.eq, a, b))
+    return equal / len(a)
 
 
 def containment(a: Fingerprint, b: Candidate) -> float:
