@@ -2,7 +2,8 @@
 
 Builds the runtime exactly as ``monitor poll`` does (``load_config`` + ``open_runtime``), runs
 ``pipeline.poll_many`` over every configured feed, and prints one JSON line: wall and CPU time of the cycle
-(this process and its worker processes), peak resident memory of each, and the poll outcomes.
+(this process and its worker processes), peak resident memory of each, the database commits a feed, and the
+poll outcomes.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
+
+from sqlalchemy import event
 
 from monitor.runtime import load_config, open_runtime
 
@@ -80,8 +83,14 @@ async def cycle(config_path: Path) -> dict[str, object]:
     config = load_config(config_path)
     opened = time.monotonic()
     peak_pss = [0]
+    commits = [0]
+
+    def count_commit(_connection: object) -> None:
+        commits[0] += 1
+
     async with open_runtime(config) as runtime:
         setup = time.monotonic() - opened
+        event.listen(runtime.store.engine, "commit", count_commit)
         before = tree_usage(os.getpid())
         sampler = asyncio.create_task(sample_pss(peak_pss))
         started = time.monotonic()
@@ -105,6 +114,7 @@ async def cycle(config_path: Path) -> dict[str, object]:
         "peak_rss_main_mb": round(after[os.getpid()][2] / 2**20, 1),
         "statuses": dict(statuses),
         "new_entries": sum(r.new_entries for r in results),
+        "commits_per_feed": round(commits[0] / max(len(results), 1), 2),
         "hits": sum(r.hits for r in results),
         "page_errors": sum(len(r.page_errors) for r in results),
         "errors": sorted({r.error or "" for r in results if r.status == "error"})[:5],

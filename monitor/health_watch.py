@@ -40,6 +40,12 @@ def health_of(
     return assess(samples.entry_times, pages, consecutive_failures, silent_after, now)
 
 
+@dataclass(frozen=True, slots=True)
+class HealthStep:
+    keep: HealthSamples | None  # the samples to store; None when the poll changed nothing
+    change: HealthChange | None  # the change to tell, if any
+
+
 @dataclass(slots=True)
 class HealthWatch:
     store: Store
@@ -50,22 +56,35 @@ class HealthWatch:
     async def after_poll(
         self, feed: str, new_entries: int, page_texts: Sequence[str], consecutive_failures: int, now: datetime
     ) -> HealthChange | None:
-        """Record what the poll brought and tell the health notifiers if the feed's health changed."""
-        before = self.store.health.samples(feed)
+        """Record what the poll brought and tell the health notifiers if the feed's health changed (on its own:
+        the pipeline keeps the samples in its poll's transaction with ``step``)."""
+        step = self.step(
+            feed, self.store.health.samples(feed), new_entries, page_texts, consecutive_failures, now
+        )
+        if step.keep is not None:
+            self.store.health.save(feed, step.keep.entry_times, step.keep.pages, step.keep.told_state)
+        if step.change is not None:
+            await self.tell(step.change)
+        return step.change
+
+    def step(
+        self,
+        feed: str,
+        before: HealthSamples,
+        new_entries: int,
+        page_texts: Sequence[str],
+        consecutive_failures: int,
+        now: datetime,
+    ) -> HealthStep:
+        """What a poll does to the feed's health samples (``before``: as stored), and the change to tell."""
         times = keep_recent(before.entry_times, [now] if new_entries else [])
         pages = (*before.pages, *((s.fulltext, s.paywall_marker) for s in map(page_sample, page_texts)))
         pages = pages[-RECENT_PAGES:]
         health = health_of(HealthSamples(times, pages), consecutive_failures, self.silent_after, now)
         change = health_change(feed, before.told_state, health.state)
-        if (tuple(times), tuple(pages), health.state) != (
-            tuple(before.entry_times),
-            tuple(before.pages),
-            before.told_state,
-        ):  # a poll that changed nothing (a 304) writes nothing
-            self.store.health.save(feed, times, pages, health.state)
-        if change is not None:
-            await self.tell(change)
-        return change
+        kept = HealthSamples(tuple(times), tuple(pages), health.state)
+        unchanged = kept == HealthSamples(tuple(before.entry_times), tuple(before.pages), before.told_state)
+        return HealthStep(None if unchanged else kept, change)  # a poll that changed nothing writes nothing
 
     async def tell(self, change: HealthChange) -> None:
         from monitor.notify import Message, log_message, send_message

@@ -407,6 +407,9 @@ class FeedState:
     entries_seen: int = 0
     next_poll: datetime | None = None
     gone: bool = False  # the server said 410 Gone
+    # The last document failed to parse: its digest (``poll_plan.document_digest``); etag and last_modified
+    # are then its validators, so a 304 or the same bytes mean the same failure.
+    failed_digest: str | None = None
 
     @property
     def fetch_url(self) -> str:
@@ -444,6 +447,7 @@ class FeedUpdate:
     gone: bool = False
     moved_to: str | None = None  # the new address after a permanent redirect; None keeps the current one
     validators: tuple[str | None, str | None] | None = None  # new (etag, last_modified); None keeps them
+    failed_digest: str | None = None  # the digest of the document that failed to parse, or None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from monitor import extract, gnews, page_retry, page_source, poll_read, stories, urls
+from monitor import __version__, extract, gnews, page_retry, page_source, poll_read, stories, urls
 from monitor.errors import ExtractError, FeedParseError, FetchError, WorkerCrashed
 from monitor.fetch import PAGE_ACCEPT, Fetcher
+from monitor.health import HealthChange
 from monitor.health_watch import HealthWatch
 from monitor.match import Matcher
 from monitor.match.language import detect_language
@@ -26,7 +27,6 @@ from monitor.models import (
     Article,
     Entry,
     FeedJob,
-    FeedState,
     FetchResult,
     Finding,
     Page,
@@ -37,9 +37,17 @@ from monitor.models import (
 )
 from monitor.notify.items import site_name
 from monitor.page_retry import PageFailure
-from monitor.poll_plan import PollOutcome, PollTiming, plan
+from monitor.poll_plan import (
+    PollOutcome,
+    PollTiming,
+    document_digest,
+    plan,
+    repeated_failure,
+    request_validators,
+)
 from monitor.poll_read import MAX_TITLE, capped_title
 from monitor.store import PageRetries, Store
+from monitor.store.polls import PollStart, PollWrite
 from monitor.workers import WorkerPool
 
 log = logging.getLogger("monitor.poll")
@@ -109,136 +117,184 @@ class Pipeline:
 
     async def poll_many(self, jobs: Sequence[FeedJob], now: datetime) -> list[PollResult]:
         """Poll feeds concurrently, a bounded number at a time: enough to keep every connection busy, few
-        enough that fetched feeds do not pile up in memory while they wait for a parser."""
+        enough that fetched feeds do not pile up in memory while they wait for a parser. The feeds' states and
+        health samples are read once for the cycle, in one query."""
         slots = asyncio.Semaphore(self.limits.pages_in_flight * 2)
+        try:
+            starts = self.store.poll_starts(job.name for job in jobs)
+        except Exception:
+            log.exception("the cycle's feed states could not be read; each poll reads its own")
+            starts = {}
 
         async def poll_in_slot(job: FeedJob) -> PollResult:
             async with slots:
-                return await self.poll_safely(job, now)
+                return await self.poll_safely(job, now, starts.get(job.name))
 
         return list(await asyncio.gather(*(poll_in_slot(job) for job in jobs)))
 
-    async def poll_safely(self, job: FeedJob, now: datetime) -> PollResult:
+    async def poll_safely(self, job: FeedJob, now: datetime, start: PollStart | None = None) -> PollResult:
         """``poll``, except that a bug or a database error in one feed's poll is logged, recorded as that feed's
         failure (so it backs off like any other) and returned as its error, instead of ending the cycle for
-        every feed."""
+        every feed. Nothing of the failed poll itself is stored: its write is one transaction."""
         started = time.monotonic()
         try:
-            result = await self.poll(job, now)
-            if result.status not in ("ok", "lease-lost"):
-                await self._after_poll(job, result, (), now)
-            return result
+            return await self.poll(job, now, start)
         except Exception as exc:
             log.exception("feed=%s poll crashed", job.name)
             reason = f"internal error: {type(exc).__name__}: {exc}"
             try:
-                return self._record(
-                    job, self.store.feed_state(job.name), PollOutcome.failed(reason), now, started
-                )
+                fresh = self.store.poll_start(job.name)
+                return await self._finish(job, fresh, PollOutcome.failed(reason), now, started)
             except Exception:
                 log.exception("feed=%s the crash could not be recorded either", job.name)
                 return PollResult(job.name, "error", error=reason, elapsed=time.monotonic() - started)
 
-    async def poll(self, job: FeedJob, now: datetime) -> PollResult:
+    async def poll(self, job: FeedJob, now: datetime, start: PollStart | None = None) -> PollResult:
+        """One feed's poll. ``start``: its state and health samples when the cycle read them already. Everything
+        the poll stores is written in one transaction at its end (``Store.save_poll``)."""
         started = time.monotonic()
-        state = self.store.feed_state(job.name)
+        start = start or self.store.poll_start(job.name)
+        state = start.state
+        reader = _reader(job)
+        etag, last_modified = request_validators(state, reader)
         try:
             fetched = await self.fetcher.fetch(
                 state.fetch_url,
                 max_size=self.limits.max_feed_size,
-                etag=state.etag,
-                last_modified=state.last_modified,
+                etag=etag,
+                last_modified=last_modified,
                 user_agent=job.user_agent,
                 headers=job.headers_for(state.fetch_url),
             )
         except FetchError as exc:
             failed = PollOutcome.failed(exc.reason, retry_after=exc.retry_after, gone=exc.permanent)
-            return self._record(job, state, failed, now, started)
+            return await self._finish(job, start, failed, now, started)
+        digest = None
+        if state.failed_digest is not None and not fetched.not_modified:
+            digest = document_digest(fetched.body, reader)
+        again = repeated_failure(
+            state,
+            reader,
+            not_modified=fetched.not_modified,
+            digest=digest,
+            etag=fetched.etag,
+            last_modified=fetched.last_modified,
+        )
+        if again is not None:  # the document that failed to parse, unchanged: not parsed again
+            return await self._finish(job, start, again, now, started)
         if fetched.not_modified:
-            return self._record(job, state, _fetched("not-modified", fetched), now, started)
+            return await self._finish(job, start, _fetched("not-modified", fetched), now, started)
+        page_text = None
         try:
-            parsed = (
-                await self._parse(fetched) if job.page_mode is None else self._read_page(job, fetched, now)
-            )
-        except (FeedParseError, TimeoutError, WorkerCrashed) as exc:
-            reason = exc.reason if isinstance(exc, FeedParseError) else _parse_failure(exc)
-            return self._record(job, state, PollOutcome.failed(reason), now, started)
+            if job.page_mode is None:
+                parsed = await self._parse(fetched)
+            else:
+                parsed, page_text = self._read_page(job, fetched, now)
+        except FeedParseError as exc:
+            digest = digest or document_digest(fetched.body, reader)
+            failed = PollOutcome.unparseable(exc.reason, digest, fetched.etag, fetched.last_modified)
+            return await self._finish(job, start, failed, now, started)
+        except (
+            TimeoutError,
+            WorkerCrashed,
+        ) as exc:  # not the document's fault for sure: parsed again next time
+            return await self._finish(job, start, PollOutcome.failed(_parse_failure(exc)), now, started)
 
-        new_entries = self._new_entries(parsed.entries)
+        new_entries, changed = self._sort_entries(parsed.entries, now)
         languages = entry_languages(parsed)
-        articles = await asyncio.gather(
-            *(self._article(job, entry, now, parsed.title, languages) for entry in new_entries)
+        articles, updates = await asyncio.gather(
+            asyncio.gather(*(self._article(job, e, now, parsed.title, languages) for e in new_entries)),
+            asyncio.gather(*(self._article(job, e, now, parsed.title, languages) for e in changed)),
         )
-        if self._lease_lost(job):
-            return PollResult(job.name, "lease-lost", elapsed=time.monotonic() - started)
-        hits = self._store(articles, now)
-        changed = self._changed_entries(parsed.entries, new_entries, now)
-        updates = await asyncio.gather(
-            *(self._article(job, entry, now, parsed.title, languages) for entry in changed)
+        result = await self._finish(
+            job,
+            start,
+            _fetched("ok", fetched, len(new_entries)),
+            now,
+            started,
+            findings=[self._finding(article, now, retry, page) for article, retry, page in articles],
+            updates=[self._update_finding(article, page, now) for article, _, page in updates],
+            texts=[a.text for a, _, _ in articles if a.text or a.fetch_error],
+            page_text=page_text,
         )
-        hits += self._store_updates([(article, page) for article, _, page in updates], now)
-        result = self._record(job, state, _fetched("ok", fetched, len(new_entries)), now, started)
         page_errors = tuple(
             f"{a.url}: {a.fetch_error}" + ("; fetching it again later" if retry else "")
             for a, retry, _ in articles
             if a.fetch_error
         )
-        texts = [a.text for a, _, _ in articles if a.text or a.fetch_error]
-        await self._after_poll(job, result, texts, now)
+        if result.status == "lease-lost":
+            return result
         return dataclasses.replace(
-            result,
-            hits=hits,
-            warning=parsed.warning,
-            page_errors=page_errors,
-            updated_entries=len(changed),
+            result, warning=parsed.warning, page_errors=page_errors, updated_entries=len(changed)
         )
 
-    async def _after_poll(
-        self, job: FeedJob, result: PollResult, texts: Sequence[str], now: datetime
-    ) -> None:
-        if self.health is None:
-            return
-        try:
-            await self.health.after_poll(
-                job.name, result.new_entries, texts, result.consecutive_failures, now
-            )
-        except Exception:
-            log.exception("feed=%s its health could not be recorded", job.name)
-
-    def _record(
-        self, job: FeedJob, state: FeedState, outcome: PollOutcome, now: datetime, started: float
+    async def _finish(
+        self,
+        job: FeedJob,
+        start: PollStart,
+        outcome: PollOutcome,
+        now: datetime,
+        started: float,
+        *,
+        findings: Sequence[Finding] = (),
+        updates: Sequence[Finding] = (),
+        texts: Sequence[str] = (),
+        page_text: str | None = None,
     ) -> PollResult:
-        """Decide what the outcome does to the feed's schedule, store it, and say it as the poll's result."""
+        """Decide what the outcome does to the feed's schedule and health, store it with the poll's articles in
+        one transaction (nothing, when this daemon lost the feed's lease), and say it as the poll's result."""
         if self._lease_lost(job):
             return PollResult(job.name, "lease-lost", elapsed=time.monotonic() - started)
-        change = plan(state, outcome, now, PollTiming(job.interval, self.limits.max_backoff), self.rng)
-        self.store.record_poll(change)
+        change = plan(start.state, outcome, now, PollTiming(job.interval, self.limits.max_backoff), self.rng)
+        step = None
+        if self.health is not None:
+            step = self.health.step(
+                job.name, start.health, outcome.new_entries, texts, change.consecutive_failures, now
+            )
+        write = PollWrite(change, findings, updates, step.keep if step else None, page_text)
+        saved = self.store.save_poll(write, self.routes, now=now, stories=stories)
         if change.moved_to:
             log.warning("feed=%s moved permanently to %s; polling the new address", job.name, change.moved_to)
+        for finding in findings:
+            if finding.article.key in saved.hits:  # else another poll stored it first
+                _log_hits(finding)
+        for finding, new_hits in zip(updates, saved.update_hits, strict=True):
+            article = finding.article
+            log.info("updated feed=%s url=%s new_hits=%d", article.feed, article.url, len(new_hits))
+        if step is not None and step.change is not None:
+            await self._tell(job, step.change)
         return PollResult(
             job.name,
             change.status,
             new_entries=outcome.new_entries,
+            hits=sum(map(len, saved.hits.values())) + sum(map(len, saved.update_hits)),
             error=change.error,
             elapsed=time.monotonic() - started,
             next_poll=change.next_poll,
             consecutive_failures=change.consecutive_failures,
         )
 
+    async def _tell(self, job: FeedJob, change: HealthChange) -> None:
+        assert self.health is not None
+        try:
+            await self.health.tell(change)
+        except Exception:
+            log.exception("feed=%s its health change could not be told", job.name)
+
     def _lease_lost(self, job: FeedJob) -> bool:
         return self.lease_check is not None and not self.lease_check(job.name)
 
-    def _read_page(self, job: FeedJob, fetched: FetchResult, now: datetime) -> ParsedFeed:
-        """A [[page]] source as a feed: its links, or the sentences its text gained since the last poll."""
+    def _read_page(self, job: FeedJob, fetched: FetchResult, now: datetime) -> tuple[ParsedFeed, str | None]:
+        """A [[page]] source as a feed: its links, or the sentences its text gained since the last poll (with
+        the text now, which the poll stores)."""
         if job.page_mode == "links":
-            return page_source.page_links(fetched.body, fetched.final_url, job.selector)
+            return page_source.page_links(fetched.body, fetched.final_url, job.selector), None
         text = page_source.page_text(fetched.body, fetched.final_url, job.selector)
         before = self.store.health.page_text(job.name)
-        self.store.health.save_page_text(job.name, text)
         added = page_source.added_sentences(before, text) if before is not None else []
         title = job.name
         entries = (page_source.text_change_entry(job.url, title, added, now),) if added else ()
-        return ParsedFeed(title, entries)
+        return ParsedFeed(title, entries), text
 
     async def _parse(self, fetched: FetchResult) -> ParsedFeed:
         """The feed read in a worker process, every feed whatever its size: the main process is the cycle's
@@ -255,32 +311,24 @@ class Pipeline:
         )
         return parsed
 
-    def _new_entries(self, entries: Sequence[Entry]) -> list[Entry]:
+    def _sort_entries(self, entries: Sequence[Entry], now: datetime) -> tuple[list[Entry], list[Entry]]:
+        """The entries not stored yet, and the stored ones that came back changed and are recent enough to
+        alert on (each once a poll), from one read of the store."""
         unique = {entry.key: entry for entry in reversed(entries)}  # the first occurrence wins
-        unseen = self.store.unseen(unique)
-        return [entry for key, entry in reversed(unique.items()) if key in unseen]
-
-    def _changed_entries(self, entries: Sequence[Entry], new: Sequence[Entry], now: datetime) -> list[Entry]:
-        """The stored entries that came back changed and are recent enough to alert on: each once a poll."""
-        fresh = {entry.key for entry in new}
-        unique = {entry.key: entry for entry in reversed(entries) if entry.key not in fresh}
-        stored = self.store.stored_entries(unique)
+        unseen, stored = self.store.known_entries(unique)
+        new = [entry for key, entry in reversed(unique.items()) if key in unseen]
         oldest = now - timedelta(seconds=self.limits.notify_max_age)
-        return [
-            entry for key, entry in unique.items() if key in stored and update_due(entry, stored[key], oldest)
+        first = {entry.key: entry for entry in reversed(entries) if entry.key not in unseen}
+        changed = [
+            entry for key, entry in first.items() if key in stored and update_due(entry, stored[key], oldest)
         ]
+        return new, changed
 
-    def _store_updates(self, articles: Sequence[tuple[Article, FetchResult | None]], now: datetime) -> int:
-        """Match the changed articles again and store them; returns the hits they gave that were not there."""
+    def _update_finding(self, article: Article, page: FetchResult | None, now: datetime) -> Finding:
+        """A changed article matched again, to be stored as its new version."""
         oldest_alerted = now - timedelta(seconds=self.limits.notify_max_age)
-        found = 0
-        for article, page in articles:
-            matches = tuple(self.matcher.match(article.fields()))
-            finding = Finding(article, matches, article.published >= oldest_alerted, page=page)
-            new_hits = self.store.save_update(finding, self.routes, now=now)
-            found += len(new_hits)
-            log.info("updated feed=%s url=%s new_hits=%d", article.feed, article.url, len(new_hits))
-        return found
+        matches = tuple(self.matcher.match(article.fields()))
+        return Finding(article, matches, article.published >= oldest_alerted, page=page)
 
     async def _article(
         self,
@@ -445,18 +493,6 @@ class Pipeline:
         )
         return Finding(article, matches, article.published >= oldest_alerted, retry, fingerprint, page)
 
-    def _store(
-        self, articles: Sequence[tuple[Article, PendingPage | None, FetchResult | None]], now: datetime
-    ) -> int:
-        """Match the new articles, place them in stories and store them with their hits in one transaction;
-        returns the hits stored."""
-        findings = [self._finding(article, now, retry, page) for article, retry, page in articles]
-        saved = self.store.save_articles(findings, self.routes, now=now, stories=stories)
-        for finding in findings:
-            if finding.article.key in saved:  # else another poll stored it first
-                _log_hits(finding)
-        return sum(len(hit_ids) for hit_ids in saved.values())
-
     async def retry_pages(self, now: datetime) -> RetryReport:
         """Fetch again the article pages that are due; match an article again when its text arrives, and
         store (and so alert) the hits that adds."""
@@ -616,6 +652,11 @@ def entry_languages(parsed: ParsedFeed) -> dict[str, str | None]:
     for entry, language in zip(parsed.entries, parsed.languages, strict=True):
         found.setdefault(entry.key, language)
     return found
+
+
+def _reader(job: FeedJob) -> str:
+    """How a source's document is read, for its digest: the program's version, and a page's mode and selector."""
+    return f"{__version__} {job.page_mode or 'feed'} {job.selector or ''}"
 
 
 def _parse_failure(exc: TimeoutError | WorkerCrashed) -> str:

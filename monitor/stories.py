@@ -9,6 +9,7 @@ then decide. Thresholds and band shape were chosen on the labelled set in tests/
 from __future__ import annotations
 
 import hashlib
+import operator
 from collections.abc import Mapping, Sequence
 from struct import Struct
 
@@ -86,8 +87,12 @@ def unpack_signature(data: bytes) -> tuple[int, ...]:
 
 
 def jaccard(a: Sequence[int], b: Sequence[int]) -> float:
-    """The estimated Jaccard similarity of two shingle sets: the share of equal MinHash values."""
-    return sum(x == y for x, y in zip(a, b, strict=True)) / len(a)
+    """The estimated Jaccard similarity of two shingle sets: the share of equal MinHash values. (``map`` with
+    ``operator.eq`` counts in C: a story placement compares each new article with up to 200 candidates.)"""
+    if len(a) != len(b):
+        raise ValueError(f"signatures of {len(a)} and {len(b)} values cannot be compared")
+    equal: int = sum(map(operator.eq, a, b))
+    return equal / len(a)
 
 
 def containment(a: Fingerprint, b: Candidate) -> float:

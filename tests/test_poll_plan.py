@@ -8,7 +8,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.models import FeedState
-from monitor.poll_plan import PollOutcome, PollTiming, backoff_delay, first_poll, moved_to, plan
+from monitor.poll_plan import (
+    PollOutcome,
+    PollTiming,
+    backoff_delay,
+    document_digest,
+    first_poll,
+    moved_to,
+    plan,
+    reader_tag,
+    repeated_failure,
+    request_validators,
+)
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 TIMING = PollTiming(interval=600.0, max_backoff=3600.0)
@@ -212,3 +223,71 @@ def test_an_overdue_feed_is_polled_now_not_in_the_past() -> None:
     assert first_poll(state(next_poll=overdue), SLOT, NOW) == NOW
     assert first_poll(state(next_poll=overdue, consecutive_failures=4), SLOT, NOW) == NOW
     assert first_poll(state(next_poll=NOW), SLOT, NOW) == NOW
+
+
+# a document that failed to parse -----------------------------------------------------------------------------
+
+
+def test_a_document_that_failed_to_parse_is_remembered_with_its_own_validators() -> None:
+    before = state(etag="good", last_modified="Mon", consecutive_failures=1)
+    outcome = PollOutcome.unparseable("not a feed", "d1", '"h1"', None)
+    change = plan(before, outcome, NOW, TIMING, NO_JITTER)
+    assert (change.status, change.error, change.consecutive_failures) == ("error", "not a feed", 2)
+    assert (change.failed_digest, change.validators) == ("d1", ('"h1"', None))
+
+
+def test_another_failure_after_a_failed_document_forgets_it_and_its_validators() -> None:
+    before = state(etag='"h1"', failed_digest="d1", last_error="not a feed")
+    change = plan(before, PollOutcome.failed("HTTP 503"), NOW, TIMING, NO_JITTER)
+    assert (change.failed_digest, change.validators, change.error) == (None, (None, None), "HTTP 503")
+    plain = plan(state(etag="good"), PollOutcome.failed("HTTP 503"), NOW, TIMING, NO_JITTER)
+    assert (plain.failed_digest, plain.validators) == (None, None)  # no failed document: validators kept
+
+
+def test_a_success_clears_the_failed_document() -> None:
+    before = state(etag='"h1"', failed_digest="d1", consecutive_failures=4)
+    change = plan(before, PollOutcome("ok", etag='"v2"'), NOW, TIMING, NO_JITTER)
+    assert (change.failed_digest, change.validators, change.consecutive_failures) == (None, ('"v2"', None), 0)
+
+
+READER = "0.1.0 feed "
+
+
+def test_the_failed_document_unchanged_is_the_same_failure_again() -> None:
+    failed = document_digest(b"<html>", READER)
+    before = state(etag='"h1"', last_modified="Mon", failed_digest=failed, last_error="not a feed")
+    on_304 = repeated_failure(before, READER, not_modified=True, etag='"other"')
+    assert on_304 == PollOutcome.unparseable(
+        "not a feed", failed, '"h1"', "Mon"
+    )  # a 304 keeps the validators
+    same = repeated_failure(
+        before, READER, not_modified=False, digest=failed, etag='"h2"', last_modified=None
+    )
+    assert same == PollOutcome.unparseable("not a feed", failed, '"h2"', None)
+    other = document_digest(b"<html> ", READER)
+    assert repeated_failure(before, READER, not_modified=False, digest=other) is None  # another document
+    assert (
+        repeated_failure(state(etag='"h1"'), READER, not_modified=True) is None
+    )  # nothing failed: a real 304
+    no_reason = repeated_failure(state(failed_digest=failed), READER, not_modified=True)
+    assert no_reason is not None and no_reason.error == "the document failed to parse"
+
+
+def test_a_failed_document_read_another_way_is_fetched_whole_and_parsed_again() -> None:
+    failed = document_digest(b"<html>", READER)
+    before = state(etag='"h1"', last_modified="Mon", failed_digest=failed, last_error="not a feed")
+    assert request_validators(before, READER) == ('"h1"', "Mon")
+    upgraded = "0.2.0 feed "
+    assert request_validators(before, upgraded) == (None, None)
+    assert repeated_failure(before, upgraded, not_modified=True) is None
+    again = document_digest(b"<html>", upgraded)
+    assert repeated_failure(before, upgraded, not_modified=False, digest=again) is None
+    assert request_validators(state(etag='"v1"'), upgraded) == ('"v1"', None)  # nothing failed: kept
+
+
+def test_a_documents_digest_covers_its_bytes_and_how_it_is_read() -> None:
+    assert document_digest(b"<html>", "0.1.0 feed ") == document_digest(b"<html>", "0.1.0 feed ")
+    assert document_digest(b"<html>", "0.1.0 feed ") != document_digest(b"<html> ", "0.1.0 feed ")
+    assert document_digest(b"<html>", "0.1.0 feed ") != document_digest(b"<html>", "0.1.1 feed ")
+    assert document_digest(b"<html>", "0.1.0 page p").startswith(reader_tag("0.1.0 page p"))
+    assert len(document_digest(b"", "")) == 64  # fits the column

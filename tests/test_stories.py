@@ -110,6 +110,14 @@ def test_the_most_similar_story_wins_and_the_earliest_on_a_tie() -> None:
     assert stories.place(fp(STORY), [candidate(half, 1, 1), candidate(STORY, 8, 8)]).story == 8
 
 
+def test_jaccard_is_the_share_of_equal_values_of_signatures_of_one_length() -> None:
+    assert stories.jaccard((1, 2, 3, 4), (1, 2, 3, 4)) == 1.0
+    assert stories.jaccard((1, 2, 3, 4), (1, 9, 3, 9)) == 0.5
+    assert stories.jaccard((1, 2, 3, 4), (5, 6, 7, 8)) == 0.0
+    with pytest.raises(ValueError, match="signatures of 4 and 3 values"):
+        stories.jaccard((1, 2, 3, 4), (1, 2, 3))
+
+
 def test_containment_is_symmetric_in_size() -> None:
     part = STORY[: len(STORY) * 2 // 3]
     assert stories.containment(fp(part), candidate(STORY)) > 0.8

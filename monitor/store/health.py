@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, select
+from sqlalchemy import Connection, Engine, Row, bindparam, select
 
+from monitor.store.findings import insert_ignore
 from monitor.store.tables import feed_health
 
 
@@ -30,11 +31,11 @@ class HealthRecords:
     def samples(self, feed: str) -> HealthSamples:
         with self.engine.begin() as conn:
             row = conn.execute(select(feed_health).where(feed_health.c.feed == feed)).one_or_none()
-        return _samples(row) if row is not None else HealthSamples()
+        return samples_of(row) if row is not None else HealthSamples()
 
     def all_samples(self) -> dict[str, HealthSamples]:
         with self.engine.begin() as conn:
-            return {row.feed: _samples(row) for row in conn.execute(select(feed_health))}
+            return {row.feed: samples_of(row) for row in conn.execute(select(feed_health))}
 
     def save(
         self,
@@ -43,15 +44,8 @@ class HealthRecords:
         pages: Sequence[tuple[bool, bool]],
         told_state: str | None,
     ) -> None:
-        values = {
-            "entry_times": json.dumps([t.isoformat() for t in entry_times]),
-            "pages": json.dumps([list(p) for p in pages]),
-            "told_state": told_state,
-        }
         with self.engine.begin() as conn:
-            changed = conn.execute(feed_health.update().where(feed_health.c.feed == feed).values(**values))
-            if changed.rowcount == 0:
-                conn.execute(feed_health.insert().values(feed=feed, **values))
+            write_health(conn, feed, entry_times, pages, told_state)
 
     def page_text(self, feed: str) -> str | None:
         """The text a [[page]] had at its last poll; None before the first."""
@@ -60,16 +54,54 @@ class HealthRecords:
 
     def save_page_text(self, feed: str, text: str) -> None:
         with self.engine.begin() as conn:
-            changed = conn.execute(
-                feed_health.update().where(feed_health.c.feed == feed).values(page_text=text)
-            )
-            if changed.rowcount == 0:
-                conn.execute(
-                    feed_health.insert().values(feed=feed, entry_times="[]", pages="[]", page_text=text)
-                )
+            write_page_text(conn, feed, text)
 
 
-def _samples(row: Row[Any]) -> HealthSamples:
+def samples_of(row: Row[Any]) -> HealthSamples:
+    """A feed_health row's samples (its columns may come from an outer join: None reads as no samples)."""
     times = tuple(datetime.fromisoformat(t) for t in json.loads(row.entry_times or "[]"))
     pages = tuple((bool(p[0]), bool(p[1])) for p in json.loads(row.pages or "[]"))
     return HealthSamples(times, pages, row.told_state)
+
+
+def write_health(
+    conn: Connection,
+    feed: str,
+    entry_times: Sequence[datetime],
+    pages: Sequence[tuple[bool, bool]],
+    told_state: str | None,
+) -> None:
+    conn.execute(
+        _upsert(conn.dialect.name, ("entry_times", "pages", "told_state")),
+        {
+            "feed": feed,
+            "entry_times": json.dumps([t.isoformat() for t in entry_times]),
+            "pages": json.dumps([list(p) for p in pages]),
+            "told_state": told_state,
+            "page_text": None,
+        },
+    )
+
+
+def write_page_text(conn: Connection, feed: str, text: str) -> None:
+    conn.execute(
+        _upsert(conn.dialect.name, ("page_text",)),
+        {"feed": feed, "entry_times": "[]", "pages": "[]", "told_state": None, "page_text": text},
+    )
+
+
+_UPSERTS: dict[tuple[str, tuple[str, ...]], Any] = {}
+
+
+def _upsert(dialect: str, columns: tuple[str, ...]) -> Any:
+    """INSERT a feed_health row, or on its feed SET only ``columns``: built once per dialect and columns."""
+    statement = _UPSERTS.get((dialect, columns))
+    if statement is None:
+        names = ("feed", "entry_times", "pages", "told_state", "page_text")
+        values: dict[str, Any] = {name: bindparam(name) for name in names}
+        base = insert_ignore(feed_health, dialect).values(values)
+        statement = base.on_conflict_do_update(
+            index_elements=["feed"], set_={name: base.excluded[name] for name in columns}
+        )
+        _UPSERTS[(dialect, columns)] = statement
+    return statement

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, bindparam, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
@@ -26,10 +26,19 @@ from monitor.models import (
 from monitor.redact import mask_url, redact
 from monitor.store import engine as engine_setup
 from monitor.store.evidence import capture_row
-from monitor.store.findings import StoryRules, hit_row, insert_hits, insert_ignore, store_hits
-from monitor.store.health import HealthRecords
+from monitor.store.findings import StoryRules, hit_row, insert_hits, insert_ignore, prebuilt, store_hits
+from monitor.store.health import HealthRecords, write_health, write_page_text
 from monitor.store.index import SearchIndex, Words, default_words
 from monitor.store.outbox import Outbox
+from monitor.store.polls import (
+    PollSaved,
+    PollStart,
+    PollWrite,
+    feed_state,
+    poll_start,
+    poll_starts,
+    write_feed_update,
+)
 from monitor.store.queries import hit_from_row, hit_query, latest_story_ids, with_outlets
 from monitor.store.tables import (
     CleanText,
@@ -44,6 +53,13 @@ from monitor.store.tables import (
 )
 
 SEEN_CHECK_BATCH = 500
+_ENTRY_COLUMNS = (articles.c.key, articles.c.title, articles.c.summary, articles.c.updated_at)
+_KNOWN = select(*_ENTRY_COLUMNS, articles.c.published_at).where(
+    articles.c.key.in_(bindparam("keys", expanding=True))
+)
+_KNOWN_ALIASES = select(article_aliases.c.key).where(
+    article_aliases.c.key.in_(bindparam("keys", expanding=True))
+)
 
 
 class Store:
@@ -103,42 +119,77 @@ class Store:
                     conn.execute(
                         update(feeds)
                         .where(feeds.c.name == name)
-                        .values(url=url, current_url=None, etag=None, last_modified=None, gone=False)
+                        .values(
+                            url=url,
+                            current_url=None,
+                            etag=None,
+                            last_modified=None,
+                            gone=False,
+                            failed_digest=None,
+                        )
                     )
 
     def feed_state(self, name: str) -> FeedState:
-        with self.engine.begin() as conn:
-            row = conn.execute(select(feeds).where(feeds.c.name == name)).one_or_none()
-        if row is None:
+        return self.poll_start(name).state
+
+    def poll_start(self, name: str) -> PollStart:
+        """The feed's state and health samples, read together (one query) before its poll."""
+        start = poll_start(self.engine, name)
+        if start is None:
             raise StoreError(
                 f"feed {name!r} is not in the database; run `monitor poll` with a config naming it"
             )
-        return _feed_state(row)
+        return start
+
+    def poll_starts(self, names: Iterable[str]) -> dict[str, PollStart]:
+        """``poll_start`` of every named feed that is stored, in one query: read once at a cycle's start."""
+        return poll_starts(self.engine, names)
 
     def feed_states(self) -> list[FeedState]:
         with self.engine.begin() as conn:
-            return [_feed_state(row) for row in conn.execute(select(feeds).order_by(feeds.c.name))]
+            return [feed_state(row) for row in conn.execute(select(feeds).order_by(feeds.c.name))]
 
     def record_poll(self, change: FeedUpdate) -> None:
         """Apply what a poll decided (``poll_plan.plan``) to the feed's row."""
-        values: dict[str, Any] = {
-            "last_polled_at": change.polled_at,
-            "last_status": change.status,
-            "last_error": change.error,
-            "consecutive_failures": change.consecutive_failures,
-            "next_poll_at": change.next_poll,
-            "gone": change.gone,
-        }
-        if change.entries_seen is not None:
-            values["entries_seen"] = change.entries_seen
-        if change.validators is not None:
-            values["etag"], values["last_modified"] = change.validators
-        if change.moved_to is not None:
-            values["current_url"] = change.moved_to
         with self.engine.begin() as conn:
-            conn.execute(update(feeds).where(feeds.c.name == change.feed).values(**values))
+            write_feed_update(conn, change)
+
+    def save_poll(
+        self,
+        write: PollWrite,
+        notifiers: Mapping[str, Sequence[str]],
+        *,
+        now: datetime,
+        stories: StoryRules | None = None,
+    ) -> PollSaved:
+        """Everything a poll stores, in one transaction: its new articles with their stories, hits and
+        deliveries (``save_articles``), its changed articles (``save_update``), the feed's page text, health
+        samples and new state. A failure anywhere stores none of it."""
+        with self.engine.begin() as conn:
+            saved = self._save_articles(conn, write.findings, notifiers, now=now, stories=stories)
+            updated = [self._save_update(conn, finding, notifiers, now=now) for finding in write.updates]
+            if write.page_text is not None:
+                write_page_text(conn, write.change.feed, write.page_text)
+            if write.health is not None:
+                health = write.health
+                write_health(conn, write.change.feed, health.entry_times, health.pages, health.told_state)
+            write_feed_update(conn, write.change)
+        return PollSaved(saved, updated)
 
     # articles and hits -------------------------------------------------------------------------------
+
+    def known_entries(self, keys: Iterable[str]) -> tuple[set[str], dict[str, StoredEntry]]:
+        """``unseen`` and ``stored_entries`` of the keys, read together without taking the write lock."""
+        wanted = list(dict.fromkeys(keys))
+        seen: set[str] = set()
+        found: dict[str, StoredEntry] = {}
+        with engine_setup.read_only(self.engine).connect() as conn:
+            for start in range(0, len(wanted), SEEN_CHECK_BATCH):
+                batch = wanted[start : start + SEEN_CHECK_BATCH]
+                for row in conn.execute(_KNOWN, {"keys": batch}):
+                    found[row.key] = StoredEntry(row.title, row.summary, row.updated_at, row.published_at)
+                seen.update(conn.scalars(_KNOWN_ALIASES, {"keys": batch}))
+        return set(wanted) - seen - found.keys(), found
 
     def unseen(self, keys: Iterable[str]) -> set[str]:
         """The keys (canonical URLs or guids) not stored yet, as an article's key or as one of its aliases."""
@@ -171,45 +222,50 @@ class Store:
         """Store a changed version of a stored article: the earlier text goes to ``article_versions``, the
         article takes the new one, and each watchlist that matches now and had no hit on it gets one (marked
         as found on an update) with its deliveries. Returns the new hit ids."""
-        article = finding.article
         with self.engine.begin() as conn:
-            old = conn.execute(select(articles).where(articles.c.key == article.key)).one_or_none()
-            if old is None:
-                return []
-            if article.fetch_error and not article.text:
-                article = dataclasses.replace(article, text=old.text)  # the page failed: keep the text we had
-            if old.fingerprint != article.fingerprint:
-                conn.execute(
-                    insert(article_versions).values(
-                        article_id=old.id,
-                        title=old.title,
-                        summary=old.summary,
-                        text=old.text,
-                        fingerprint=old.fingerprint,
-                        replaced_at=now,
-                    )
-                )
+            return self._save_update(conn, finding, notifiers, now=now)
+
+    def _save_update(
+        self, conn: Connection, finding: Finding, notifiers: Mapping[str, Sequence[str]], *, now: datetime
+    ) -> list[int]:
+        article = finding.article
+        old = conn.execute(select(articles).where(articles.c.key == article.key)).one_or_none()
+        if old is None:
+            return []
+        if article.fetch_error and not article.text:
+            article = dataclasses.replace(article, text=old.text)  # the page failed: keep the text we had
+        if old.fingerprint != article.fingerprint:
             conn.execute(
-                update(articles)
-                .where(articles.c.id == old.id)
-                .values(
-                    title=article.title,
-                    summary=article.summary,
-                    text=article.text,
-                    language=article.language,
-                    fingerprint=article.fingerprint,
-                    updated_at=article.updated,
+                insert(article_versions).values(
+                    article_id=old.id,
+                    title=old.title,
+                    summary=old.summary,
+                    text=old.text,
+                    fingerprint=old.fingerprint,
+                    replaced_at=now,
                 )
             )
-            self.index.remove(conn, [(old.id, old.title, old.summary, old.text)])
-            self.index.add(conn, [(old.id, article.title, article.summary, article.text)])
-            if not finding.matches:
-                return []
-            rows = [{**hit_row(old.id, m, finding.alert, now), "on_update": True} for m in finding.matches]
-            new_hits = insert_hits(conn, rows, notifiers, now)
-            if new_hits and finding.page is not None:  # the page behind the new hits, as evidence
-                conn.execute(insert(captures), [capture_row(old.id, finding.page, article)])
-            return [row.id for row in new_hits]
+        conn.execute(
+            update(articles)
+            .where(articles.c.id == old.id)
+            .values(
+                title=article.title,
+                summary=article.summary,
+                text=article.text,
+                language=article.language,
+                fingerprint=article.fingerprint,
+                updated_at=article.updated,
+            )
+        )
+        self.index.remove(conn, [(old.id, old.title, old.summary, old.text)])
+        self.index.add(conn, [(old.id, article.title, article.summary, article.text)])
+        if not finding.matches:
+            return []
+        rows = [{**hit_row(old.id, m, finding.alert, now), "on_update": True} for m in finding.matches]
+        new_hits = insert_hits(conn, rows, notifiers, now)
+        if new_hits and finding.page is not None:  # the page behind the new hits, as evidence
+            conn.execute(insert(captures), [capture_row(old.id, finding.page, article)])
+        return [row.id for row in new_hits]
 
     def article_versions(self, hit_id: int) -> list[dict[str, Any]]:
         """The earlier versions of a hit's article, oldest first: what it said before it changed."""
@@ -252,40 +308,58 @@ class Store:
         """
         if not findings:
             return {}
-        dialect = self.engine.dialect.name
         with self.engine.begin() as conn:
-            new_articles = conn.execute(
-                insert_ignore(articles, dialect)
-                .on_conflict_do_nothing(index_elements=["key"])
-                .returning(articles.c.id, articles.c.key),
-                [_article_row(f.article) for f in findings],
-            )
-            # Keys come back as stored: a column type may have cleaned them (NULs on PostgreSQL).
-            clean = CleanText().process_bind_param
-            by_stored = {clean(f.article.key, self.engine.dialect): f.article.key for f in findings}
-            article_ids = {by_stored[row.key]: row.id for row in new_articles}
-            _save_aliases(conn, findings, article_ids, dialect)
-            fresh = [f for f in findings if f.article.key in article_ids]
-            self.index.add(conn, [_index_row(article_ids[f.article.key], f.article) for f in fresh])
-            evidence = [
-                capture_row(article_ids[f.article.key], f.page, f.article)
-                for f in fresh
-                if f.matches and f.page is not None
-            ]
-            if evidence:
-                conn.execute(insert(captures), evidence)
-            saved: dict[str, list[int]] = {key: [] for key in article_ids}
-            retry_rows = [
-                _retry_row(article_ids[f.article.key], f.retry)
-                for f in findings
-                if f.retry is not None and f.article.key in article_ids
-            ]
-            if retry_rows:
-                conn.execute(insert(page_retries), retry_rows)
-            keys = {article_id: key for key, article_id in article_ids.items()}
-            for row in store_hits(conn, fresh, article_ids, notifiers, stories=stories, now=now):
-                saved[keys[row.article_id]].append(row.id)
-            return saved
+            return self._save_articles(conn, findings, notifiers, now=now, stories=stories)
+
+    def _save_articles(
+        self,
+        conn: Connection,
+        findings: Sequence[Finding],
+        notifiers: Mapping[str, Sequence[str]],
+        *,
+        now: datetime,
+        stories: StoryRules | None,
+    ) -> dict[str, list[int]]:
+        if not findings:
+            return {}
+        dialect = self.engine.dialect.name
+        new_articles = conn.execute(
+            prebuilt(
+                ("insert articles", dialect),
+                lambda: (
+                    insert_ignore(articles, dialect)
+                    .on_conflict_do_nothing(index_elements=["key"])
+                    .returning(articles.c.id, articles.c.key)
+                ),
+            ),
+            [_article_row(f.article) for f in findings],
+        )
+        # Keys come back as stored: a column type may have cleaned them (NULs on PostgreSQL).
+        clean = CleanText().process_bind_param
+        by_stored = {clean(f.article.key, self.engine.dialect): f.article.key for f in findings}
+        article_ids = {by_stored[row.key]: row.id for row in new_articles}
+        _save_aliases(conn, findings, article_ids, dialect)
+        fresh = [f for f in findings if f.article.key in article_ids]
+        self.index.add(conn, [_index_row(article_ids[f.article.key], f.article) for f in fresh])
+        evidence = [
+            capture_row(article_ids[f.article.key], f.page, f.article)
+            for f in fresh
+            if f.matches and f.page is not None
+        ]
+        if evidence:
+            conn.execute(insert(captures), evidence)
+        saved: dict[str, list[int]] = {key: [] for key in article_ids}
+        retry_rows = [
+            _retry_row(article_ids[f.article.key], f.retry)
+            for f in findings
+            if f.retry is not None and f.article.key in article_ids
+        ]
+        if retry_rows:
+            conn.execute(insert(page_retries), retry_rows)
+        keys = {article_id: key for key, article_id in article_ids.items()}
+        for row in store_hits(conn, fresh, article_ids, notifiers, stories=stories, now=now):
+            saved[keys[row.article_id]].append(row.id)
+        return saved
 
     def hits(
         self,
@@ -463,23 +537,6 @@ def _retry_row(article_id: int, pending: PendingPage) -> dict[str, Any]:
         "next_attempt_at": pending.next_attempt,
         "last_error": pending.last_error,
     }
-
-
-def _feed_state(row: Row[Any]) -> FeedState:
-    return FeedState(
-        name=row.name,
-        url=row.url,
-        current_url=row.current_url,
-        etag=row.etag,
-        last_modified=row.last_modified,
-        last_polled=row.last_polled_at,
-        last_status=row.last_status,
-        last_error=row.last_error,
-        consecutive_failures=row.consecutive_failures,
-        entries_seen=row.entries_seen,
-        next_poll=row.next_poll_at,
-        gone=row.gone,
-    )
 
 
 class DaemonRecord:

@@ -77,6 +77,8 @@ feeds = Table(
     Column("entries_seen", Integer, nullable=False, default=0),
     Column("next_poll_at", UTCDateTime),
     Column("gone", Boolean, nullable=False, default=False),
+    # The digest of the last document when it failed to parse (etag and last_modified then name it too).
+    Column("failed_digest", String(64)),
 )
 
 articles = Table(
