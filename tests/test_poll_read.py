@@ -4,9 +4,12 @@ language as the main process would tell it, and workers that only read feeds nev
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -99,10 +102,35 @@ def test_a_page_extracted_with_its_entry_gives_the_articles_language() -> None:
     assert language == detect_language(title, summary, page.text) == "en"
 
 
+# The fork server is started once per process, with the preload list of the first pool: the check runs in a
+# fresh interpreter, so that no pool an earlier test started decides what the workers hold.
+FEEDS_ONLY_WORKER = """
+import asyncio, json, sys
+from monitor.workers import WorkerPool
+from tests.test_poll_read import loaded, model_loaded
+preload = json.loads(sys.argv[1])
+with WorkerPool(1, preload=preload) as pool:
+    print(json.dumps([asyncio.run(pool.run(loaded, "trafilatura", timeout=60)),
+                      asyncio.run(pool.run(model_loaded, timeout=60))]))
+"""
+
+
 def test_workers_that_only_read_feeds_never_import_the_extractor(
-    feeds_only_pool: WorkerPool, preloads: dict[bool, tuple[str, ...]]
+    preloads: dict[bool, tuple[str, ...]],
 ) -> None:
     assert "trafilatura" not in preloads[False] and "trafilatura" in preloads[True]
     assert preloads[True][-1] == preloads[False][-1] == "monitor.worker_start"  # last: it freezes the rest
-    assert not asyncio.run(feeds_only_pool.run(loaded, "trafilatura", timeout=60))
-    assert asyncio.run(feeds_only_pool.run(model_loaded, timeout=60))  # by the fork server, before any task
+    found = {}
+    for fulltext in (False, True):
+        run = subprocess.run(
+            [sys.executable, "-c", FEEDS_ONLY_WORKER, json.dumps(preloads[fulltext])],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=Path(__file__).resolve().parent.parent,
+            check=False,
+        )
+        assert run.returncode == 0, run.stderr
+        found[fulltext] = json.loads(run.stdout.splitlines()[-1])
+    # [trafilatura in the worker, language model loaded by the fork server before any task]
+    assert found == {False: [False, True], True: [True, True]}
