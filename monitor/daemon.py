@@ -136,31 +136,35 @@ class Daemon:
         else:
             for index, job in enumerate(self.config.jobs):
                 self._schedule_feed(job, self._first_poll(job, index, len(self.config.jobs)))
-        # Never skipped for running late: APScheduler's default (1 s) would drop every delivery run while the
-        # event loop is busy for more than a second at each tick, and hold the alerts for as long as it is.
+        # Upkeep jobs are never skipped for running late: APScheduler's default grace (1 s) would drop every
+        # run while the event loop is busy for more than a second at each tick (a loaded machine, many feeds),
+        # and hold the alerts (or the heartbeat, the page retries) for as long as it stays busy.
         scheduler.add_job(
-            self._deliver,
-            IntervalTrigger(seconds=DELIVERY_EVERY),
-            id="deliver",
-            misfire_grace_time=None,
-            **_ONE_AT_A_TIME,
+            self._deliver, IntervalTrigger(seconds=DELIVERY_EVERY), id="deliver", **_LATE_RUNS_STILL_RUN
         )
-        scheduler.add_job(self._heartbeat, IntervalTrigger(seconds=HEARTBEAT_EVERY), id="heartbeat")
+        scheduler.add_job(
+            self._heartbeat,
+            IntervalTrigger(seconds=HEARTBEAT_EVERY),
+            id="heartbeat",
+            **_LATE_RUNS_STILL_RUN,
+        )
         scheduler.add_job(
             self._retry_pages,
             IntervalTrigger(seconds=PAGE_RETRIES_EVERY),
             id="page-retries",
-            **_ONE_AT_A_TIME,
+            **_LATE_RUNS_STILL_RUN,
         )
         scheduler.add_job(
             self._housekeeping,
             IntervalTrigger(seconds=HOUSEKEEPING_EVERY),
             id="housekeeping",
-            **_ONE_AT_A_TIME,
+            **_LATE_RUNS_STILL_RUN,
         )
-        scheduler.add_job(self._prune, IntervalTrigger(seconds=PRUNE_EVERY), id="prune", **_ONE_AT_A_TIME)
         scheduler.add_job(
-            self._recheck, IntervalTrigger(seconds=RECHECK_EVERY), id="recheck", **_ONE_AT_A_TIME
+            self._prune, IntervalTrigger(seconds=PRUNE_EVERY), id="prune", **_LATE_RUNS_STILL_RUN
+        )
+        scheduler.add_job(
+            self._recheck, IntervalTrigger(seconds=RECHECK_EVERY), id="recheck", **_LATE_RUNS_STILL_RUN
         )
         return scheduler
 
@@ -475,6 +479,7 @@ class Daemon:
 
 
 _ONE_AT_A_TIME = {"coalesce": True, "max_instances": 1}
+_LATE_RUNS_STILL_RUN = {**_ONE_AT_A_TIME, "misfire_grace_time": None}
 
 
 def _poll_bound(config: Config) -> int:
