@@ -17,8 +17,8 @@ only, and exits by itself after ``--lifetime`` seconds. It is steered over HTTP 
 
     POST /_farm/advance?new=K[&feeds=N][&title=T]  K new entries, one per rewritable feed round-robin over
                                                     feeds 0..N-1, dated now; answers JSON with the page URLs
-    GET  /_farm/stats                               requests, 200s, 304s, bytes sent, first fetch of each
-                                                    marked entry
+    GET  /_farm/stats                               requests (and of them, feed requests), 200s, 304s,
+                                                    bytes sent, first fetch of each marked entry
 
 ``--advance-every S --advance-new K`` makes it add K entries every S seconds by itself (for the soak).
 
@@ -295,11 +295,14 @@ def _xml_text(text: str) -> str:
 @dataclass
 class Stats:
     requests: int = 0
+    feed_requests: int = 0  # of which for a feed (not an article page)
     ok: int = 0
     not_modified: int = 0
     not_found: int = 0
     bytes_sent: int = 0
     first_fetch: dict[str, float] = field(default_factory=dict)  # marked title -> first time it was served
+    # marked title -> when newer entries pushed it out of its feed's document before it was ever served
+    pushed_out: dict[str, float] = field(default_factory=dict)
 
 
 class Farm:
@@ -331,6 +334,10 @@ class Farm:
             feed = self.feeds[candidates[self.cursor % len(candidates)]]
             self.cursor += 1
             urls.append(feed.add(now, title))
+            dropped = len(feed.added) - 1 - len(feed.template.items)  # the entry the new one pushed out
+            gone = feed.added[dropped][1] if dropped >= 0 else None
+            if gone and gone not in self.stats.first_fetch:
+                self.stats.pushed_out.setdefault(gone, now)
         return urls
 
     def handle(self, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes, str | None]:
@@ -413,7 +420,7 @@ class Farm:
                 else:
                     status, out, body = 405, {"content-type": "text/plain"}, b"method not allowed"
                 close = version != "HTTP/1.1" or headers.get("connection", "").lower() == "close"
-                self._count(status, len(body), marked)
+                self._count(status, len(body), marked, path.startswith("/feed/"))
                 reason = {200: "OK", 304: "Not Modified", 404: "Not Found", 405: "Method Not Allowed"}[status]
                 lines_out = [f"HTTP/1.1 {status} {reason}", f"content-length: {len(body)}"]
                 lines_out += [f"{k}: {v}" for k, v in out.items()]
@@ -430,9 +437,10 @@ class Farm:
         finally:
             writer.close()
 
-    def _count(self, status: int, size: int, marked: str | None) -> None:
+    def _count(self, status: int, size: int, marked: str | None, feed: bool) -> None:
         stats = self.stats
         stats.requests += 1
+        stats.feed_requests += feed
         stats.bytes_sent += size
         if status == 200:
             stats.ok += 1

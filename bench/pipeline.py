@@ -308,6 +308,9 @@ def measure(workdir: Path, soak_seconds: float) -> dict[str, Any]:
             **memory_summary(soaked["samples"], soak_seconds),
             "samples": soaked["samples"],
             "emails": soaked["emails"],
+            "polls_made_pct": soaked["polls_made_pct"],
+            "load_average": soaked["load_average"],
+            "log_warnings": soaked["log_warnings"],
         }
         out["latency"] = soaked["latency"]
         save_partial(out)

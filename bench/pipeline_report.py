@@ -182,20 +182,34 @@ def markdown(r: dict[str, Any]) -> str:
         f"Memory of the daemon and its worker processes (proportional set, so shared pages count once): peak "
         f"{soak['peak_pss_mb']} MB ({each}; resident sum {soak['peak_rss_sum_mb']} MB); each role's own peak: "
         f"{role_peaks}; {soak['after_warmup_pss_mb']} MB after warm-up, {soak['end_pss_mb']} MB at the end "
-        f"({soak['growth_pct']} %).",
+        f"({soak['growth_pct']} %).{_kept_up(soak)}",
         "",
-        "| marked entry | appeared -> fetched (s) | fetched -> email (s) | total (s) |",
-        "|---|---:|---:|---:|",
+        "| marked entry | appeared -> served to the daemon (s) | served -> email (s) | total (s) "
+        "| stored (s) | its alert when the daemon stopped |",
+        "|---|---:|---:|---:|---:|---|",
     ]
     for row in r["latency"]:
         lines.append(
-            f"| {row['entry']} | {row['wait_for_poll_s']} | {row['after_poll_s']} | {row['total_s']} |"
+            f"| {row['entry']} | {row['wait_for_poll_s']} | {row['after_poll_s']} | {row['total_s']} "
+            f"| {row.get('stored_s')} | {row.get('delivery', 'not recorded')} |"
         )
     lines += ["", "| target | measured | goal | result |", "|---|---:|---:|---|"]
     for target in r["targets"]:
         lines.append(f"| {target['target']} | {target['value']} | {target['goal']} | {verdict(target)} |")
     lines += ["", NOTES, ""]
     return "\n".join(lines)
+
+
+def _kept_up(soak: dict[str, Any]) -> str:
+    """How far the daemon kept up with its feeds during the soak, when the run recorded it."""
+    if "polls_made_pct" not in soak:
+        return ""
+    load = soak["load_average"]
+    warnings = "; ".join(f"{text} ({n})" for text, n in soak["log_warnings"].items()) or "none"
+    return (
+        f" The daemon made {soak['polls_made_pct']} % of the polls due in the soak (load average {load[0]} "
+        f"before, {load[3]} at its end); its warnings: {warnings}."
+    )
 
 
 NOTES = """Notes:
@@ -205,4 +219,7 @@ NOTES = """Notes:
   store an entry counts it as new.
 - The alert latency is measured from the moment an entry appears in a feed; the poll that sees it comes up to
   one interval later, and the rest (store, the 5 s grouping window, the 1 s delivery tick, SMTP) is the
-  "fetched -> email" column, which the target bounds."""
+  "served -> email" column, which the target bounds. "Served" is when the farm sent the feed; a daemon that
+  has fallen behind (fewer polls made than due) may hold the body a long time before it stores the entry.
+  "Stored" is the start of the poll that stored it. An alert not received when the soak ends is looked up in
+  the daemon's database: "pending" is late, not lost (it goes out at the next start)."""

@@ -1,19 +1,35 @@
 """The daemon soak of the pipeline benchmark: ``monitor run`` against the farm, its memory per process, and the
-time from a marked entry appearing in a feed to its alert reaching a local SMTP server."""
+time from a marked entry appearing in a feed to its alert reaching a local SMTP server.
+
+An alert that has not reached the server when the soak ends is not necessarily lost: after the daemon stops, its
+database tells where each marked entry got to (stored, its hit alerting or not, its delivery pending, failed or
+sent), and the farm how many of the polls due in the soak the daemon made (below 100 % it fell behind).
+
+On its own, on a fresh database warmed by one cold cycle (``bench.pipeline`` runs it after its own cycles):
+
+    python -m bench.pipeline_soak [--feeds 1000] [--seconds 120] [--keep DIR]
+"""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import email
 import email.policy
+import json
+import os
 import re
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -122,6 +138,8 @@ def soak(farm: FarmProcess, config: Path, seconds: float, feeds: int) -> dict[st
         samples: list[dict[str, Any]] = []
         injected: dict[str, float] = {}
         markers_at = [seconds * f for f in (0.3, 0.45, 0.6, 0.75)]
+        feed_requests = farm.stats()["feed_requests"]
+        load_before = os.getloadavg()
         started = time.monotonic()
         next_new = started + SOAK_NEW_EVERY
         try:
@@ -139,6 +157,8 @@ def soak(farm: FarmProcess, config: Path, seconds: float, feeds: int) -> dict[st
                     injected[title] = time.time()
                     farm.advance(1, feeds, title)
                 time.sleep(1.0)
+            polled = farm.stats()["feed_requests"] - feed_requests
+            load_during = os.getloadavg()
             grace = time.monotonic() + 2 * SOAK_INTERVAL  # let the last marked entries arrive
             while set(injected) - set(mailbox.arrivals) and time.monotonic() < grace:
                 time.sleep(0.5)
@@ -149,8 +169,22 @@ def soak(farm: FarmProcess, config: Path, seconds: float, feeds: int) -> dict[st
             except subprocess.TimeoutExpired:
                 daemon.kill()
             log.close()
-        fetched = farm.stats()["first_fetch"]
-    return {"samples": samples, **latency(injected, fetched, mailbox.arrivals), "emails": mailbox.messages}
+        stats = farm.stats()
+    rows = latency(injected, stats["first_fetch"], mailbox.arrivals)["latency"]
+    where = outcomes(config.with_suffix(".db"), injected)
+    for row in rows:
+        row.update(where[row["entry"]])
+        if row["entry"] in stats["pushed_out"]:  # a busy feed with few entries: no poll could see it
+            pushed = stats["pushed_out"][row["entry"]] - injected[row["entry"]]
+            row["delivery"] = f"pushed out of its feed unseen after {pushed:.0f} s"
+    return {
+        "samples": samples,
+        "latency": rows,
+        "emails": mailbox.messages,
+        "polls_made_pct": round(polled / (feeds * seconds / SOAK_INTERVAL) * 100, 1),
+        "load_average": [round(x, 2) for x in (*load_before, *load_during)],
+        "log_warnings": log_warnings(config.with_suffix(".soak.log")),
+    }
 
 
 def latency(
@@ -169,6 +203,43 @@ def latency(
             }
         )
     return {"latency": rows}
+
+
+def outcomes(database: Path, injected: dict[str, float]) -> dict[str, dict[str, Any]]:
+    """Where each marked entry got to in the daemon's database once it stopped: stored (seconds after it
+    appeared: the start of the poll that stored it), and its alert's delivery (sent, pending: not sent yet,
+    failed, dead; or no hit, or a hit that does not alert)."""
+    found: dict[str, dict[str, Any]] = {t: {"stored_s": None, "delivery": "not stored"} for t in injected}
+    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+        rows = db.execute(
+            "SELECT a.title, a.first_seen_at, h.alerted, d.status, d.last_error FROM articles a "
+            "LEFT JOIN hits h ON h.article_id = a.id AND h.watchlist = 'marker' "
+            "LEFT JOIN deliveries d ON d.hit_id = h.id WHERE a.title LIKE ?",
+            (f"{MARKER} %",),
+        ).fetchall()
+    for title, seen, alerted, status, error in rows:
+        if title not in found:
+            continue
+        stored = datetime.fromisoformat(seen).replace(tzinfo=UTC).timestamp()
+        delivery = status or ("no hit" if alerted is None else "no delivery (hit does not alert)")
+        found[title] = {
+            "stored_s": round(stored - injected[title], 2),
+            "delivery": f"{delivery}: {error}" if error else delivery,
+        }
+    return found
+
+
+def log_warnings(path: Path) -> dict[str, int]:
+    """The daemon's warnings by kind (a feed's own complaint counted once per kind)."""
+    kinds: Counter[str] = Counter()
+    with contextlib.suppress(OSError):
+        for line in path.read_text(errors="replace").splitlines():
+            if " WARNING " not in line and " ERROR " not in line:
+                continue
+            text = line.split(": ", 1)[-1]
+            text = re.sub(r'"[^"]*"|\S*\d\S*', "…", text)  # job names, feeds, times, counts
+            kinds[text[:100]] += 1
+    return dict(kinds.most_common(8))
 
 
 def memory_summary(samples: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
@@ -191,3 +262,30 @@ def memory_summary(samples: list[dict[str, Any]], seconds: float) -> dict[str, A
         "end_pss_mb": late,
         "growth_pct": round((late / early - 1) * 100, 1) if early else None,
     }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The soak alone: a farm, one cold cycle to warm a fresh database, then the soak; prints what it found."""
+    from bench.pipeline import FarmProcess, fresh, run_cycle, write_config
+
+    parser = argparse.ArgumentParser(prog="python -m bench.pipeline_soak", description=main.__doc__)
+    parser.add_argument("--feeds", type=int, default=1_000)
+    parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument(
+        "--keep", type=Path, help="an empty folder to keep the database and the daemon's log in"
+    )
+    args = parser.parse_args(argv)
+    with contextlib.ExitStack() as stack:
+        workdir = args.keep or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-soak-")))
+        workdir.mkdir(parents=True, exist_ok=True)
+        farm = FarmProcess(args.feeds, lifetime=3600 + args.seconds, workdir=workdir)
+        stack.callback(farm.stop)
+        config = fresh(write_config(workdir / "soak.toml", farm.feeds[: args.feeds], fulltext=False))
+        run_cycle(config)
+        soaked = soak(farm, config, args.seconds, args.feeds)
+    summary = {k: v for k, v in soaked.items() if k != "samples"}
+    print(json.dumps({**summary, **memory_summary(soaked["samples"], args.seconds)}, indent=2))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -88,6 +88,11 @@ class Daemon:
         self._jobs = {job.name: job for job in config.jobs}  # the feeds by name, for the lease loop
         self.leases: LeaseLoop | None = None  # PostgreSQL: feeds are claimed from the database
         self.owner = current_owner()
+        # The feeds polled at once (SQLite; the lease loop bounds its own): enough to keep every connection
+        # busy, as in ``poll_many``. Without a bound, every due feed's poll starts at once when the daemon
+        # falls behind (a busy machine, many feeds at a short interval), and a poll that found new entries
+        # queues for its pages behind every other feed's request, again at each step.
+        self._poll_slots = asyncio.Semaphore(_poll_bound(config))
 
     async def run(self) -> None:
         async with open_runtime(self.config) as runtime:
@@ -131,25 +136,35 @@ class Daemon:
         else:
             for index, job in enumerate(self.config.jobs):
                 self._schedule_feed(job, self._first_poll(job, index, len(self.config.jobs)))
+        # Upkeep jobs are never skipped for running late: APScheduler's default grace (1 s) would drop every
+        # run while the event loop is busy for more than a second at each tick (a loaded machine, many feeds),
+        # and hold the alerts (or the heartbeat, the page retries) for as long as it stays busy.
         scheduler.add_job(
-            self._deliver, IntervalTrigger(seconds=DELIVERY_EVERY), id="deliver", **_ONE_AT_A_TIME
+            self._deliver, IntervalTrigger(seconds=DELIVERY_EVERY), id="deliver", **_LATE_RUNS_STILL_RUN
         )
-        scheduler.add_job(self._heartbeat, IntervalTrigger(seconds=HEARTBEAT_EVERY), id="heartbeat")
+        scheduler.add_job(
+            self._heartbeat,
+            IntervalTrigger(seconds=HEARTBEAT_EVERY),
+            id="heartbeat",
+            **_LATE_RUNS_STILL_RUN,
+        )
         scheduler.add_job(
             self._retry_pages,
             IntervalTrigger(seconds=PAGE_RETRIES_EVERY),
             id="page-retries",
-            **_ONE_AT_A_TIME,
+            **_LATE_RUNS_STILL_RUN,
         )
         scheduler.add_job(
             self._housekeeping,
             IntervalTrigger(seconds=HOUSEKEEPING_EVERY),
             id="housekeeping",
-            **_ONE_AT_A_TIME,
+            **_LATE_RUNS_STILL_RUN,
         )
-        scheduler.add_job(self._prune, IntervalTrigger(seconds=PRUNE_EVERY), id="prune", **_ONE_AT_A_TIME)
         scheduler.add_job(
-            self._recheck, IntervalTrigger(seconds=RECHECK_EVERY), id="recheck", **_ONE_AT_A_TIME
+            self._prune, IntervalTrigger(seconds=PRUNE_EVERY), id="prune", **_LATE_RUNS_STILL_RUN
+        )
+        scheduler.add_job(
+            self._recheck, IntervalTrigger(seconds=RECHECK_EVERY), id="recheck", **_LATE_RUNS_STILL_RUN
         )
         return scheduler
 
@@ -256,9 +271,12 @@ class Daemon:
         jobs = {job.name: job for job in self.config.jobs}
         if runtime is None or name not in jobs or self.stopping.is_set():
             return
-        pipeline = runtime.pipeline  # a poll finishes with the config it started with
-        with self._tracked():
-            result = await pipeline.poll_safely(jobs[name], self.clock())
+        async with self._poll_slots:
+            if self.stopping.is_set():
+                return
+            pipeline = runtime.pipeline  # a poll finishes with the config it started with
+            with self._tracked():
+                result = await pipeline.poll_safely(jobs[name], self.clock())
         telemetry.observe_poll(result)
         (log.warning if result.status == "error" else log.info)("%s", poll_summary(result))
         if result.status == "error":
@@ -389,6 +407,8 @@ class Daemon:
         old = {job.name: job for job in self.config.jobs}
         new = {job.name: job for job in config.jobs}
         self.runtime.apply(config)  # first: when it fails, nothing has changed
+        if _poll_bound(config) != _poll_bound(self.config):  # polls holding the old slots finish under them
+            self._poll_slots = asyncio.Semaphore(_poll_bound(config))
         self.config = config
         if self.desk is not None:
             self.desk.apply(config)
@@ -459,6 +479,12 @@ class Daemon:
 
 
 _ONE_AT_A_TIME = {"coalesce": True, "max_instances": 1}
+_LATE_RUNS_STILL_RUN = {**_ONE_AT_A_TIME, "misfire_grace_time": None}
+
+
+def _poll_bound(config: Config) -> int:
+    """How many feeds a daemon on SQLite polls at once: twice its connections, as ``poll_many`` does."""
+    return max(config.settings.monitor.max_connections * 2, 1)
 
 
 def _job_id(feed: str) -> str:

@@ -81,3 +81,28 @@ def test_the_fetcher_gets_each_feed_whole_then_not_modified_whichever_way_it_is_
     assert all(feed.render() == BROKEN for feed in served)
     assert {gzip.decompress(f.body(True)) if f.gzip else f.body(True) for f in served} == {BROKEN}
     assert {f.gzip for f in served} == {True, False}
+
+
+async def served_then_pushed_out(serve_first: bool) -> dict[str, float]:
+    """A two-item feed given a marked entry, served (or not), then two newer entries: the farm's record of
+    marked entries pushed out unseen."""
+    template = _template("latin1.xml", LATIN1_FEED)
+    assert template is not None and len(template.items) == 2
+    server = await asyncio.start_server(lambda r, w: farm.serve_connection(r, w), "127.0.0.1", 0)
+    farm = Farm(1, [server.sockets[0].getsockname()[1]], [template])
+    farm.advance(1, None, "Zorbluxite 1")
+    if serve_first:
+        async with Fetcher(timeout=10, user_agent="farm-test/1") as fetcher:
+            await fetcher.fetch(farm.feed_url(0), max_size=1 << 20)
+    farm.advance(1, None, None)
+    assert farm.stats.pushed_out == {}  # one newer entry: the marked one is still in the feed
+    farm.advance(1, None, None)
+    assert b"Zorbluxite" not in farm.feeds[0].render()
+    server.close()
+    await server.wait_closed()
+    return farm.stats.pushed_out
+
+
+def test_a_marked_entry_pushed_out_of_its_feed_before_any_poll_is_recorded_as_such() -> None:
+    assert list(asyncio.run(served_then_pushed_out(serve_first=False))) == ["Zorbluxite 1"]
+    assert asyncio.run(served_then_pushed_out(serve_first=True)) == {}
