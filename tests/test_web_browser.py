@@ -80,10 +80,17 @@ def test_log_in_through_the_form(session: Session) -> None:
     field = driver.find_element(By.ID, "token")
     field.send_keys("not the token")
     driver.find_element(By.ID, "login").click()
+    session.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "p.error"), "the refusal")
     assert "not the desk" in driver.find_element(By.CSS_SELECTOR, "p.error").text
     session.log_in()
     assert driver.current_url == session.base + "/feeds"  # back where the reader was going
     assert driver.find_element(By.TAG_NAME, "h1").text == "Feeds"
+
+
+def selected_hit(driver: webdriver.Chrome) -> int | None:
+    """The id of the hit the keys act on, if one is selected."""
+    chosen = driver.find_elements(By.CSS_SELECTOR, "li.hit.selected")
+    return int(chosen[0].get_attribute("data-hit") or 0) if chosen else None
 
 
 def test_triage_a_hit_with_the_keyboard(session: Session) -> None:
@@ -100,23 +107,30 @@ def test_triage_a_hit_with_the_keyboard(session: Session) -> None:
     )
     keys.send_keys("r").perform()
     session.wait(
-        lambda d: d.find_element(By.CSS_SELECTOR, f"#hit-{first_id} .label-state").text == "relevant",
+        lambda d: (
+            d.find_element(By.CSS_SELECTOR, f"#hit-{first_id} .label-state").text == "relevant"
+            and selected_hit(d) == first_id
+        ),
         "r marks",
     )
     record = Archive(filled.store).hit_records([first_id])[first_id]
     assert record.label is not None and record.label.label == "relevant"
     # The marked hit stays selected: k stays on the first, j moves to the next one, n notes it.
     keys.send_keys("j").perform()
-    second = driver.find_element(By.CSS_SELECTOR, "li.hit.selected")
-    second_id = int(second.get_attribute("data-hit") or 0)
-    assert second_id != first_id
+    session.wait(lambda d: selected_hit(d) not in (None, first_id), "j moves on")
+    second_id = selected_hit(driver)
+    assert second_id is not None and second_id != first_id
     keys.send_keys("i").perform()
     session.wait(
-        lambda d: d.find_element(By.CSS_SELECTOR, f"#hit-{second_id} .label-state").text == "irrelevant", "i"
+        lambda d: (
+            d.find_element(By.CSS_SELECTOR, f"#hit-{second_id} .label-state").text == "irrelevant"
+            and selected_hit(d) == second_id
+        ),  # the swapped-in hit is selected again before the next key
+        "i",
     )
     ActionChains(driver).send_keys("n").perform()
+    session.wait(lambda d: "note-input" in (d.switch_to.active_element.get_attribute("class") or ""), "n")
     note = driver.switch_to.active_element
-    assert "note-input" in (note.get_attribute("class") or "")
     note.send_keys("wrong Wescam", Keys.ENTER)
     session.wait(lambda d: "wrong Wescam" in d.find_element(By.ID, f"hit-{second_id}").text, "the note")
     record = Archive(filled.store).hit_records([second_id])[second_id]
