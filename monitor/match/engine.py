@@ -52,12 +52,12 @@ from .query import (
     Phrase,
     parse_query,
     parse_term,
-    positive_leaves,
 )
 from .reference import Explanation, explain_spec
 from .scan import SCANNED_FIELDS, ArticleScan, FormChecks, Lexicon
 from .snippets import Evidence, build_snippets
 from .stems import WordForms, forms_of, prime, stem_languages
+from .walk import fold_query, phrases_in, positive_leaves
 
 
 class _Compiler:
@@ -115,22 +115,29 @@ class _Compiler:
         return CompiledPhrase(phrase, tuple(segments))
 
     def node(self, node: Node) -> Compiled:
-        if isinstance(node, Phrase):
-            return self.phrase(node)
-        if isinstance(node, FeedIs | LangIs):
-            leaf = CompiledFeed(node) if isinstance(node, FeedIs) else CompiledLang(node)
-            self.leaves[id(node)] = leaf
-            return leaf
-        if isinstance(node, Near):
-            near = CompiledNear(
-                node, [self.phrase(p) for p in node.left], [self.phrase(p) for p in node.right]
-            )
-            self.leaves[id(node)] = near
-            return near
-        if isinstance(node, Not):
-            return CompiledNot(self.node(node.child))
-        children = [self.node(child) for child in node.children]
-        return CompiledAnd(children) if isinstance(node, And) else CompiledOr(children)
+        return fold_query(node, self)
+
+    def feed(self, node: FeedIs) -> Compiled:
+        leaf = self.leaves[id(node)] = CompiledFeed(node)
+        return leaf
+
+    def lang(self, node: LangIs) -> Compiled:
+        leaf = self.leaves[id(node)] = CompiledLang(node)
+        return leaf
+
+    def near(self, node: Near) -> Compiled:
+        near = CompiledNear(node, [self.phrase(p) for p in node.left], [self.phrase(p) for p in node.right])
+        self.leaves[id(node)] = near
+        return near
+
+    def negate(self, node: Not, child: Compiled) -> Compiled:
+        return CompiledNot(child)
+
+    def all_of(self, node: And, children: list[Compiled]) -> Compiled:
+        return CompiledAnd(children)
+
+    def any_of(self, node: Or, children: list[Compiled]) -> Compiled:
+        return CompiledOr(children)
 
 
 Parsed = tuple[list[Phrase], list[Phrase], Node | None]  # a watchlist's terms, excludes and query
@@ -148,18 +155,6 @@ def _parse(spec: WatchlistSpec, aliases: Aliases) -> Parsed:
     return terms, exclude, query
 
 
-def _phrases_in(node: Node | None) -> Iterator[Phrase]:
-    if isinstance(node, Phrase):
-        yield node
-    elif isinstance(node, Near):
-        yield from (*node.left, *node.right)
-    elif isinstance(node, Not):
-        yield from _phrases_in(node.child)
-    elif isinstance(node, And | Or):
-        for child in node.children:
-            yield from _phrases_in(child)
-
-
 def _prime_stems(parsed: list[tuple[WatchlistSpec, Parsed]]) -> None:
     """Stem the words of every stemmed watchlist ahead, a call per language (see ``stems.prime``)."""
     words: dict[tuple[str, ...], set[str]] = {}
@@ -167,7 +162,7 @@ def _prime_stems(parsed: list[tuple[WatchlistSpec, Parsed]]) -> None:
         languages = stem_languages(spec.stem, spec.languages)
         if languages is not None:
             found = words.setdefault(languages, set())
-            for phrase in (*terms, *exclude, *_phrases_in(query)):
+            for phrase in (*terms, *exclude, *(phrases_in(query) if query is not None else ())):
                 found.update(word.text for word in phrase.words if not word.prefix and not word.exact)
     for languages, found in words.items():
         prime(found, languages)

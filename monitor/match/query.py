@@ -394,12 +394,3 @@ class _Parser:
 def parse_query(text: str, aliases: Aliases = NO_ALIASES) -> Node:
     """Parse a watchlist query; raises QueryError(query, position, expected) when it does not parse."""
     return _Parser(text, aliases).parse()
-
-
-def positive_leaves(node: Node) -> list[Phrase | FeedIs | LangIs | Near]:
-    """The leaves and NEAR clauses outside any NOT, in order: the clauses that can make a query match."""
-    if isinstance(node, Phrase | FeedIs | LangIs | Near):
-        return [node]
-    if isinstance(node, Not):
-        return []
-    return [leaf for child in node.children for leaf in positive_leaves(child)]

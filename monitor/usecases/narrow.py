@@ -25,6 +25,7 @@ from monitor.match.query import (
     parse_term,
 )
 from monitor.match.stems import forms_of, stem_languages
+from monitor.match.walk import fold_query
 from monitor.models import WatchlistSpec
 from monitor.store.index import INDEXED_FIELDS, AllOf, AnyOf, IndexQuery, Term, indexable_word
 
@@ -45,22 +46,30 @@ class _Narrowing:
         self.languages = languages  # the watchlist's stem languages; None: every word exact
 
     def node(self, node: Node) -> IndexQuery | None:
-        if isinstance(node, Phrase):
-            return self.phrase(node)
-        if isinstance(node, FeedIs | LangIs | Not):
+        return fold_query(node, self)
+
+    def feed(self, node: FeedIs) -> IndexQuery | None:
+        return None
+
+    def lang(self, node: LangIs) -> IndexQuery | None:
+        return None
+
+    def near(self, node: Near) -> IndexQuery | None:
+        sides = [self.phrases(node.left), self.phrases(node.right)]
+        known = [side for side in sides if side is not None]
+        return _both(known) if known else None
+
+    def negate(self, node: Not, child: IndexQuery | None) -> IndexQuery | None:
+        return None
+
+    def all_of(self, node: And, children: list[IndexQuery | None]) -> IndexQuery | None:
+        known = [q for q in children if q is not None]
+        return _both(known) if known else None
+
+    def any_of(self, node: Or, children: list[IndexQuery | None]) -> IndexQuery | None:
+        if any(a is None for a in children):
             return None
-        if isinstance(node, Near):
-            sides = [self.phrases(node.left), self.phrases(node.right)]
-            known = [side for side in sides if side is not None]
-            return _both(known) if known else None
-        if isinstance(node, And):
-            known = [q for q in map(self.node, node.children) if q is not None]
-            return _both(known) if known else None
-        assert isinstance(node, Or)
-        alternatives = [self.node(child) for child in node.children]
-        if any(a is None for a in alternatives):
-            return None
-        return _either([a for a in alternatives if a is not None])
+        return _either([a for a in children if a is not None])
 
     def phrases(self, phrases: tuple[Phrase, ...]) -> IndexQuery | None:
         """Any of ``phrases`` (an alias's forms, one side of a NEAR)."""
