@@ -3,12 +3,7 @@ daemons run as subprocesses."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
-
-import pytest
-
-from tests.helpers import Daemon
+from tests.daemons import start_daemon
 from tests.httpserver import http_server
 from tests.pgserver import own_pg_url, pg_server, pg_url
 from tests.smtpserver import smtp_server
@@ -23,20 +18,3 @@ __all__ = [
     "start_daemon",
     "webhook_server",
 ]
-
-
-@pytest.fixture
-def start_daemon() -> Iterator[Callable[[Path], Daemon]]:
-    started: list[Daemon] = []
-
-    def start(config: Path) -> Daemon:
-        daemon = Daemon(config)
-        started.append(daemon)
-        return daemon
-
-    yield start
-    for daemon in started:
-        if daemon.process.poll() is None:
-            daemon.process.kill()
-            daemon.process.wait()
-        daemon.log.close()
