@@ -24,8 +24,7 @@ from .query import (
     Or,
     Phrase,
     Word,
-    parse_query,
-    parse_term,
+    parse_watchlist,
 )
 from .stems import WordForms, forms_of, stem_languages
 from .walk import fold_query, positive_leaves
@@ -220,15 +219,15 @@ def explain_spec(
     if spec.languages is not None and article.language is not None and article.language not in spec.languages:
         line = f"language {article.language} is not one of: {', '.join(spec.languages)}"
         return Explanation(spec.name, False, [line])
+    parsed = parse_watchlist(spec, aliases)
     lines: list[str] = []
     wanted = False
-    for term in spec.terms:
-        for phrase in parse_term(term, aliases):
-            ok, term_lines = _explain_phrase(phrase, article)
-            wanted = wanted or ok
-            lines.extend(f"term {line}" for line in term_lines)
-    if spec.query:
-        query = parse_query(spec.query, aliases)
+    for phrase in parsed.term_phrases():
+        ok, term_lines = _explain_phrase(phrase, article)
+        wanted = wanted or ok
+        lines.extend(f"term {line}" for line in term_lines)
+    if parsed.query is not None:
+        query = parsed.query
         ok, query_lines = explain_node(query, article)
         if not positive_leaves(query):
             ok = False
@@ -236,8 +235,8 @@ def explain_spec(
         wanted = wanted or ok
         lines.extend(f"query: {line}" for line in query_lines)
     if wanted:
-        for term in spec.exclude:
-            names = [name for p in parse_term(term, aliases) for name in found_in(p, article)]
+        for term, phrases in zip(spec.exclude, parsed.exclude, strict=True):
+            names = [name for p in phrases for name in found_in(p, article)]
             if names:
                 wanted = False
                 lines.append(f"excluded by {_label(term)} in {', '.join(dict.fromkeys(names))}")

@@ -21,8 +21,7 @@ from monitor.match.query import (
     Not,
     Or,
     Phrase,
-    parse_query,
-    parse_term,
+    parse_watchlist,
 )
 from monitor.match.stems import forms_of, stem_languages
 from monitor.match.walk import fold_query
@@ -33,9 +32,10 @@ from monitor.store.index import INDEXED_FIELDS, AllOf, AnyOf, IndexQuery, Term, 
 def narrow_watchlist(spec: WatchlistSpec, aliases: Aliases = NO_ALIASES) -> IndexQuery | None:
     """What an article must hold for ``spec`` to match it, or None when that cannot be said (scan all)."""
     narrowing = _Narrowing(stem_languages(spec.stem, spec.languages))
-    parts: list[IndexQuery | None] = [narrowing.phrases(parse_term(term, aliases)) for term in spec.terms]
-    if spec.query:
-        parts.append(narrowing.node(parse_query(spec.query, aliases)))
+    parsed = parse_watchlist(spec, aliases)
+    parts: list[IndexQuery | None] = [narrowing.phrases(term) for term in parsed.terms]
+    if parsed.query is not None:
+        parts.append(narrowing.node(parsed.query))
     if not parts or any(part is None for part in parts):
         return None
     return _either([part for part in parts if part is not None])
