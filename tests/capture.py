@@ -9,17 +9,16 @@ request keeps the host it was meant for.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
 
-HOST = "127.0.0.1"
+from tests.endpoint import HOST, Endpoint, OwnedServer
 
 
 @dataclass(frozen=True)
@@ -36,7 +35,7 @@ class Captured:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: OwnedServer[CaptureServer]
 
     def _capture(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -59,23 +58,12 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, owner: CaptureServer) -> None:
-        super().__init__((HOST, 0), _Handler)
-        self.owner = owner
-
-
-class CaptureServer:
+class CaptureServer(Endpoint):
     """Records every request; answers what each service's client expects to read back."""
 
     def __init__(self) -> None:
         self.requests: list[Captured] = []
-        self.lock = threading.Lock()
-        self._server = _Server(self)
-        self.port: int = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        super().__init__(_Handler)
 
     @property
     def address(self) -> str:
@@ -87,15 +75,6 @@ class CaptureServer:
         if host == "api.telegram.org":
             return json.dumps({"ok": True, "result": {"message_id": 1}}).encode()
         return b'{"ok": true}'
-
-    def __enter__(self) -> CaptureServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
 
 
 def _redirecting_send(server: CaptureServer, original: Any) -> Any:

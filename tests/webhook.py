@@ -12,15 +12,14 @@ Use the ``webhook_server`` fixture::
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
-HOST = "127.0.0.1"
+from tests.endpoint import Endpoint, OwnedServer
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ class Post:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: OwnedServer[WebhookServer]
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -56,44 +55,16 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, owner: WebhookServer) -> None:
-        super().__init__((HOST, 0), _Handler)
-        self.owner = owner
-
-
-class WebhookServer:
+class WebhookServer(Endpoint):
     """Collects POSTed JSON bodies in ``posts``; answers ``fail_with`` instead of 200 when it is set."""
 
     def __init__(self) -> None:
         self.posts: list[Post] = []
         self.fail_with: int | None = None
-        self.lock = threading.Lock()
-        self._server = _Server(self)
-        self.host = HOST
-        self.port: int = self._server.server_address[1]
-        # A short poll interval makes shutdown() (each test's teardown) quick.
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        super().__init__(_Handler)
 
     def apprise_url(self, path: str = "/hook") -> str:
         return f"json://{self.host}:{self.port}{path}"
-
-    def __enter__(self) -> WebhookServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
 
 @pytest.fixture
