@@ -11,51 +11,38 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
 
-from tests.endpoint import HOST, Endpoint, OwnedServer
+from tests.endpoint import HOST, Endpoint, Handler, JsonBody, OwnedServer
 
 
 @dataclass(frozen=True)
-class Captured:
+class Captured(JsonBody):
     method: str
     host: str  # the host apprise addressed
     path: str
     headers: dict[str, str]
     body: bytes
 
-    @property
-    def json(self) -> Any:
-        return json.loads(self.body)
 
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(Handler):
     server: OwnedServer[CaptureServer]
 
     def _capture(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length)
-        headers = {k.lower(): v for k, v in self.headers.items()}
+        body = self.body()
+        headers = self.lowered_headers()
         host = headers.pop("x-captured-host", f"{HOST}:{self.server.server_address[1]}")
         owner = self.server.owner
         with owner.lock:
             owner.requests.append(Captured(self.command, host, self.path, headers, body))
         payload = owner.answer(host, self.path)
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain" if payload == b"ok" else "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        self.reply(200, payload, "text/plain" if payload == b"ok" else "application/json")
 
     do_POST = do_PUT = do_GET = _capture
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
 
 class CaptureServer(Endpoint):

@@ -3,6 +3,7 @@ what the test endpoints that record requests (webhook.py, capture.py) are built 
 
 from __future__ import annotations
 
+import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Generic, Self, TypeVar
@@ -10,6 +11,36 @@ from typing import Any, Generic, Self, TypeVar
 HOST = "127.0.0.1"
 
 Owner = TypeVar("Owner")
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Reads a request's body and headers, answers in one call, and keeps test output quiet."""
+
+    def body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def lowered_headers(self) -> dict[str, str]:
+        return {k.lower(): v for k, v in self.headers.items()}
+
+    def reply(self, status: int, payload: bytes, content_type: str = "application/json") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class JsonBody:
+    """A recorded request's body read as JSON (for a dataclass with a ``body`` field)."""
+
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
 
 
 class OwnedServer(ThreadingHTTPServer, Generic[Owner]):

@@ -11,48 +11,32 @@ Use the ``webhook_server`` fixture::
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
-from typing import Any
 
 import pytest
 
-from tests.endpoint import Endpoint, OwnedServer
+from tests.endpoint import Endpoint, Handler, JsonBody, OwnedServer
 
 
 @dataclass(frozen=True)
-class Post:
+class Post(JsonBody):
     path: str
     headers: dict[str, str]
     body: bytes
 
-    @property
-    def json(self) -> Any:
-        return json.loads(self.body)
 
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(Handler):
     server: OwnedServer[WebhookServer]
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length)
+        body = self.body()
         owner = self.server.owner
         status = owner.fail_with or 200
         if status < 300:
             with owner.lock:
-                owner.posts.append(Post(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-        payload = b"{}" if status < 300 else b'{"error": "failing on purpose"}'
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
-        pass
+                owner.posts.append(Post(self.path, self.lowered_headers(), body))
+        self.reply(status, b"{}" if status < 300 else b'{"error": "failing on purpose"}')
 
 
 class WebhookServer(Endpoint):
