@@ -30,10 +30,10 @@ from bench.common import (
     CORPUS,
     ROOT,
     build_database,
+    conditions,
     corpus_texts,
     in_batches,
     load_average,
-    machine,
     publish,
 )
 from monitor.match import compile_watchlists
@@ -260,10 +260,8 @@ def main() -> None:
         backtests = time_backtests(store)
         store.close()
     result = {
-        "machine": machine(),
         "run": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "load_before": load_before,
-        "load_after": load_average(),
+        **conditions(load_before),
         "rates": rates,
         "archive": built,
         "search": searches,

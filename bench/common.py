@@ -65,6 +65,11 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+def conditions(load_before: list[float]) -> dict[str, Any]:
+    """What a result is measured under: the machine, and the load average before the run and now."""
+    return {"machine": machine(), "load_before": load_before, "load_after": load_average()}
+
+
 def publish(results: Path, doc: Path, result: dict[str, Any], section: str) -> None:
     """Keep ``result`` as JSON at ``results``, put ``section`` into ``doc`` and show it."""
     results.parent.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 
 from bench import web_data
-from bench.common import ROOT, load_average, machine, publish
+from bench.common import ROOT, conditions, load_average, publish
 
 RESULTS = ROOT / "bench" / "results" / "web.json"
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -146,9 +146,7 @@ def main() -> None:
             server.wait(timeout=30)
     result = {
         "run_at": started_at.isoformat(timespec="minutes"),
-        "machine": machine(),
-        "load_before": load_before,
-        "load_after": load_average(),
+        **conditions(load_before),
         "database": built,
         "clients": CLIENTS,
         "seconds": SECONDS,
