@@ -15,19 +15,27 @@ import dataclasses
 import gzip
 import json
 import os
-import platform
-import sqlite3
 import statistics
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, insert
 
-from bench.common import write_section
+from bench.common import (
+    CORPUS,
+    ROOT,
+    build_database,
+    conditions,
+    corpus_texts,
+    in_batches,
+    load_average,
+    publish,
+)
 from monitor.match import compile_watchlists
 from monitor.models import Article, FetchResult, Finding, WatchlistSpec
 from monitor.store import Store
@@ -37,11 +45,8 @@ from monitor.store.index import SearchIndex
 from monitor.store.tables import captures
 from monitor.usecases.search import backtest, search
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "archive.json"
 DOC = ROOT / "docs" / "benchmarks.md"
-CORPUS = Path(os.environ.get("MONITOR_CORPUS", ROOT.parent / "shared" / "corpus"))
-NEWS = CORPUS / "news-text" / "finescoop-2020.jsonl"
 PAGES = CORPUS / "articles" / "scrapinghub-aeb"
 ARCHIVE_SIZE = int(os.environ.get("BENCH_ARCHIVE_SIZE", "100000"))
 RATE_SAMPLE = 10_000
@@ -83,11 +88,6 @@ WATCHLISTS = [
 ]
 
 
-def corpus_texts() -> list[dict[str, str]]:
-    with NEWS.open(encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines]
-
-
 def archive_articles(texts: list[dict[str, str]], count: int, offset: int = 0) -> Iterator[Article]:
     span = timedelta(days=200) / ARCHIVE_SIZE
     for number in range(offset, offset + count):
@@ -115,24 +115,17 @@ class NoIndex(SearchIndex):
 
 
 def store_all(store: Store, articles: Iterable[Article]) -> tuple[int, float]:
-    batch: list[Finding] = []
     stored = 0
     started = time.process_time()  # CPU of this process (SQLite runs in it): less distorted by a busy machine
-    for article in articles:
-        batch.append(Finding(article, (), False))
-        if len(batch) == BATCH:
-            stored += len(store.save_articles(batch, {}, now=NOW))
-            batch = []
-    if batch:
+    for batch in in_batches((Finding(article, (), False) for article in articles), BATCH):
         stored += len(store.save_articles(batch, {}, now=NOW))
     return stored, time.process_time() - started
 
 
-def db_size(path: Path) -> int:
-    connection = sqlite3.connect(path)
-    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    connection.close()
-    return path.stat().st_size
+def _store_timed(articles: Iterable[Article], indexed: bool, store: Store) -> tuple[int, float]:
+    if not indexed:
+        store.index = NoIndex("sqlite", store.index.words)
+    return store_all(store, articles)
 
 
 def raw_pages() -> list[bytes]:
@@ -144,43 +137,44 @@ def insert_rates(texts: list[dict[str, str]], folder: Path) -> dict[str, Any]:
     bodies (as if each had hit, so that its page were kept)."""
     results: dict[str, Any] = {}
     for name in ("without index", "with index", "entries without index", "entries with index"):
-        path = folder / f"rate-{name.replace(' ', '-')}.db"
-        store = Store.open(f"sqlite:///{path}")
-        if "without" in name:
-            store.index = NoIndex("sqlite", store.index.words)
         articles = archive_articles(texts, RATE_SAMPLE)
         if name.startswith("entries"):  # a cycle without full text stores titles and summaries only
             articles = (dataclasses.replace(a, text="") for a in articles)
-        stored, seconds = store_all(store, articles)
-        store.close()
-        results[name] = {"articles": stored, "seconds": seconds, "per_second": stored / seconds}
-        results[name]["bytes"] = db_size(path)
+        fill = partial(_store_timed, articles, "without" not in name)
+        (stored, seconds), size = build_database(folder / f"rate-{name.replace(' ', '-')}.db", fill)
+        results[name] = {
+            "articles": stored,
+            "seconds": seconds,
+            "per_second": stored / seconds,
+            "bytes": size,
+        }
     pages = raw_pages()
-    path = folder / "rate-with-index.db"
-    store = Store.open(f"sqlite:///{path}")
-    with store.engine.begin() as conn:
-        rows = []
-        for article_id in range(1, RATE_SAMPLE + 1):
-            body = pages[article_id % len(pages)]
-            page = FetchResult(
-                f"https://news.example/{article_id}", "", 200, body, {"content-type": "text/html"}
-            )
-            (article,) = archive_articles(texts, 1, article_id - 1)
-            rows.append(capture_row(article_id, page, article))
-        conn.execute(insert(captures), rows)
-    store.close()
+
+    def add_captures(store: Store) -> None:
+        with store.engine.begin() as conn:
+            rows = []
+            for article_id in range(1, RATE_SAMPLE + 1):
+                body = pages[article_id % len(pages)]
+                page = FetchResult(
+                    f"https://news.example/{article_id}", "", 200, body, {"content-type": "text/html"}
+                )
+                (article,) = archive_articles(texts, 1, article_id - 1)
+                rows.append(capture_row(article_id, page, article))
+            conn.execute(insert(captures), rows)
+
+    _, size = build_database(folder / "rate-with-index.db", add_captures)
     results["with raw bodies"] = {
-        "bytes": db_size(path),
+        "bytes": size,
         "raw_mb": sum(len(p) for p in pages) / len(pages) * RATE_SAMPLE / 1e6,
     }
     return results
 
 
 def build_archive(texts: list[dict[str, str]], path: Path) -> dict[str, Any]:
-    store = Store.open(f"sqlite:///{path}")
-    stored, seconds = store_all(store, archive_articles(texts, ARCHIVE_SIZE))
-    store.close()
-    return {"articles": stored, "seconds": seconds, "bytes": db_size(path)}
+    (stored, seconds), size = build_database(
+        path, lambda store: store_all(store, archive_articles(texts, ARCHIVE_SIZE))
+    )
+    return {"articles": stored, "seconds": seconds, "bytes": size}
 
 
 def time_searches(store: Store) -> dict[str, Any]:
@@ -248,7 +242,7 @@ def time_backtests(store: Store) -> dict[str, Any]:
 
 def main() -> None:
     texts = corpus_texts()
-    load_before = os.getloadavg()
+    load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="bench-archive-") as tmp:
         folder = Path(tmp)
         if os.environ.get("BENCH_ARCHIVE_REUSE_RATES") and RESULTS.exists():
@@ -266,20 +260,15 @@ def main() -> None:
         backtests = time_backtests(store)
         store.close()
     result = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "run": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "load_before": [round(x, 2) for x in load_before],
-        "load_after": [round(x, 2) for x in os.getloadavg()],
+        **conditions(load_before),
         "rates": rates,
         "archive": built,
         "search": searches,
         "baseline": baseline,
         "backtest": backtests,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2), encoding="utf-8")
-    write_section(DOC, render(result))
-    print(render(result))
+    publish(RESULTS, DOC, result, render(result))
 
 
 def render(r: dict[str, Any]) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -26,9 +25,8 @@ from typing import Any
 import httpx
 
 from bench import web_data
-from bench.common import write_section
+from bench.common import ROOT, conditions, load_average, publish
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "web.json"
 DOC = ROOT / "docs" / "benchmarks.md"
 SECONDS = float(os.environ.get("BENCH_WEB_SECONDS", "30"))
@@ -129,7 +127,7 @@ def prepared_database(folder: Path) -> tuple[Path, dict[str, Any]]:
 
 
 def main() -> None:
-    load_before = os.getloadavg()
+    load_before = load_average()
     started_at = datetime.now(UTC)
     with tempfile.TemporaryDirectory(prefix="bench-web-") as folder:
         database, built = prepared_database(Path(folder))
@@ -148,18 +146,13 @@ def main() -> None:
             server.wait(timeout=30)
     result = {
         "run_at": started_at.isoformat(timespec="minutes"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "load_before": [round(x, 2) for x in load_before],
-        "load_after": [round(x, 2) for x in os.getloadavg()],
+        **conditions(load_before),
         "database": built,
         "clients": CLIENTS,
         "seconds": SECONDS,
         "pages": pages,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2), encoding="utf-8")
-    write_section(DOC, render(result))
-    print(render(result))
+    publish(RESULTS, DOC, result, render(result))
 
 
 def render(r: dict[str, Any]) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,12 +16,10 @@ from typing import Any
 
 from sqlalchemy import insert
 
+from bench.common import build_database, corpus_texts, in_batches
 from monitor.store import Store
 from monitor.store.tables import articles, deliveries, feeds, hit_labels, hits
 
-ROOT = Path(__file__).resolve().parent.parent
-CORPUS = Path(os.environ.get("MONITOR_CORPUS", ROOT.parent / "shared" / "corpus"))
-NEWS = CORPUS / "news-text" / "finescoop-2020.jsonl"
 ARTICLES = int(os.environ.get("BENCH_WEB_ARTICLES", "100000"))
 HITS = int(os.environ.get("BENCH_WEB_HITS", "10000"))
 FEEDS = 50
@@ -37,11 +34,6 @@ WATCHLISTS = {
 }
 LANGUAGES = ("en", "en", "en", "fr", "de")
 BATCH = 2_000
-
-
-def corpus_texts() -> list[dict[str, str]]:
-    with NEWS.open(encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines]
 
 
 def feed_name(number: int) -> str:
@@ -103,73 +95,63 @@ def _hit_rows(texts: list[dict[str, str]], rng: random.Random) -> list[dict[str,
 
 def build(path: Path) -> dict[str, int]:
     """Make the database at ``path``; returns what it holds."""
+    _, size = build_database(path, _fill, analyze=True)
+    return {"articles": ARTICLES, "hits": HITS, "labelled": HITS // 10, "bytes": size}
+
+
+def _fill(store: Store) -> None:
     texts = corpus_texts()
     rng = random.Random(20261130)
-    store = Store.open(f"sqlite:///{path}")  # the real migrations make the schema
-    try:
-        with store.engine.begin() as conn:
-            batch: list[dict[str, Any]] = []
-            for row in _article_rows(texts):
-                batch.append(row)
-                if len(batch) == BATCH:
-                    conn.execute(insert(articles), batch)
-                    batch = []
-            if batch:
-                conn.execute(insert(articles), batch)
-            hit_rows = _hit_rows(texts, rng)
-            conn.execute(insert(hits), hit_rows)
-            labelled = rng.sample(hit_rows, len(hit_rows) // 10)
-            conn.execute(
-                insert(hit_labels),
-                [
-                    {
-                        "article_id": row["article_id"],
-                        "watchlist": row["watchlist"],
-                        "label": rng.choice(("relevant", "irrelevant", "unsure")),
-                        "note": None,
-                        "labelled_at": NOW,
-                    }
-                    for row in labelled
-                ],
-            )
-            conn.execute(
-                insert(deliveries),
-                [
-                    {
-                        "hit_id": row["id"],
-                        "notifier": "desk-mail",
-                        "status": "sent",
-                        "attempts": 1,
-                        "sent_targets": "[0]",
-                        "created_at": row["found_at"],
-                        "sent_at": row["found_at"],
-                    }
-                    for row in hit_rows
-                ],
-            )
-            conn.execute(
-                insert(feeds),
-                [
-                    {
-                        "name": feed_name(n),
-                        "url": f"https://{feed_name(n)}.example/rss",
-                        "consecutive_failures": 0,
-                        "entries_seen": ARTICLES // FEEDS,
-                        "gone": False,
-                        "last_status": "ok",
-                        "last_polled_at": NOW,
-                        "next_poll_at": NOW + timedelta(minutes=10),
-                    }
-                    for n in range(FEEDS)
-                ],
-            )
-    finally:
-        store.close()
-    connection = sqlite3.connect(path)
-    connection.execute("ANALYZE")  # the planner's statistics, as the daemon's housekeeping keeps them
-    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    connection.close()
-    return {"articles": ARTICLES, "hits": HITS, "labelled": HITS // 10, "bytes": path.stat().st_size}
+    with store.engine.begin() as conn:
+        for batch in in_batches(_article_rows(texts), BATCH):
+            conn.execute(insert(articles), batch)
+        hit_rows = _hit_rows(texts, rng)
+        conn.execute(insert(hits), hit_rows)
+        labelled = rng.sample(hit_rows, len(hit_rows) // 10)
+        conn.execute(
+            insert(hit_labels),
+            [
+                {
+                    "article_id": row["article_id"],
+                    "watchlist": row["watchlist"],
+                    "label": rng.choice(("relevant", "irrelevant", "unsure")),
+                    "note": None,
+                    "labelled_at": NOW,
+                }
+                for row in labelled
+            ],
+        )
+        conn.execute(
+            insert(deliveries),
+            [
+                {
+                    "hit_id": row["id"],
+                    "notifier": "desk-mail",
+                    "status": "sent",
+                    "attempts": 1,
+                    "sent_targets": "[0]",
+                    "created_at": row["found_at"],
+                    "sent_at": row["found_at"],
+                }
+                for row in hit_rows
+            ],
+        )
+        conn.execute(
+            insert(feeds),
+            [
+                {
+                    "name": feed_name(n),
+                    "url": f"https://{feed_name(n)}.example/rss",
+                    "consecutive_failures": 0,
+                    "entries_seen": ARTICLES // FEEDS,
+                    "gone": False,
+                    "last_status": "ok",
+                    "last_polled_at": NOW,
+                    "next_poll_at": NOW + timedelta(minutes=10),
+                }
+                for n in range(FEEDS)
+            ],
+        )
 
 
 def config_text(database: Path, token: str) -> str:

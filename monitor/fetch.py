@@ -36,6 +36,7 @@ from monitor.netguard import (
     resolve,
     system_resolver,
 )
+from monitor.sizes import format_size
 
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml, application/feed+json, "
@@ -49,19 +50,6 @@ ACCEPT_ENCODING = "gzip, deflate"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
-
-
-def human_size(size: int) -> str:
-    """A limit in the units it was most likely written in: 10000000 -> '10 MB', 10485760 -> '10 MiB'."""
-    units = _BINARY_UNITS if size % 1000 and size % 256 == 0 else _DECIMAL_UNITS
-    for unit, factor in units:
-        if size >= factor:
-            return f"{size / factor:.4g} {unit}"
-    return f"{size} bytes"
-
-
-_DECIMAL_UNITS = (("GB", 10**9), ("MB", 10**6), ("KB", 10**3))
-_BINARY_UNITS = (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10))
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -407,7 +395,7 @@ async def _read_capped(url: str, response: httpx.Response, max_size: int) -> byt
 
     The body is read raw and inflated here, never by httpx: each step may produce at most what is left of
     max_size, so a small compressed body that unpacks to gigabytes costs no more memory than the cap."""
-    too_big = FetchError(url, f"body larger than {human_size(max_size)} limit", transient=False)
+    too_big = FetchError(url, f"body larger than {format_size(max_size)} limit", transient=False)
     inflater = _inflater_for(url, response.headers.get("content-encoding", ""))
     declared = response.headers.get("content-length", "")
     # With gzip, Content-Length counts compressed bytes, and the decoded body is only ever larger.
@@ -497,7 +485,7 @@ def read_file_url(url: str, max_size: int) -> FetchResult:
     except OSError as exc:
         raise FetchError(url, f"file could not be read: {exc.strerror or exc}") from None
     if len(body) > max_size:
-        raise FetchError(url, f"body larger than {human_size(max_size)} limit", transient=False)
+        raise FetchError(url, f"body larger than {format_size(max_size)} limit", transient=False)
     content_type, _ = mimetypes.guess_type(path.name)
     headers = {"content-type": content_type} if content_type else {}
     return FetchResult(

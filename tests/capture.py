@@ -9,73 +9,48 @@ request keeps the host it was meant for.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
 
-HOST = "127.0.0.1"
+from tests.endpoint import HOST, Endpoint, Handler, JsonBody, OwnedServer
 
 
 @dataclass(frozen=True)
-class Captured:
+class Captured(JsonBody):
     method: str
     host: str  # the host apprise addressed
     path: str
     headers: dict[str, str]
     body: bytes
 
-    @property
-    def json(self) -> Any:
-        return json.loads(self.body)
 
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+class _Handler(Handler):
+    server: OwnedServer[CaptureServer]
 
     def _capture(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length)
-        headers = {k.lower(): v for k, v in self.headers.items()}
+        body = self.body()
+        headers = self.lowered_headers()
         host = headers.pop("x-captured-host", f"{HOST}:{self.server.server_address[1]}")
         owner = self.server.owner
         with owner.lock:
             owner.requests.append(Captured(self.command, host, self.path, headers, body))
         payload = owner.answer(host, self.path)
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain" if payload == b"ok" else "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        self.reply(200, payload, "text/plain" if payload == b"ok" else "application/json")
 
     do_POST = do_PUT = do_GET = _capture
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, owner: CaptureServer) -> None:
-        super().__init__((HOST, 0), _Handler)
-        self.owner = owner
-
-
-class CaptureServer:
+class CaptureServer(Endpoint):
     """Records every request; answers what each service's client expects to read back."""
 
     def __init__(self) -> None:
         self.requests: list[Captured] = []
-        self.lock = threading.Lock()
-        self._server = _Server(self)
-        self.port: int = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        super().__init__(_Handler)
 
     @property
     def address(self) -> str:
@@ -87,15 +62,6 @@ class CaptureServer:
         if host == "api.telegram.org":
             return json.dumps({"ok": True, "result": {"message_id": 1}}).encode()
         return b'{"ok": true}'
-
-    def __enter__(self) -> CaptureServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
 
 
 def _redirecting_send(server: CaptureServer, original: Any) -> Any:

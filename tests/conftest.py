@@ -1,14 +1,15 @@
-"""Fixtures every test module may ask for by name: local HTTP, SMTP, webhook and PostgreSQL servers, and
-daemons run as subprocesses."""
+"""Fixtures every test module may ask for by name: local HTTP, SMTP, webhook and PostgreSQL servers, daemons run
+as subprocesses, and a store on a SQLite file of the test's own (a module may define its own ``store``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import Daemon
+from monitor.store import Store
+from tests.daemons import start_daemon
 from tests.httpserver import http_server
 from tests.pgserver import own_pg_url, pg_server, pg_url
 from tests.smtpserver import smtp_server
@@ -26,17 +27,9 @@ __all__ = [
 
 
 @pytest.fixture
-def start_daemon() -> Iterator[Callable[[Path], Daemon]]:
-    started: list[Daemon] = []
-
-    def start(config: Path) -> Daemon:
-        daemon = Daemon(config)
-        started.append(daemon)
-        return daemon
-
-    yield start
-    for daemon in started:
-        if daemon.process.poll() is None:
-            daemon.process.kill()
-            daemon.process.wait()
-        daemon.log.close()
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = Store.open(f"sqlite:///{tmp_path / 'monitor.db'}")
+    try:
+        yield opened
+    finally:
+        opened.close()

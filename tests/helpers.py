@@ -1,5 +1,5 @@
 """What tests share besides fixtures (those are in conftest.py): feed and page builders, config files, the CLI
-run in-process or as a subprocess, a daemon subprocess, delivery set-ups. Test modules import from here, never
+run in-process or as a subprocess, delivery set-ups (daemon subprocesses are in daemons.py). Test modules import from here, never
 from each other."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ import contextlib
 import io
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -81,28 +80,6 @@ def cli_inline(
     return subprocess.CompletedProcess(["monitor", *argv], code, stdout.getvalue(), stderr.getvalue())
 
 
-class Daemon:
-    def __init__(self, config: Path) -> None:
-        self.config = config
-        self.log_path = config.parent / "daemon.log"
-        self.log = self.log_path.open("w", encoding="utf-8")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "--config", str(config), "run"],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def output(self) -> str:
-        return self.log_path.read_text(encoding="utf-8")
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=60)
-        self.log.close()
-        return code
-
-
 def wait_for(condition: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -115,18 +92,6 @@ def wait_for(condition: Callable[[], object], timeout: float = 30.0, what: str =
 def feed_with(server: LocalServer, path: str, titles: list[str]) -> None:
     items = [Item(t, server.url(f"/page/{abs(hash(t))}"), f"{t}.", recent()) for t in titles]
     server.route(path, body=rss(items))
-
-
-def base_config(tmp_path: Path, server: LocalServer, hook: WebhookServer, **extra_feeds: str) -> Path:
-    feeds = [{"name": "wire", "url": server.url("/wire.xml"), "interval": "1s"}]
-    feeds += [{"name": name, "url": url, "interval": "1s"} for name, url in extra_feeds.items()]
-    return write_config(
-        tmp_path,
-        monitor={"fulltext": False, "group_window": "1s", "shutdown_timeout": "20s"},
-        feeds=feeds,
-        watchlists=[{"name": "arms", "terms": ["Wescam", "Baykar"], "notify": ["chat"]}],
-        notifiers=[{"name": "chat", "urls": [hook.apprise_url()]}],
-    )
 
 
 def posted_text(hook: WebhookServer) -> str:

@@ -15,19 +15,18 @@ from monitor.match.query import (
     Phrase,
     parse_query,
     parse_term,
-    positive_leaves,
 )
 from monitor.match.reference import (
     Article,
     describe_found,
     explain_spec,
-    has_positive_clause,
     near_gaps,
     occurrences,
     phrase_forms,
 )
 from monitor.match.snippets import Evidence, build_snippets
 from monitor.match.stems import stem_languages
+from monitor.match.walk import positive_leaves
 from monitor.models import TEXT_FIELDS, Match, WatchlistSpec
 
 SCANNED = (*TEXT_FIELDS, "url")
@@ -111,7 +110,7 @@ def plain_match(
     plain = PlainArticle(fields, stem_languages(spec.stem, spec.languages))
     terms = [p for term in spec.terms for p in parse_term(term, aliases)]
     query = parse_query(spec.query, aliases) if spec.query else None
-    clauses = positive_leaves(query) if query is not None and has_positive_clause(query) else []
+    clauses = positive_leaves(query) if query is not None else []
     evidence: list[Evidence] = []
     holding: list[Phrase] = []
     for phrase in terms:

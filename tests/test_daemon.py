@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.daemons import Daemon, base_config, second_is_refused
 from tests.factory import Item, json_lines, recent, rss, run_cli
-from tests.helpers import Daemon, LocalServer, WebhookServer, base_config, feed_with, posted_text, wait_for
+from tests.helpers import LocalServer, WebhookServer, feed_with, posted_text, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -100,10 +101,7 @@ def test_a_second_daemon_on_the_same_database_is_refused(
     feed_with(http_server, "/wire.xml", ["Nothing to see"])
     config = base_config(tmp_path, http_server, webhook_server)
     first = start_daemon(config)
-    wait_for(lambda: "daemon started" in first.output(), what="the first daemon")
-    second = run_cli(config, "run", timeout=60)
-    assert second.returncode == 4
-    assert f"pid {first.process.pid}" in second.stderr
+    second_is_refused(first)
     status = run_cli(config, "status")
     assert f"daemon: running (pid {first.process.pid}" in status.stdout
     assert first.stop() == 0

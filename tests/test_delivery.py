@@ -5,23 +5,12 @@ Real SQLite files and a real local webhook; only the time is handed in.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
-from pathlib import Path
-
-import pytest
 
 from monitor.models import Article, Match, Snippet
 from monitor.notify.policy import Policy
 from monitor.store import Outbox, Store
 from tests.helpers import ALL_TITLES, T0, WebhookServer, add_hit, deliver, deliverer, titles
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    store = Store.open(f"sqlite:///{tmp_path / 'monitor.db'}")
-    yield store
-    store.close()
 
 
 def test_a_burst_within_the_window_is_one_message(store: Store, webhook_server: WebhookServer) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,15 +33,6 @@ def config_text(url: str, extra: str = "") -> str:
         f"{extra}\n"
         '[[watchlist]]\nname = "arms"\nterms = ["Wescam"]\n'
     )
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store.open(f"sqlite:///{tmp_path / 'monitor.db'}")
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def poll(store: Store, job: FeedJob) -> PollResult:

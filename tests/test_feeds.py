@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,25 +12,7 @@ import pytest
 from monitor.errors import FeedParseError
 from monitor.feeds import MAX_DECOMPRESSED, canonical_url, parse_feed
 from monitor.models import ParsedFeed
-
-FEED_URL = "https://news.example.org/feeds/main.xml"
-CORPUS = os.environ.get("MONITOR_CORPUS")
-needs_corpus = pytest.mark.skipif(not CORPUS, reason="MONITOR_CORPUS is not set (path to the shared corpus)")
-
-
-def corpus_feed(name: str) -> bytes:
-    assert CORPUS
-    return (Path(CORPUS) / "feeds" / name).read_bytes()
-
-
-def corpus_feed_files() -> list[Path]:
-    if not CORPUS:
-        return []
-    return sorted(p for p in (Path(CORPUS) / "feeds").rglob("*") if p.is_file())
-
-
-def rss(items: str, *, prolog: str = '<?xml version="1.0" encoding="utf-8"?>') -> bytes:
-    return f'{prolog}<rss version="2.0"><channel><title>News</title>{items}</channel></rss>'.encode()
+from tests.feed_documents import FEED_URL, corpus_feed, corpus_feed_files, needs_corpus, rss
 
 
 def parse(body: bytes, **options: object) -> ParsedFeed:

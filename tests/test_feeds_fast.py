@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import os
 from pathlib import Path
 
 import feedparser
@@ -20,19 +19,7 @@ from monitor import feeds_fast
 from monitor.errors import FeedParseError
 from monitor.feeds import MAX_DECOMPRESSED, _plain, _TextOnly, parse_feed, parse_feed_fast
 from monitor.models import ParsedFeed
-
-FEED_URL = "https://news.example.org/feeds/main.xml"
-CORPUS = os.environ.get("MONITOR_CORPUS")
-
-
-def corpus_feed_files() -> list[Path]:
-    if not CORPUS:
-        return []
-    return sorted(p for p in (Path(CORPUS) / "feeds").rglob("*") if p.is_file())
-
-
-def rss(items: str, *, prolog: str = '<?xml version="1.0" encoding="utf-8"?>') -> bytes:
-    return f'{prolog}<rss version="2.0"><channel><title>News</title>{items}</channel></rss>'.encode()
+from tests.feed_documents import FEED_URL, corpus_feed_files, needs_corpus, rss
 
 
 def atom(entries: str) -> bytes:
@@ -112,13 +99,13 @@ def assert_same_as_reference(body: bytes) -> ParsedFeed | str:
     return got
 
 
-@pytest.mark.skipif(not CORPUS, reason="MONITOR_CORPUS is not set (path to the shared corpus)")
+@needs_corpus
 @pytest.mark.parametrize("path", corpus_feed_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_corpus_feed_matches_the_reference_or_falls_back(path: Path) -> None:
     assert_same_as_reference(path.read_bytes())
 
 
-@pytest.mark.skipif(not CORPUS, reason="MONITOR_CORPUS is not set (path to the shared corpus)")
+@needs_corpus
 def test_most_real_feeds_take_the_fast_path() -> None:
     parsers = [assert_same_as_reference(p.read_bytes()) for p in corpus_feed_files()]
     fast = [p for p in parsers if isinstance(p, ParsedFeed) and p.parser == "fast"]
@@ -317,7 +304,7 @@ def corpus_markup() -> list[str]:
     return [m for m in found if m]
 
 
-@pytest.mark.skipif(not CORPUS, reason="MONITOR_CORPUS is not set (path to the shared corpus)")
+@needs_corpus
 def test_plain_text_of_every_corpus_title_and_summary_is_htmlparsers() -> None:
     markup = corpus_markup()
     assert len(markup) > 3000

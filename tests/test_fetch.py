@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from monitor.errors import FetchError
-from monitor.fetch import PAGE_ACCEPT, Fetcher, human_size, parse_retry_after
+from monitor.fetch import PAGE_ACCEPT, Fetcher, parse_retry_after
 from monitor.models import FetchResult
+from monitor.sizes import format_size
 from tests.httpserver import LocalServer, http_server, unused_port
 
 __all__ = ["http_server"]  # the fixture, imported for pytest
@@ -217,10 +218,10 @@ def test_per_host_limit_bounds_concurrent_requests(http_server: LocalServer) -> 
     assert http_server.max_in_flight == 2
 
 
-def test_human_size() -> None:
-    assert human_size(10 * MB) == "10 MiB"
-    assert human_size(10_000_000) == "10 MB"  # a decimal limit in decimal units, not "9.54 MB"
-    assert human_size(5 * (1 << 20)) == "5 MiB"
-    assert human_size(1536) == "1.5 KiB"
-    assert human_size(1500) == "1.5 KB"
-    assert human_size(999) == "999 bytes"
+def test_format_size() -> None:
+    assert format_size(10 * MB) == "10 MiB"
+    assert format_size(10_000_000) == "10 MB"  # a decimal limit in decimal units, not "9.54 MB"
+    assert format_size(5 * (1 << 20)) == "5 MiB"
+    assert format_size(1536) == "1.5 KiB"
+    assert format_size(1500) == "1.5 KB"
+    assert format_size(999) == "999 bytes"

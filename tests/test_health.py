@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -127,15 +126,6 @@ def test_health_changes_are_told_once() -> None:
 
 
 # --- the wiring -------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store.open(f"sqlite:///{tmp_path / 'monitor.db'}")
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def poll(store: Store, job: FeedJob, watch: HealthWatch, now: datetime) -> PollResult:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -133,15 +132,6 @@ def test_a_page_may_not_share_a_feeds_name(tmp_path: Path) -> None:
         match=r"monitor.toml:6: \[\[page\]\] #1 \"p\": a \[\[feed\]\] at line 1 has the same name",
     ):
         load_config(path, {})
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store.open(f"sqlite:///{tmp_path / 'monitor.db'}")
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def poll(store: Store, job: FeedJob, now: datetime) -> PollResult:

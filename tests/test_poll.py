@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 
 from monitor.fetch import Fetcher
@@ -29,15 +26,6 @@ LIMITS = PollLimits(
     max_backoff=3600.0,
 )
 WATCHLIST = WatchlistSpec("arms", terms=("Wescam", "export permit*"))
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store.open(f"sqlite:///{tmp_path / 'monitor.db'}")
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def poll(store: Store, job: FeedJob, now: datetime = NOW, rng: random.Random | None = None) -> PollResult:

@@ -8,23 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.factory import json_lines, run_cli, write_config
-from tests.helpers import Daemon, LocalServer, WebhookServer, base_config, feed_with, wait_for
+from tests.daemons import Daemon, base_config, daemon_config, second_is_refused
+from tests.factory import json_lines, run_cli
+from tests.helpers import LocalServer, WebhookServer, feed_with, wait_for
 
 pytestmark = pytest.mark.timeout(180)
 
 
-def daemon_config(
-    folder: Path, pg_url: str, server: LocalServer, hook: WebhookServer, terms: list[str]
-) -> Path:
-    folder.mkdir()
-    return write_config(
-        folder,
-        monitor={"database": pg_url, "fulltext": False, "group_window": "1s", "lease": "10s"},
-        feeds=[{"name": f"wire{i}", "url": server.url(f"/wire{i}.xml"), "interval": "2s"} for i in range(6)],
-        watchlists=[{"name": "arms", "terms": terms, "notify": ["chat"]}],
-        notifiers=[{"name": "chat", "urls": [hook.apprise_url()]}],
-    )
+def pg_config(folder: Path, pg_url: str, server: LocalServer, hook: WebhookServer, terms: list[str]) -> Path:
+    wires = [f"wire{i}" for i in range(6)]
+    return daemon_config(folder, server, hook, wires, "2s", terms, database=pg_url, lease="10s")
 
 
 def test_two_daemons_share_one_database_and_status_shows_both(
@@ -36,12 +29,12 @@ def test_two_daemons_share_one_database_and_status_shows_both(
 ) -> None:
     for i in range(6):
         feed_with(http_server, f"/wire{i}.xml", [f"Wescam sensors {i}", f"Nothing here {i}"])
-    first_config = daemon_config(tmp_path / "a", pg_url, http_server, webhook_server, ["Wescam"])
-    second_config = daemon_config(tmp_path / "b", pg_url, http_server, webhook_server, ["Wescam", "Baykar"])
+    first_config = pg_config(tmp_path / "a", pg_url, http_server, webhook_server, ["Wescam"])
+    second_config = pg_config(tmp_path / "b", pg_url, http_server, webhook_server, ["Wescam", "Baykar"])
     first = start_daemon(first_config)
     second = start_daemon(second_config)
-    wait_for(lambda: "daemon started" in first.output(), what="the first daemon")
-    wait_for(lambda: "daemon started" in second.output(), what="a second daemon on the same database")
+    first.wait_started(what="the first daemon")
+    second.wait_started(what="a second daemon on the same database")
     wait_for(lambda: first.process.poll() is None and second.process.poll() is None, what="both running")
     wait_for(
         lambda: "status=ok" in first.output() and "status=ok" in second.output(),
@@ -84,8 +77,5 @@ def test_a_second_daemon_on_sqlite_is_refused_naming_postgresql(
     feed_with(http_server, "/wire.xml", ["Nothing to see"])
     config = base_config(tmp_path, http_server, webhook_server)
     first = start_daemon(config)
-    wait_for(lambda: "daemon started" in first.output(), what="the first daemon")
-    second = run_cli(config, "run", timeout=60)
-    assert second.returncode == 4
-    assert f"pid {first.process.pid}" in second.stderr and "PostgreSQL" in second.stderr
+    assert "PostgreSQL" in second_is_refused(first)
     assert first.stop() == 0

@@ -22,9 +22,10 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from monitor.store.tables import articles, daemons, deliveries, feed_leases, feeds, hits
+from tests.daemons import Daemon
 from tests.factory import write_config
 from tests.farm import FarmProcess
-from tests.helpers import Daemon, SmtpServer, wait_for
+from tests.helpers import SmtpServer, wait_for
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -109,7 +110,7 @@ def test_three_daemons_share_the_feeds_and_take_over_from_one_killed(
         configs = [cluster_config(tmp_path / f"d{i}", pg_url, farm.feeds, smtp_server) for i in range(3)]
         running = [start_daemon(config) for config in configs]
         for daemon in running:
-            wait_for(lambda d=daemon: "daemon started" in d.output(), timeout=120, what="three daemons")  # type: ignore[misc]
+            daemon.wait_started(timeout=120, what="three daemons")
 
         def all_polled() -> bool:
             with engine.begin() as conn:

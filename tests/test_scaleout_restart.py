@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.factory import json_lines, run_cli, write_config
-from tests.helpers import Daemon, LocalServer, WebhookServer, feed_with, wait_for
+from tests.daemons import Daemon, daemon_config
+from tests.factory import json_lines, run_cli
+from tests.helpers import LocalServer, WebhookServer, feed_with, wait_for
 from tests.pgserver import PgServer
 
 pytestmark = pytest.mark.timeout(300)
@@ -28,15 +29,14 @@ def test_a_daemon_rides_out_a_postgresql_restart_and_loses_nothing(
 ) -> None:
     feed_with(http_server, "/wire.xml", ["Wescam sensors before"])
     feed_with(http_server, "/desk.xml", ["Nothing to see"])
-    config = write_config(
+    config = daemon_config(
         tmp_path,
-        monitor={"database": own_pg_url, "fulltext": False, "group_window": "1s", "lease": "10s"},
-        feeds=[
-            {"name": "wire", "url": http_server.url("/wire.xml"), "interval": "1s"},
-            {"name": "desk", "url": http_server.url("/desk.xml"), "interval": "1s"},
-        ],
-        watchlists=[{"name": "arms", "terms": ["Wescam"], "notify": ["chat"]}],
-        notifiers=[{"name": "chat", "urls": [webhook_server.apprise_url()]}],
+        http_server,
+        webhook_server,
+        ("wire", "desk"),
+        terms=["Wescam"],
+        database=own_pg_url,
+        lease="10s",
     )
     daemon = start_daemon(config)
     wait_for(lambda: b"Wescam sensors before" in b"".join(p.body for p in webhook_server.posts), timeout=60)

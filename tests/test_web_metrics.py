@@ -4,6 +4,7 @@ database was filled with; the daemon's in-process poll counters show up after a 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from monitor import telemetry
 from monitor.models import PollResult
+from monitor.store.daemons import DaemonRow, Daemons
 from tests.archive_corpus import T0
 from tests.desk_data import TOKEN, Desk, corpus_with_hostile, open_desk
 
@@ -76,6 +78,21 @@ def test_archive_and_queue_figures(desk: Desk) -> None:
     assert samples[("monitor_outbox_pending", ())] == owed - 1
     assert samples[("monitor_page_retries_pending", ())] == 2
     assert samples[("monitor_daemon_heartbeat_timestamp_seconds", ())] == 0
+
+
+def test_the_heartbeat_is_the_latest_of_the_registered_daemons(desk: Desk) -> None:
+    registry = Daemons(desk.store.engine)
+    for owner, at in (("a", T0 + timedelta(minutes=5)), ("b", T0 + timedelta(minutes=9)), ("c", T0)):
+        registry.register(DaemonRow(owner, "desk-host", 100, at, at, "f" * 64, "/etc/monitor.toml"))
+    assert (
+        scrape(desk)[("monitor_daemon_heartbeat_timestamp_seconds", ())]
+        == (T0 + timedelta(minutes=9)).timestamp()
+    )
+    registry.heartbeat("c", T0 + timedelta(minutes=12))
+    assert (
+        scrape(desk)[("monitor_daemon_heartbeat_timestamp_seconds", ())]
+        == (T0 + timedelta(minutes=12)).timestamp()
+    )
 
 
 def test_polls_counted_in_process_show_up(desk: Desk) -> None:

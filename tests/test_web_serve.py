@@ -17,7 +17,8 @@ from monitor.config.compiled import load_config
 from monitor.config.web_settings import parse_listen
 from monitor.web.serve import start_in_loop
 from tests.browser import desk_server, free_port
-from tests.helpers import Daemon, run_cli, wait_for
+from tests.daemons import Daemon
+from tests.helpers import run_cli, wait_for
 from tests.webdesk import TOKEN, desk_config, fill
 
 

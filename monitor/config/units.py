@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from monitor.sizes import format_size as format_size  # the config shows sizes as they are written
+
 # --- durations and sizes ------------------------------------------------------------------------------------
 
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
@@ -43,16 +45,3 @@ def parse_size(text: str) -> int:
     if not found or found.group(2) not in _SIZE_UNITS:
         raise ValueError(f"bad size {text!r} (use e.g. 512KB, 10MB, 5MiB)")
     return int(float(found.group(1)) * _SIZE_UNITS[found.group(2)])
-
-
-_DECIMAL = (("GB", 10**9), ("MB", 10**6), ("KB", 10**3))
-_BINARY = (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10))
-
-
-def format_size(size: int) -> str:
-    """Bytes in the style they were most likely written: 10000000 -> "10 MB", 5242880 -> "5 MiB"."""
-    units = _BINARY if size % 1000 and size % 256 == 0 else _DECIMAL
-    for unit, factor in units:
-        if size >= factor:
-            return f"{size / factor:.4g} {unit}"
-    return f"{size} bytes"

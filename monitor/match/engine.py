@@ -20,7 +20,6 @@ from typing import Any
 
 import ahocorasick
 
-from monitor.errors import QueryError
 from monitor.models import Match, MatchDetails, WatchlistSpec
 
 from .clauses import (
@@ -49,15 +48,15 @@ from .query import (
     Node,
     Not,
     Or,
+    ParsedWatchlist,
     Phrase,
-    parse_query,
-    parse_term,
-    positive_leaves,
+    parse_watchlist,
 )
 from .reference import Explanation, explain_spec
 from .scan import SCANNED_FIELDS, ArticleScan, FormChecks, Lexicon
 from .snippets import Evidence, build_snippets
 from .stems import WordForms, forms_of, prime, stem_languages
+from .walk import fold_query, phrases_in, positive_leaves
 
 
 class _Compiler:
@@ -115,74 +114,55 @@ class _Compiler:
         return CompiledPhrase(phrase, tuple(segments))
 
     def node(self, node: Node) -> Compiled:
-        if isinstance(node, Phrase):
-            return self.phrase(node)
-        if isinstance(node, FeedIs | LangIs):
-            leaf = CompiledFeed(node) if isinstance(node, FeedIs) else CompiledLang(node)
-            self.leaves[id(node)] = leaf
-            return leaf
-        if isinstance(node, Near):
-            near = CompiledNear(
-                node, [self.phrase(p) for p in node.left], [self.phrase(p) for p in node.right]
-            )
-            self.leaves[id(node)] = near
-            return near
-        if isinstance(node, Not):
-            return CompiledNot(self.node(node.child))
-        children = [self.node(child) for child in node.children]
-        return CompiledAnd(children) if isinstance(node, And) else CompiledOr(children)
+        return fold_query(node, self)
+
+    def feed(self, node: FeedIs) -> Compiled:
+        leaf = self.leaves[id(node)] = CompiledFeed(node)
+        return leaf
+
+    def lang(self, node: LangIs) -> Compiled:
+        leaf = self.leaves[id(node)] = CompiledLang(node)
+        return leaf
+
+    def near(self, node: Near) -> Compiled:
+        near = CompiledNear(node, [self.phrase(p) for p in node.left], [self.phrase(p) for p in node.right])
+        self.leaves[id(node)] = near
+        return near
+
+    def negate(self, node: Not, child: Compiled) -> Compiled:
+        return CompiledNot(child)
+
+    def all_of(self, node: And, children: list[Compiled]) -> Compiled:
+        return CompiledAnd(children)
+
+    def any_of(self, node: Or, children: list[Compiled]) -> Compiled:
+        return CompiledOr(children)
 
 
-Parsed = tuple[list[Phrase], list[Phrase], Node | None]  # a watchlist's terms, excludes and query
-
-
-def _parse(spec: WatchlistSpec, aliases: Aliases) -> Parsed:
-    try:
-        terms = [p for term in spec.terms for p in parse_term(term, aliases)]
-        exclude = [p for term in spec.exclude for p in parse_term(term, aliases)]
-        query = parse_query(spec.query, aliases) if spec.query else None
-    except QueryError as error:
-        error.watchlist = spec.name
-        error.args = (f"watchlist {spec.name!r}: {error}",)
-        raise
-    return terms, exclude, query
-
-
-def _phrases_in(node: Node | None) -> Iterator[Phrase]:
-    if isinstance(node, Phrase):
-        yield node
-    elif isinstance(node, Near):
-        yield from (*node.left, *node.right)
-    elif isinstance(node, Not):
-        yield from _phrases_in(node.child)
-    elif isinstance(node, And | Or):
-        for child in node.children:
-            yield from _phrases_in(child)
-
-
-def _prime_stems(parsed: list[tuple[WatchlistSpec, Parsed]]) -> None:
+def _prime_stems(parsed: list[tuple[WatchlistSpec, ParsedWatchlist]]) -> None:
     """Stem the words of every stemmed watchlist ahead, a call per language (see ``stems.prime``)."""
     words: dict[tuple[str, ...], set[str]] = {}
-    for spec, (terms, exclude, query) in parsed:
+    for spec, watchlist in parsed:
         languages = stem_languages(spec.stem, spec.languages)
         if languages is not None:
             found = words.setdefault(languages, set())
-            for phrase in (*terms, *exclude, *_phrases_in(query)):
+            query = phrases_in(watchlist.query) if watchlist.query is not None else []
+            for phrase in (*watchlist.term_phrases(), *watchlist.exclude_phrases(), *query):
                 found.update(word.text for word in phrase.words if not word.prefix and not word.exact)
     for languages, found in words.items():
         prime(found, languages)
 
 
 class CompiledWatchlist:
-    def __init__(self, spec: WatchlistSpec, parsed: Parsed, compiler: _Compiler) -> None:
+    def __init__(self, spec: WatchlistSpec, parsed: ParsedWatchlist, compiler: _Compiler) -> None:
         self.spec = spec
         self.name = spec.name
         self.feeds = None if spec.feeds is None else frozenset(fold_text(name) for name in spec.feeds)
         self.languages = None if spec.languages is None else frozenset(spec.languages)
         compiler.languages = stem_languages(spec.stem, spec.languages)
-        terms, exclude, query = parsed
-        self.terms = [compiler.phrase(p) for p in terms]
-        self.exclude = [compiler.phrase(p) for p in exclude]
+        query = parsed.query
+        self.terms = [compiler.phrase(p) for p in parsed.term_phrases()]
+        self.exclude = [compiler.phrase(p) for p in parsed.exclude_phrases()]
         # A query made only of NOT clauses matches nothing (it would otherwise match nearly every article).
         positive = positive_leaves(query) if query is not None else []
         self.query = compiler.node(query) if query is not None and positive else None
@@ -353,7 +333,7 @@ def compile_watchlists(specs: Iterable[WatchlistSpec], aliases: Aliases = NO_ALI
     ``aliases`` are resolved ones (``aliases.resolve_aliases``): each name with its plain forms."""
     with _no_collections():
         compiler = _Compiler(aliases)
-        parsed = [(spec, _parse(spec, aliases)) for spec in specs]
+        parsed = [(spec, parse_watchlist(spec, aliases)) for spec in specs]
         _prime_stems(parsed)
         watchlists = [CompiledWatchlist(spec, parts, compiler) for spec, parts in parsed]
         return Matcher(

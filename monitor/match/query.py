@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from monitor.errors import QueryError
-from monitor.models import TEXT_FIELDS
+from monitor.models import TEXT_FIELDS, WatchlistSpec
 
 from .fold import fold_words
 
@@ -396,10 +396,31 @@ def parse_query(text: str, aliases: Aliases = NO_ALIASES) -> Node:
     return _Parser(text, aliases).parse()
 
 
-def positive_leaves(node: Node) -> list[Phrase | FeedIs | LangIs | Near]:
-    """The leaves and NEAR clauses outside any NOT, in order: the clauses that can make a query match."""
-    if isinstance(node, Phrase | FeedIs | LangIs | Near):
-        return [node]
-    if isinstance(node, Not):
-        return []
-    return [leaf for child in node.children for leaf in positive_leaves(child)]
+@dataclass(frozen=True, slots=True)
+class ParsedWatchlist:
+    """A watchlist's terms and excludes, each as the phrases it stands for (an alias: one per form), and its
+    query's tree."""
+
+    terms: tuple[tuple[Phrase, ...], ...]
+    exclude: tuple[tuple[Phrase, ...], ...]
+    query: Node | None
+
+    def term_phrases(self) -> list[Phrase]:
+        return [phrase for term in self.terms for phrase in term]
+
+    def exclude_phrases(self) -> list[Phrase]:
+        return [phrase for term in self.exclude for phrase in term]
+
+
+def parse_watchlist(spec: WatchlistSpec, aliases: Aliases = NO_ALIASES) -> ParsedWatchlist:
+    """Parse what ``spec`` looks for; a QueryError names the watchlist."""
+    try:
+        return ParsedWatchlist(
+            tuple(parse_term(term, aliases) for term in spec.terms),
+            tuple(parse_term(term, aliases) for term in spec.exclude),
+            parse_query(spec.query, aliases) if spec.query else None,
+        )
+    except QueryError as error:
+        error.watchlist = spec.name
+        error.args = (f"watchlist {spec.name!r}: {error}",)
+        raise

@@ -24,10 +24,10 @@ from .query import (
     Or,
     Phrase,
     Word,
-    parse_query,
-    parse_term,
+    parse_watchlist,
 )
 from .stems import WordForms, forms_of, stem_languages
+from .walk import fold_query, positive_leaves
 
 Occurrence = tuple[int, int]  # first and last word index
 
@@ -166,39 +166,44 @@ def _explain_near(near: Near, article: Article) -> tuple[bool, list[str]]:
     return False, [f"{head} never occur in the same field"]
 
 
+class _Explaining:
+    """Each clause evaluated on one article: the result and one line per clause."""
+
+    def __init__(self, article: Article) -> None:
+        self.article = article
+
+    def phrase(self, node: Phrase) -> tuple[bool, list[str]]:
+        return _explain_phrase(node, self.article)
+
+    def feed(self, node: FeedIs) -> tuple[bool, list[str]]:
+        ok = self.article.feed == node.name
+        verb = "matches" if ok else "does not match"
+        return ok, [f"feed:{node.source} {verb} feed {self.article.raw_feed!r}"]
+
+    def lang(self, node: LangIs) -> tuple[bool, list[str]]:
+        language = self.article.language
+        ok = language is None or language == node.code
+        return ok, [
+            f"lang:{node.source} {'matches' if ok else 'does not match'} language {language or 'unknown'}"
+        ]
+
+    def near(self, node: Near) -> tuple[bool, list[str]]:
+        return _explain_near(node, self.article)
+
+    def negate(self, node: Not, child: tuple[bool, list[str]]) -> tuple[bool, list[str]]:
+        ok, lines = child
+        return not ok, [f"NOT ({line})" for line in lines]
+
+    def all_of(self, node: And, children: list[tuple[bool, list[str]]]) -> tuple[bool, list[str]]:
+        return all(ok for ok, _ in children), [line for _, lines in children for line in lines]
+
+    def any_of(self, node: Or, children: list[tuple[bool, list[str]]]) -> tuple[bool, list[str]]:
+        return any(ok for ok, _ in children), [line for _, lines in children for line in lines]
+
+
 def explain_node(node: Node, article: Article) -> tuple[bool, list[str]]:
     """Evaluate ``node`` on ``article``: the result and one line per clause."""
-    if isinstance(node, Phrase):
-        return _explain_phrase(node, article)
-    if isinstance(node, FeedIs):
-        ok = article.feed == node.name
-        verb = "matches" if ok else "does not match"
-        return ok, [f"feed:{node.source} {verb} feed {article.raw_feed!r}"]
-    if isinstance(node, LangIs):
-        ok = article.language is None or article.language == node.code
-        return ok, [
-            f"lang:{node.source} {'matches' if ok else 'does not match'} language {article.language or 'unknown'}"
-        ]
-    if isinstance(node, Near):
-        return _explain_near(node, article)
-    if isinstance(node, Not):
-        ok, lines = explain_node(node.child, article)
-        return not ok, [f"NOT ({line})" for line in lines]
-    results = [explain_node(child, article) for child in node.children]
-    lines = [line for _, child_lines in results for line in child_lines]
-    if isinstance(node, And):
-        return all(ok for ok, _ in results), lines
-    assert isinstance(node, Or)
-    return any(ok for ok, _ in results), lines
-
-
-def has_positive_clause(node: Node) -> bool:
-    """False for a query made only of NOT clauses, which matches nothing."""
-    if isinstance(node, Phrase | FeedIs | LangIs | Near):
-        return True
-    if isinstance(node, Not):
-        return False
-    return any(has_positive_clause(child) for child in node.children)
+    return fold_query(node, _Explaining(article))
 
 
 def explain_spec(
@@ -214,24 +219,24 @@ def explain_spec(
     if spec.languages is not None and article.language is not None and article.language not in spec.languages:
         line = f"language {article.language} is not one of: {', '.join(spec.languages)}"
         return Explanation(spec.name, False, [line])
+    parsed = parse_watchlist(spec, aliases)
     lines: list[str] = []
     wanted = False
-    for term in spec.terms:
-        for phrase in parse_term(term, aliases):
-            ok, term_lines = _explain_phrase(phrase, article)
-            wanted = wanted or ok
-            lines.extend(f"term {line}" for line in term_lines)
-    if spec.query:
-        query = parse_query(spec.query, aliases)
+    for phrase in parsed.term_phrases():
+        ok, term_lines = _explain_phrase(phrase, article)
+        wanted = wanted or ok
+        lines.extend(f"term {line}" for line in term_lines)
+    if parsed.query is not None:
+        query = parsed.query
         ok, query_lines = explain_node(query, article)
-        if not has_positive_clause(query):
+        if not positive_leaves(query):
             ok = False
             query_lines.append("a query made only of NOT clauses matches nothing")
         wanted = wanted or ok
         lines.extend(f"query: {line}" for line in query_lines)
     if wanted:
-        for term in spec.exclude:
-            names = [name for p in parse_term(term, aliases) for name in found_in(p, article)]
+        for term, phrases in zip(spec.exclude, parsed.exclude, strict=True):
+            names = [name for p in phrases for name in found_in(p, article)]
             if names:
                 wanted = False
                 lines.append(f"excluded by {_label(term)} in {', '.join(dict.fromkeys(names))}")

@@ -14,14 +14,13 @@ if TYPE_CHECKING:
     from monitor.models import DeliveryOutcome
     from monitor.store.outbox import Outbox
     from monitor.store.page_retries import PageRetries
-    from monitor.store.repository import DaemonRecord, Store
+    from monitor.store.repository import Store
 
-__all__ = ["DaemonRecord", "DeliveryOutcome", "Outbox", "PageRetries", "Store"]
+__all__ = ["DeliveryOutcome", "Outbox", "PageRetries", "Store"]
 
 __getattr__ = lazy_names(
     __name__,
     {
-        "DaemonRecord": "monitor.store.repository",
         "DeliveryOutcome": "monitor.models",
         "Outbox": "monitor.store.outbox",
         "PageRetries": "monitor.store.page_retries",

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Integer, delete, func, insert, select, tex
 from monitor.models import Hit, match_fields
 from monitor.store.evidence import Capture, read_captures
 from monitor.store.index import IndexQuery, fts5_query, tsquery
-from monitor.store.queries import hit_from_row, hit_query
+from monitor.store.queries import hit_from_row, hit_query, label_of_hit
 from monitor.store.repository import Store
 from monitor.store.tables import articles, captures, hit_labels, hits
 
@@ -150,7 +150,7 @@ class Archive:
                 .add_columns(
                     hits.c.article_id, hit_labels.c.label, hit_labels.c.note, hit_labels.c.labelled_at
                 )
-                .outerjoin(hit_labels, _label_of_hit())
+                .outerjoin(hit_labels, label_of_hit())
                 .where(hits.c.id.in_(batch))
             )
             with self.engine.begin() as conn:
@@ -160,7 +160,7 @@ class Archive:
         return found
 
     def hit_ids_labelled(self, label: str, watchlist: str | None = None) -> list[int]:
-        query = select(hits.c.id).join(hit_labels, _label_of_hit()).where(hit_labels.c.label == label)
+        query = select(hits.c.id).join(hit_labels, label_of_hit()).where(hit_labels.c.label == label)
         if watchlist:
             query = query.where(hits.c.watchlist == watchlist)
         with self.engine.begin() as conn:
@@ -187,7 +187,7 @@ class Archive:
         query = (
             select(hits.c.article_id, hit_labels.c.label)
             .join(articles, articles.c.id == hits.c.article_id)
-            .outerjoin(hit_labels, _label_of_hit())
+            .outerjoin(hit_labels, label_of_hit())
             .where(hits.c.watchlist == watchlist)
         )
         if since is not None:
@@ -307,10 +307,6 @@ class Archive:
                 conn.execute(delete(captures).where(captures.c.article_id.in_(kept)))
                 pruned += len(kept)
         return pruned
-
-
-def _label_of_hit() -> ColumnElement[bool]:
-    return (hit_labels.c.article_id == hits.c.article_id) & (hit_labels.c.watchlist == hits.c.watchlist)
 
 
 def _stored_article(row: Any) -> StoredArticle:

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, Integer, func, select
 
-from monitor.store.tables import articles, daemon, deliveries, feeds, hits, page_retries
+from monitor.store.tables import articles, daemons, deliveries, feeds, hits, page_retries
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +31,7 @@ class StoreGauges:
     alerted_hits: dict[str, int]  # by watchlist: the hits that alerted (not silent story copies or old ones)
     deliveries: dict[tuple[str, str], int]  # by (notifier, status)
     page_retries: int
-    heartbeat: datetime | None
+    heartbeat: datetime | None  # the latest of the running daemons' (None: no daemon registered)
 
 
 def read_gauges(engine: Engine) -> StoreGauges:
@@ -62,5 +62,5 @@ def read_gauges(engine: Engine) -> StoreGauges:
             alerted_hits={row[0]: int(row[2] or 0) for row in watchlist_rows},
             deliveries={(row[0], row[1]): row[2] for row in conn.execute(by_delivery)},
             page_retries=conn.scalar(select(func.count()).select_from(page_retries)) or 0,
-            heartbeat=conn.scalar(select(daemon.c.heartbeat_at).where(daemon.c.id == 1)),
+            heartbeat=conn.scalar(select(func.max(daemons.c.heartbeat_at))),
         )

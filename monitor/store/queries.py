@@ -1,5 +1,5 @@
-"""The queries the repository and the outbox share: a hit with its article, read back as a ``Hit``, and the
-other outlets of its story."""
+"""The queries the repository, the outbox, the archive and the review share: a hit with its article, read back
+as a ``Hit``, the other outlets of its story, and the join of a hit to its triage label."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import ColumnElement, Connection, Row, select
 
 from monitor.models import Hit, Snippet
-from monitor.store.tables import articles, hits
+from monitor.store.tables import articles, hit_labels, hits
 
 STORY_BATCH = 500  # story ids per IN (...) query
 STORY_WALK = 500  # article rows read at a time while collecting the newest stories
@@ -38,6 +38,11 @@ def hit_query() -> Any:
         articles.c.via,
         hits.c.story_update,
     ).join(articles, articles.c.id == hits.c.article_id)
+
+
+def label_of_hit() -> ColumnElement[bool]:
+    """Joins a hit to its label: a label is kept per article and watchlist."""
+    return (hit_labels.c.article_id == hits.c.article_id) & (hit_labels.c.watchlist == hits.c.watchlist)
 
 
 def hit_from_row(row: Row[Any]) -> Hit:

@@ -46,7 +46,6 @@ from monitor.store.tables import (
     article_versions,
     articles,
     captures,
-    daemon,
     feeds,
     hits,
     page_retries,
@@ -68,7 +67,6 @@ class Store:
     def __init__(self, engine: Engine, words: Words | None = None) -> None:
         self.engine = engine
         self.outbox = Outbox(engine)
-        self.daemon = DaemonRecord(engine)
         self.index = SearchIndex(engine.dialect.name, words or default_words())
         self.health = HealthRecords(engine)
 
@@ -537,29 +535,3 @@ def _retry_row(article_id: int, pending: PendingPage) -> dict[str, Any]:
         "next_attempt_at": pending.next_attempt,
         "last_error": pending.last_error,
     }
-
-
-class DaemonRecord:
-    """Which daemon (if any) said it runs on this database, read from the ``daemon`` table."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def read(self) -> Row[Any] | None:
-        with self.engine.begin() as conn:
-            return conn.execute(select(daemon).where(daemon.c.id == 1)).one_or_none()
-
-    def claim(self, pid: int, hostname: str, now: datetime) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(daemon.delete().where(daemon.c.id == 1))
-            conn.execute(
-                insert(daemon).values(id=1, pid=pid, hostname=hostname, started_at=now, heartbeat_at=now)
-            )
-
-    def heartbeat(self, pid: int, now: datetime) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(update(daemon).where(daemon.c.pid == pid).values(heartbeat_at=now))
-
-    def release(self, pid: int) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(daemon.delete().where(daemon.c.pid == pid))

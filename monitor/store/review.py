@@ -1,33 +1,26 @@
 """Reading hits for review: the filtered hit list with labels (the desk's inbox, `monitor hits`), the hits and
-earlier versions of one article, and the hits found per watchlist and day."""
+earlier versions of one article, and the hits found per watchlist and day. Which hits: ``hit_filter.HitFilter``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, select
+from sqlalchemy import Connection, func, select
 
-from monitor.store.archive import HitRecord, Label
-from monitor.store.queries import hit_from_row, hit_query, with_outlets
+from monitor.store.archive import HitRecord
+from monitor.store.hit_filter import (
+    UNLABELLED,
+    HitFilter,
+    hit_conditions,
+    labelled_hit_query,
+    labelled_records,
+)
+from monitor.store.queries import label_of_hit
 from monitor.store.repository import Store
 from monitor.store.tables import article_versions, articles, hit_labels, hits
 
-UNLABELLED = "new"  # the label filter that keeps the hits nobody has triaged yet
-
-
-@dataclass(frozen=True, slots=True)
-class HitFilter:
-    """Which hits to list. ``label``: a triage label, ``"new"`` for unlabelled hits, None for all."""
-
-    watchlist: str | None = None
-    label: str | None = None
-    feed: str | None = None
-    language: str | None = None
-    since: datetime | None = None
-    article_id: int | None = None
-    limit: int | None = 100
+__all__ = ["UNLABELLED", "HitFilter", "Review", "Version"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,23 +42,13 @@ class Review:
 
     def hits(self, wanted: HitFilter) -> list[HitRecord]:
         """The hits ``wanted`` selects, newest first, with their labels and their stories' other outlets."""
-        query = (
-            hit_query()
-            .add_columns(hit_labels.c.label, hit_labels.c.note, hit_labels.c.labelled_at)
-            .outerjoin(hit_labels, _label_of_hit())
-            .order_by(hits.c.found_at.desc(), hits.c.id.desc())
-        )
+        query = labelled_hit_query()
         with self.engine.begin() as conn:
             if wanted.limit:
                 query = query.where(hits.c.id.in_(self._newest_ids(conn, wanted, wanted.limit)))
             else:
-                query = query.where(*_conditions(wanted))
-            rows = conn.execute(query).all()
-            found = with_outlets(conn, [hit_from_row(row) for row in rows])
-        return [
-            HitRecord(hit, row.article_id, Label(row.label, row.note, row.labelled_at) if row.label else None)
-            for hit, row in zip(found, rows, strict=True)
-        ]
+                query = query.where(*hit_conditions(wanted))
+            return labelled_records(conn, conn.execute(query).all())
 
     def _newest_ids(self, conn: Connection, wanted: HitFilter, limit: int) -> list[int]:
         """The ids of the newest ``limit`` hits ``wanted`` selects, one watchlist at a time: each walks the
@@ -79,8 +62,8 @@ class Review:
         for name in names:
             query = (
                 select(hits.c.found_at, hits.c.id)
-                .outerjoin(hit_labels, _label_of_hit())
-                .where(hits.c.watchlist == name, *_conditions(wanted))
+                .outerjoin(hit_labels, label_of_hit())
+                .where(hits.c.watchlist == name, *hit_conditions(wanted))
                 .order_by(hits.c.watchlist.desc(), hits.c.found_at.desc(), hits.c.id.desc())
                 .limit(limit)
             )
@@ -113,26 +96,3 @@ class Review:
                 (row.watchlist, date.fromisoformat(str(row.day)[:10]), int(row[2]))
                 for row in conn.execute(query)
             ]
-
-
-def _conditions(wanted: HitFilter) -> list[ColumnElement[bool]]:
-    found: list[ColumnElement[bool]] = []
-    if wanted.watchlist is not None:
-        found.append(hits.c.watchlist == wanted.watchlist)
-    if wanted.label == UNLABELLED:
-        found.append(hit_labels.c.label.is_(None))
-    elif wanted.label is not None:
-        found.append(hit_labels.c.label == wanted.label)
-    if wanted.feed is not None:
-        found.append(articles.c.feed == wanted.feed)
-    if wanted.language is not None:
-        found.append(articles.c.language == wanted.language)
-    if wanted.since is not None:
-        found.append(hits.c.found_at >= wanted.since)
-    if wanted.article_id is not None:
-        found.append(hits.c.article_id == wanted.article_id)
-    return found
-
-
-def _label_of_hit() -> Any:
-    return (hit_labels.c.article_id == hits.c.article_id) & (hit_labels.c.watchlist == hits.c.watchlist)

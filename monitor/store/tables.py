@@ -208,16 +208,6 @@ notifier_state = Table(
     Column("sending_until", UTCDateTime),
 )
 
-daemon = Table(
-    "daemon",
-    metadata,
-    Column("id", Integer, primary_key=True),  # always 1: one daemon per database
-    Column("pid", Integer, nullable=False),
-    Column("hostname", CleanText, nullable=False),
-    Column("started_at", UTCDateTime, nullable=False),
-    Column("heartbeat_at", UTCDateTime, nullable=False),
-)
-
 # Every daemon running on the database (several on PostgreSQL), keyed by its owner id (monitor.claims).
 daemons = Table(
     "daemons",

@@ -21,10 +21,10 @@ from monitor.match.query import (
     Not,
     Or,
     Phrase,
-    parse_query,
-    parse_term,
+    parse_watchlist,
 )
 from monitor.match.stems import forms_of, stem_languages
+from monitor.match.walk import fold_query
 from monitor.models import WatchlistSpec
 from monitor.store.index import INDEXED_FIELDS, AllOf, AnyOf, IndexQuery, Term, indexable_word
 
@@ -32,9 +32,10 @@ from monitor.store.index import INDEXED_FIELDS, AllOf, AnyOf, IndexQuery, Term, 
 def narrow_watchlist(spec: WatchlistSpec, aliases: Aliases = NO_ALIASES) -> IndexQuery | None:
     """What an article must hold for ``spec`` to match it, or None when that cannot be said (scan all)."""
     narrowing = _Narrowing(stem_languages(spec.stem, spec.languages))
-    parts: list[IndexQuery | None] = [narrowing.phrases(parse_term(term, aliases)) for term in spec.terms]
-    if spec.query:
-        parts.append(narrowing.node(parse_query(spec.query, aliases)))
+    parsed = parse_watchlist(spec, aliases)
+    parts: list[IndexQuery | None] = [narrowing.phrases(term) for term in parsed.terms]
+    if parsed.query is not None:
+        parts.append(narrowing.node(parsed.query))
     if not parts or any(part is None for part in parts):
         return None
     return _either([part for part in parts if part is not None])
@@ -45,22 +46,30 @@ class _Narrowing:
         self.languages = languages  # the watchlist's stem languages; None: every word exact
 
     def node(self, node: Node) -> IndexQuery | None:
-        if isinstance(node, Phrase):
-            return self.phrase(node)
-        if isinstance(node, FeedIs | LangIs | Not):
+        return fold_query(node, self)
+
+    def feed(self, node: FeedIs) -> IndexQuery | None:
+        return None
+
+    def lang(self, node: LangIs) -> IndexQuery | None:
+        return None
+
+    def near(self, node: Near) -> IndexQuery | None:
+        sides = [self.phrases(node.left), self.phrases(node.right)]
+        known = [side for side in sides if side is not None]
+        return _both(known) if known else None
+
+    def negate(self, node: Not, child: IndexQuery | None) -> IndexQuery | None:
+        return None
+
+    def all_of(self, node: And, children: list[IndexQuery | None]) -> IndexQuery | None:
+        known = [q for q in children if q is not None]
+        return _both(known) if known else None
+
+    def any_of(self, node: Or, children: list[IndexQuery | None]) -> IndexQuery | None:
+        if any(a is None for a in children):
             return None
-        if isinstance(node, Near):
-            sides = [self.phrases(node.left), self.phrases(node.right)]
-            known = [side for side in sides if side is not None]
-            return _both(known) if known else None
-        if isinstance(node, And):
-            known = [q for q in map(self.node, node.children) if q is not None]
-            return _both(known) if known else None
-        assert isinstance(node, Or)
-        alternatives = [self.node(child) for child in node.children]
-        if any(a is None for a in alternatives):
-            return None
-        return _either([a for a in alternatives if a is not None])
+        return _either([a for a in children if a is not None])
 
     def phrases(self, phrases: tuple[Phrase, ...]) -> IndexQuery | None:
         """Any of ``phrases`` (an alias's forms, one side of a NEAR)."""

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -192,28 +193,29 @@ def found_out(item: Found) -> FoundOut:
 def json_data(data: dict[str, Any]) -> bytes:
     """Plain data shaped as one of the models above, as ``json_body`` encodes a model: compact UTF-8 JSON with
     remembered secrets masked."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    masked = mask_known(text)
-    if masked == text:
-        return text.encode()
-    try:
-        json.loads(masked)
-    except ValueError:
-        return json.dumps(mask_data(data), ensure_ascii=False, separators=(",", ":")).encode()
-    return masked.encode()
+    return _masked(_compact(data), lambda: data)
 
 
 def json_body(model: BaseModel) -> bytes:
-    """The model as UTF-8 JSON with remembered secrets masked, as the CLI's JSON has them. The encoded text is
-    masked (secrets are remembered JSON-escaped too); should a mask ever cut through the JSON's syntax, the
-    values are masked one by one before encoding instead."""
-    text = model.__pydantic_serializer__.to_json(model).decode()
+    """The model as UTF-8 JSON with remembered secrets masked, as the CLI's JSON has them."""
+    return _masked(
+        model.__pydantic_serializer__.to_json(model).decode(), lambda: model.model_dump(mode="json")
+    )
+
+
+def _masked(text: str, data: Callable[[], Any]) -> bytes:
+    """The JSON ``text`` with remembered secrets masked (they are remembered JSON-escaped too), encoded; should
+    a mask ever cut through the JSON's syntax, the values of ``data()`` are masked one by one before encoding
+    instead."""
     masked = mask_known(text)
     if masked == text:
         return text.encode()
     try:
         json.loads(masked)
     except ValueError:
-        data: Any = mask_data(model.model_dump(mode="json"))
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+        return _compact(mask_data(data())).encode()
     return masked.encode()
+
+
+def _compact(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
@@ -19,8 +21,17 @@ from monitor.web.render import page, params
 from monitor.web.state import desk
 
 
-def _query_problem(error: QueryError) -> str:
-    return f"query: position {error.position + 1}: expected {error.expected}"
+def _answer(
+    request: Request, template: str, context: dict[str, Any], run: Callable[[], dict[str, Any]]
+) -> Response:
+    """The page with what ``run`` found added to ``context``; a query that does not parse: the page with the
+    problem, status 400."""
+    try:
+        context.update(run())
+    except QueryError as error:
+        context["problem"] = f"query: position {error.position + 1}: expected {error.expected}"
+        return page(request, template, context, status_code=400)
+    return page(request, template, context)
 
 
 def search_page(request: Request) -> Response:
@@ -31,21 +42,17 @@ def search_page(request: Request) -> Response:
     wanted = forms.search_form(given, feeds=choices["feeds"], now=state.now())
     if wanted is None:
         return page(request, "search.html", context)
-    try:
-        context["found"] = search(
-            Archive(reading_store(request)),
-            wanted.query,
-            since=wanted.since,
-            feed=wanted.feed,
-            language=wanted.language,
-            limit=wanted.limit,
-            aliases=state.config.settings.resolved_aliases,
-        )
-    except QueryError as error:
-        context["problem"] = _query_problem(error)
-        return page(request, "search.html", context, status_code=400)
-    context["query"] = wanted.query
-    return page(request, "search.html", context)
+    found = partial(
+        search,
+        Archive(reading_store(request)),
+        wanted.query,
+        since=wanted.since,
+        feed=wanted.feed,
+        language=wanted.language,
+        limit=wanted.limit,
+        aliases=state.config.settings.resolved_aliases,
+    )
+    return _answer(request, "search.html", context, lambda: {"found": found(), "query": wanted.query})
 
 
 def backtest_page(request: Request) -> Response:
@@ -58,17 +65,14 @@ def backtest_page(request: Request) -> Response:
         return page(request, "backtest.html", context)
     specs = {spec.name: spec for spec in state.config.settings.watchlist_specs()}
     spec = specs[wanted.watchlist] if wanted.watchlist else WatchlistSpec("query", query=wanted.query)
-    try:
-        context["result"] = backtest(
-            Archive(reading_store(request)),
-            spec,
-            since=wanted.since,
-            aliases=state.config.settings.resolved_aliases,
-        )
-    except QueryError as error:
-        context["problem"] = _query_problem(error)
-        return page(request, "backtest.html", context, status_code=400)
-    return page(request, "backtest.html", context)
+    result = partial(
+        backtest,
+        Archive(reading_store(request)),
+        spec,
+        since=wanted.since,
+        aliases=state.config.settings.resolved_aliases,
+    )
+    return _answer(request, "backtest.html", context, lambda: {"result": result()})
 
 
 def routes() -> list[BaseRoute]:
