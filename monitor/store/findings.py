@@ -9,6 +9,7 @@ import json
 import struct
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from itertools import chain
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
@@ -18,6 +19,11 @@ from monitor.store.tables import articles, deliveries, hits
 
 BATCH = 500  # ids or bands in one IN (...) list
 MAX_CANDIDATES = 200  # stored articles compared with a new one, the newest sharing a band: a band common to many (boilerplate) cannot flood it
+BANDS_A_QUERY = 100  # bands read by one statement (SQLite allows 500 SELECTs in one compound)
+_NEWEST_IN_BAND = (
+    "SELECT * FROM (SELECT band, article_id FROM story_bands WHERE band = {mark} "
+    f"ORDER BY article_id DESC LIMIT {MAX_CANDIDATES}) AS newest"
+)
 
 
 _INSERT_DELIVERIES = insert(deliveries)
@@ -27,9 +33,6 @@ _PLACE = (
     .values(
         story_id=bindparam("b_story"), signature=bindparam("b_signature"), shingles=bindparam("b_shingles")
     )
-)
-_CANDIDATES = select(articles.c.id, articles.c.story_id, articles.c.signature, articles.c.shingles).where(
-    articles.c.id.in_(bindparam("ids", expanding=True)), articles.c.signature.is_not(None)
 )
 _EARLIER = (
     select(articles.c.story_id, hits.c.watchlist, hits.c.matched)
@@ -188,8 +191,8 @@ def place_in_stories(
         row: dict[str, Any] = {"b_id": article_id, "b_signature": None, "b_shingles": None}
         if fingerprint is not None:
             if stories is not None and article_id not in kept:
-                sharing = {i for band in fingerprint.bands for i in by_band.get(band, ())}
-                newest = sorted(sharing, reverse=True)[:MAX_CANDIDATES]
+                sharing = set(chain.from_iterable(by_band.get(band, ()) for band in fingerprint.bands))
+                newest = sorted(sharing & candidates.keys(), reverse=True)[:MAX_CANDIDATES]
                 placement = stories.place(fingerprint, [candidates[i] for i in newest])
                 story = placement.story if placement.story is not None else article_id
             candidates[article_id] = Candidate(story, article_id, fingerprint.signature, fingerprint.shingles)
@@ -242,7 +245,8 @@ def _drop_bands(conn: Connection, ids: Iterable[int]) -> None:
 def _stored_candidates(
     conn: Connection, bands: Sequence[int]
 ) -> tuple[dict[int, list[int]], dict[int, Candidate]]:
-    """The stored articles sharing any of ``bands``: article ids by band, and each article as a Candidate."""
+    """The stored articles sharing any of ``bands``: article ids by band (each band's newest MAX_CANDIDATES,
+    newest first), and each fingerprinted one of them as a Candidate."""
     by_band: dict[int, list[int]] = {}
     wanted = list(set(bands))
     mark = _placeholder(conn)
@@ -250,26 +254,28 @@ def _stored_candidates(
     # SQLAlchemy's handling of each row cost more than the query (2.3 of 5.4 s under the profiler).
     cursor = conn.connection.cursor()
     try:
-        for start in range(0, len(wanted), BATCH):
-            batch = tuple(wanted[start : start + BATCH])
+        for start in range(0, len(wanted), BANDS_A_QUERY):
+            batch = tuple(wanted[start : start + BANDS_A_QUERY])
             # Only each band's newest MAX_CANDIDATES members can be among an article's newest MAX_CANDIDATES
-            # (an article newer than it in the union is newer than it in its band), so the rest are never read.
-            sql = (
-                "SELECT band, article_id FROM (SELECT band, article_id, ROW_NUMBER() OVER "
-                "(PARTITION BY band ORDER BY article_id DESC) AS newness FROM story_bands "
-                f"WHERE band IN ({', '.join([mark] * len(batch))})) AS ranked WHERE newness <= {MAX_CANDIDATES}"
-            )
-            cursor.execute(sql, batch)
+            # (an article newer than it in the union is newer than it in its band), so the rest are never read:
+            # one index range per band, read backwards and cut at the limit. (A window over the bands read every
+            # member of each band and ranked them all: 1.8 times the cost on a cycle's bands.)
+            cursor.execute(" UNION ALL ".join([_NEWEST_IN_BAND.format(mark=mark)] * len(batch)), batch)
             for band, article_id in cursor.fetchall():
                 by_band.setdefault(band, []).append(article_id)
+        ids = list({i for members in by_band.values() for i in members})
+        candidates: dict[int, Candidate] = {}
+        for start in range(0, len(ids), BATCH):
+            batch = tuple(ids[start : start + BATCH])
+            cursor.execute(
+                "SELECT id, story_id, signature, shingles FROM articles "
+                f"WHERE id IN ({', '.join([mark] * len(batch))}) AND signature IS NOT NULL",
+                batch,
+            )
+            for article_id, story_id, signature, shingles in cursor.fetchall():
+                candidates[article_id] = Candidate(story_id, article_id, _unpack(signature), shingles)
     finally:
         cursor.close()
-    ids = list({i for members in by_band.values() for i in members})
-    candidates: dict[int, Candidate] = {}
-    for start in range(0, len(ids), BATCH):
-        for row in conn.execute(_CANDIDATES, {"ids": ids[start : start + BATCH]}):
-            candidates[row.id] = Candidate(row.story_id, row.id, _unpack(row.signature), row.shingles)
-    by_band = {band: [i for i in members if i in candidates] for band, members in by_band.items()}
     return by_band, candidates
 
 
