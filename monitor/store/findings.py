@@ -5,11 +5,11 @@ alerts only when it adds something, whichever way its text came.
 
 from __future__ import annotations
 
+import functools
 import json
 import struct
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from itertools import chain
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
@@ -19,9 +19,8 @@ from monitor.store.tables import articles, deliveries, hits
 
 BATCH = 500  # ids or bands in one IN (...) list
 MAX_CANDIDATES = 200  # stored articles compared with a new one, the newest sharing a band: a band common to many (boilerplate) cannot flood it
-BANDS_A_QUERY = 100  # bands read by one statement (SQLite allows 500 SELECTs in one compound)
 _NEWEST_IN_BAND = (
-    "SELECT * FROM (SELECT band, article_id FROM story_bands WHERE band = {mark} "
+    "SELECT article_id FROM (SELECT article_id FROM story_bands WHERE band = {mark} "
     f"ORDER BY article_id DESC LIMIT {MAX_CANDIDATES}) AS newest"
 )
 
@@ -163,7 +162,7 @@ def place_in_stories(
     *,
     placed_before: bool = False,
 ) -> dict[str, int]:
-    """Each article's story id. The stored articles sharing a band with any of the batch are read in one go; the
+    """Each article's story id. The stored articles sharing a band with each of the batch are read first; the
     articles are then placed one at a time, in order, so copies within the batch find each other. Fingerprints,
     bands and story ids are written with one statement each.
 
@@ -175,12 +174,17 @@ def place_in_stories(
     if placed_before:
         kept = _stories_kept(conn, ids, {article_ids[f.article.key] for f in fresh if f.fingerprint is None})
         _drop_bands(conn, [article_ids[f.article.key] for f in fresh if f.fingerprint is not None])
-    fingerprinted = [f for f in fresh if f.fingerprint is not None]
-    bands = [band for f in fingerprinted if f.fingerprint for band in f.fingerprint.bands]
-    by_band, candidates = _stored_candidates(conn, bands)
+    to_place = {
+        article_ids[f.article.key]: f.fingerprint.bands
+        for f in fresh
+        if f.fingerprint is not None and stories is not None and article_ids[f.article.key] not in kept
+    }
+    stored = _stored_sharing(conn, to_place)
+    candidates = _candidates(conn, {i for sharing in stored.values() for i in sharing})
+    in_batch: dict[int, list[int]] = {}  # band -> the articles of this batch placed so far with it
     story_ids: dict[str, int] = {}
     updates: list[dict[str, Any]] = []
-    band_rows: list[dict[str, Any]] = []
+    band_rows: list[tuple[int, int]] = []
     for finding in fresh:
         article_id = article_ids[finding.article.key]
         fingerprint = finding.fingerprint
@@ -190,15 +194,17 @@ def place_in_stories(
             continue
         row: dict[str, Any] = {"b_id": article_id, "b_signature": None, "b_shingles": None}
         if fingerprint is not None:
-            if stories is not None and article_id not in kept:
-                sharing = set(chain.from_iterable(by_band.get(band, ()) for band in fingerprint.bands))
+            if article_id in to_place and stories is not None:
+                sharing = set(stored[article_id]).union(
+                    *(in_batch[band] for band in fingerprint.bands if band in in_batch)
+                )
                 newest = sorted(sharing & candidates.keys(), reverse=True)[:MAX_CANDIDATES]
                 placement = stories.place(fingerprint, [candidates[i] for i in newest])
                 story = placement.story if placement.story is not None else article_id
             candidates[article_id] = Candidate(story, article_id, fingerprint.signature, fingerprint.shingles)
             for band in fingerprint.bands:
-                by_band.setdefault(band, []).append(article_id)
-                band_rows.append({"band": band, "article_id": article_id})
+                in_batch.setdefault(band, []).append(article_id)
+                band_rows.append((band, article_id))
             row |= {"b_signature": _pack(fingerprint.signature), "b_shingles": fingerprint.shingles}
         updates.append(row | {"b_story": story})
         story_ids[finding.article.key] = story
@@ -206,10 +212,7 @@ def place_in_stories(
         # Through the driver: 40 rows an article, where SQLAlchemy's per-row parameter handling would cost
         # more than the insert itself.
         mark = _placeholder(conn)
-        conn.exec_driver_sql(
-            f"INSERT INTO story_bands (band, article_id) VALUES ({mark}, {mark})",
-            [(row["band"], row["article_id"]) for row in band_rows],
-        )
+        conn.exec_driver_sql(f"INSERT INTO story_bands (band, article_id) VALUES ({mark}, {mark})", band_rows)
     if updates:
         conn.execute(_PLACE, updates)
     return story_ids
@@ -242,41 +245,55 @@ def _drop_bands(conn: Connection, ids: Iterable[int]) -> None:
         )
 
 
-def _stored_candidates(
-    conn: Connection, bands: Sequence[int]
-) -> tuple[dict[int, list[int]], dict[int, Candidate]]:
-    """The stored articles sharing any of ``bands``: article ids by band (each band's newest MAX_CANDIDATES,
-    newest first), and each fingerprinted one of them as a Candidate."""
-    by_band: dict[int, list[int]] = {}
-    wanted = list(set(bands))
+def _stored_sharing(conn: Connection, bands: Mapping[int, Sequence[int]]) -> dict[int, list[int]]:
+    """For each article (id -> its bands), the newest MAX_CANDIDATES stored articles sharing a band with it,
+    newest first.
+
+    One statement an article, the same text for every article (a fingerprint has a fixed number of bands), so it
+    is compiled once: one backward index range per band, cut at MAX_CANDIDATES, the ranges' union cut again.
+    Only each band's newest MAX_CANDIDATES members can be among the article's newest MAX_CANDIDATES (an article
+    newer than it in the union is newer than it in its band), so the rest are never read. The database hands
+    back an article's dozen candidates rather than every (band, member) pair of its 40 bands: a window over
+    the bands' members (ranked, then cut) and the pairs' handling here cost 3 times as much a poll."""
+    sharing: dict[int, list[int]] = {}
+    if not bands:
+        return sharing
     mark = _placeholder(conn)
-    # The driver's own cursor, in the same transaction: a cycle reads hundreds of thousands of these pairs, and
-    # SQLAlchemy's handling of each row cost more than the query (2.3 of 5.4 s under the profiler).
+    cursor = conn.connection.cursor()  # the driver's own, in the same transaction: no per-row wrapping
+    try:
+        for article_id, its_bands in bands.items():
+            cursor.execute(_newest_sharing_sql(mark, len(its_bands)), tuple(its_bands))
+            sharing[article_id] = [row[0] for row in cursor.fetchall()]
+    finally:
+        cursor.close()
+    return sharing
+
+
+@functools.cache
+def _newest_sharing_sql(mark: str, bands: int) -> str:
+    arms = " UNION ".join([_NEWEST_IN_BAND.format(mark=mark)] * bands)
+    return f"{arms} ORDER BY 1 DESC LIMIT {MAX_CANDIDATES}"
+
+
+def _candidates(conn: Connection, ids: Iterable[int]) -> dict[int, Candidate]:
+    """The fingerprints of stored articles, by id (bands are only written with a fingerprint)."""
+    wanted = list(ids)
+    found: dict[int, Candidate] = {}
+    mark = _placeholder(conn)
     cursor = conn.connection.cursor()
     try:
-        for start in range(0, len(wanted), BANDS_A_QUERY):
-            batch = tuple(wanted[start : start + BANDS_A_QUERY])
-            # Only each band's newest MAX_CANDIDATES members can be among an article's newest MAX_CANDIDATES
-            # (an article newer than it in the union is newer than it in its band), so the rest are never read:
-            # one index range per band, read backwards and cut at the limit. (A window over the bands read every
-            # member of each band and ranked them all: 1.8 times the cost on a cycle's bands.)
-            cursor.execute(" UNION ALL ".join([_NEWEST_IN_BAND.format(mark=mark)] * len(batch)), batch)
-            for band, article_id in cursor.fetchall():
-                by_band.setdefault(band, []).append(article_id)
-        ids = list({i for members in by_band.values() for i in members})
-        candidates: dict[int, Candidate] = {}
-        for start in range(0, len(ids), BATCH):
-            batch = tuple(ids[start : start + BATCH])
+        for start in range(0, len(wanted), BATCH):
+            batch = tuple(wanted[start : start + BATCH])
             cursor.execute(
                 "SELECT id, story_id, signature, shingles FROM articles "
                 f"WHERE id IN ({', '.join([mark] * len(batch))}) AND signature IS NOT NULL",
                 batch,
             )
             for article_id, story_id, signature, shingles in cursor.fetchall():
-                candidates[article_id] = Candidate(story_id, article_id, _unpack(signature), shingles)
+                found[article_id] = Candidate(story_id, article_id, _unpack(signature), shingles)
     finally:
         cursor.close()
-    return by_band, candidates
+    return found
 
 
 def _story_hit_rows(
