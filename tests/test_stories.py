@@ -198,6 +198,23 @@ def test_copies_within_one_batch_find_each_other(store: Store) -> None:
     assert story_of(store, "https://a.example/1") == story_of(store, "https://b.example/1")
 
 
+def test_copies_in_one_batch_join_a_stored_story_together(store: Store) -> None:
+    save(
+        store, finding(article("https://a.example/1", STORY)), finding(article("https://o.example/1", OTHER))
+    )
+    trimmed = "Advertisement. " + STORY[:300] + " With files from Reuters."
+    save(
+        store,
+        finding(article("https://b.example/1", OTHER, feed="b")),
+        finding(article("https://c.example/1", STORY, feed="c")),
+        finding(article("https://d.example/1", trimmed, feed="d")),
+    )
+    origin, other = story_of(store, "https://a.example/1"), story_of(store, "https://o.example/1")
+    assert origin != other
+    assert story_of(store, "https://c.example/1") == story_of(store, "https://d.example/1") == origin
+    assert story_of(store, "https://b.example/1") == other
+
+
 def test_tiny_texts_never_cluster(store: Store) -> None:
     found = [finding(article(f"https://t.example/{i}", "", title="Read more")) for i in range(20)]
     assert all(f.fingerprint is None for f in found)

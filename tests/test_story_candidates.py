@@ -1,5 +1,5 @@
-"""Which stored articles a new one is compared with: each band's newest MAX_CANDIDATES, read in SQL, on SQLite
-and on PostgreSQL."""
+"""Which stored articles a new one is compared with: the newest MAX_CANDIDATES sharing any of its bands, each
+band read only as far as its newest MAX_CANDIDATES, in SQL, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from monitor.store import Store
-from monitor.store.findings import MAX_CANDIDATES, _stored_candidates
+from monitor.store.findings import MAX_CANDIDATES, _candidates, _stored_sharing
 from monitor.store.tables import articles, story_bands
 
 WHEN = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
@@ -35,18 +35,36 @@ def _fill(store: Store, count: int) -> list[int]:
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
-def test_each_band_gives_its_newest_members_up_to_the_limit(
+def test_an_article_is_given_the_newest_sharing_any_band_up_to_the_limit(
     engine: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     url = f"sqlite:///{tmp_path / 'm.db'}" if engine == "sqlite" else request.getfixturevalue("pg_url")
     store = Store.open(url)
     try:
         ids = _fill(store, MAX_CANDIDATES + 5)
+        newest_first = sorted(ids, reverse=True)
         with store.engine.connect() as conn:
-            by_band, candidates = _stored_candidates(conn, [CROWDED, QUIET, 99])
-        assert sorted(by_band[CROWDED]) == sorted(ids)[-MAX_CANDIDATES:]  # exactly the limit, the newest
-        assert sorted(by_band[QUIET]) == sorted(ids[:3])  # a band under the limit gives every member
-        assert 99 not in by_band
-        assert set(candidates) == set(ids[-MAX_CANDIDATES:]) | set(ids[:3])
+            sharing = _stored_sharing(
+                conn, {1: [CROWDED], 2: [QUIET], 3: [99], 4: [99, QUIET], 5: [QUIET, CROWDED, 99]}
+            )
+            found = _candidates(conn, [*ids, 10**6])
+        assert sharing[1] == newest_first[:MAX_CANDIDATES]  # exactly the limit, the newest, newest first
+        assert sharing[2] == newest_first[-3:]  # a band under the limit gives every member
+        assert sharing[3] == []  # a band nobody has
+        assert sharing[4] == newest_first[-3:]
+        # the union is cut at the limit too: the quiet band's members are the oldest, so none is left
+        assert sharing[5] == newest_first[:MAX_CANDIDATES]
+        assert set(found) == set(ids)  # an id that is not stored has no fingerprint to compare
+        assert found[ids[0]].signature == (0, 0) and found[ids[0]].shingles == 1
+    finally:
+        store.close()
+
+
+def test_no_article_to_place_reads_nothing(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'm.db'}")
+    try:
+        with store.engine.connect() as conn:
+            assert _stored_sharing(conn, {}) == {}
+            assert _candidates(conn, []) == {}
     finally:
         store.close()

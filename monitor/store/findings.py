@@ -5,6 +5,7 @@ alerts only when it adds something, whichever way its text came.
 
 from __future__ import annotations
 
+import functools
 import json
 import struct
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -18,6 +19,10 @@ from monitor.store.tables import articles, deliveries, hits
 
 BATCH = 500  # ids or bands in one IN (...) list
 MAX_CANDIDATES = 200  # stored articles compared with a new one, the newest sharing a band: a band common to many (boilerplate) cannot flood it
+_NEWEST_IN_BAND = (
+    "SELECT article_id FROM (SELECT article_id FROM story_bands WHERE band = {mark} "
+    f"ORDER BY article_id DESC LIMIT {MAX_CANDIDATES}) AS newest"
+)
 
 
 _INSERT_DELIVERIES = insert(deliveries)
@@ -27,9 +32,6 @@ _PLACE = (
     .values(
         story_id=bindparam("b_story"), signature=bindparam("b_signature"), shingles=bindparam("b_shingles")
     )
-)
-_CANDIDATES = select(articles.c.id, articles.c.story_id, articles.c.signature, articles.c.shingles).where(
-    articles.c.id.in_(bindparam("ids", expanding=True)), articles.c.signature.is_not(None)
 )
 _EARLIER = (
     select(articles.c.story_id, hits.c.watchlist, hits.c.matched)
@@ -160,7 +162,7 @@ def place_in_stories(
     *,
     placed_before: bool = False,
 ) -> dict[str, int]:
-    """Each article's story id. The stored articles sharing a band with any of the batch are read in one go; the
+    """Each article's story id. The stored articles sharing a band with each of the batch are read first; the
     articles are then placed one at a time, in order, so copies within the batch find each other. Fingerprints,
     bands and story ids are written with one statement each.
 
@@ -172,12 +174,17 @@ def place_in_stories(
     if placed_before:
         kept = _stories_kept(conn, ids, {article_ids[f.article.key] for f in fresh if f.fingerprint is None})
         _drop_bands(conn, [article_ids[f.article.key] for f in fresh if f.fingerprint is not None])
-    fingerprinted = [f for f in fresh if f.fingerprint is not None]
-    bands = [band for f in fingerprinted if f.fingerprint for band in f.fingerprint.bands]
-    by_band, candidates = _stored_candidates(conn, bands)
+    to_place = {
+        article_ids[f.article.key]: f.fingerprint.bands
+        for f in fresh
+        if f.fingerprint is not None and stories is not None and article_ids[f.article.key] not in kept
+    }
+    stored = _stored_sharing(conn, to_place)
+    candidates = _candidates(conn, {i for sharing in stored.values() for i in sharing})
+    in_batch: dict[int, list[int]] = {}  # band -> the articles of this batch placed so far with it
     story_ids: dict[str, int] = {}
     updates: list[dict[str, Any]] = []
-    band_rows: list[dict[str, Any]] = []
+    band_rows: list[tuple[int, int]] = []
     for finding in fresh:
         article_id = article_ids[finding.article.key]
         fingerprint = finding.fingerprint
@@ -187,15 +194,17 @@ def place_in_stories(
             continue
         row: dict[str, Any] = {"b_id": article_id, "b_signature": None, "b_shingles": None}
         if fingerprint is not None:
-            if stories is not None and article_id not in kept:
-                sharing = {i for band in fingerprint.bands for i in by_band.get(band, ())}
-                newest = sorted(sharing, reverse=True)[:MAX_CANDIDATES]
+            if article_id in to_place and stories is not None:
+                sharing = set(stored[article_id]).union(
+                    *(in_batch[band] for band in fingerprint.bands if band in in_batch)
+                )
+                newest = sorted(sharing & candidates.keys(), reverse=True)[:MAX_CANDIDATES]
                 placement = stories.place(fingerprint, [candidates[i] for i in newest])
                 story = placement.story if placement.story is not None else article_id
             candidates[article_id] = Candidate(story, article_id, fingerprint.signature, fingerprint.shingles)
             for band in fingerprint.bands:
-                by_band.setdefault(band, []).append(article_id)
-                band_rows.append({"band": band, "article_id": article_id})
+                in_batch.setdefault(band, []).append(article_id)
+                band_rows.append((band, article_id))
             row |= {"b_signature": _pack(fingerprint.signature), "b_shingles": fingerprint.shingles}
         updates.append(row | {"b_story": story})
         story_ids[finding.article.key] = story
@@ -203,10 +212,7 @@ def place_in_stories(
         # Through the driver: 40 rows an article, where SQLAlchemy's per-row parameter handling would cost
         # more than the insert itself.
         mark = _placeholder(conn)
-        conn.exec_driver_sql(
-            f"INSERT INTO story_bands (band, article_id) VALUES ({mark}, {mark})",
-            [(row["band"], row["article_id"]) for row in band_rows],
-        )
+        conn.exec_driver_sql(f"INSERT INTO story_bands (band, article_id) VALUES ({mark}, {mark})", band_rows)
     if updates:
         conn.execute(_PLACE, updates)
     return story_ids
@@ -239,38 +245,55 @@ def _drop_bands(conn: Connection, ids: Iterable[int]) -> None:
         )
 
 
-def _stored_candidates(
-    conn: Connection, bands: Sequence[int]
-) -> tuple[dict[int, list[int]], dict[int, Candidate]]:
-    """The stored articles sharing any of ``bands``: article ids by band, and each article as a Candidate."""
-    by_band: dict[int, list[int]] = {}
-    wanted = list(set(bands))
+def _stored_sharing(conn: Connection, bands: Mapping[int, Sequence[int]]) -> dict[int, list[int]]:
+    """For each article (id -> its bands), the newest MAX_CANDIDATES stored articles sharing a band with it,
+    newest first.
+
+    One statement an article, the same text for every article (a fingerprint has a fixed number of bands), so it
+    is compiled once: one backward index range per band, cut at MAX_CANDIDATES, the ranges' union cut again.
+    Only each band's newest MAX_CANDIDATES members can be among the article's newest MAX_CANDIDATES (an article
+    newer than it in the union is newer than it in its band), so the rest are never read. The database hands
+    back an article's dozen candidates rather than every (band, member) pair of its 40 bands: a window over
+    the bands' members (ranked, then cut) and the pairs' handling here cost 3 times as much a poll."""
+    sharing: dict[int, list[int]] = {}
+    if not bands:
+        return sharing
     mark = _placeholder(conn)
-    # The driver's own cursor, in the same transaction: a cycle reads hundreds of thousands of these pairs, and
-    # SQLAlchemy's handling of each row cost more than the query (2.3 of 5.4 s under the profiler).
+    cursor = conn.connection.cursor()  # the driver's own, in the same transaction: no per-row wrapping
+    try:
+        for article_id, its_bands in bands.items():
+            cursor.execute(_newest_sharing_sql(mark, len(its_bands)), tuple(its_bands))
+            sharing[article_id] = [row[0] for row in cursor.fetchall()]
+    finally:
+        cursor.close()
+    return sharing
+
+
+@functools.cache
+def _newest_sharing_sql(mark: str, bands: int) -> str:
+    arms = " UNION ".join([_NEWEST_IN_BAND.format(mark=mark)] * bands)
+    return f"{arms} ORDER BY 1 DESC LIMIT {MAX_CANDIDATES}"
+
+
+def _candidates(conn: Connection, ids: Iterable[int]) -> dict[int, Candidate]:
+    """The fingerprints of stored articles, by id (bands are only written with a fingerprint)."""
+    wanted = list(ids)
+    found: dict[int, Candidate] = {}
+    mark = _placeholder(conn)
     cursor = conn.connection.cursor()
     try:
         for start in range(0, len(wanted), BATCH):
             batch = tuple(wanted[start : start + BATCH])
-            # Only each band's newest MAX_CANDIDATES members can be among an article's newest MAX_CANDIDATES
-            # (an article newer than it in the union is newer than it in its band), so the rest are never read.
-            sql = (
-                "SELECT band, article_id FROM (SELECT band, article_id, ROW_NUMBER() OVER "
-                "(PARTITION BY band ORDER BY article_id DESC) AS newness FROM story_bands "
-                f"WHERE band IN ({', '.join([mark] * len(batch))})) AS ranked WHERE newness <= {MAX_CANDIDATES}"
+            cursor.execute(
+                "SELECT id, story_id, signature, shingles FROM articles "
+                f"WHERE id IN ({', '.join([mark] * len(batch))}) AND signature IS NOT NULL",
+                batch,
             )
-            cursor.execute(sql, batch)
-            for band, article_id in cursor.fetchall():
-                by_band.setdefault(band, []).append(article_id)
+            for article_id, story_id, signature, shingles in cursor.fetchall():
+                found[article_id] = Candidate(story_id, article_id, _unpack(signature), shingles)
     finally:
         cursor.close()
-    ids = list({i for members in by_band.values() for i in members})
-    candidates: dict[int, Candidate] = {}
-    for start in range(0, len(ids), BATCH):
-        for row in conn.execute(_CANDIDATES, {"ids": ids[start : start + BATCH]}):
-            candidates[row.id] = Candidate(row.story_id, row.id, _unpack(row.signature), row.shingles)
-    by_band = {band: [i for i in members if i in candidates] for band, members in by_band.items()}
-    return by_band, candidates
+    return found
 
 
 def _story_hit_rows(
