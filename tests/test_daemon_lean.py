@@ -63,6 +63,9 @@ def test_a_full_text_daemon_loads_no_extraction_language_model_or_migrations_in_
     loaded = set(json.loads(modules.read_text(encoding="utf-8")))
     assert {"monitor.daemon", "monitor.poll", "apprise"} <= loaded  # the reading works: it polled and sent
     assert not {name.split(".")[0] for name in loaded} & NOT_IN_MAIN
+    # The webhook's plugin was read by its scheme alone: apprise did not import every plugin it has to find it.
+    assert "apprise.plugins.custom_json" in loaded
+    assert "apprise.plugins.gotify" not in loaded
 
 
 def test_the_allocator_is_tuned_and_gives_back_on_glibc() -> None:
