@@ -166,6 +166,9 @@ def dispatch(args: argparse.Namespace, config_path: Path) -> int:
     if command == "check":
         return commands.check(config_path)
     if command == "run":
+        from monitor.memory import tune_allocator
+
+        tune_allocator()  # before the daemon's imports and allocations
         from monitor.daemon import run_daemon
 
         return run_daemon(config_path, log_level=args.log_level, log_format=args.log_format)

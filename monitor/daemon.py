@@ -24,7 +24,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from watchfiles import Change, awatch
 
-from monitor import telemetry
+from monitor import memory, telemetry
 from monitor.claims import current_owner
 from monitor.config.compiled import Config, load_config
 from monitor.config.fingerprint import config_fingerprint
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("monitor.daemon")
 
 DELIVERY_EVERY = 1.0
+GIVE_BACK_EVERY = 10.0
 HEARTBEAT_EVERY = 10.0
 HOUSEKEEPING_EVERY = 6 * 3600.0
 PAGE_RETRIES_EVERY = 60.0
@@ -146,6 +147,12 @@ class Daemon:
             self._heartbeat,
             IntervalTrigger(seconds=HEARTBEAT_EVERY),
             id="heartbeat",
+            **_LATE_RUNS_STILL_RUN,
+        )
+        scheduler.add_job(
+            memory.give_back,
+            IntervalTrigger(seconds=GIVE_BACK_EVERY),
+            id="give-back",
             **_LATE_RUNS_STILL_RUN,
         )
         scheduler.add_job(

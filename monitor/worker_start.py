@@ -4,12 +4,15 @@ a copy. The language model is mapped from its cache file (``match/langid_model.p
 read in as detections touch them and shared by every process that maps it. Then everything loaded so far is
 moved out of the garbage collector's sight: a collection in a worker would otherwise write to every object's
 header and so copy every page it sits on into that worker (measured: 27 MB private to each worker right after it
-started).
+started). The allocator is tuned here too (``monitor.memory``): every worker forked from this process inherits it,
+and gives back what a task freed when it ends (``workers._then_give_back``).
 """
 
 import gc
 
 from monitor.match.language import load_language_model
+from monitor.memory import tune_allocator
 
+tune_allocator()
 load_language_model()
 gc.freeze()

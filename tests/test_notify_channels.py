@@ -21,7 +21,7 @@ import pytest
 from monitor.models import Hit, Snippet
 from monitor.notify import Message, render_message, send_message
 from monitor.notify.channels import CHANNELS, size
-from monitor.notify.send import channel_of
+from monitor.notify.send import channel_of, plugin_for
 from tests.capture import Captured, CaptureServer, capture_server  # noqa: F401
 from tests.smtpserver import SmtpServer, smtp_server  # noqa: F401
 
@@ -254,6 +254,30 @@ def test_every_service_has_its_body_and_limits_within_apprises() -> None:
         assert message.body_for(channel) is message.bodies[channel]
     unknown = apprise.Apprise.instantiate("gotify://127.0.0.1:9/token1234567890")
     assert unknown is not None and channel_of(unknown) == "text"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        *(url.format(address="127.0.0.1:9") for url in URLS.values()),
+        "mailto://127.0.0.1:9?from=monitor@example.org&to=desk@example.org",
+        "mailtos://user:secret@mail.example.org:9?to=desk@example.org&from=me@example.org",
+        "JSONS://127.0.0.1:9/hook?+X-Token=abc",
+        "gotify://127.0.0.1:9/token1234567890",  # not one of ours: apprise's own lookup
+    ],
+)
+def test_a_plugin_read_by_its_scheme_alone_is_the_one_apprise_finds(url: str) -> None:
+    ours, apprises = plugin_for(url), apprise.Apprise.instantiate(url)
+    assert ours is not None and apprises is not None
+    assert type(ours) is type(apprises)
+    assert ours.url(privacy=False) == apprises.url(privacy=False)
+    assert ours.tags == apprises.tags == set()
+
+
+@pytest.mark.parametrize("url", ["slack://", "tgram://not-a-token/", "json://", "mailto://", "nosuch://x"])
+def test_a_url_no_plugin_can_use_is_none_as_with_apprise(url: str) -> None:
+    assert plugin_for(url) is None
+    assert apprise.Apprise.instantiate(url) is None
 
 
 def test_sizes_are_utf8_bytes() -> None:

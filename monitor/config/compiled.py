@@ -25,16 +25,22 @@ class Config:
 
     settings: Settings
     matcher: Matcher
+    _jobs: tuple[FeedJob, ...] = dataclasses.field(init=False, repr=False, compare=False)
 
-    @property
-    def jobs(self) -> list[FeedJob]:
-        return [
+    def __post_init__(self) -> None:
+        # Built once: the daemon reads them at every poll (300 feeds: 300 new jobs a poll, otherwise).
+        jobs = [
             FeedJob(f.name, f.url, f.interval, f.fulltext, f.user_agent, tuple(sorted(f.headers.items())))
             for f in self.settings.feeds
         ] + [
             FeedJob(p.name, p.url, p.interval, p.fulltext and p.mode == "links", None, (), p.mode, p.selector)
             for p in self.settings.pages
         ]
+        object.__setattr__(self, "_jobs", tuple(jobs))
+
+    @property
+    def jobs(self) -> list[FeedJob]:
+        return list(self._jobs)
 
     @property
     def routes(self) -> dict[str, tuple[str, ...]]:

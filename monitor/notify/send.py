@@ -59,7 +59,7 @@ async def _send_one(index: int, url: str, message: Message, timeout: float) -> T
 
     target = mask_url(url)
     log = _private_logger()
-    plugin = apprise.Apprise.instantiate(url)
+    plugin = plugin_for(url)
     if plugin is None:
         return TargetResult(
             index, target, False, "not a usable apprise URL (unknown scheme or missing parts)"
@@ -88,8 +88,39 @@ async def _send_one(index: int, url: str, message: Message, timeout: float) -> T
     return TargetResult(index, target, False, _clean(failure_reason(result, timeout), url))
 
 
+def plugin_for(url: str) -> apprise.NotifyBase | None:
+    """The apprise plugin object for ``url``, None when it is not usable. A scheme of one of the channels we render
+    for is read by that channel's plugin alone: apprise itself imports every plugin it has (about 270 modules,
+    9 MB more in the daemon) to find the one a scheme names. Any other scheme goes through apprise's lookup."""
+    import apprise
+
+    scheme = url.partition("://")[0].lower()
+    kind = next((kind for kind, _ in _channels() if scheme in _schemes(kind)), None)
+    if kind is None:
+        return apprise.Apprise.instantiate(url)
+    try:  # as apprise's own instantiate: a URL its plugin cannot use is None, not an error
+        parsed = kind.parse_url(
+            url.replace("/#", "/%23")
+        )  # a '#' channel is not a fragment (as apprise reads it)
+        plugin = kind(**{**parsed, "tag": set()}) if parsed else None
+    except Exception:
+        return None
+    return plugin if plugin is not None and plugin.enabled else None
+
+
+def _schemes(kind: type[apprise.NotifyBase]) -> set[str]:
+    found: set[str] = set()
+    for declared in (kind.protocol, kind.secure_protocol):
+        found.update([declared] if isinstance(declared, str) else declared or ())
+    return {scheme.lower() for scheme in found}
+
+
 def channel_of(plugin: apprise.NotifyBase) -> str:
     """The kind of service a plugin sends to, by the name of its body in ``Message.bodies``."""
+    return next((name for kind, name in _channels() if isinstance(plugin, kind)), "text")
+
+
+def _channels() -> tuple[tuple[type[apprise.NotifyBase], str], ...]:
     from apprise.plugins.custom_json import NotifyJSON
     from apprise.plugins.discord import NotifyDiscord
     from apprise.plugins.email import NotifyEmail
@@ -109,7 +140,7 @@ def channel_of(plugin: apprise.NotifyBase) -> str:
         (NotifyNtfy, "ntfy"),
         (NotifyJSON, "json"),
     )
-    return next((name for kind, name in channels if isinstance(plugin, kind)), "text")
+    return channels
 
 
 def failure_reason(result: apprise.AppriseResult, timeout: float) -> str:
