@@ -21,6 +21,7 @@ from monitor.match import compile_watchlists
 from monitor.models import FeedJob, PollResult, WatchlistSpec
 from monitor.poll import Pipeline, PollLimits
 from monitor.store import Store
+from monitor.store.engine import WAL_AUTOCHECKPOINT_PAGES, read_only, set_busy_timeout
 from monitor.store.tables import articles, deliveries, feed_health, hits
 from monitor.workers import WorkerPool
 from tests.helpers import Item, LocalServer, rss
@@ -287,3 +288,35 @@ def test_postgresql_stores_a_poll_in_one_commit_and_remembers_a_failed_document(
         assert store.feed_state("site").consecutive_failures == 2
     finally:
         store.close()
+
+
+def test_every_sqlite_connection_of_a_store_lets_the_wal_gather_many_polls_before_a_checkpoint(
+    store: Store,
+) -> None:
+    """A poll dirties a few hundred pages spread over the hash-keyed indexes: each connection (writing, reading,
+    and those opened again after the busy timeout changes) copies the WAL back every WAL_AUTOCHECKPOINT_PAGES
+    pages, not SQLite's 1,000, beside the settings every connection has."""
+
+    def pragmas(engine: Any) -> tuple[Any, ...]:
+        with engine.connect() as conn:
+            return tuple(
+                conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+                for name in ("wal_autocheckpoint", "journal_mode", "synchronous", "foreign_keys")
+            )
+
+    expected = (WAL_AUTOCHECKPOINT_PAGES, "wal", 1, 1)
+    assert WAL_AUTOCHECKPOINT_PAGES > 1_000
+    assert pragmas(store.engine) == expected
+    assert pragmas(read_only(store.engine)) == expected
+    set_busy_timeout(store.engine, 0.2)
+    assert pragmas(store.engine) == expected
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 200
+    # The larger WAL does not stay on disk: the daemon's housekeeping folds it back and truncates it.
+    wal = Path(f"{store.engine.url.database}-wal")
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE scratch (id INTEGER PRIMARY KEY, words TEXT)")
+        conn.exec_driver_sql("INSERT INTO scratch (words) VALUES (?)", [("w" * 3000,) for _ in range(200)])
+    assert wal.stat().st_size > 200 * 3000
+    store.housekeeping()
+    assert wal.stat().st_size == 0

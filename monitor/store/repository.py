@@ -430,12 +430,20 @@ class Store:
         return fields
 
     def housekeeping(self) -> None:
-        """Periodic upkeep: fold the WAL back into the database file and refresh the query planner's statistics."""
+        """Periodic upkeep: fold the WAL back into the database file and refresh the query planner's statistics.
+
+        On the driver's connection outside any transaction: SQLite refuses a checkpoint inside one ("database
+        table is locked"), and every transaction of this engine begins with BEGIN."""
         if self.engine.dialect.name != "sqlite":
             return
-        with self.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-            conn.exec_driver_sql("PRAGMA optimize")
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            cursor.execute("PRAGMA optimize")
+            cursor.close()
+        finally:
+            connection.close()
 
     def counts(self) -> dict[str, int]:
         with self.engine.begin() as conn:
