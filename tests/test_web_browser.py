@@ -125,7 +125,8 @@ def test_triage_a_hit_with_the_keyboard(session: Session) -> None:
         lambda d: (
             d.find_element(By.CSS_SELECTOR, f"#hit-{second_id} .label-state").text == "irrelevant"
             and selected_hit(d) == second_id
-        ),  # the swapped-in hit is selected again before the next key
+            and d.switch_to.active_element.get_attribute("id") == f"hit-{second_id}"
+        ),  # the swapped-in row has settled, selected and focused, before the next key
         "i",
     )
     ActionChains(driver).send_keys("n").perform()

@@ -14,7 +14,7 @@
     return currentId ? document.getElementById(currentId) : null;
   }
 
-  function select(element) {
+  function select(element, keepFocus) {
     var previous = current();
     if (previous) {
       previous.classList.remove("selected");
@@ -27,8 +27,10 @@
     currentId = element.id;
     element.classList.add("selected");
     element.setAttribute("aria-current", "true");
-    element.focus({ preventScroll: true });
-    element.scrollIntoView({ block: "nearest" });
+    if (!keepFocus) {
+      element.focus({ preventScroll: true });
+      element.scrollIntoView({ block: "nearest" });
+    }
   }
 
   function move(step) {
@@ -86,13 +88,14 @@
     event.preventDefault();
   });
 
-  // A marked hit comes back from the server and replaces its row: keep it selected.
+  // A marked hit comes back from the server and replaces its row: keep it selected. A key pressed before the
+  // row settled (n put the cursor in its note) keeps its focus.
   document.addEventListener("htmx:afterSettle", function () {
     if (currentId) {
       var again = document.getElementById(currentId);
       if (again) {
         currentId = null;
-        select(again);
+        select(again, again.contains(document.activeElement) && document.activeElement !== again);
       }
     }
   });
