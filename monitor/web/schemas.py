@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
 
+from monitor.commands import hit_row
 from monitor.models import Hit, Story
 from monitor.redact import mask_data, mask_known
 from monitor.store.archive import HitRecord
@@ -133,33 +134,11 @@ def hit_out(record: HitRecord) -> HitOut:
 
 def hit_data(record: HitRecord) -> dict[str, Any]:
     """One hit as ``HitOut`` describes it, as plain data: what ``/api/hits`` encodes (``json_data``), without
-    building and validating a model per hit."""
-    hit: Hit = record.hit
-    label = record.label
-    return {
-        "id": hit.id,
-        "label": label.label if label else None,
-        "note": label.note if label else None,
-        "watchlist": hit.watchlist,
-        "found_at": hit.found_at.isoformat(),
-        "published": hit.published.isoformat(),
-        "feed": hit.feed,
-        "title": hit.title,
-        "url": hit.url,
-        "matched": list(hit.matched),
-        "language": hit.language,
-        "found_as": list(hit.found_as),
-        "update": hit.on_update,
-        "snippet": hit.snippets[0].text if hit.snippets else "",
-        "snippets": [
-            {"field": s.field, "text": s.text, "marks": [list(m) for m in s.marks]} for s in hit.snippets
-        ],
-        "story": hit.story,
-        "outlets": list(hit.outlets),
-        "new_terms": list(hit.new_terms),
-        "new_watchlist": hit.new_watchlist,
-        "via": hit.via,
-    }
+    building and validating a model per hit. The CLI's JSON row, with its times as ISO text."""
+    data = hit_row(record.hit, record)
+    data["found_at"] = record.hit.found_at.isoformat()
+    data["published"] = record.hit.published.isoformat()
+    return data
 
 
 def story_out(story: Story) -> StoryOut:
