@@ -1,0 +1,88 @@
+"""The matcher's modules compiled from their Python source (setup.py) and that source run as plain Python give the
+same whole matches on the same articles and watchlists.
+
+The compiled modules are imported here; a child process imports the .py files of the same modules instead (a
+finder placed first on ``sys.meta_path``) and gives its matches back pickled, every detail built."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.machinery
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import monitor.match
+from monitor.models import Match
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPILED = ("clauses", "engine", "fold", "reference", "scan", "snippets", "stems")
+
+# Run in a child process: the same matching as ``matches`` below, on the modules' Python source.
+CHILD = """
+import importlib.abc, importlib.util, pickle, sys
+from pathlib import Path
+
+COMPILED = {compiled!r}
+SOURCE = Path({source!r})
+
+
+class SourceFinder(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        package, _, module = name.rpartition(".")
+        if package == "monitor.match" and module in COMPILED:
+            return importlib.util.spec_from_file_location(name, SOURCE / (module + ".py"))
+        return None
+
+
+sys.meta_path.insert(0, SourceFinder())
+from tests.test_match_compiled import matches
+import monitor.match
+
+files = [getattr(monitor.match, name).__file__ for name in COMPILED]
+sys.stdout.buffer.write(pickle.dumps((files, matches({seed}))))
+"""
+
+
+def matches(seed: int) -> list[list[Match]]:
+    """Every match of the output test's articles against its generated watchlists, every detail built."""
+    import random
+
+    from monitor.match import compile_watchlists
+    from monitor.match.aliases import resolve_aliases
+    from tests.test_match_output import Draws, load_articles, watchlists
+
+    articles = load_articles()
+    specs, defined = watchlists(Draws(articles, random.Random(seed)), 120)
+    matcher = compile_watchlists(specs, resolve_aliases(defined))
+    return [[match.built() for match in matcher.match(article)] for article in articles]
+
+
+def pure_python(seed: int) -> tuple[list[str], list[list[Match]]]:
+    child = CHILD.format(compiled=COMPILED, source=str(Path(monitor.match.__file__).parent), seed=seed)
+    done = subprocess.run(
+        [sys.executable, "-c", child], cwd=ROOT, capture_output=True, check=True, timeout=300
+    )
+    files, found = pickle.loads(done.stdout)
+    return files, found
+
+
+def test_the_hot_modules_are_compiled() -> None:
+    """setup.py builds them (``make install`` does, through the package's build); without them this fails."""
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    for name in COMPILED:
+        module = importlib.import_module(f"monitor.match.{name}")
+        assert module.__file__ is not None and module.__file__.endswith(suffixes), module.__file__
+
+
+@pytest.mark.parametrize("seed", [6, 7])
+def test_compiled_and_python_source_give_the_same_matches(seed: int) -> None:
+    files, from_source = pure_python(seed)
+    assert all(file.endswith(".py") for file in files), files
+    compiled = matches(seed)
+    assert sum(map(len, compiled)) > 100
+    assert any(line for article in compiled for m in article for line in m.found_as if "stem" in line)
+    assert compiled == from_source
