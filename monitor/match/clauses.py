@@ -15,6 +15,7 @@ from .snippets import Evidence
 from .stems import WordForms
 
 Occurrence = tuple[int, int]  # in the padded field: start of the first word, end of the last word
+_NONE: frozenset[int] = frozenset()
 
 
 class _Always:
@@ -53,21 +54,37 @@ class CompiledPhrase:
     def trigger(self) -> Trigger:
         return frozenset([self.segments[0].pattern])
 
+    def held(self, scan: ArticleScan) -> tuple[str, ...]:
+        """The fields the phrase holds in, worked out once an article (deciding, evidence and explanations ask)."""
+        held = scan.held.get(self)
+        if held is None:
+            held = scan.held[self] = self._held(scan)
+        return held
+
+    def _held(self, scan: ArticleScan) -> tuple[str, ...]:
+        found = scan.found
+        single = self.single
+        if single is not None:
+            return tuple([name for name in self.fields if single in found.get(name, _NONE)])
+        key_set = self.key_set
+        if not key_set <= scan.anywhere:  # some pattern is in no field: no positions to work out
+            return ()
+        return tuple(
+            [
+                name
+                for name in self.fields
+                if key_set <= found.get(name, _NONE) and self.occurrences(scan, name)
+            ]
+        )
+
     def in_field(self, scan: ArticleScan, name: str) -> bool:
-        found = scan.found.get(name)
-        if not found:
-            return False
-        if self.single is not None:
-            return self.single in found
-        return self.key_set <= found and bool(self.occurrences(scan, name))
+        return name in self.held(scan)
 
     def evidence(self, scan: ArticleScan) -> list[Evidence]:
         found = scan.evidence.get(self)
         if found is None:
             found = scan.evidence[self] = [
-                Evidence(self.label, name, self.occurrences(scan, name))
-                for name in self.fields
-                if self.in_field(scan, name)
+                Evidence(self.label, name, self.occurrences(scan, name)) for name in self.held(scan)
             ]
         return found
 
@@ -78,10 +95,7 @@ class CompiledPhrase:
                 return single in scan.in_text
             found = scan.found
             return any(single in found[name] for name in self.fields)
-        verdict = scan.verdicts.get(self)
-        if verdict is None:  # several patterns: their positions decide, once an article
-            verdict = scan.verdicts[self] = any(self.in_field(scan, name) for name in self.fields)
-        return verdict
+        return bool(self.held(scan))  # several patterns: their positions decide, once an article
 
     def occurrences(self, scan: ArticleScan, name: str) -> list[Occurrence]:
         key = (name, self.key)
@@ -110,12 +124,13 @@ class CompiledPhrase:
         return how
 
     def _found_as(self, scan: ArticleScan) -> str | None:
-        for name in self.fields:
-            if self.in_field(scan, name):
-                start, end = self.occurrences(scan, name)[0]
-                words = scan.folded[name].padded[start:end].split()
-                return describe_found(self.phrase, words, self.word_forms, scan.language)
-        return None
+        held = self.held(scan)
+        if not held:
+            return None
+        name = held[0]
+        start, end = self.occurrences(scan, name)[0]
+        words = scan.folded[name].padded[start:end].split()
+        return describe_found(self.phrase, words, self.word_forms, scan.language)
 
 
 def _word_forms(segments: tuple[Segment, ...]) -> list[WordForms | None]:
@@ -198,7 +213,7 @@ class CompiledNear:
 
     @staticmethod
     def side_present(side: list[CompiledPhrase], scan: ArticleScan, name: str) -> bool:
-        return any(name in p.fields and p.in_field(scan, name) for p in side)
+        return any(name in p.held(scan) for p in side)
 
     def evidence(self, scan: ArticleScan) -> list[Evidence]:
         found = scan.evidence.get(self)

@@ -180,10 +180,13 @@ class CompiledWatchlist:
             return False
         if self.languages is not None and scan.language is not None and scan.language not in self.languages:
             return False
-        wanted = any(term.evaluate(scan) for term in self.terms) or (
-            self.query is not None and self.query.evaluate(scan)
-        )
-        return wanted and not any(term.evaluate(scan) for term in self.exclude)
+        for term in self.terms:
+            if term.evaluate(scan):
+                break
+        else:
+            if self.query is None or not self.query.evaluate(scan):
+                return False
+        return not self.exclude or not any(term.evaluate(scan) for term in self.exclude)
 
     def evidence(self, scan: ArticleScan) -> list[Evidence]:
         """What made the watchlist match: each true clause with the fields and places it was found at."""
@@ -261,7 +264,7 @@ class Matcher:
     def _candidates(self, scan: ArticleScan) -> list[int]:
         candidates = set(self._always)
         by_pattern = self._by_pattern
-        for pattern in scan.present():
+        for pattern in scan.anywhere:
             indexes = by_pattern.get(pattern)
             if indexes:
                 candidates.update(indexes)

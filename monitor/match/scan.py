@@ -146,6 +146,7 @@ class ArticleScan:
 
         found = self.found
         self.in_text = found["title"] | found["summary"] | found["body"]  # patterns found in a text field
+        self.anywhere = self.present()  # patterns found in any field
         self.raw_feed = fields.get("feed", "")
         self._feed: str | None = None
         self._ends: dict[str, dict[int, list[int]]] = {}
@@ -153,7 +154,7 @@ class ArticleScan:
         # phrase (by its patterns) in each field, the evidence of each clause, the snippets of each evidence.
         self.occurrences: dict[tuple[str, tuple[int, ...]], list[tuple[int, int]]] = {}
         self.evidence: dict[Any, Any] = {}
-        self.verdicts: dict[Any, bool] = {}  # phrase of several patterns -> whether it holds
+        self.held: dict[Any, tuple[str, ...]] = {}  # phrase -> the fields it holds in
         # (NEAR clause, field) -> the occurrences of either side close to the other
         self.pairs: dict[tuple[Any, str], list[tuple[int, int]]] = {}
         self.how: dict[Any, str | None] = {}  # phrase -> how it was found
