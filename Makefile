@@ -7,7 +7,11 @@ CONFIG ?= config/monitor.toml
 
 .PHONY: install run poll demo test lint typecheck chromium bench clean
 
-$(STAMP): pyproject.toml requirements.lock
+# The matcher's hot modules are compiled from their own source by the package build (setup.py): an edit of
+# that source builds them again.
+COMPILED := $(foreach name,clauses engine fold reference scan snippets stems,monitor/match/$(name).py)
+
+$(STAMP): pyproject.toml requirements.lock setup.py $(COMPILED)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev]'
@@ -35,7 +39,7 @@ typecheck: $(STAMP)
 chromium:
 	(command -v chromium && command -v chromedriver) >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver)
 
-test: lint typecheck chromium
+test: lint typecheck chromium $(STAMP)
 	$(BIN)/pytest
 
 bench: $(STAMP)

@@ -6,6 +6,7 @@ finder placed first on ``sys.meta_path``) and gives its matches back pickled, ev
 
 from __future__ import annotations
 
+import ast
 import importlib
 import importlib.machinery
 import pickle
@@ -19,7 +20,17 @@ import monitor.match
 from monitor.models import Match
 
 ROOT = Path(__file__).resolve().parent.parent
-COMPILED = ("clauses", "engine", "fold", "reference", "scan", "snippets", "stems")
+
+
+def compiled_modules() -> tuple[str, ...]:
+    """The modules setup.py compiles (its COMPILED list)."""
+    for node in ast.parse((ROOT / "setup.py").read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "COMPILED":
+            return tuple(ast.literal_eval(node.value))
+    raise AssertionError("setup.py names no COMPILED modules")
+
+
+COMPILED = compiled_modules()
 
 # Run in a child process: the same matching as ``matches`` below, on the modules' Python source.
 CHILD = """
@@ -76,6 +87,14 @@ def test_the_hot_modules_are_compiled() -> None:
     for name in COMPILED:
         module = importlib.import_module(f"monitor.match.{name}")
         assert module.__file__ is not None and module.__file__.endswith(suffixes), module.__file__
+
+
+def test_the_compiled_modules_are_built_from_their_current_source() -> None:
+    """An edit of a compiled module's source takes effect once it is built again (``make install`` does)."""
+    for name in COMPILED:
+        built = Path(importlib.import_module(f"monitor.match.{name}").__file__ or "")
+        source = built.with_name(f"{name}.py")
+        assert built.stat().st_mtime >= source.stat().st_mtime, f"{source} is newer than {built.name}"
 
 
 @pytest.mark.parametrize("seed", [6, 7])
