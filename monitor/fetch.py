@@ -131,7 +131,9 @@ class Fetcher:
             "headers": {"user-agent": user_agent, "accept-encoding": ACCEPT_ENCODING},
         }
         # Feeds you configured, and links from feeds on your own network: HTTP(S)_PROXY applies.
-        if transport is None:
+        # httpx applies HTTP(S)_PROXY only with its own transport: with a proxy set, it keeps it.
+        proxied = any(self._proxies.get(scheme) for scheme in ("http", "https", "all"))
+        if transport is None and (network_backend is not None or not proxied):
             transport = _BackendTransport(
                 network_backend, limits, per_host=max_per_host, hosts_kept=hosts_kept, trust_env=True
             )
@@ -370,8 +372,7 @@ class _BackendTransport(httpx.AsyncHTTPTransport):
     """httpx's own transport over connection pools of our own: one small pool per host, so that a host's
     connections are kept open between its feeds (a single pool shared by every host closes an idle connection
     to open one to the next host: 1,000 fetches from 100 hosts opened 1,002 connections), and over our network
-    backend when one is given (httpx has no option for it). Proxies from the environment still apply: httpx
-    mounts its own transports for them."""
+    backend when one is given (httpx has no option for it)."""
 
     def __init__(
         self,
