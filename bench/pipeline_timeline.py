@@ -2,9 +2,9 @@
 
 Runs one cycle as ``bench.pipeline_cycle`` does, with the pipeline's steps timed (wrapped, not changed): per poll
 its start and end, its fetch, the wait for a worker, the parse in the worker (wall and CPU), the result's way
-back; each ``Store.save_poll`` call (wall, CPU, time waiting for a core); the event loop's lag; and the loop
-thread's CPU and run-queue wait from /proc/thread-self/schedstat (the rest of the wall time it slept: idle or
-I/O). Prints the cycle's line and a second-by-second table; writes the raw timeline to OUT.json.
+back; each ``Store.save_poll`` call, on the store's writer thread (wall, CPU, time waiting for a core); the
+event loop's lag; and the loop thread's CPU and run-queue wait from /proc/thread-self/schedstat (the rest of the
+wall time it slept: idle, I/O, or waiting for the interpreter lock). Prints the cycle's line and a second-by-second table; writes the raw timeline to OUT.json.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def instrument(log: dict[str, Any]) -> None:
 
 def table(log: dict[str, Any]) -> str:
     """Per second of the cycle: poll-seconds spent in each step (so the polls in flight at once), the worker
-    seconds (2 = both busy), the loop blocked in save_poll, the loop's lag."""
+    seconds (2 = both busy), the writer thread in save_poll, the loop's lag."""
     t0, polls = log["t0"], list(log["polls"].values())
     seconds = int(max(p["end"] for p in polls) - t0) + 1
 

@@ -12,7 +12,8 @@ import socket
 import time
 import urllib.request
 import zlib
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -50,6 +51,9 @@ ACCEPT_ENCODING = "gzip, deflate"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
+# Hosts whose idle connections are kept open for their next feed or page (each is closed by the server or
+# after httpx's keep-alive expiry of 5 s anyway).
+HOSTS_KEPT = 200
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -102,10 +106,12 @@ class Fetcher:
         transport: httpx.AsyncBaseTransport | None = None,
         resolver: Resolver | None = None,
         network_backend: httpcore.AsyncNetworkBackend | None = None,
+        hosts_kept: int = HOSTS_KEPT,
     ) -> None:
         """``allow_proxy``: send page links from public feeds through HTTP(S)_PROXY too (after checking that
         their name resolves here to public addresses); by default they are fetched directly, pinned.
-        ``resolver`` and ``network_backend`` replace the system's name lookup and sockets (tests)."""
+        ``resolver`` and ``network_backend`` replace the system's name lookup and sockets (tests).
+        ``hosts_kept``: how many hosts, the last used, keep their idle connections open for the next fetch."""
         self._timeout = timeout
         self._max_redirects = max_redirects
         self._max_per_host = max_per_host
@@ -125,13 +131,17 @@ class Fetcher:
             "headers": {"user-agent": user_agent, "accept-encoding": ACCEPT_ENCODING},
         }
         # Feeds you configured, and links from feeds on your own network: HTTP(S)_PROXY applies.
-        if transport is None and network_backend is not None:
-            transport = _BackendTransport(network_backend, limits)
+        # httpx applies HTTP(S)_PROXY only with its own transport: with a proxy set, it keeps it.
+        proxied = any(self._proxies.get(scheme) for scheme in ("http", "https", "all"))
+        if transport is None and (network_backend is not None or not proxied):
+            transport = _BackendTransport(
+                network_backend, limits, per_host=max_per_host, hosts_kept=hosts_kept, trust_env=True
+            )
         self._client = httpx.AsyncClient(transport=transport, **self._options)  # type: ignore[arg-type]
         # Links from feeds on public hosts: never a proxy, every connection to a checked public address.
         backend = PublicOnlyBackend(self._resolver, network_backend)
         self._guarded = httpx.AsyncClient(
-            transport=_BackendTransport(backend, limits),
+            transport=_BackendTransport(backend, limits, per_host=max_per_host, hosts_kept=hosts_kept),
             trust_env=False,
             **self._options,  # type: ignore[arg-type]
         )
@@ -359,20 +369,90 @@ class _RequestHeaders:
 
 
 class _BackendTransport(httpx.AsyncHTTPTransport):
-    """httpx's own transport over a connection pool that uses our network backend (httpx has no option for
-    it: the pool is replaced, with the same settings)."""
+    """httpx's own transport over connection pools of our own: one small pool per host, so that a host's
+    connections are kept open between its feeds (a single pool shared by every host closes an idle connection
+    to open one to the next host: 1,000 fetches from 100 hosts opened 1,002 connections), and over our network
+    backend when one is given (httpx has no option for it)."""
 
-    def __init__(self, backend: httpcore.AsyncNetworkBackend, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits, trust_env=False)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            http1=True,
-            http2=False,
-            network_backend=backend,
+    def __init__(
+        self,
+        backend: httpcore.AsyncNetworkBackend | None,
+        limits: httpx.Limits,
+        *,
+        per_host: int,
+        hosts_kept: int,
+        trust_env: bool = False,
+    ) -> None:
+        super().__init__(limits=limits, trust_env=trust_env)
+        ssl_context = httpx.create_ssl_context(trust_env=trust_env)  # loading the CA bundle takes a while
+        # httpx calls only handle_async_request, aclose and the context methods of its pool.
+        self._pool = _PoolPerHost(  # type: ignore[assignment]
+            lambda: httpcore.AsyncConnectionPool(
+                ssl_context=ssl_context,
+                max_connections=per_host,
+                max_keepalive_connections=per_host,
+                keepalive_expiry=limits.keepalive_expiry,
+                http1=True,
+                http2=False,
+                network_backend=backend,
+            ),
+            hosts_kept,
         )
+
+
+class _PoolPerHost:
+    """One httpcore pool per origin (scheme, host, port). A pool looks over all its connections on every
+    request, so small pools keep that cheap however many hosts have an idle connection. The pools of the
+    ``hosts_kept`` hosts used last are kept; an older one is closed once none of its connections is busy."""
+
+    def __init__(self, new_pool: Callable[[], httpcore.AsyncConnectionPool], hosts_kept: int) -> None:
+        self._new_pool = new_pool
+        self._hosts_kept = hosts_kept
+        self._pools: OrderedDict[tuple[bytes, bytes, int | None], httpcore.AsyncConnectionPool] = (
+            OrderedDict()
+        )
+
+    @property
+    def hosts(self) -> int:
+        return len(self._pools)
+
+    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+        url = request.url
+        origin = (url.scheme, url.host, url.port)
+        pool = self._pools.get(origin)
+        if pool is None:
+            pool = self._pools[origin] = self._new_pool()
+            await self._close_unused()
+        else:
+            self._pools.move_to_end(origin)
+        return await pool.handle_async_request(request)
+
+    async def _close_unused(self) -> None:
+        """Close the least recently used pools past ``hosts_kept`` that have no request in progress."""
+        surplus = len(self._pools) - self._hosts_kept
+        for origin, pool in list(self._pools.items()):
+            if surplus <= 0:
+                return
+            if all(connection.is_idle() or connection.is_closed() for connection in pool.connections):
+                del self._pools[origin]
+                surplus -= 1
+                await pool.aclose()
+
+    async def aclose(self) -> None:
+        pools, self._pools = list(self._pools.values()), OrderedDict()
+        for pool in pools:
+            await pool.aclose()
+
+    async def __aenter__(self) -> _PoolPerHost:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_value: BaseException | None = None,
+        traceback: TracebackType | None = None,
+    ) -> None:
+        await self.aclose()
 
 
 def _status_error(url: str, response: httpx.Response) -> FetchError:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import random
 import time
@@ -252,7 +253,12 @@ class Pipeline:
                 job.name, start.health, outcome.new_entries, texts, change.consecutive_failures, now
             )
         write = PollWrite(change, findings, updates, step.keep if step else None, page_text)
-        saved = self.store.save_poll(write, self.routes, now=now, stories=stories)
+        held = None if self.lease_check is None else functools.partial(self.lease_check, job.name)
+        saved = await self.store.save_poll_apart(
+            write, self.routes, now=now, stories=stories, still_held=held
+        )
+        if saved is None:
+            return PollResult(job.name, "lease-lost", elapsed=time.monotonic() - started)
         if change.moved_to:
             log.warning("feed=%s moved permanently to %s; polling the new address", job.name, change.moved_to)
         for finding in findings:

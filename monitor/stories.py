@@ -115,6 +115,16 @@ def place(new: Fingerprint | None, candidates: Sequence[Candidate]) -> Placement
     return best
 
 
+def place_copy(copy_stories: Sequence[int]) -> Placement:
+    """The story of an exact copy: a new article whose signature and shingle count equal those of stored
+    articles (``copy_stories``: their stories) joins the earliest of them, without comparing. ``place`` would
+    decide the same but for a rare tie: a copy is as similar to its new article as any candidate can be, and the
+    earliest story wins a tie; the stories of candidates that only contain the text are not looked at."""
+    if not copy_stories:
+        raise ValueError("an exact copy needs the stories of the articles it copies")
+    return Placement(min(copy_stories), 1.0)
+
+
 def story_alert(watchlist: str, matched: Sequence[str], earlier: Mapping[str, frozenset[str]]) -> StoryAlert:
     """Whether a watchlist's match on an article alerts, given what the article's story matched before it
     (``earlier``: watchlist -> terms; empty for a new story).

@@ -20,7 +20,7 @@ from monitor import stories
 from monitor.models import Article, Finding, Hit, Match, PendingPage
 from monitor.runtime import load_config, open_runtime
 from monitor.store import Outbox, PageRetries, Store
-from monitor.store.tables import articles
+from monitor.store.tables import articles, story_bands
 from monitor.workers import WorkerPool
 from tests.factory import Item, article_page, rss, write_config
 from tests.httpserver import LocalServer, http_server
@@ -209,3 +209,29 @@ def test_a_retried_page_that_others_joined_keeps_its_story(database: Store) -> N
     assert story_of(database, copy) == shared != story_of(database, council)
     arrives(database, first)
     assert story_of(database, first) == story_of(database, copy) == shared
+
+
+def test_copies_of_a_text_find_its_story_after_the_article_they_copied_is_placed_again(
+    database: Store,
+) -> None:
+    """An exact copy stores no bands of its own; when the article it copied is placed again by its page's text,
+    that article's bands go to the copy, so later copies of the text still find the story."""
+    summary = " ".join(PARAGRAPHS)
+    first = stored(database, "outlet", "", pending=OTHER, summary=summary)
+    copy = stored(database, "copy", "", summary=summary)  # the same title and summary: an exact copy
+    shared = story_of(database, first)
+    assert story_of(database, copy) == shared
+    assert band_owners(database) == {first.key}
+    arrives(database, first)  # its page's text is another one: it keeps its story (joined) and its new bands
+    assert story_of(database, first) == shared
+    assert band_owners(database) == {first.key, copy.key}
+    later = stored(database, "wire", "", summary=summary)
+    assert story_of(database, later) == shared
+    assert band_owners(database) == {first.key, copy.key}
+
+
+def band_owners(store: Store) -> set[str]:
+    """The keys of the articles that have bands stored."""
+    with store.engine.begin() as conn:
+        owners = select(articles.c.key).where(articles.c.id.in_(select(story_bands.c.article_id)))
+        return set(conn.scalars(owners))

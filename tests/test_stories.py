@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from monitor import stories
-from monitor.models import Article, Candidate, Finding, Fingerprint, Hit, Match, StoryAlert
+from monitor.models import Article, Candidate, Finding, Fingerprint, Hit, Match, Placement, StoryAlert
 from monitor.notify import render_message
 from monitor.notify.channels import CHANNELS
 from monitor.notify.items import alert_items
@@ -108,6 +108,13 @@ def test_the_most_similar_story_wins_and_the_earliest_on_a_tie() -> None:
     assert stories.place(fp(STORY), [candidate(STORY, 4, 4), candidate(STORY, 2, 3)]).story == 2
     half = STORY[: len(STORY) // 2] + " " + OTHER
     assert stories.place(fp(STORY), [candidate(half, 1, 1), candidate(STORY, 8, 8)]).story == 8
+
+
+def test_an_exact_copy_joins_the_earliest_of_its_copies_stories() -> None:
+    assert stories.place_copy([9, 4, 7]) == Placement(4, 1.0)
+    assert stories.place_copy([3]).story == stories.place(fp(STORY), [candidate(STORY, 3, 3)]).story
+    with pytest.raises(ValueError, match="exact copy"):
+        stories.place_copy([])
 
 
 def test_jaccard_is_the_share_of_equal_values_of_signatures_of_one_length() -> None:
@@ -213,6 +220,66 @@ def test_copies_in_one_batch_join_a_stored_story_together(store: Store) -> None:
     assert origin != other
     assert story_of(store, "https://c.example/1") == story_of(store, "https://d.example/1") == origin
     assert story_of(store, "https://b.example/1") == other
+
+
+def test_exact_copies_join_the_story_and_store_no_bands_of_their_own(store: Store) -> None:
+    save(
+        store, finding(article("https://a.example/1", STORY)), finding(article("https://o.example/1", OTHER))
+    )
+    save(store, finding(article("https://b.example/1", STORY, feed="b")))  # a copy of a stored article
+    save(  # copies of a stored article, and of one stored in the same batch
+        store,
+        finding(article("https://c.example/1", STORY, feed="c")),
+        finding(article("https://d.example/1", OTHER + " Updated.", feed="d")),
+        finding(article("https://e.example/1", OTHER + " Updated.", feed="e")),
+    )
+    origin, other = story_of(store, "https://a.example/1"), story_of(store, "https://o.example/1")
+    assert [story_of(store, f"https://{site}.example/1") for site in "bcde"] == [origin, origin, other, other]
+    with store.engine.begin() as conn:
+        owners = conn.execute(select(story_bands.c.article_id).distinct()).scalars().all()
+        assert sorted(owners) == sorted(
+            conn.scalars(
+                select(articles.c.id).where(
+                    articles.c.key.in_(["https://a.example/1", "https://o.example/1", "https://d.example/1"])
+                )
+            )
+        )
+
+
+@needs_corpus
+def test_exact_copies_are_placed_as_comparing_every_candidate_places_them(store: Store) -> None:
+    """The labelled set with exact copies of every third article added later: the stories the store gives
+    (copies joining their copies' story without comparing) are those of comparing each article with every
+    earlier one that shares a band."""
+    assert CORPUS is not None
+    items = [(item.title, item.text) for item in nearduplicates.labelled_set(CORPUS)]
+    items += items[::3]
+    found = [
+        finding(article(f"https://outlet.example/{n}", text, title=title, at=T0 + timedelta(minutes=n)))
+        for n, (title, text) in enumerate(items)
+    ]
+    for start in range(0, len(found), 50):
+        save(store, *found[start : start + 50])
+    given = [story_of(store, f"https://outlet.example/{n}") for n in range(len(found))]
+
+    compared: list[int] = []  # story by index, a story named by the index of its first article
+    bands = [set(f.fingerprint.bands) if f.fingerprint else set() for f in found]
+    for n, new in enumerate(found):
+        candidates = [
+            Candidate(compared[m], m, earlier.fingerprint.signature, earlier.fingerprint.shingles)
+            for m, earlier in enumerate(found[:n])
+            if earlier.fingerprint is not None and bands[m] & bands[n]
+        ]
+        placed = stories.place(new.fingerprint, candidates)
+        compared.append(placed.story if placed.story is not None else n)
+    assert sum(story != n for n, story in enumerate(compared)) > 300  # many joined a story
+    assert _partition(given) == _partition(compared)
+
+
+def _partition(story_of_each: list[int]) -> list[int]:
+    """Each article's story named by the position of the story's first article, whatever ids named it."""
+    first: dict[int, int] = {}
+    return [first.setdefault(story, n) for n, story in enumerate(story_of_each)]
 
 
 def test_tiny_texts_never_cluster(store: Store) -> None:

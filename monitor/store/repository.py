@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -69,6 +71,7 @@ class Store:
         self.outbox = Outbox(engine)
         self.index = SearchIndex(engine.dialect.name, words or default_words())
         self.health = HealthRecords(engine)
+        self._writer: ThreadPoolExecutor | None = None  # started by the first poll written apart
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True, words: Words | None = None) -> Store:
@@ -89,6 +92,10 @@ class Store:
         return cls(engine, words)
 
     def close(self) -> None:
+        """Wait for the polls being written apart, then close the connections."""
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
         self.engine.dispose()
 
     @property
@@ -173,6 +180,37 @@ class Store:
                 write_health(conn, write.change.feed, health.entry_times, health.pages, health.told_state)
             write_feed_update(conn, write.change)
         return PollSaved(saved, updated)
+
+    async def save_poll_apart(
+        self,
+        write: PollWrite,
+        notifiers: Mapping[str, Sequence[str]],
+        *,
+        now: datetime,
+        stories: StoryRules | None = None,
+        still_held: Callable[[], bool] | None = None,
+    ) -> PollSaved | None:
+        """``save_poll`` on the store's one writer thread, while the event loop goes on with other polls: the
+        database driver does its work (about half of a poll's store time on SQLite) without holding the
+        interpreter lock. Polls are written one at a time, in the order given, each in its one transaction.
+
+        ``still_held``: asked on the writer thread right before the transaction; when it says no (this daemon
+        lost the feed's lease while the write waited), nothing is written and None comes back. A poll cancelled
+        while its write runs waits for that write to end, so that nothing is written after the poll is over."""
+
+        def save() -> PollSaved | None:
+            if still_held is not None and not still_held():
+                return None
+            return self.save_poll(write, notifiers, now=now, stories=stories)
+
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-store-writer")
+        saving = asyncio.get_running_loop().run_in_executor(self._writer, save)
+        try:
+            return await asyncio.shield(saving)
+        except asyncio.CancelledError:
+            await asyncio.wait([saving])
+            raise
 
     # articles and hits -------------------------------------------------------------------------------
 
