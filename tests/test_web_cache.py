@@ -163,7 +163,7 @@ def test_the_cache_keeps_up_to_its_limits_exactly(tmp_path: Path) -> None:
         assert len(cache) == 1 and cache.size == 100
         cache.answer("second", config, lambda: b"s" * 100)  # exactly max_entries: both kept
         assert len(cache) == 2 and cache.size == 200
-        body, stamp = cache.kept("second", config)
+        _, stamp = cache.kept("second", config)
         cache.keep("second", stamp, b"other")  # a key already kept is not replaced
         assert cache.answer("second", config, lambda: b"made") == b"s" * 100 and cache.size == 200
         _, stale = cache.kept("third", config)
