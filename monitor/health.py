@@ -19,7 +19,6 @@ FULLTEXT_CHARS = 500  # a page whose extracted text is shorter is a teaser, not 
 PAYWALLED_BELOW = 0.2  # full-text rate under which a feed looks paywalled
 FAILING_AFTER = 3  # consecutive failed polls that make a feed "failing"
 SILENT_FACTOR = 4  # silent after this many usual gaps without anything new
-DEFAULT_SILENT_AFTER = 7 * 86400.0
 
 _PAYWALL_MARKERS = re.compile(
     r"subscribe (now )?to (continue|read)|to continue reading|already a subscriber|subscribers? only|"

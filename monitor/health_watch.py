@@ -19,7 +19,6 @@ from monitor.health import (
     keep_recent,
     page_sample,
 )
-from monitor.store import Store
 from monitor.store.health import HealthSamples
 
 log = logging.getLogger("monitor.health")
@@ -48,24 +47,9 @@ class HealthStep:
 
 @dataclass(slots=True)
 class HealthWatch:
-    store: Store
     silent_after: float
     notifiers: Sequence[HealthNotifier] = ()
     timeout: float = 30.0
-
-    async def after_poll(
-        self, feed: str, new_entries: int, page_texts: Sequence[str], consecutive_failures: int, now: datetime
-    ) -> HealthChange | None:
-        """Record what the poll brought and tell the health notifiers if the feed's health changed (on its own:
-        the pipeline keeps the samples in its poll's transaction with ``step``)."""
-        step = self.step(
-            feed, self.store.health.samples(feed), new_entries, page_texts, consecutive_failures, now
-        )
-        if step.keep is not None:
-            self.store.health.save(feed, step.keep.entry_times, step.keep.pages, step.keep.told_state)
-        if step.change is not None:
-            await self.tell(step.change)
-        return step.change
 
     def step(
         self,

@@ -137,18 +137,17 @@ def _pipeline(config: Config, fetcher: Fetcher, pool: WorkerPool, store: Store) 
         pages_in_flight=settings.max_connections,
     )
     pipeline = Pipeline(fetcher, pool, store, config.matcher, config.routes, limits, random.Random())
-    pipeline.health = health_watch(config, store)
+    pipeline.health = health_watch(config)
     pipeline.jobs = {job.name: job for job in config.jobs}
     return pipeline
 
 
-def health_watch(config: Config, store: Store) -> HealthWatch:
+def health_watch(config: Config) -> HealthWatch:
     from monitor.health_watch import HealthNotifier, HealthWatch
 
     settings = config.settings
     notifiers = [settings.notifier(name) for name in settings.monitor.health_notify]
     return HealthWatch(
-        store,
         settings.monitor.silent_after,
         [HealthNotifier(n.name, () if n.logs_only else n.urls) for n in notifiers],
         settings.monitor.timeout,

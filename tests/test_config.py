@@ -91,6 +91,14 @@ def test_format_duration_reads_back(seconds: float) -> None:
 
 
 @pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(90, "1m30s"), (1, "1s"), (0, "0s"), (0.25, "0.25s"), (90.5, "90.5s"), (86401, "1d1s"), (1209600, "2w")],
+)
+def test_format_duration_is_the_shortest_form(seconds: float, text: str) -> None:
+    assert format_duration(seconds) == text
+
+
+@pytest.mark.parametrize(
     ("text", "size"),
     [
         ("10MB", 10_000_000),

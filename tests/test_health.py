@@ -156,7 +156,7 @@ def test_a_paywalled_then_silent_feed_is_told_once_each(
         items.append(Item(f"Story {number}", http_server.url(path)))
     url = http_server.route("/feed.xml", body=rss(items), headers={"Content-Type": "application/rss+xml"})
     job = FeedJob("teasers", url, 900, True)
-    watch = HealthWatch(store, WEEK, [HealthNotifier("ops", (webhook_server.apprise_url("/health"),))], 5.0)
+    watch = HealthWatch(WEEK, [HealthNotifier("ops", (webhook_server.apprise_url("/health"),))], 5.0)
 
     assert poll(store, job, watch, NOW).new_entries == 5
     assert [post.json["message"] for post in webhook_server.posts] == ["feed teasers is now paywalled"]
@@ -177,7 +177,7 @@ def test_failing_and_recovering_feed(
 ) -> None:
     url = http_server.route("/feed.xml", status=500)
     job = FeedJob("flaky", url, 900, False)
-    watch = HealthWatch(store, WEEK, [HealthNotifier("ops", (webhook_server.apprise_url("/h"),))], 5.0)
+    watch = HealthWatch(WEEK, [HealthNotifier("ops", (webhook_server.apprise_url("/h"),))], 5.0)
     for minute in range(2):
         poll(store, job, watch, NOW + timedelta(minutes=minute))
     assert webhook_server.posts == []  # two failures in a row are not "failing" yet

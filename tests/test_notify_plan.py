@@ -102,3 +102,14 @@ def test_a_watchlist_digest_has_its_own_group_and_mark() -> None:
         ("chat", (1,)),
         ("chat/quiet-list", (2,)),
     }
+
+
+def test_a_notifier_is_the_console_by_its_name_or_when_it_has_no_urls() -> None:
+    assert Policy("console", ("json://chat.example/",)).console
+    assert Policy("desk", ()).console
+    assert not CHAT.console
+
+
+def test_only_notifiers_with_an_hourly_cap_are_capped() -> None:
+    capped = Policy("chat", CHAT.urls, max_per_hour=0)
+    assert Policies({"chat": capped, "mail": DIGEST}).capped() == [capped]

@@ -217,3 +217,18 @@ def test_broken_user_template_is_a_config_error_naming_the_file(
         render_message("desk", [hit()], template=template)
     with pytest.raises(ConfigError, match="not found"):
         render_message("desk", [hit()], template=tmp_path / "missing.j2")
+
+
+def test_email_gets_the_html_body_when_there_is_one_and_other_channels_the_text() -> None:
+    message = Message(title="t", text="plain", html="<p>rich</p>")
+    assert (message.body_for("email").body, message.body_for("email").format) == ("<p>rich</p>", "html")
+    assert (message.body_for("slack").body, message.body_for("slack").format) == ("plain", "text")
+    plain = Message(title="t", text="plain", html="")
+    assert (plain.body_for("email").body, plain.body_for("email").format) == ("plain", "text")
+
+
+def test_a_template_sees_the_time_of_rendering_it_is_given(tmp_path: Path) -> None:
+    template = tmp_path / "when.txt.j2"
+    template.write_text("{{ now.isoformat() }}")
+    when = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
+    assert render_message("desk", [hit()], template=template, now=when).text == when.isoformat()

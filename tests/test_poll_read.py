@@ -134,3 +134,15 @@ def test_workers_that_only_read_feeds_never_import_the_extractor(
         found[fulltext] = json.loads(run.stdout.splitlines()[-1])
     # [trafilatura in the worker, language model loaded by the fork server before any task]
     assert found == {False: [False, True], True: [True, True]}
+
+
+def test_a_title_is_capped_only_over_the_limit_at_its_last_space_or_else_one_short_of_it() -> None:
+    exact = "x" * MAX_TITLE
+    assert capped_title(exact, "s") == (exact, "s")
+    words = "word " * 600  # 3,000 characters: cut at the last space before the limit (index 1,999)
+    title, summary = capped_title(words, "")
+    assert title == words[: MAX_TITLE - 1] + "…"
+    assert summary == "…" + words[MAX_TITLE - 1 :].strip()
+    title, summary = capped_title("y" * 3000, "the summary")
+    assert title == "y" * (MAX_TITLE - 1) + "…"
+    assert summary == "…" + "y" * (3000 - MAX_TITLE + 1) + "\n\nthe summary"

@@ -99,7 +99,7 @@ def cycle(
                     {"arms": ("chat",)},
                     LIMITS,
                     random.Random(1),
-                    health=HealthWatch(store, silent_after=7 * 86400.0),
+                    health=HealthWatch(silent_after=7 * 86400.0),
                     lease_check=lease_check,
                 )
                 return await pipeline.poll_many(jobs, now)

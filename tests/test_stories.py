@@ -435,3 +435,13 @@ def test_one_item_per_story_across_watchlists_marked_as_an_update_only_when_ever
     [update] = alert_items(added)
     assert update.update == "new: Baykar; the story now matches turkey"
     assert [i.key for i in alert_items([first_alert, hit(3, story=3, feed="x")])] == ["story:3", "story:1"]
+
+
+def test_a_candidate_exactly_at_the_containment_threshold_joins_and_one_just_under_does_not() -> None:
+    # 30 of 120 values equal: Jaccard 0.25; with 15 and 10 shingles the containment is 0.25 * 25 / 1.25 / 10
+    new = Fingerprint(tuple(range(120)), 15, ())
+    at = tuple(range(30)) + tuple(range(1000, 1090))
+    under = tuple(range(29)) + tuple(range(1000, 1091))
+    assert stories.containment(new, Candidate(3, 3, at, 10)) == stories.MIN_CONTAINMENT
+    assert stories.place(new, [Candidate(3, 3, at, 10)]).story == 3
+    assert stories.place(new, [Candidate(3, 3, under, 10)]).story is None

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from monitor.urls import canonical_url, same_site
+from monitor.urls import article_key, canonical_url, same_site
 
 
 @pytest.mark.parametrize(
@@ -78,7 +78,36 @@ def test_resolves_against_a_base() -> None:
         ("https://example.org/a", "https://example.com/a", False),
         ("https://example.org/a", "tag:x", False),
         ("https://badexample.org/a", "https://example.org/a", False),
+        ("https://example.org/a", "https://news.example.org/b", True),
+        ("file:///a", "file:///b", False),
     ],
 )
 def test_same_site(a: str, b: str, same: bool) -> None:
     assert same_site(a, b) is same
+
+
+def test_normalises_the_path_before_keeping_it() -> None:
+    assert canonical_url("https://example.org/a/./b/../c") == "https://example.org/a/c"
+    assert canonical_url("https://example.org/%7euser/story") == "https://example.org/~user/story"
+
+
+@pytest.mark.parametrize(
+    ("link", "declared", "key"),
+    [
+        # the page's canonical address on the link's own site, resolved against the link
+        ("https://www.example.org/a?utm_source=x", "/news/a", "https://example.org/news/a"),
+        ("https://example.org/a", "https://amp.example.org/news/a&amp;b", "https://example.org/news/a&b"),
+        # no link or no declared address: the feed's key
+        (None, "https://example.org/news/a", "feed-key"),
+        ("https://example.org/a", None, "feed-key"),
+        ("https://example.org/a", "", "feed-key"),
+        # another site, or not a web address on the same site: the feed's key
+        ("https://example.org/a", "https://other.example.com/a", "feed-key"),
+        ("https://example.org/a", "ftp://example.org/a", "feed-key"),
+        ("https://example.org/a", "http://[::1/a", "feed-key"),
+    ],
+)
+def test_article_key_is_the_declared_address_only_on_the_links_own_site(
+    link: str | None, declared: str | None, key: str
+) -> None:
+    assert article_key("feed-key", link, declared) == key

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from monitor.config.compiled import load_config
 from monitor.models import Finding
-from monitor.web.cache import CSRF_PLACEHOLDER, ChangeMarker, ResponseCache
+from monitor.web.cache import CSRF_PLACEHOLDER, ChangeMarker, ResponseCache, marker_for
 from tests.webdesk import TOKEN, Filled, _article, csrf_of, desk_client, login
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
@@ -150,6 +150,42 @@ def test_without_a_marker_nothing_is_kept() -> None:
     for _ in range(3):
         cache.answer("same", object(), lambda: calls.append(1) or b"made")
     assert len(calls) == 3 and len(cache) == 0
+    cache.close()  # nothing to close
+
+
+def test_the_cache_keeps_up_to_its_limits_exactly(tmp_path: Path) -> None:
+    database = tmp_path / "marker.db"
+    sqlite3.connect(database).close()
+    cache = ResponseCache(ChangeMarker(database), max_entries=2, max_bytes=400)
+    config = object()
+    try:
+        cache.answer("quarter", config, lambda: b"q" * 100)  # exactly a quarter of the bytes: kept
+        assert len(cache) == 1 and cache.size == 100
+        cache.answer("second", config, lambda: b"s" * 100)  # exactly max_entries: both kept
+        assert len(cache) == 2 and cache.size == 200
+        _, stamp = cache.kept("second", config)
+        cache.keep("second", stamp, b"other")  # a key already kept is not replaced
+        assert cache.answer("second", config, lambda: b"made") == b"s" * 100 and cache.size == 200
+        _, stale = cache.kept("third", config)
+        reloaded = object()
+        cache.kept("other", reloaded)  # the config was reloaded after the stamp was taken
+        cache.keep("third", stale, b"t")  # made under the old config: not kept
+        assert cache.kept("third", reloaded)[0] is None and len(cache) == 0
+        _, fresh = cache.kept("third", reloaded)
+        cache.keep("third", fresh, b"t")
+        assert cache.kept("third", reloaded)[0] == b"t"
+    finally:
+        cache.close()
+
+
+def test_a_file_database_has_a_change_marker_and_others_have_none(tmp_path: Path) -> None:
+    from sqlalchemy import create_engine
+
+    for url in ("sqlite://", "sqlite:///:memory:", "sqlite:///file:kept?mode=memory&uri=true"):
+        assert marker_for(create_engine(url)) is None
+    marker = marker_for(create_engine(f"sqlite:///{tmp_path / 'desk.db'}"))
+    assert marker is not None
+    marker.close()
 
 
 def test_a_marker_that_cannot_tell_keeps_nothing(tmp_path: Path) -> None:

@@ -184,3 +184,40 @@ def test_log_output_through_a_stream_is_masked() -> None:
     sink = io.StringIO()
     MaskingWriter(sink).write("monitor: cannot reach postgresql://u:hunter2pw@h/d\n")
     assert sink.getvalue() == "monitor: cannot reach postgresql://u:****@h/d\n"
+
+
+@pytest.mark.parametrize("url", ["no scheme at all", "1bad://user:secret@example.org/", "://x"])
+def test_a_url_without_a_scheme_is_masked_whole(url: str) -> None:
+    assert redact.mask_url(url) == redact.MASK
+
+
+def test_a_three_letter_secret_is_masked_and_shorter_ones_are_not() -> None:
+    assert redact.redact("login as user with xyz failed", "mailto://user:xyz@example.org") == (
+        "login as user with **** failed"
+    )
+    assert redact.redact("a b", "mailto://user:ab@example.org") == "a b"
+    redact.remember("abc", "de")
+    assert redact.mask_known("abc de") == "**** de"
+
+
+def test_the_parts_of_a_token_split_at_colons_are_secrets_from_six_characters() -> None:
+    assert "123456" in redact.secret_fragments("tgram://123456:ABCDEFabcdef1234567890/chat")
+    fragments = redact.secret_fragments("tgram://12345:ABCDEFabcdef1234567890/chat")
+    assert "ABCDEFabcdef1234567890" in fragments
+    assert "12345" not in fragments
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        # token-style schemes: every path segment is masked but empty ones and #channel / @user targets
+        ("slack://T1ABC/B2DEF/C3xyz/#general/@ops", "slack://****/****/****/#general/@ops"),
+        ("discord://1234/abcd/", "discord://****/****/"),
+        # query values: by a secret-looking name, or a random-looking value; empty values and bare names stay
+        ("json://example.org/x?token=short&page=2", "json://example.org/x?token=****&page=2"),
+        ("json://example.org/x?sig=Ab3dEf9hIjKlMn0pQr&page=2", "json://example.org/x?sig=****&page=2"),
+        ("json://example.org/x?token=&flag", "json://example.org/x?token=&flag"),
+    ],
+)
+def test_masked_pieces_of_notification_urls(url: str, masked: str) -> None:
+    assert redact.mask_url(url) == masked
