@@ -15,6 +15,7 @@ import ctypes
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 log = logging.getLogger("monitor.memory")
 
@@ -60,6 +61,12 @@ def give_back() -> bool:
 
 
 TRIM_IDLE = 0.5  # seconds a worker is idle before the free pages of its heap go back
+_WHEN_IDLE: list[Callable[[], object]] = []
+
+
+def when_idle(release: Callable[[], object]) -> None:
+    """Have ``release`` called too whenever an idle worker gives its heap back (e.g. to unmap a model's pages)."""
+    _WHEN_IDLE.append(release)
 
 
 def trim_due(busy: bool, owed: bool, idle_for: float, after: float = TRIM_IDLE) -> bool:
@@ -102,4 +109,6 @@ class IdleTrim:
                     self._owed = False
             if due:
                 give_back()
+                for release in _WHEN_IDLE:
+                    release()
                 self.trims += 1

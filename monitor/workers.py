@@ -34,8 +34,8 @@ __all__ = ["WorkerCrashed", "WorkerPool", "should_start", "should_stop"]
 T = TypeVar("T")
 
 DEPTH = 2  # tasks handed to one process at a time: the next one is there when it finishes the first
-BACKLOG = 4  # tasks waiting for a process that start another at once
-WAITED = 0.5  # seconds the longest-waiting task may wait before another process is started
+BACKLOG = 32  # tasks waiting for a process that start another at once (more than a poll wave's pages)
+WAITED = 2.0  # seconds the longest-waiting task may wait before another process is started
 IDLE = 20.0  # seconds a process beyond the first stays idle before it is stopped
 
 

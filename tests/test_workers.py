@@ -148,7 +148,7 @@ def test_a_backlog_starts_a_second_process_which_stops_when_idle() -> None:
     async def go(pool: WorkerPool) -> list[str]:
         await pool.start()
         return await asyncio.gather(
-            *(pool.run(sleep_then_return, 0.2, timeout=30) for _ in range(BACKLOG + 4))
+            *(pool.run(sleep_then_return, 0.05, timeout=30) for _ in range(BACKLOG + 4))
         )
 
     with WorkerPool(workers=2, idle_after=3600) as pool:
