@@ -126,7 +126,9 @@ class WorkerPool:
         if self._context is not None:
             while len(self._processes) < self.keep:
                 self._processes.append(self._new_process())
-            await asyncio.gather(*(self.run(_ready, timeout=120) for _ in range(self.keep)))
+            await asyncio.gather(
+                *(asyncio.wrap_future(p.pool.schedule(_ready, timeout=120)) for p in self._processes)
+            )
 
     def close(self) -> None:
         """Stop the workers; running tasks are abandoned (their callers should have finished first)."""
@@ -187,6 +189,7 @@ class WorkerPool:
         if not process.pool.active:  # pebble gave up on it (its worker could not start): start afresh
             self._processes.remove(process)
             self._retire(process)
+            self._start_if_backed_up()
             return
         while self._waiters and process.tasks < DEPTH:
             _, waiter = self._waiters.popleft()

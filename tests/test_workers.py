@@ -182,3 +182,15 @@ def test_a_task_cancelled_while_it_waits_takes_no_room() -> None:
     with WorkerPool(workers=1) as pool:
         assert asyncio.run(go(pool)) == 36
         assert pool.running == 1
+
+
+def test_the_processes_kept_all_start_with_the_pool() -> None:
+    async def go(pool: WorkerPool) -> set[int]:
+        await pool.start()
+        return await _pids(pool)
+
+    with WorkerPool(workers=3, keep=2) as pool:
+        assert len(asyncio.run(go(pool))) == 2
+        assert pool.running == 2
+        pool.idle_after = 0.0
+        assert pool.stop_idle() == 0  # both kept, however long idle
