@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import threading
+import time
+from collections.abc import Callable
 
 log = logging.getLogger("monitor.memory")
 
@@ -55,3 +58,57 @@ def give_back() -> bool:
     if _LIBC is None:
         return False
     return bool(_LIBC.malloc_trim(ctypes.c_size_t(0)))
+
+
+TRIM_IDLE = 0.5  # seconds a worker is idle before the free pages of its heap go back
+_WHEN_IDLE: list[Callable[[], object]] = []
+
+
+def when_idle(release: Callable[[], object]) -> None:
+    """Have ``release`` called too whenever an idle worker gives its heap back (e.g. to unmap a model's pages)."""
+    _WHEN_IDLE.append(release)
+
+
+def trim_due(busy: bool, owed: bool, idle_for: float, after: float = TRIM_IDLE) -> bool:
+    """Whether to give the heap's free pages back now: once a task has ended since the last time, and no task has
+    run for ``after`` seconds. Never between tasks in a busy spell: the next task would take the same pages
+    back, each one zeroed by the kernel again (5-8 % of an extraction's CPU when done after every task)."""
+    return owed and not busy and idle_for >= after
+
+
+class IdleTrim:
+    """Tells a thread of its own when tasks start and end; the thread gives the heap's free pages back when
+    ``trim_due``. Started at the first task, in the process that runs the tasks."""
+
+    def __init__(self, after: float = TRIM_IDLE) -> None:
+        self.after = after
+        self.trims = 0
+        self._lock = threading.Lock()
+        self._busy = False
+        self._owed = False
+        self._ended = 0.0
+        self._thread: threading.Thread | None = None
+
+    def started(self) -> None:
+        with self._lock:
+            self._busy = True
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._watch, name="heap-trim", daemon=True)
+                self._thread.start()
+
+    def ended(self) -> None:
+        with self._lock:
+            self._busy, self._owed, self._ended = False, True, time.monotonic()
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(self.after)
+            with self._lock:
+                due = trim_due(self._busy, self._owed, time.monotonic() - self._ended, self.after)
+                if due:
+                    self._owed = False
+            if due:
+                give_back()
+                for release in _WHEN_IDLE:
+                    release()
+                self.trims += 1

@@ -56,6 +56,8 @@ def test_a_full_text_daemon_loads_no_extraction_language_model_or_migrations_in_
         try:
             # "Wescam" is only in the page's text: the alert proves the page was extracted (in a worker).
             wait_for(lambda: "Sensors found" in posted_text(webhook_server), timeout=90, what="the alert")
+            # Two workers allowed (the default), one page to extract: one worker process ran it.
+            assert len(worker_processes(daemon.pid)) == 1
         finally:
             daemon.send_signal(signal.SIGTERM)
             code = daemon.wait(60)
@@ -66,6 +68,25 @@ def test_a_full_text_daemon_loads_no_extraction_language_model_or_migrations_in_
     # The webhook's plugin was read by its scheme alone: apprise did not import every plugin it has to find it.
     assert "apprise.plugins.custom_json" in loaded
     assert "apprise.plugins.gotify" not in loaded
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rpartition(")")[2].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def worker_processes(daemon: int) -> list[int]:
+    """The workers: children of the fork server, itself the daemon's child that is not the resource tracker."""
+    servers = [p for p in children(daemon) if b"forkserver" in Path(f"/proc/{p}/cmdline").read_bytes()]
+    return [worker for server in servers for worker in children(server)]
 
 
 def test_the_allocator_is_tuned_and_gives_back_on_glibc() -> None:

@@ -205,3 +205,28 @@ def test_the_cache_folder_follows_the_environment() -> None:
     assert cache_dir({"MONITOR_CACHE_DIR": "/srv/cache", "XDG_CACHE_HOME": "/x"}) == Path("/srv/cache")
     assert cache_dir({"XDG_CACHE_HOME": "/x"}) == Path("/x/monitor")
     assert cache_dir({}) == Path.home() / ".cache" / "monitor"
+
+
+def mapped_kb(path: Path) -> int:
+    """The resident KB of this process's mappings of ``path``."""
+    total, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        head = line.split()
+        if head and "-" in head[0] and not head[0].endswith(":"):
+            inside = line.rstrip().endswith(str(path))
+        elif inside and head[0] == "Rss:":
+            total += int(head[1])
+    return total
+
+
+def test_released_model_pages_leave_the_process_and_come_back_on_use(cached: Any) -> None:
+    lines = corpus_lines()[::40]
+    before = [cached.classify(line) for line in lines]
+    model_files = {
+        line.split()[-1] for line in Path("/proc/self/maps").read_text().splitlines() if "langid-" in line
+    }
+    touched = sum(mapped_kb(Path(name)) for name in model_files)
+    assert touched > 10_000  # KB of the model read in by the detections
+    assert langid_model.release_pages() >= 1
+    assert sum(mapped_kb(Path(name)) for name in model_files) < touched / 10
+    assert [cached.classify(line) for line in lines] == before

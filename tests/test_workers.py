@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from monitor.errors import ExtractError
-from monitor.workers import WorkerCrashed, WorkerPool
+from monitor.workers import BACKLOG, IDLE, WAITED, WorkerCrashed, WorkerPool, should_start, should_stop
 
 
 # Tasks run in other processes, so they live at module level where a worker can import them.
@@ -90,3 +90,107 @@ def test_inline_pool_runs_in_this_process_and_keeps_budgets() -> None:
     with pytest.raises(TimeoutError):
         asyncio.run(pool.run(sleep_then_return, 0.2, timeout=0.02))
     pool.close()
+
+
+# ---- how many processes run: the decisions, then the pool -------------------------------------------------
+
+
+def test_no_process_is_started_while_no_task_waits() -> None:
+    assert not should_start(running=1, limit=2, waiting=0, longest_wait=60.0)
+    assert not should_start(running=0, limit=2, waiting=0, longest_wait=0.0)
+
+
+def test_the_first_process_starts_for_the_first_waiting_task() -> None:
+    assert should_start(running=0, limit=2, waiting=1, longest_wait=0.0)
+
+
+def test_another_process_starts_only_once_the_tasks_back_up() -> None:
+    assert not should_start(running=1, limit=2, waiting=BACKLOG - 1, longest_wait=WAITED - 0.01)
+    assert should_start(running=1, limit=2, waiting=BACKLOG, longest_wait=0.0)
+    assert should_start(running=1, limit=2, waiting=1, longest_wait=WAITED)
+
+
+def test_never_more_processes_than_the_limit() -> None:
+    assert not should_start(running=2, limit=2, waiting=100, longest_wait=60.0)
+    assert not should_start(running=0, limit=0, waiting=1, longest_wait=0.0)
+
+
+def test_an_idle_process_beyond_those_kept_stops_after_its_idle_time() -> None:
+    assert not should_stop(running=2, keep=1, idle_for=IDLE - 0.01)
+    assert should_stop(running=2, keep=1, idle_for=IDLE)
+    assert should_stop(running=3, keep=1, idle_for=5.0, idle_after=5.0)
+
+
+def test_the_processes_kept_never_stop() -> None:
+    assert not should_stop(running=1, keep=1, idle_for=IDLE * 100)
+    assert not should_stop(running=2, keep=2, idle_for=IDLE * 100)
+
+
+def alive(process_id: int) -> bool:
+    try:
+        os.kill(process_id, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_tasks_one_at_a_time_keep_a_single_process() -> None:
+    async def go(pool: WorkerPool) -> set[int]:
+        await pool.start()
+        return {await pool.run(pid, timeout=10) for _ in range(6)}
+
+    with WorkerPool(workers=2) as pool:
+        assert len(asyncio.run(go(pool))) == 1
+        assert pool.running == 1
+
+
+def test_a_backlog_starts_a_second_process_which_stops_when_idle() -> None:
+    async def go(pool: WorkerPool) -> list[str]:
+        await pool.start()
+        return await asyncio.gather(
+            *(pool.run(sleep_then_return, 0.05, timeout=30) for _ in range(BACKLOG + 4))
+        )
+
+    with WorkerPool(workers=2, idle_after=3600) as pool:
+        assert asyncio.run(go(pool)) == ["finished"] * (BACKLOG + 4)
+        assert pool.running == 2
+        started = asyncio.run(_pids(pool))
+        assert pool.stop_idle() == 0  # not idle for long enough
+        pool.idle_after = 0.0
+        assert pool.stop_idle() == 1 and pool.running == 1
+        [kept] = asyncio.run(_pids(pool)) & started  # the process kept is one of the two
+        for thread in pool._stopping:
+            thread.join(timeout=10)
+        assert [alive(p) for p in sorted(started)].count(True) == 1 and alive(kept)
+
+
+async def _pids(pool: WorkerPool) -> set[int]:
+    return set(await asyncio.gather(*(pool.run(pid, timeout=10) for _ in range(4))))
+
+
+def test_a_task_cancelled_while_it_waits_takes_no_room() -> None:
+    async def go(pool: WorkerPool) -> int:
+        await pool.start()
+        busy = [asyncio.ensure_future(pool.run(sleep_then_return, 0.3, timeout=30)) for _ in range(2)]
+        await asyncio.sleep(0)
+        waiting = asyncio.ensure_future(pool.run(square, 5, timeout=30))
+        await asyncio.sleep(0.05)
+        waiting.cancel()
+        await asyncio.gather(*busy)
+        return await pool.run(square, 6, timeout=30)
+
+    with WorkerPool(workers=1) as pool:
+        assert asyncio.run(go(pool)) == 36
+        assert pool.running == 1
+
+
+def test_the_processes_kept_all_start_with_the_pool() -> None:
+    async def go(pool: WorkerPool) -> set[int]:
+        await pool.start()
+        return await _pids(pool)
+
+    with WorkerPool(workers=3, keep=2) as pool:
+        assert len(asyncio.run(go(pool))) == 2
+        assert pool.running == 2
+        pool.idle_after = 0.0
+        assert pool.stop_idle() == 0  # both kept, however long idle

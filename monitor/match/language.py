@@ -191,6 +191,14 @@ def load_language_model() -> None:
     _identifier()
 
 
+def release_model_pages() -> None:
+    """Let go of the model's pages this process touched, when the model is loaded (``langid_model.release_pages``)."""
+    if _identifier.cache_info().currsize:
+        from .langid_model import release_pages
+
+        release_pages()
+
+
 def detect_language(*texts: str) -> str | None:
     """The ISO 639-1 code of the language of ``texts`` (title, summary, body), or None when unsure."""
     sample = " ".join(text for text in texts if text)[:SAMPLE_CHARS]
