@@ -87,7 +87,10 @@ class WordForms:
             return True
         if not word.startswith(self.prefix):
             return False
-        return any(stem(code, word) == wanted for code, wanted in self.stems_for(language))
+        for code, wanted in self.stems_for(language):
+            if stem(code, word) == wanted:
+                return True
+        return False
 
     def stems_for(self, language: str | None) -> tuple[tuple[str, str], ...]:
         for code, wanted in self.stems:
@@ -99,7 +102,10 @@ class WordForms:
         """The language whose stem made ``word`` a form of this word (None when it is this word)."""
         if word == self.text:
             return None
-        return next((code for code, wanted in self.stems_for(language) if stem(code, word) == wanted), None)
+        for code, wanted in self.stems_for(language):
+            if stem(code, word) == wanted:
+                return code
+        return None
 
 
 @lru_cache(maxsize=100_000)
