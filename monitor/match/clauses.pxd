@@ -1,0 +1,22 @@
+# Static types for clauses.py where it is compiled (setup.py); clauses.py stays the plain Python source.
+# A phrase is an extension type whose methods call each other directly and read the scan's typed attributes.
+
+from monitor.match.scan cimport ArticleScan
+
+cdef class CompiledPhrase:
+    cdef public object phrase, label, single
+    cdef public tuple segments, fields, key
+    cdef public frozenset key_set
+    cdef public bint in_text_fields
+    cdef public list word_forms
+    cdef public dict described
+
+    cpdef tuple held(self, ArticleScan scan)
+    cpdef tuple _held(self, ArticleScan scan)
+    cpdef bint in_field(self, ArticleScan scan, str name)
+    cpdef list evidence(self, ArticleScan scan)
+    cpdef bint evaluate(self, ArticleScan scan)
+    cpdef list occurrences(self, ArticleScan scan, str name)
+    cpdef list _occurrences(self, ArticleScan scan, str name)
+    cpdef object found_as(self, ArticleScan scan)
+    cpdef object _found_as(self, ArticleScan scan)

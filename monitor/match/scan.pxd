@@ -1,0 +1,11 @@
+# Static types for scan.py where it is compiled (setup.py); scan.py stays the plain Python source.
+# ArticleScan is an extension type with typed attributes, so that the compiled clauses (clauses.pxd) reach
+# what an article's scan holds without a dictionary lookup an attribute.
+
+cdef class ArticleScan:
+    cdef public dict folded, hits, found, word_kinds
+    cdef public object language, lexicon, raw_feed, _feed
+    cdef public set in_text, anywhere
+    cdef public dict _ends, occurrences, evidence, held, pairs, how, _holders, snippets, windows, marks
+
+    cpdef list ends(self, str name, object pattern)
