@@ -115,9 +115,10 @@ def test_the_extension_types_declared_beside_the_source_are_compiled_as_such() -
     """The classes a .pxd file declares are extension types in the compiled module (no instance dictionary),
     plain classes in the source: the declarations are read by the build."""
     from monitor.match.clauses import CompiledPhrase
-    from monitor.match.scan import ArticleScan
+    from monitor.match.engine import CompiledWatchlist, Matcher
+    from monitor.match.scan import ArticleScan, Lexicon
 
-    for kind in (CompiledPhrase, ArticleScan):
+    for kind in (CompiledPhrase, ArticleScan, Lexicon, CompiledWatchlist, Matcher):
         assert "__dict__" not in dir(kind), kind
 
 

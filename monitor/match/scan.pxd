@@ -1,6 +1,21 @@
 # Static types for scan.py where it is compiled (setup.py); scan.py stays the plain Python source.
 # ArticleScan is an extension type with typed attributes, so that the compiled clauses (clauses.pxd) reach
-# what an article's scan holds without a dictionary lookup an attribute.
+# what an article's scan holds without a dictionary lookup an attribute; the Lexicon learns new words with
+# typed locals.
+
+cimport cython
+
+
+cdef class Lexicon:
+    cdef public dict prefixes, sizes, texts, kinds, holding
+    cdef public object checks
+
+    @cython.locals(
+        kinds=dict, holding=set, new=set, prefixes=dict, heads=dict, word=str, sizes=tuple, found=list,
+        size=Py_ssize_t,
+    )
+    cpdef learn(self, set words, object language)
+
 
 cdef class ArticleScan:
     cdef public dict folded, hits, found, word_kinds
