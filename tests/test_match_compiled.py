@@ -116,9 +116,10 @@ def test_the_extension_types_declared_beside_the_source_are_compiled_as_such() -
     plain classes in the source: the declarations are read by the build."""
     from monitor.match.clauses import CompiledPhrase
     from monitor.match.engine import CompiledWatchlist, Matcher
+    from monitor.match.fold import FoldedField
     from monitor.match.scan import ArticleScan, Lexicon
 
-    for kind in (CompiledPhrase, ArticleScan, Lexicon, CompiledWatchlist, Matcher):
+    for kind in (CompiledPhrase, ArticleScan, Lexicon, CompiledWatchlist, Matcher, FoldedField):
         assert "__dict__" not in dir(kind), kind
 
 
