@@ -23,4 +23,11 @@ cdef class ArticleScan:
     cdef public set in_text, anywhere
     cdef public dict _ends, occurrences, evidence, held, pairs, how, _holders, snippets, windows, marks
 
+    @cython.locals(by_pattern=dict, ends=list)
     cpdef list ends(self, str name, object pattern)
+    @cython.locals(by_pattern=dict, word=str, held=tuple)
+    cpdef dict _holding(self, str name)
+    @cython.locals(
+        text=str, padded=str, holders=list, ends=list, holder=str, last=Py_ssize_t, at=Py_ssize_t
+    )
+    cpdef list _word_ends(self, str name, object pattern)

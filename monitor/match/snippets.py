@@ -52,7 +52,7 @@ def build_snippets(
         if len(snippets) == MAX_SNIPPETS:
             break
         name, start, end = mark
-        if any(name == c_name and c_start <= start and end <= c_end for c_name, c_start, c_end in covered):
+        if _covered(covered, name, start, end):
             continue
         window = windows.get(mark)
         if window is None:
@@ -68,6 +68,14 @@ def build_snippets(
         snippets.append(Snippet(name, snippet_text, tuple(inside)))
         covered.append((name, window_start, window_end))
     return tuple(snippets)
+
+
+def _covered(covered: list[Mark], name: str, start: int, end: int) -> bool:
+    """Whether [start, end) of field ``name`` lies inside one of the ``covered`` windows."""
+    for c_name, c_start, c_end in covered:
+        if name == c_name and c_start <= start and end <= c_end:
+            return True
+    return False
 
 
 def _ordered_marks(
