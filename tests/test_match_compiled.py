@@ -114,12 +114,12 @@ def test_the_compiled_modules_are_built_from_their_current_source() -> None:
 def test_the_extension_types_declared_beside_the_source_are_compiled_as_such() -> None:
     """The classes a .pxd file declares are extension types in the compiled module (no instance dictionary),
     plain classes in the source: the declarations are read by the build."""
-    from monitor.match.clauses import CompiledPhrase
+    from monitor.match.clauses import CompiledNear, CompiledPhrase
     from monitor.match.engine import CompiledWatchlist, Matcher
     from monitor.match.fold import FoldedField
     from monitor.match.scan import ArticleScan, Lexicon
 
-    for kind in (CompiledPhrase, ArticleScan, Lexicon, CompiledWatchlist, Matcher, FoldedField):
+    for kind in (CompiledPhrase, CompiledNear, ArticleScan, Lexicon, CompiledWatchlist, Matcher, FoldedField):
         assert "__dict__" not in dir(kind), kind
 
 

@@ -28,3 +28,14 @@ cdef class CompiledPhrase:
 
 @cython.locals(start=Py_ssize_t)
 cpdef tuple _segment_span(object segment, str padded, Py_ssize_t end)
+
+
+cdef class CompiledNear:
+    cdef public list left, right
+    cdef public object distance, label
+
+    cpdef bint evaluate(self, ArticleScan scan)
+    cpdef list pairs(self, ArticleScan scan, str name)
+    cpdef list _pairs(self, ArticleScan scan, str name)
+    cpdef list evidence(self, ArticleScan scan)
+

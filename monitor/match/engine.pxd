@@ -15,6 +15,7 @@ cdef class CompiledWatchlist:
     cpdef bint matches(self, ArticleScan scan)
     @cython.locals(term=CompiledPhrase, found=list)
     cpdef list evidence(self, ArticleScan scan)
+    cpdef tuple found_as(self, ArticleScan scan)
 
 
 cdef class Matcher:
