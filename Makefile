@@ -7,9 +7,10 @@ CONFIG ?= config/monitor.toml
 
 .PHONY: install run poll demo test lint typecheck chromium bench clean
 
-# The matcher's hot modules are compiled from their own source by the package build (setup.py): an edit of
-# that source builds them again.
-COMPILED := $(foreach name,clauses engine fold reference scan snippets stems,monitor/match/$(name).py)
+# The matcher's hot modules are compiled from their own source by the package build (setup.py), with the
+# static types of the .pxd files beside some of them: an edit of either builds them again.
+COMPILED := $(foreach name,clauses engine fold reference scan snippets stems,monitor/match/$(name).py) \
+	$(wildcard monitor/match/*.pxd)
 
 $(STAMP): pyproject.toml requirements.lock setup.py $(COMPILED)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -10,6 +10,7 @@ import ast
 import importlib
 import importlib.machinery
 import pickle
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -89,12 +90,37 @@ def test_the_hot_modules_are_compiled() -> None:
         assert module.__file__ is not None and module.__file__.endswith(suffixes), module.__file__
 
 
+def sources(name: str) -> list[Path]:
+    """A compiled module's source, its .pxd file if it has one, and the .pxd files that one cimports."""
+    folder = Path(monitor.match.__file__).parent
+    found = [folder / f"{name}.py"]
+    declared = folder / f"{name}.pxd"
+    if declared.exists():
+        found.append(declared)
+        cimported = re.findall(r"^from monitor\.match\.(\w+) cimport", declared.read_text(), re.MULTILINE)
+        found += [folder / f"{other}.pxd" for other in cimported]
+    return found
+
+
 def test_the_compiled_modules_are_built_from_their_current_source() -> None:
-    """An edit of a compiled module's source takes effect once it is built again (``make install`` does)."""
+    """An edit of a compiled module's source, or of its static types (its .pxd file and those it cimports),
+    takes effect once it is built again (``make install`` does)."""
     for name in COMPILED:
         built = Path(importlib.import_module(f"monitor.match.{name}").__file__ or "")
-        source = built.with_name(f"{name}.py")
-        assert built.stat().st_mtime >= source.stat().st_mtime, f"{source} is newer than {built.name}"
+        for source in sources(name):
+            assert built.stat().st_mtime >= source.stat().st_mtime, f"{source} is newer than {built.name}"
+
+
+def test_the_extension_types_declared_beside_the_source_are_compiled_as_such() -> None:
+    """The classes a .pxd file declares are extension types in the compiled module (no instance dictionary),
+    plain classes in the source: the declarations are read by the build."""
+    from monitor.match.clauses import CompiledNear, CompiledPhrase
+    from monitor.match.engine import CompiledWatchlist, Matcher
+    from monitor.match.fold import FoldedField
+    from monitor.match.scan import ArticleScan, Lexicon
+
+    for kind in (CompiledPhrase, CompiledNear, ArticleScan, Lexicon, CompiledWatchlist, Matcher, FoldedField):
+        assert "__dict__" not in dir(kind), kind
 
 
 @pytest.mark.parametrize("seed", [6, 7])

@@ -16,6 +16,7 @@ from .stems import WordForms
 
 Occurrence = tuple[int, int]  # in the padded field: start of the first word, end of the last word
 _NONE: frozenset[int] = frozenset()
+DESCRIBED_LIMIT = 64  # ways a phrase was found kept per phrase before starting afresh
 
 
 class _Always:
@@ -50,6 +51,9 @@ class CompiledPhrase:
         self.key_set = frozenset(self.key)
         self.in_text_fields = self.fields == TEXT_FIELDS  # not scoped: looked for in every text field
         self.word_forms = _word_forms(segments)
+        # (folded text found, article language) -> how the phrase was found so: the same words come back in
+        # article after article, and saying how takes a stem of each word in each language.
+        self.described: dict[tuple[str, str | None], str] = {}
 
     def trigger(self) -> Trigger:
         return frozenset([self.segments[0].pattern])
@@ -94,7 +98,10 @@ class CompiledPhrase:
             if self.in_text_fields:
                 return single in scan.in_text
             found = scan.found
-            return any(single in found[name] for name in self.fields)
+            for name in self.fields:
+                if single in found[name]:
+                    return True
+            return False
         return bool(self.held(scan))  # several patterns: their positions decide, once an article
 
     def occurrences(self, scan: ArticleScan, name: str) -> list[Occurrence]:
@@ -129,8 +136,13 @@ class CompiledPhrase:
             return None
         name = held[0]
         start, end = self.occurrences(scan, name)[0]
-        words = scan.folded[name].padded[start:end].split()
-        return describe_found(self.phrase, words, self.word_forms, scan.language)
+        key = (scan.folded[name].padded[start:end], scan.language)
+        how = self.described.get(key)
+        if how is None:
+            if len(self.described) >= DESCRIBED_LIMIT:
+                self.described.clear()
+            how = self.described[key] = describe_found(self.phrase, key[0].split(), self.word_forms, key[1])
+        return how
 
 
 def _word_forms(segments: tuple[Segment, ...]) -> list[WordForms | None]:
@@ -190,7 +202,10 @@ class CompiledNear:
         return left if len(left) <= len(right) else right
 
     def evaluate(self, scan: ArticleScan) -> bool:
-        return any(self.pairs(scan, name) for name in SCANNED_FIELDS)
+        for name in SCANNED_FIELDS:
+            if self.pairs(scan, name):
+                return True
+        return False
 
     def pairs(self, scan: ArticleScan, name: str) -> list[Occurrence]:
         """The occurrences of either side that have one of the other side close enough, in field ``name``."""
@@ -213,7 +228,10 @@ class CompiledNear:
 
     @staticmethod
     def side_present(side: list[CompiledPhrase], scan: ArticleScan, name: str) -> bool:
-        return any(name in p.held(scan) for p in side)
+        for phrase in side:
+            if name in phrase.held(scan):
+                return True
+        return False
 
     def evidence(self, scan: ArticleScan) -> list[Evidence]:
         found = scan.evidence.get(self)
@@ -261,7 +279,10 @@ class CompiledAnd:
         return min(sets, key=len) if sets else ALWAYS
 
     def evaluate(self, scan: ArticleScan) -> bool:
-        return all(child.evaluate(scan) for child in self.children)
+        for child in self.children:
+            if not child.evaluate(scan):
+                return False
+        return True
 
 
 class CompiledOr:
@@ -272,7 +293,10 @@ class CompiledOr:
         return union([child.trigger() for child in self.children])
 
     def evaluate(self, scan: ArticleScan) -> bool:
-        return any(child.evaluate(scan) for child in self.children)
+        for child in self.children:
+            if child.evaluate(scan):
+                return True
+        return False
 
 
 class CompiledNot:

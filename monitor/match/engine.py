@@ -186,7 +186,10 @@ class CompiledWatchlist:
         else:
             if self.query is None or not self.query.evaluate(scan):
                 return False
-        return not self.exclude or not any(term.evaluate(scan) for term in self.exclude)
+        for term in self.exclude:
+            if term.evaluate(scan):
+                return False
+        return True
 
     def evidence(self, scan: ArticleScan) -> list[Evidence]:
         """What made the watchlist match: each true clause with the fields and places it was found at."""
@@ -323,7 +326,7 @@ def _details(watchlist: CompiledWatchlist, scan: ArticleScan) -> MatchDetails:
     key = tuple(map(id, evidence))  # evidence is kept by the scan: ids stay unique while it lives
     snippets = scan.snippets.get(key)
     if snippets is None:
-        snippets = scan.snippets[key] = build_snippets(evidence, scan.folded, scan.windows)
+        snippets = scan.snippets[key] = build_snippets(evidence, scan.folded, scan.windows, scan.marks)
     return labels, snippets, ordered_fields, watchlist.found_as(scan)
 
 

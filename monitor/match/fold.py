@@ -181,7 +181,9 @@ class FoldedField:
     per run) the first time it is asked.
     """
 
-    __slots__ = ("_char_spans", "_known", "_marked", "_runs", "_uneven", "original", "padded", "translated")
+    __slots__ = (
+        "_char_spans", "_known", "_marked", "_runs", "_uneven", "_words", "original", "padded", "translated"
+    )  # fmt: skip
 
     def __init__(self, text: str) -> None:
         self.original = text
@@ -193,9 +195,16 @@ class FoldedField:
         else:
             self._marked, words, self._uneven = _unicode_fold(text)
         self.padded = " " + " ".join(words) + " "  # patterns " word " fall on word boundaries
+        self._words: list[str] | None = words
         self._char_spans: dict[tuple[int, int], tuple[int, int]] = {}
         self._known: tuple[list[int], list[int]] | None = None  # word starts in padded and in translated
         self._runs: tuple[list[int], list[int], list[tuple[int, int]]] | None = None
+
+    def take_words(self) -> list[str]:
+        """The folded words, in order (``padded.split()``), given once: the field does not keep them after."""
+        words = self._words
+        self._words = None
+        return self.padded.split() if words is None else words
 
     @property
     def empty(self) -> bool:

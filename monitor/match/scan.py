@@ -62,7 +62,13 @@ class Lexicon:
     ) -> None:
         self.prefixes = prefixes  # one-word prefix -> pattern
         self.checks = checks
-        self.longest = max(map(len, prefixes), default=0)
+        # The first MIN_PREFIX letters of the prefixes -> the lengths of the prefixes starting so, shortest first:
+        # most article words start like no prefix, and the others are tried only at the lengths that exist.
+        sizes: dict[str, set[int]] = {}
+        for prefix in prefixes:
+            if len(prefix) >= MIN_PREFIX:  # (all are: a shorter stem keeps the word exact)
+                sizes.setdefault(prefix[:MIN_PREFIX], set()).add(len(prefix))
+        self.sizes = {head: tuple(sorted(found)) for head, found in sizes.items()}
         self.texts: dict[int, str] = {}
         for prefix, pattern in prefixes.items():
             for virtual, _, _ in checks[pattern]:
@@ -89,10 +95,16 @@ class Lexicon:
             kinds.clear()
             holding.clear()
             new = words
-        prefixes, checks = self.prefixes, self.checks
+        prefixes, checks, heads = self.prefixes, self.checks, self.sizes
         for word in new:
+            sizes = heads.get(word[:MIN_PREFIX])
+            if sizes is None:
+                kinds[word] = ()
+                continue
             found: list[int] = []
-            for size in range(MIN_PREFIX, min(len(word), self.longest) + 1):
+            for size in sizes:
+                if size > len(word):
+                    break
                 pattern = prefixes.get(word[:size])
                 if pattern is not None:
                     found += [
@@ -130,8 +142,9 @@ class ArticleScan:
                 self.word_kinds[name] = {}
                 continue
             present = self.found[name] = set()
+            field_words = folded.take_words()
             if lexicon.prefixes:
-                words = set(folded.padded.split())
+                words = set(field_words)
                 lexicon.learn(words, self.language)
                 held = self.word_kinds[name] = {word: kinds[word] for word in words & holding}
                 for patterns in held.values():
@@ -161,6 +174,7 @@ class ArticleScan:
         self._holders: dict[str, dict[int, list[str]]] = {}  # field -> one-word pattern -> words holding it
         self.snippets: dict[tuple[int, ...], Any] = {}
         self.windows: dict[tuple[str, int, int], tuple[int, int, str]] = {}
+        self.marks: dict[int, list[tuple[str, int, int]]] = {}  # id of an evidence -> its marks (snippets.py)
 
     def _add_word_forms(self, name: str, forms: FormChecks) -> None:
         """Where a word-form prefix of several words occurs, add the occurrence of each word-form pattern whose

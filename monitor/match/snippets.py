@@ -27,26 +27,32 @@ class Evidence:
     occurrences: list[tuple[int, int]]  # (start, end) in the padded folded field
 
 
-Windows = dict[tuple[str, int, int], tuple[int, int, str]]  # (field, start, end) -> snippet around it
+Mark = tuple[str, int, int]  # (field, start, end) in the field's original text
+Windows = dict[Mark, tuple[int, int, str]]  # mark -> snippet around it
+Marks = dict[int, list[Mark]]  # id of an evidence -> the marks of its occurrences, in order
 
 
 def build_snippets(
-    evidence: list[Evidence], folded: Mapping[str, FoldedField], windows: Windows | None = None
+    evidence: list[Evidence],
+    folded: Mapping[str, FoldedField],
+    windows: Windows | None = None,
+    marks_of: Marks | None = None,
 ) -> tuple[Snippet, ...]:
     """Up to three snippets: the first occurrence of each clause first, then further occurrences.
 
-    ``windows`` keeps the snippet text around each mark, to share between the matches of one article.
+    ``windows`` keeps the snippet text around each mark and ``marks_of`` the marks of each evidence (by its id:
+    the caller keeps the evidence alive meanwhile), to share between the matches of one article.
     """
-    marks = _ordered_marks(evidence, folded)
+    marks = _ordered_marks(evidence, folded, {} if marks_of is None else marks_of)
     if windows is None:
         windows = {}
     snippets: list[Snippet] = []
-    covered: list[tuple[str, int, int]] = []
+    covered: list[Mark] = []
     for mark in marks:
         if len(snippets) == MAX_SNIPPETS:
             break
         name, start, end = mark
-        if any(name == c_name and c_start <= start and end <= c_end for c_name, c_start, c_end in covered):
+        if _covered(covered, name, start, end):
             continue
         window = windows.get(mark)
         if window is None:
@@ -64,18 +70,30 @@ def build_snippets(
     return tuple(snippets)
 
 
-def _ordered_marks(evidence: list[Evidence], folded: Mapping[str, FoldedField]) -> list[tuple[str, int, int]]:
+def _covered(covered: list[Mark], name: str, start: int, end: int) -> bool:
+    """Whether [start, end) of field ``name`` lies inside one of the ``covered`` windows."""
+    for c_name, c_start, c_end in covered:
+        if name == c_name and c_start <= start and end <= c_end:
+            return True
+    return False
+
+
+def _ordered_marks(
+    evidence: list[Evidence], folded: Mapping[str, FoldedField], marks_of: Marks
+) -> list[Mark]:
     """Character spans (field, start, end) of every occurrence, first occurrences of each clause leading."""
-    first: list[tuple[str, int, int]] = []
-    rest: list[tuple[str, int, int]] = []
+    first: list[Mark] = []
+    rest: list[Mark] = []
     for item in evidence:
         if not item.occurrences or item.field not in folded:
             continue
-        name = item.field
-        char_span = folded[name].char_span
-        occurrences = iter(item.occurrences)
-        first.append((name, *char_span(*next(occurrences))))
-        rest += [(name, *char_span(start, end)) for start, end in occurrences]
+        marks = marks_of.get(id(item))
+        if marks is None:
+            name = item.field
+            char_span = folded[name].char_span
+            marks = marks_of[id(item)] = [(name, *char_span(start, end)) for start, end in item.occurrences]
+        first.append(marks[0])
+        rest += marks[1:]
     return list(dict.fromkeys(first + rest)) if rest or len(first) > 1 else first
 
 

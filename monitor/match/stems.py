@@ -83,11 +83,7 @@ class WordForms:
 
     def matches(self, word: str, language: str | None) -> bool:
         """Whether the folded article ``word`` is this word or one of its forms, in an article in ``language``."""
-        if word == self.text:
-            return True
-        if not word.startswith(self.prefix):
-            return False
-        return any(stem(code, word) == wanted for code, wanted in self.stems_for(language))
+        return _is_form(self.text, self.prefix, self.stems, word, language)
 
     def stems_for(self, language: str | None) -> tuple[tuple[str, str], ...]:
         for code, wanted in self.stems:
@@ -99,7 +95,28 @@ class WordForms:
         """The language whose stem made ``word`` a form of this word (None when it is this word)."""
         if word == self.text:
             return None
-        return next((code for code, wanted in self.stems_for(language) if stem(code, word) == wanted), None)
+        for code, wanted in self.stems_for(language):
+            if stem(code, word) == wanted:
+                return code
+        return None
+
+
+def _is_form(
+    text: str, prefix: str, stems: tuple[tuple[str, str], ...], word: str, language: str | None
+) -> bool:
+    """``WordForms.matches``, on the values of the word forms (a plain function, typed where compiled)."""
+    if word == text:
+        return True
+    if not word.startswith(prefix):
+        return False
+    if language is not None:
+        for code, wanted in stems:
+            if code == language:
+                return stem(code, word) == wanted
+    for code, wanted in stems:  # unknown language, or none stemmed here: every stem (recall first)
+        if stem(code, word) == wanted:
+            return True
+    return False
 
 
 @lru_cache(maxsize=100_000)

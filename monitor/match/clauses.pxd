@@ -1,0 +1,41 @@
+# Static types for clauses.py where it is compiled (setup.py); clauses.py stays the plain Python source.
+# A phrase is an extension type whose methods call each other directly and read the scan's typed attributes.
+
+cimport cython
+
+from monitor.match.scan cimport ArticleScan
+
+cdef class CompiledPhrase:
+    cdef public object phrase, label, single
+    cdef public tuple segments, fields, key
+    cdef public frozenset key_set
+    cdef public bint in_text_fields
+    cdef public list word_forms
+    cdef public dict described
+
+    cpdef tuple held(self, ArticleScan scan)
+    @cython.locals(found=dict, key_set=frozenset)
+    cpdef tuple _held(self, ArticleScan scan)
+    cpdef bint in_field(self, ArticleScan scan, str name)
+    cpdef list evidence(self, ArticleScan scan)
+    cpdef bint evaluate(self, ArticleScan scan)
+    cpdef list occurrences(self, ArticleScan scan, str name)
+    @cython.locals(padded=str, located=list, by_start=dict)
+    cpdef list _occurrences(self, ArticleScan scan, str name)
+    cpdef object found_as(self, ArticleScan scan)
+    cpdef object _found_as(self, ArticleScan scan)
+
+
+@cython.locals(start=Py_ssize_t)
+cpdef tuple _segment_span(object segment, str padded, Py_ssize_t end)
+
+
+cdef class CompiledNear:
+    cdef public list left, right
+    cdef public object distance, label
+
+    cpdef bint evaluate(self, ArticleScan scan)
+    cpdef list pairs(self, ArticleScan scan, str name)
+    cpdef list _pairs(self, ArticleScan scan, str name)
+    cpdef list evidence(self, ArticleScan scan)
+

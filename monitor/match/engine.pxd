@@ -1,0 +1,30 @@
+# Static types for engine.py where it is compiled (setup.py); engine.py stays the plain Python source.
+# Watchlists and the matcher are extension types: deciding calls each term's compiled methods directly.
+
+cimport cython
+
+from monitor.match.clauses cimport CompiledPhrase
+from monitor.match.scan cimport ArticleScan
+
+
+cdef class CompiledWatchlist:
+    cdef public object spec, name, feeds, languages, query
+    cdef public list terms, exclude, query_clauses
+
+    @cython.locals(term=CompiledPhrase)
+    cpdef bint matches(self, ArticleScan scan)
+    @cython.locals(term=CompiledPhrase, found=list)
+    cpdef list evidence(self, ArticleScan scan)
+    cpdef tuple found_as(self, ArticleScan scan)
+
+
+cdef class Matcher:
+    cdef public list _watchlists, _always
+    cdef public object aliases, _forms, _automaton, _lexicon
+    cdef public bint _has_patterns, _scan_url
+    cdef public dict _by_pattern
+
+    cpdef ArticleScan _scan(self, fields)
+    cpdef list _candidates(self, ArticleScan scan)
+    @cython.locals(scan=ArticleScan, watchlist=CompiledWatchlist, matches=list)
+    cpdef list match(self, fields)

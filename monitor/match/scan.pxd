@@ -1,0 +1,33 @@
+# Static types for scan.py where it is compiled (setup.py); scan.py stays the plain Python source.
+# ArticleScan is an extension type with typed attributes, so that the compiled clauses (clauses.pxd) reach
+# what an article's scan holds without a dictionary lookup an attribute; the Lexicon learns new words with
+# typed locals.
+
+cimport cython
+
+
+cdef class Lexicon:
+    cdef public dict prefixes, sizes, texts, kinds, holding
+    cdef public object checks
+
+    @cython.locals(
+        kinds=dict, holding=set, new=set, prefixes=dict, heads=dict, word=str, sizes=tuple, found=list,
+        size=Py_ssize_t,
+    )
+    cpdef learn(self, set words, object language)
+
+
+cdef class ArticleScan:
+    cdef public dict folded, hits, found, word_kinds
+    cdef public object language, lexicon, raw_feed, _feed
+    cdef public set in_text, anywhere
+    cdef public dict _ends, occurrences, evidence, held, pairs, how, _holders, snippets, windows, marks
+
+    @cython.locals(by_pattern=dict, ends=list)
+    cpdef list ends(self, str name, object pattern)
+    @cython.locals(by_pattern=dict, word=str, held=tuple)
+    cpdef dict _holding(self, str name)
+    @cython.locals(
+        text=str, padded=str, holders=list, ends=list, holder=str, last=Py_ssize_t, at=Py_ssize_t
+    )
+    cpdef list _word_ends(self, str name, object pattern)

@@ -1,0 +1,19 @@
+# Static types for snippets.py where it is compiled (setup.py); snippets.py stays the plain Python source.
+# Snippet windows are cut on C integers; the functions call each other directly.
+
+cimport cython
+
+
+@cython.locals(
+    marks=list, snippets=list, covered=list, window=tuple, start=Py_ssize_t, end=Py_ssize_t,
+    window_start=Py_ssize_t, window_end=Py_ssize_t,
+)
+cpdef tuple build_snippets(list evidence, object folded, dict windows=*, dict marks_of=*)
+@cython.locals(c_start=Py_ssize_t, c_end=Py_ssize_t)
+cpdef bint _covered(list covered, str name, Py_ssize_t start, Py_ssize_t end)
+@cython.locals(first=list, rest=list, marks=list)
+cpdef list _ordered_marks(list evidence, object folded, dict marks_of)
+@cython.locals(window_start=Py_ssize_t, window_end=Py_ssize_t)
+cpdef tuple _snippet_window(str text, Py_ssize_t start, Py_ssize_t end)
+@cython.locals(window_start=Py_ssize_t, window_end=Py_ssize_t, space=Py_ssize_t)
+cpdef tuple _window(str text, Py_ssize_t start, Py_ssize_t end)
