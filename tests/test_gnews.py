@@ -159,3 +159,21 @@ def test_a_link_whose_request_fails_stays_with_the_reason(tmp_path: Path, http_s
     link = f"https://news.google.com/rss/articles/{token}"
     url, via, error, _, _ = resolve(tmp_path, http_server, link)
     assert url == link and via is None and str(error).startswith("following the Google News link failed")
+
+
+@pytest.mark.parametrize(
+    ("message", "values"),
+    [
+        (b"\x0a\x03abc", [b"abc"]),  # a value that ends exactly at the end of the message
+        (b"\x0a\x04abc", []),  # one that would run past it: malformed, nothing after it is read
+        (b"\x08\x96\x01\x12\x02hi", [b"hi"]),  # a varint field skipped
+        (b"\x09" + bytes(8) + b"\x12\x02hi", [b"hi"]),  # a fixed64 field skipped
+        (b"\x0d" + bytes(4) + b"\x12\x02hi", [b"hi"]),  # a fixed32 field skipped
+        (b"\x12\x02hi\x0b\x12\x02no", [b"hi"]),  # an unknown wire type ends the reading
+        (b"\x12\x02hi\x08\xff\xff", [b"hi"]),  # a varint cut short ends it too
+    ],
+)
+def test_the_length_delimited_values_of_a_message_are_read_to_the_first_malformed_field(
+    message: bytes, values: list[bytes]
+) -> None:
+    assert gnews._length_delimited(message) == values

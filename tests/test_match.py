@@ -250,3 +250,45 @@ def test_an_article_with_more_distinct_words_than_are_kept_still_finds_its_word_
     assert [m.watchlist for m in matcher.match(huge)] == ["permits"]
     after = {"title": "Export permits granted", "body": "Nothing else.", "language": "en"}
     assert [m.watchlist for m in matcher.match(after)] == ["permits"]
+
+
+def test_groups_and_nots_nest_up_to_the_limit() -> None:
+    from monitor.match.query import MAX_NESTING
+
+    parse_query("(" * MAX_NESTING + "Wescam" + ")" * MAX_NESTING)
+    parse_query("NOT " * (MAX_NESTING - 1) + "(Wescam)")
+    with pytest.raises(QueryError) as caught:
+        parse_query("(" * (MAX_NESTING + 1) + "Wescam" + ")" * (MAX_NESTING + 1))
+    assert caught.value.position == MAX_NESTING
+    assert f"at most {MAX_NESTING} groups and NOTs" in caught.value.expected
+
+
+def test_an_unknown_alias_names_the_defined_ones_or_none() -> None:
+    with pytest.raises(QueryError) as caught:
+        parse_query("@turkey")
+    assert "unknown alias '@turkey' (defined: none)" in caught.value.expected
+    with pytest.raises(QueryError) as caught:
+        parse_query("@turkey", {"wescam": ("Wescam",), "baykar": ("Baykar",)})
+    assert "unknown alias '@turkey' (defined: @wescam, @baykar)" in caught.value.expected
+
+
+@pytest.mark.parametrize(
+    ("query", "position", "expected"),
+    [
+        ("a NEAR/ b", 7, "a number after NEAR/"),
+        ('""', 0, "a term with at least one letter or digit"),
+        ("Wescam AND", 10, "a term"),
+        ("Wescam AND )", 11, "a term, not ')'"),
+    ],
+)
+def test_parse_errors_say_exactly_what_was_expected(query: str, position: int, expected: str) -> None:
+    with pytest.raises(QueryError) as caught:
+        parse_query(query)
+    assert (caught.value.position, caught.value.expected) == (position, expected)
+
+
+def test_groups_and_nots_one_after_another_do_not_count_as_nested() -> None:
+    from monitor.match.query import MAX_NESTING
+
+    parse_query(" ".join(["(Wescam OR Baykar)"] * (MAX_NESTING + 8)))
+    parse_query(" ".join(["NOT Wescam"] * (MAX_NESTING + 8)))

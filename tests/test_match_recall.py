@@ -127,6 +127,8 @@ def test_word_forms_explain_the_stem_and_language() -> None:
 
 def test_short_words_and_codes_are_exact() -> None:
     assert word_forms("tb2", ("en",)) is None
+    assert word_forms("mx15d", ("en",)) is None  # letters and digits: a code, however long
+    assert word_forms("news", ("en",)) is not None  # letters only: stemmed
     assert word_forms("izin", ("tr",)) is None  # Turkish stems "izin" to "iz": too short to be safe
     assert not hit("TB22", "en", terms=("TB2",))
 

@@ -249,3 +249,20 @@ def test_export_command_prints_the_configured_feeds(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     (outline,) = parse_opml(result.stdout.encode())
     assert outline == Outline("daily-sabah", "https://www.dailysabah.com/rss")
+
+
+def test_a_feed_url_without_a_host_is_refused() -> None:
+    body = b"<opml version='2.0'><body><outline text='Nowhere' xmlUrl='https:///feed.xml'/></body></opml>"
+    with pytest.raises(OpmlError, match="outline 'Nowhere' has feed URL 'https:///feed.xml'"):
+        parse_opml(body, "nowhere.opml")
+
+
+def test_outlines_inside_a_feed_keep_the_feeds_folders_not_its_name() -> None:
+    body = (
+        b"<opml version='2.0'><body><outline text='Arms'>"
+        b"<outline text='Wire' xmlUrl='https://wire.example/feed'>"
+        b"<outline text='Wire extra' xmlUrl='https://wire.example/extra'/></outline>"
+        b"</outline></body></opml>"
+    )
+    found = parse_opml(body, "nested.opml")
+    assert [(o.title, o.tags) for o in found] == [("Wire", ("arms",)), ("Wire extra", ("arms",))]
