@@ -253,7 +253,7 @@ def test_export_command_prints_the_configured_feeds(tmp_path: Path) -> None:
 
 def test_a_feed_url_without_a_host_is_refused() -> None:
     body = b"<opml version='2.0'><body><outline text='Nowhere' xmlUrl='https:///feed.xml'/></body></opml>"
-    with pytest.raises(OpmlError, match="outline 'Nowhere' has feed URL 'https:///feed.xml'"):
+    with pytest.raises(OpmlError, match=r"outline 'Nowhere' has feed URL 'https:///feed\.xml'"):
         parse_opml(body, "nowhere.opml")
 
 
