@@ -75,6 +75,10 @@ class ParsedFeed:
     # The language of each entry's title and summary, in the order of ``entries``, when the parse worked it
     # out beside them (poll_read.read_feed); None when it did not.
     languages: tuple[str | None, ...] | None = None
+    # The story fingerprint of each entry's capped title and summary (``poll_read.entry_story_text``), packed
+    # (``stories.pack_fingerprint``; None for a text too short to have one), likewise; the main process uses one
+    # for an article whose clustering text is exactly that text.
+    fingerprints: tuple[bytes | None, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

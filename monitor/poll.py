@@ -30,6 +30,7 @@ from monitor.models import (
     FeedJob,
     FetchResult,
     Finding,
+    Fingerprint,
     Page,
     ParsedFeed,
     PendingPage,
@@ -202,7 +203,7 @@ class Pipeline:
             return await self._finish(job, start, PollOutcome.failed(_parse_failure(exc)), now, started)
 
         new_entries, changed = self._sort_entries(parsed.entries, now)
-        languages = entry_languages(parsed)
+        languages, fingerprints = entry_languages(parsed), entry_fingerprints(parsed)
         articles, updates = await asyncio.gather(
             asyncio.gather(*(self._article(job, e, now, parsed.title, languages) for e in new_entries)),
             asyncio.gather(*(self._article(job, e, now, parsed.title, languages) for e in changed)),
@@ -213,7 +214,9 @@ class Pipeline:
             _fetched("ok", fetched, len(new_entries)),
             now,
             started,
-            findings=[self._finding(article, now, retry, page) for article, retry, page in articles],
+            findings=[
+                self._finding(article, now, retry, page, fingerprints) for article, retry, page in articles
+            ],
             updates=[self._update_finding(article, page, now) for article, _, page in updates],
             texts=[a.text for a, _, _ in articles if a.text or a.fetch_error],
             page_text=page_text,
@@ -491,12 +494,13 @@ class Pipeline:
         now: datetime,
         retry: PendingPage | None = None,
         page: FetchResult | None = None,
+        fingerprints: Mapping[str, bytes | None] | None = None,
     ) -> Finding:
+        """The article matched and fingerprinted. ``fingerprints``: those the feed's parse worked out
+        (``entry_fingerprints``)."""
         oldest_alerted = now - timedelta(seconds=self.limits.notify_max_age)
         matches = tuple(self.matcher.match(article.fields()))
-        fingerprint = stories.fingerprint(
-            stories.clustering_text(article.title, article.summary, article.text)
-        )
+        fingerprint = article_fingerprint(article, fingerprints or {})
         return Finding(article, matches, article.published >= oldest_alerted, retry, fingerprint, page)
 
     async def retry_pages(self, now: datetime) -> RetryReport:
@@ -658,6 +662,26 @@ def entry_languages(parsed: ParsedFeed) -> dict[str, str | None]:
     for entry, language in zip(parsed.entries, parsed.languages, strict=True):
         found.setdefault(entry.key, language)
     return found
+
+
+def entry_fingerprints(parsed: ParsedFeed) -> dict[str, bytes | None]:
+    """The packed story fingerprints the parse found, by the text each is of (an entry's capped title and
+    summary), or nothing. Keyed by the text, not the entry: an article takes one only when it is clustered on that
+    very text, whatever its page, its title's source or its key."""
+    if parsed.fingerprints is None:
+        return {}
+    texts = map(poll_read.entry_story_text, parsed.entries)
+    return dict(zip(texts, parsed.fingerprints, strict=True))
+
+
+def article_fingerprint(article: Article, known: Mapping[str, bytes | None]) -> Fingerprint | None:
+    """The article's story fingerprint: the one in ``known`` (packed, by the text it is of) when the article is
+    clustered on that very text, else worked out here."""
+    text = stories.clustering_text(article.title, article.summary, article.text)
+    if text not in known:
+        return stories.fingerprint(text)
+    packed = known[text]
+    return None if packed is None else stories.unpack_fingerprint(packed)
 
 
 def _reader(job: FeedJob) -> str:

@@ -1,5 +1,5 @@
 """The CPU work of a poll that needs no database: reading a fetched feed, extracting a page, and telling the
-language of each article. It runs in the worker processes (``Pipeline`` sends it there), so that the main
+language and the story fingerprint of each article. It runs in the worker processes (``Pipeline`` sends it there), so that the main
 process, which alone talks to the network and the store, only does what nothing else can.
 
 Measured on the 1,000-feed cold cycle of the corpus farm (docs/benchmarks.md): the main process was the
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
-from monitor import feeds
+from monitor import feeds, stories
 from monitor.match.language import detect_language
 from monitor.models import Entry, Page, ParsedFeed
 
@@ -34,10 +34,26 @@ def entry_language(entry: Entry) -> str | None:
     return detect_language(*capped_title(entry.title, entry.summary))
 
 
+def entry_story_text(entry: Entry) -> str:
+    """What an article made from ``entry`` alone (no page text) is clustered on: its capped title and summary."""
+    return stories.clustering_text(*capped_title(entry.title, entry.summary), "")
+
+
+def packed_fingerprint(text: str) -> bytes | None:
+    """``stories.fingerprint`` of ``text``, packed (``stories.pack_fingerprint``); None for a text too short."""
+    fingerprint = stories.fingerprint(text)
+    return None if fingerprint is None else stories.pack_fingerprint(fingerprint)
+
+
 def read_feed(body: bytes, url: str, headers: Mapping[str, str]) -> ParsedFeed:
-    """``feeds.parse_feed``, with the language of each entry's title and summary beside its entries."""
+    """``feeds.parse_feed``, with the language and the story fingerprint of each entry's title and summary
+    beside its entries."""
     parsed = feeds.parse_feed(body, url=url, headers=headers)
-    return replace(parsed, languages=tuple(entry_language(entry) for entry in parsed.entries))
+    return replace(
+        parsed,
+        languages=tuple(entry_language(entry) for entry in parsed.entries),
+        fingerprints=tuple(packed_fingerprint(entry_story_text(entry)) for entry in parsed.entries),
+    )
 
 
 def extract_reading(

@@ -7,12 +7,18 @@ The pool keeps one worker process, and starts more (up to ``workers``) only whil
 one; a process beyond the first that has been idle for a while is stopped. An extracting worker holds 50-60 MB
 of its own (docs/benchmarks.md, "Daemon memory"), and a daemon between bursts of new entries needs only one.
 When to start and stop a process are pure decisions (``should_start``, ``should_stop``).
+
+pebble (5.2) gives up on a pool when its worker process ends abnormally while no task is running ("All workers
+expired", seen in a 10,000-feed cycle on a loaded 2-core machine): its threads stop, later tasks are refused and
+the tasks still queued are never answered. A waiting task therefore looks at its process every ``HEALTH_CHECK``
+seconds and ends with WorkerCrashed when that process's pool broke; a broken process is replaced.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import multiprocessing
 import threading
 import time
@@ -32,6 +38,9 @@ from monitor.memory import IdleTrim
 __all__ = ["WorkerCrashed", "WorkerPool", "should_start", "should_stop"]
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+HEALTH_CHECK = 1.0  # seconds between looks at a task's process while the task waits for its result
 
 DEPTH = 2  # tasks handed to one process at a time: the next one is there when it finishes the first
 BACKLOG = 32  # tasks waiting for a process that start another at once (more than a poll wave's pages)
@@ -109,12 +118,19 @@ class WorkerPool:
         if self._context is None:
             return await asyncio.wait_for(asyncio.to_thread(fn, *args), timeout)
         process = await self._take()
+        pool = process.pool
         try:
-            future = cast(
-                "Future[T]", process.pool.schedule(_then_give_back, args=(fn, *args), timeout=timeout)
-            )
-            # Cancelling the awaiting task cancels the pebble future, which stops the worker.
-            return await asyncio.wrap_future(future)
+            future = cast("Future[T]", pool.schedule(_then_give_back, args=(fn, *args), timeout=timeout))
+            waiting = asyncio.wrap_future(future)
+            try:
+                while not waiting.done():
+                    await asyncio.wait({waiting}, timeout=HEALTH_CHECK)
+                    if not waiting.done() and not pool.active:
+                        raise WorkerCrashed(f"the worker pool broke while {_name(fn)} waited for its result")
+                return waiting.result()
+            finally:
+                # Cancelling the pebble future (this task cancelled, or the pool broken) stops its worker.
+                waiting.cancel()
         except ProcessExpired as exc:
             raise WorkerCrashed(f"worker process died running {_name(fn)}: {exc}") from None
         finally:
@@ -160,6 +176,7 @@ class WorkerPool:
         up, or the first to finish one (in the order the tasks came)."""
         if self._closed:
             raise RuntimeError("the worker pool is closed")
+        self._drop_broken()
         process = self._first_free()
         if process is not None and not self._waiters:
             process.tasks += 1
@@ -198,6 +215,13 @@ class WorkerPool:
                 waiter.set_result(process)
         if process.tasks == 0 and len(self._processes) > self.keep:
             self._stop_idle_later()
+
+    def _drop_broken(self) -> None:
+        """Retire the processes whose pebble pool gave up while idle: a task given to one would never end."""
+        for process in [p for p in self._processes if not p.pool.active]:
+            log.error("a worker process ended abnormally while idle and its pool broke: starting a new one")
+            self._processes.remove(process)
+            self._retire(process)
 
     def _first_free(self) -> _Process | None:
         """The oldest process with room: under a light load the others stay idle, and are stopped."""

@@ -1,5 +1,6 @@
 """The poll's CPU work in the worker processes: the same entries as a parse in this process, each entry's
-language as the main process would tell it, and workers that only read feeds never load the extractor."""
+language and story fingerprint as the main process would work them out, and workers that only read feeds never
+load the extractor."""
 
 from __future__ import annotations
 
@@ -13,19 +14,34 @@ from pathlib import Path
 
 import pytest
 
-from monitor import extract
+from monitor import extract, stories
 from monitor.config.compiled import load_config
+from monitor.errors import FeedParseError
 from monitor.feeds import parse_feed
 from monitor.match.language import detect_language
-from monitor.models import Entry, ParsedFeed
-from monitor.poll import entry_languages
-from monitor.poll_read import MAX_TITLE, capped_title, entry_language, extract_reading, read_feed
+from monitor.models import Article, Entry, Fingerprint, ParsedFeed
+from monitor.poll import article_fingerprint, entry_fingerprints, entry_languages
+from monitor.poll_read import (
+    MAX_TITLE,
+    capped_title,
+    entry_language,
+    entry_story_text,
+    extract_reading,
+    read_feed,
+)
 from monitor.runtime import worker_preload
 from monitor.workers import WorkerPool
 from tests.factory import Item, article_page, rss, story_paragraphs, write_config
+from tests.feed_documents import corpus_feed_files
 
 FEED_URL = "https://news.example.org/feed.xml"
 WHEN = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+STORY = [
+    "Canadian-made Wescam imaging and targeting systems were found on Turkish Baykar drones shot down last month.",
+    "Global Affairs Canada would not say whether new export permits had been granted since the spring review.",
+    "Project Ploughshares, which tracks arms exports, said the cameras matched serial numbers it had documented.",
+    "The minister told reporters in Ottawa that the department was looking into the findings with great concern.",
+]
 ITEMS = [
     Item("Canadian imaging systems found on Turkish drones", "https://news.example.org/a", "Export permits"),
     Item("Le gouvernement suspend les licences d'exportation", "https://news.example.org/b", "Armes"),
@@ -33,6 +49,7 @@ ITEMS = [
     Item("x", "https://news.example.org/d"),  # too short to tell
     Item("The government suspended the export permits of drone cameras. " * 40, "https://news.example.org/e"),
     Item("Canadian imaging systems found on Turkish drones", "https://news.example.org/a", "Again"),
+    Item("Drone cameras: permits questioned", "https://news.example.org/f", " ".join(STORY)),
 ]
 BODY = rss(ITEMS)
 
@@ -77,6 +94,74 @@ def test_a_feed_read_in_a_worker_is_the_feed_parsed_here_with_each_entrys_langua
     expected = [detect_language(*capped_title(e.title, e.summary)) for e in here.entries]
     assert list(there.languages) == expected
     assert expected[:4] == ["en", "fr", "de", None]
+
+
+def article_of(entry: Entry, title: str | None = None, text: str = "") -> Article:
+    """The article a poll makes of ``entry`` (``title``: the page's, when the entry has none; ``text``: the
+    page's), as far as its story is concerned."""
+    capped, summary = capped_title(entry.title or title or "", entry.summary)
+    return Article("news", entry.key, entry.url, entry.guid, capped, summary, text, WHEN, WHEN)
+
+
+def unpacked(packed: bytes | None) -> Fingerprint | None:
+    return None if packed is None else stories.unpack_fingerprint(packed)
+
+
+def main_process_fingerprint(article: Article) -> Fingerprint | None:
+    return stories.fingerprint(stories.clustering_text(article.title, article.summary, article.text))
+
+
+def test_a_feed_read_in_a_worker_carries_each_entrys_story_fingerprint(feeds_only_pool: WorkerPool) -> None:
+    there = asyncio.run(feeds_only_pool.run(read_feed, BODY, FEED_URL, {}, timeout=60))
+    assert there.fingerprints is not None and len(there.fingerprints) == len(there.entries)
+    expected = [main_process_fingerprint(article_of(entry)) for entry in there.entries]
+    assert [unpacked(packed) for packed in there.fingerprints] == expected
+    assert expected[0] is None and expected[-1] is not None  # a title alone is too short; a story is not
+
+
+def test_the_parses_fingerprints_are_those_of_the_articles_on_every_corpus_feed() -> None:
+    """Every entry of every corpus feed (titles over MAX_TITLE, empty summaries, other scripts included): the
+    fingerprint the parse worked out is the one the main process would, and the poll takes it."""
+    compared = fingerprinted = 0
+    for path in corpus_feed_files():
+        try:
+            parsed = read_feed(path.read_bytes(), FEED_URL, {})
+        except FeedParseError:
+            continue
+        assert parsed.fingerprints is not None
+        known = entry_fingerprints(parsed)
+        for entry, packed in zip(parsed.entries, parsed.fingerprints, strict=True):
+            article = article_of(entry)
+            assert unpacked(packed) == main_process_fingerprint(article), path
+            assert entry_story_text(entry) in known
+            assert article_fingerprint(article, known) == unpacked(packed)
+            compared, fingerprinted = compared + 1, fingerprinted + (packed is not None)
+    assert compared > 1_500 and fingerprinted > 500
+
+
+def test_an_article_takes_the_parses_fingerprint_only_when_clustered_on_the_text_it_is_of() -> None:
+    parsed = read_feed(BODY, FEED_URL, {})
+    known = entry_fingerprints(parsed)
+    entry, other = parsed.entries[-1], parsed.entries[1]
+    # A fingerprint of another text under this entry's text: taken as given, so the poll does not work it out.
+    swapped = {
+        **known,
+        entry_story_text(entry): stories.pack_fingerprint(stories.fingerprint(" ".join(STORY[::-1]))),
+    }
+    assert article_fingerprint(article_of(entry), swapped) == unpacked(swapped[entry_story_text(entry)])
+    # With a page's text, or a title from the page, the article is another text: worked out here.
+    page_text = " ".join(STORY[1:])
+    with_page = article_of(entry, text=page_text)
+    assert (
+        article_fingerprint(with_page, swapped)
+        == stories.fingerprint(page_text)
+        != unpacked(known[entry_story_text(entry)])
+    )
+    untitled = Entry(entry.key, entry.url, None, "", entry.summary, WHEN)
+    titled_by_page = article_of(untitled, title="Cameras on drones")
+    assert entry_story_text(untitled) not in swapped
+    assert article_fingerprint(titled_by_page, swapped) == main_process_fingerprint(titled_by_page)
+    assert article_fingerprint(article_of(other), {}) == main_process_fingerprint(article_of(other))
 
 
 def test_the_language_of_an_entry_is_that_of_its_capped_title_and_summary() -> None:

@@ -88,6 +88,16 @@ def test_fingerprints_are_the_same_in_another_process() -> None:
     assert len(bands) == stories.BANDS
 
 
+def test_a_packed_fingerprint_unpacks_to_the_same_values() -> None:
+    for text in (STORY, OTHER):
+        packed = stories.pack_fingerprint(fp(text))
+        assert isinstance(packed, bytes) and stories.unpack_fingerprint(packed) == fp(text)
+    extreme = Fingerprint(
+        (0, 2**32 - 1) * (stories.NUM_PERM // 2), 1, (-(2**63), 2**63 - 1) * (stories.BANDS // 2)
+    )
+    assert stories.unpack_fingerprint(stories.pack_fingerprint(extreme)) == extreme
+
+
 def test_a_trimmed_copy_with_boilerplate_joins_the_story() -> None:
     copy = "By The Canadian Press. " + STORY[: len(STORY) * 2 // 3] + " Sign up for our newsletter today."
     placement = stories.place(fp(copy), [candidate(OTHER, story=5, article=5), candidate(STORY, 7, 9)])

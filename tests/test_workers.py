@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterator
 
 import pytest
+from pebble.pool.base_pool import PoolStatus
 
 from monitor.errors import ExtractError
 from monitor.workers import BACKLOG, IDLE, WAITED, WorkerCrashed, WorkerPool, should_start, should_stop
@@ -34,6 +36,12 @@ def fail(url: str) -> None:
 
 def die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def end_when_idle(after: float) -> bool:
+    """Ends this worker process abnormally ``after`` seconds from now, once its task is over."""
+    threading.Timer(after, os._exit, (3,)).start()
+    return True
 
 
 @pytest.fixture(scope="module")
@@ -194,3 +202,32 @@ def test_the_processes_kept_all_start_with_the_pool() -> None:
         assert pool.running == 2
         pool.idle_after = 0.0
         assert pool.stop_idle() == 0  # both kept, however long idle
+
+
+def test_a_worker_that_ends_abnormally_while_idle_breaks_no_later_task() -> None:
+    with WorkerPool(workers=1) as pool:
+        worker = asyncio.run(pool.run(pid, timeout=10))
+        assert asyncio.run(pool.run(end_when_idle, 0.2, timeout=10))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and os.path.exists(f"/proc/{worker}"):
+            time.sleep(0.05)
+        time.sleep(0.5)  # pebble looks at its workers every 0.1 s: it has given up on its pool by now
+        assert asyncio.run(pool.run(square, 5, timeout=10)) == 25
+        assert asyncio.run(pool.run(pid, timeout=10)) != worker
+
+
+def test_tasks_waiting_when_the_pool_breaks_end_with_worker_crashed() -> None:
+    async def go(pool: WorkerPool) -> list[BaseException | str | int]:
+        running = asyncio.ensure_future(pool.run(sleep_then_return, 30, timeout=60))
+        queued = asyncio.ensure_future(pool.run(square, 6, timeout=60))
+        await asyncio.sleep(0.5)
+        [process] = pool._processes
+        process.pool._context.status = PoolStatus.ERROR  # pebble's state after "All workers expired"
+        done = await asyncio.wait_for(asyncio.gather(running, queued, return_exceptions=True), 30)
+        return [*done, await pool.run(square, 7, timeout=10)]
+
+    with WorkerPool(workers=1) as pool:
+        running, queued, later = asyncio.run(go(pool))
+    assert isinstance(running, WorkerCrashed) and isinstance(queued, WorkerCrashed)
+    assert "the worker pool broke while square waited for its result" in str(queued)
+    assert later == 49
