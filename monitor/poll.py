@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from monitor import __version__, extract, gnews, page_retry, page_source, poll_read, stories, urls
+from monitor import __version__, extract, gnews, page_retry, poll_read, stories, urls
 from monitor.errors import ExtractError, FeedParseError, FetchError, WorkerCrashed
 from monitor.fetch import PAGE_ACCEPT, Fetcher
 from monitor.health import HealthChange
@@ -293,6 +293,9 @@ class Pipeline:
     def _read_page(self, job: FeedJob, fetched: FetchResult, now: datetime) -> tuple[ParsedFeed, str | None]:
         """A [[page]] source as a feed: its links, or the sentences its text gained since the last poll (with
         the text now, which the poll stores)."""
+        # Here, not at the top: lxml (7.5 MB) stays out of a daemon that polls no [[page]] source.
+        from monitor import page_source
+
         if job.page_mode == "links":
             return page_source.page_links(fetched.body, fetched.final_url, job.selector), None
         text = page_source.page_text(fetched.body, fetched.final_url, job.selector)

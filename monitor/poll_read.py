@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
-from monitor import feeds
 from monitor.match.language import detect_language
 from monitor.models import Entry, Page, ParsedFeed
 
@@ -37,6 +36,11 @@ def entry_language(entry: Entry) -> str | None:
 def read_feed(body: bytes, url: str, headers: Mapping[str, str], languages: bool = True) -> ParsedFeed:
     """``feeds.parse_feed``, with the language of each entry's title and summary beside its entries when
     ``languages`` (``entry_languages_wanted``)."""
+    # Here, not at the top: the main process imports this module for the names of its functions and never
+    # reads a feed itself; feedparser and fastfeedparser (with lxml's objects) were 7 MB of its memory. The
+    # workers' fork server loads them before any task (runtime.FEED_PRELOAD).
+    from monitor import feeds
+
     parsed = feeds.parse_feed(body, url=url, headers=headers)
     if not languages:
         return parsed
