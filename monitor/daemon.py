@@ -98,8 +98,9 @@ class Daemon:
     async def run(self) -> None:
         async with open_runtime(self.config) as runtime:
             scheduler = self.start(runtime)
-            self.desk = await self._start_desk()
+            # Before the desk: a stop asked for as soon as it listens is a graceful stop, not a kill.
             self._install_signals()
+            self.desk = await self._start_desk()
             watcher = asyncio.create_task(self._watch_config())
             leasing = asyncio.create_task(self.leases.run()) if self.leases else None
             log.info(

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from monitor import __version__, extract, gnews, page_retry, page_source, poll_read, stories, urls
+from monitor import __version__, extract, gnews, page_retry, poll_read, stories, urls
 from monitor.errors import ExtractError, FeedParseError, FetchError, WorkerCrashed
 from monitor.fetch import PAGE_ACCEPT, Fetcher
 from monitor.health import HealthChange
@@ -189,7 +189,7 @@ class Pipeline:
         page_text = None
         try:
             if job.page_mode is None:
-                parsed = await self._parse(fetched)
+                parsed = await self._parse(fetched, poll_read.entry_languages_wanted(job.fulltext))
             else:
                 parsed, page_text = self._read_page(job, fetched, now)
         except FeedParseError as exc:
@@ -296,6 +296,9 @@ class Pipeline:
     def _read_page(self, job: FeedJob, fetched: FetchResult, now: datetime) -> tuple[ParsedFeed, str | None]:
         """A [[page]] source as a feed: its links, or the sentences its text gained since the last poll (with
         the text now, which the poll stores)."""
+        # Here, not at the top: lxml (7.5 MB) stays out of a daemon that polls no [[page]] source.
+        from monitor import page_source
+
         if job.page_mode == "links":
             return page_source.page_links(fetched.body, fetched.final_url, job.selector), None
         text = page_source.page_text(fetched.body, fetched.final_url, job.selector)
@@ -305,7 +308,7 @@ class Pipeline:
         entries = (page_source.text_change_entry(job.url, title, added, now),) if added else ()
         return ParsedFeed(title, entries), text
 
-    async def _parse(self, fetched: FetchResult) -> ParsedFeed:
+    async def _parse(self, fetched: FetchResult, languages: bool = True) -> ParsedFeed:
         """The feed read in a worker process, every feed whatever its size: the main process is the cycle's
         bottleneck, and a worker round trip costs it less than even the fast path and the languages of a
         small feed's entries (docs/benchmarks.md, "Pipeline: what was measured")."""
@@ -316,6 +319,7 @@ class Pipeline:
             fetched.body,
             fetched.final_url,
             headers,
+            languages,
             timeout=self.limits.extract_timeout,
         )
         return parsed
@@ -374,6 +378,8 @@ class Pipeline:
             language = outcome.language
         elif page is None and languages is not None and entry.key in languages:
             language = languages[entry.key]
+        elif page is None:  # the language of the entry alone, not told by the feed's read (a full-text feed)
+            language = await self._entry_language(entry)
         else:
             language = detect_language(title, summary, text)
         article = Article(
@@ -399,6 +405,17 @@ class Pipeline:
             return article, None, outcome.response
         first = PendingPage(key, job.name, link, job.url, 0, 0, now, now, failure.reason)
         return article, self._after_failure(first, failure, now), outcome.response
+
+    async def _entry_language(self, entry: Entry) -> str | None:
+        """``poll_read.entry_language`` in a worker (the main process does not load the language model), or
+        here when the worker fails."""
+        try:
+            language: str | None = await self.workers.run(
+                poll_read.entry_language, entry, timeout=self.limits.extract_timeout
+            )
+        except (TimeoutError, WorkerCrashed):
+            language = poll_read.entry_language(entry)
+        return language
 
     def _after_failure(self, pending: PendingPage, failure: PageFailure, now: datetime) -> PendingPage | None:
         """The pending fetch after one more failure, or None when the page is not to be tried again."""

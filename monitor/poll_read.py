@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
-from monitor import feeds, stories
+from monitor import stories
 from monitor.match.language import detect_language
 from monitor.models import Entry, Page, ParsedFeed
 
@@ -45,15 +45,32 @@ def packed_fingerprint(text: str) -> bytes | None:
     return None if fingerprint is None else stories.pack_fingerprint(fingerprint)
 
 
-def read_feed(body: bytes, url: str, headers: Mapping[str, str]) -> ParsedFeed:
+def read_feed(body: bytes, url: str, headers: Mapping[str, str], entry_details: bool = True) -> ParsedFeed:
     """``feeds.parse_feed``, with the language and the story fingerprint of each entry's title and summary
-    beside its entries."""
+    beside its entries when ``entry_details`` (``entry_languages_wanted``: not for a full-text feed, whose new
+    entries are read, detected and fingerprinted with their page's text)."""
+    # Here, not at the top: the main process imports this module for the names of its functions and never
+    # reads a feed itself; feedparser and fastfeedparser (with lxml's objects) were 7 MB of its memory. The
+    # workers' fork server loads them before any task (runtime.FEED_PRELOAD).
+    from monitor import feeds
+
     parsed = feeds.parse_feed(body, url=url, headers=headers)
+    if not entry_details:
+        return parsed
     return replace(
         parsed,
         languages=tuple(entry_language(entry) for entry in parsed.entries),
         fingerprints=tuple(packed_fingerprint(entry_story_text(entry)) for entry in parsed.entries),
     )
+
+
+def entry_languages_wanted(fulltext: bool) -> bool:
+    """Whether a feed's read tells the language of every entry. Not for a full-text feed: its new and changed
+    entries take the language of the article their page makes (``extract_reading``), and most entries of a
+    feed are neither, so that telling them all cost a full-text cycle 6,000 detections (0.7 s of CPU), each
+    reading its pages of the model in, for the few entries whose page is not read (``entry_language`` then,
+    one at a time)."""
+    return not fulltext
 
 
 def extract_reading(

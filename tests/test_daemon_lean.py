@@ -1,6 +1,6 @@
 """The daemon's main process stays lean: a real `monitor run` that extracted a page and sent an alert has not
-loaded, in its main process, what its worker processes do (extraction, the language model) nor migrations; and
-its allocator is tuned and handed free memory back."""
+loaded, in its main process, what its worker processes do (extraction, the language model, the feed parsers)
+nor migrations; and its allocator is tuned and handed free memory back."""
 
 from __future__ import annotations
 
@@ -29,8 +29,19 @@ from monitor.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 
-# Loaded by the worker processes (extraction and its language model), or by `monitor db upgrade` only.
-NOT_IN_MAIN = {"trafilatura", "justext", "htmldate", "numpy", "py3langid", "alembic"}
+# Loaded by the worker processes (extraction and its language model, the feed parsers and lxml), or by
+# `monitor db upgrade` only.
+NOT_IN_MAIN = {
+    "trafilatura",
+    "justext",
+    "htmldate",
+    "numpy",
+    "py3langid",
+    "alembic",
+    "feedparser",
+    "fastfeedparser",
+    "lxml",
+}
 
 
 def test_a_full_text_daemon_loads_no_extraction_language_model_or_migrations_in_its_main_process(

@@ -230,3 +230,17 @@ def test_released_model_pages_leave_the_process_and_come_back_on_use(cached: Any
     assert langid_model.release_pages() >= 1
     assert sum(mapped_kb(Path(name)) for name in model_files) < touched / 10
     assert [cached.classify(line) for line in lines] == before
+
+
+def test_a_detection_reads_in_the_pages_it_uses_not_the_folios_around_them(tmp_path: Path) -> None:
+    """The file is written out of the page cache and mapped without read-ahead: a short text brings in a few
+    4 KB pages of the 68 MB model, where read-ahead and the large folios of a freshly written file made it
+    tens of megabytes."""
+    identifier = load_identifier(tmp_path)
+    path = cache_file(source_model(), tmp_path)
+    text = "Parliament debated the export permits on Tuesday."
+    expected = identifier.classify(text)
+    langid_model.release_pages()
+    assert mapped_kb(path) == 0
+    assert identifier.classify(text) == expected
+    assert 0 < mapped_kb(path) < 2048

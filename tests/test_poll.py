@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import text
 
 from monitor.fetch import Fetcher
 from monitor.match import compile_watchlists
+from monitor.match.language import detect_language
 from monitor.models import FeedJob, PollResult, WatchlistSpec
 from monitor.poll import Pipeline, PollLimits
+from monitor.poll_read import entry_languages_wanted, read_feed
 from monitor.store import Outbox, Store
 from monitor.workers import WorkerPool
 from tests.helpers import Item, LocalServer, article_page, rss, story_paragraphs
@@ -26,6 +30,7 @@ LIMITS = PollLimits(
     max_backoff=3600.0,
 )
 WATCHLIST = WatchlistSpec("arms", terms=("Wescam", "export permit*"))
+T = TypeVar("T")
 
 
 def poll(store: Store, job: FeedJob, now: datetime = NOW, rng: random.Random | None = None) -> PollResult:
@@ -163,3 +168,79 @@ def poll_without_sync(store: Store, job: FeedJob) -> PollResult:
                 return await pipeline.poll_safely(job, NOW)
 
     return asyncio.run(run())
+
+
+class Recording(WorkerPool):
+    """The inline worker pool, noting each function it runs and, for the feed reader, whether it was asked
+    for the entries' languages."""
+
+    def __init__(self) -> None:
+        super().__init__(0)
+        self.ran: list[str] = []
+
+    async def run(self, fn: Callable[..., T], *args: object, timeout: float) -> T:
+        self.ran.append(f"{fn.__name__}{args[3:]}" if fn is read_feed else fn.__name__)
+        return await super().run(fn, *args, timeout=timeout)
+
+
+def poll_with(store: Store, job: FeedJob, workers: WorkerPool) -> PollResult:
+    async def run() -> PollResult:
+        store.sync_feeds({job.name: job.url})
+        async with Fetcher(timeout=5.0, user_agent="monitor-test") as fetcher:
+            with workers:
+                matcher = compile_watchlists([WATCHLIST])
+                pipeline = Pipeline(fetcher, workers, store, matcher, {"arms": ()}, LIMITS, random.Random(1))
+                return await pipeline.poll_safely(job, NOW)
+
+    return asyncio.run(run())
+
+
+def stored_languages(store: Store) -> dict[str, str | None]:
+    with store.engine.connect() as conn:
+        return {
+            title: language for title, language in conn.execute(text("SELECT title, language FROM articles"))
+        }
+
+
+FRENCH = (
+    "Le gouvernement suspend les licences d'exportation",
+    "Les permis d'armes sont gelés jusqu'à nouvel ordre.",
+)
+
+
+def serve_mixed(server: LocalServer, fulltext: bool) -> FeedJob:
+    """A feed of an article page in English and of a French entry whose page is gone."""
+    server.route(
+        "/story", body=article_page("Drone parts", story_paragraphs()), headers={"Content-Type": "text/html"}
+    )
+    server.route("/gone", status=404, body=b"not found")
+    items = [
+        Item("Ottawa silent on drone parts", server.url("/story"), "No comment.", NOW - timedelta(hours=1)),
+        Item(FRENCH[0], server.url("/gone"), FRENCH[1], NOW - timedelta(hours=2)),
+    ]
+    url = server.route("/feed.xml", body=rss(items), headers={"Content-Type": "application/rss+xml"})
+    return FeedJob("gazette", url, 600.0, fulltext=fulltext)
+
+
+def test_a_full_text_feed_tells_the_language_only_of_entries_whose_page_it_could_not_read(
+    store: Store, http_server: LocalServer
+) -> None:
+    pool = Recording()
+    assert poll_with(store, serve_mixed(http_server, fulltext=True), pool).new_entries == 2
+    # the feed read without languages; the page read tells its article's; the 404, its entry's
+    assert sorted(pool.ran) == ["entry_language", "extract_reading", "read_feed(False,)"]
+    assert stored_languages(store) == {"Ottawa silent on drone parts": "en", FRENCH[0]: "fr"}
+    assert detect_language(*FRENCH) == "fr"
+
+
+def test_a_feed_without_full_text_has_every_entrys_language_told_as_it_is_read(
+    store: Store, http_server: LocalServer
+) -> None:
+    pool = Recording()
+    assert poll_with(store, serve_mixed(http_server, fulltext=False), pool).new_entries == 2
+    assert pool.ran == ["read_feed(True,)"]
+    assert stored_languages(store)[FRENCH[0]] == "fr"
+
+
+def test_only_a_feed_without_full_text_has_its_entries_languages_told_as_it_is_read() -> None:
+    assert entry_languages_wanted(False) and not entry_languages_wanted(True)

@@ -94,6 +94,8 @@ def test_a_feed_read_in_a_worker_is_the_feed_parsed_here_with_each_entrys_langua
     expected = [detect_language(*capped_title(e.title, e.summary)) for e in here.entries]
     assert list(there.languages) == expected
     assert expected[:4] == ["en", "fr", "de", None]
+    bare = asyncio.run(feeds_only_pool.run(read_feed, BODY, FEED_URL, headers, False, timeout=60))
+    assert bare.entries == here.entries and bare.languages is None and bare.fingerprints is None  # full text
 
 
 def article_of(entry: Entry, title: str | None = None, text: str = "") -> Article:

@@ -219,15 +219,15 @@ def test_a_worker_that_ends_abnormally_while_idle_breaks_no_later_task() -> None
 def test_tasks_waiting_when_the_pool_breaks_end_with_worker_crashed() -> None:
     async def go(pool: WorkerPool) -> list[BaseException | str | int]:
         running = asyncio.ensure_future(pool.run(sleep_then_return, 30, timeout=60))
-        queued = asyncio.ensure_future(pool.run(square, 6, timeout=60))
+        queued = asyncio.ensure_future(pool.run(sleep_then_return, 30, timeout=60))
         await asyncio.sleep(0.5)
         [process] = pool._processes
         process.pool._context.status = PoolStatus.ERROR  # pebble's state after "All workers expired"
-        done = await asyncio.wait_for(asyncio.gather(running, queued, return_exceptions=True), 30)
+        done = await asyncio.wait_for(asyncio.gather(running, queued, return_exceptions=True), 10)
         return [*done, await pool.run(square, 7, timeout=10)]
 
     with WorkerPool(workers=1) as pool:
         running, queued, later = asyncio.run(go(pool))
     assert isinstance(running, WorkerCrashed) and isinstance(queued, WorkerCrashed)
-    assert "the worker pool broke while square waited for its result" in str(queued)
+    assert "the worker pool broke while sleep_then_return waited for its result" in str(queued)
     assert later == 49
