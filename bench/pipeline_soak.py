@@ -258,8 +258,8 @@ def memory_summary(samples: list[dict[str, Any]], seconds: float) -> dict[str, A
         "peak_each": peak["each"],
         "role_peak_pss_mb": role_peaks,
         "peak_rss_sum_mb": max(s["rss_mb"] for s in samples),
-        "after_warmup_pss_mb": early,
-        "end_pss_mb": late,
+        "after_warmup_pss_mb": round(early, 1),
+        "end_pss_mb": round(late, 1),
         "growth_pct": round((late / early - 1) * 100, 1) if early else None,
     }
 

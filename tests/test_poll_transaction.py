@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-import pytest
 from sqlalchemy import event, func, select, text
 
 from monitor.fetch import Fetcher
@@ -49,15 +48,6 @@ class ParseCounting(WorkerPool):
     async def run(self, fn: Callable[..., T], *args: object, timeout: float) -> T:
         self.ran.append(fn.__name__)
         return await super().run(fn, *args, timeout=timeout)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store.open(f"sqlite:///{tmp_path / 'monitor.db'}")
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def commits(store: Store) -> list[int]:

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,15 +19,6 @@ from monitor.store.polls import PollWrite
 from monitor.store.tables import articles, hits
 from tests.helpers import LocalServer
 from tests.test_poll_transaction import NOW, count, cycle, serve
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store.open(f"sqlite:///{tmp_path / 'monitor.db'}")
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def transactions(store: Store) -> list[tuple[str, str]]:
