@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from monitor.models import Article, Finding
 from monitor.store import Store
+from tests.corpus import ROOT
 
-CORPUS = Path(os.environ.get("MONITOR_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus"))
-NEWS = CORPUS / "news-text" / "finescoop-2020.jsonl"
+NEWS = ROOT / "news-text" / "finescoop-2020.jsonl"
 FEEDS = ("wire", "daily", "gazette")
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -46,7 +44,7 @@ def sentence_articles(
     article, dated before the corpus articles."""
     number = 0
     for language in languages:
-        sentences = (CORPUS / "lang-sentences" / f"{language}.txt").read_text(encoding="utf-8").splitlines()
+        sentences = (ROOT / "lang-sentences" / f"{language}.txt").read_text(encoding="utf-8").splitlines()
         for first in range(0, per_language * 10, 10):
             url = f"https://{language}.news.example/{first}"
             at = start - timedelta(days=400, hours=number)

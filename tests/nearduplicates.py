@@ -9,13 +9,14 @@ one topic must stay apart. The set is rebuilt at test time from a fixed seed; no
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.corpus import corpus
 
 TOPIC_WORDS = ("trump", "biden", "covid", "coronavirus", "election", "china", "brexit", "police", "virus")
 OUTLETS = ("CBC", "CTV", "Global News", "Toronto Star", "National Post", "CityNews")
@@ -42,10 +43,8 @@ class Item:
     kind: str  # original, copy
 
 
-def corpus_path() -> Path | None:
-    root = os.environ.get("MONITOR_CORPUS")
-    path = Path(root) / "news-text" / "finescoop-2020.jsonl" if root else None
-    return path if path and path.is_file() else None
+def corpus_path() -> Path:
+    return corpus("news-text", "finescoop-2020.jsonl")
 
 
 def read_corpus(path: Path) -> list[dict[str, str]]:

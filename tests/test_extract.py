@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-import os
 import re
 import statistics
 from collections import Counter
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -18,9 +16,8 @@ from monitor.errors import ExtractError
 from monitor.extract import extract_page, is_html, page_markup, warm_up
 from monitor.models import FetchResult
 from monitor.workers import WorkerPool
+from tests.corpus import corpus
 
-CORPUS = os.environ.get("MONITOR_CORPUS")
-needs_corpus = pytest.mark.skipif(not CORPUS, reason="MONITOR_CORPUS is not set (path to the shared corpus)")
 URL = "https://news.example.org/2026/11/story"
 
 PARAGRAPHS = (
@@ -56,10 +53,8 @@ def token_f1(found: str, expected: str) -> float:
 # ---- real pages -------------------------------------------------------------------------------------------
 
 
-@needs_corpus
 def test_real_pages_match_their_ground_truth() -> None:
-    assert CORPUS
-    folder = Path(CORPUS) / "articles" / "scrapinghub-aeb"
+    folder = corpus("articles", "scrapinghub-aeb")
     truth = json.loads((folder / "ground-truth.json").read_text())
     scores = []
     for page_id in sorted(truth)[:15]:
@@ -70,10 +65,8 @@ def test_real_pages_match_their_ground_truth() -> None:
     assert min(scores) > 0.5
 
 
-@needs_corpus
 def test_real_page_metadata() -> None:
-    assert CORPUS
-    folder = Path(CORPUS) / "articles" / "scrapinghub-aeb"
+    folder = corpus("articles", "scrapinghub-aeb")
     page_id = "042bb7b5fedab6eac7db576522b89b93904c237d344bcbe14a6a5ab7f7335856"
     truth = json.loads((folder / "ground-truth.json").read_text())[page_id]
     page = extract_page(gzip.decompress((folder / f"{page_id}.html.gz").read_bytes()), truth["url"])

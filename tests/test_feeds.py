@@ -12,7 +12,7 @@ import pytest
 from monitor.errors import FeedParseError
 from monitor.feeds import MAX_DECOMPRESSED, canonical_url, parse_feed
 from monitor.models import ParsedFeed
-from tests.feed_documents import FEED_URL, corpus_feed, corpus_feed_files, needs_corpus, rss
+from tests.feed_documents import FEED_URL, corpus_feed, corpus_feed_files, rss
 
 
 def parse(body: bytes, **options: object) -> ParsedFeed:
@@ -29,7 +29,6 @@ def parse_error(body: bytes) -> str:
 # ---- the whole corpus ---------------------------------------------------------------------------------------
 
 
-@needs_corpus
 @pytest.mark.parametrize("path", corpus_feed_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_corpus_file_parses_or_says_why_not(path: Path) -> None:
     try:
@@ -43,7 +42,6 @@ def test_every_corpus_file_parses_or_says_why_not(path: Path) -> None:
         assert "<p>" not in entry.summary
 
 
-@needs_corpus
 def test_real_feeds_yield_their_entries() -> None:
     assert len(parse(corpus_feed("rsparser/DaringFireball.atom")).entries) == 48
     assert len(parse(corpus_feed("rsparser/bio.rdf")).entries) == 30
@@ -54,7 +52,6 @@ def test_real_feeds_yield_their_entries() -> None:
 # ---- charsets ---------------------------------------------------------------------------------------------
 
 
-@needs_corpus
 @pytest.mark.parametrize("header", [None, "text/xml", "text/xml; charset=utf-8"])
 def test_iso_8859_1_feed_whatever_the_header_says(header: str | None) -> None:
     headers = {"Content-Type": header} if header else None
@@ -63,7 +60,6 @@ def test_iso_8859_1_feed_whatever_the_header_says(header: str | None) -> None:
     assert "Viele Spieler wünschen sich" in feed.entries[0].summary
 
 
-@needs_corpus
 def test_windows_1251_feed_with_a_lying_utf8_header() -> None:
     headers = {"content-type": "application/rss+xml; charset=utf-8"}
     feed = parse(corpus_feed("miniflux-v2/encoding_WINDOWS-1251.xml"), headers=headers)
@@ -71,7 +67,6 @@ def test_windows_1251_feed_with_a_lying_utf8_header() -> None:
     assert feed.warning and "windows-1251" in feed.warning
 
 
-@needs_corpus
 @pytest.mark.parametrize(
     ("name", "header"),
     [
@@ -88,7 +83,6 @@ def test_windows_1252_euro_sign(name: str, header: str | None) -> None:
     assert feed.entries == ()  # a valid feed without items is not an error
 
 
-@needs_corpus
 def test_koi8r_feed() -> None:
     feed = parse(corpus_feed("miniflux-v2-encoding/koi8r.xml"))
     assert feed.title == "Пример RSS ленты"
@@ -108,7 +102,6 @@ def test_html_page() -> None:
     assert parse_error(page) == "not a feed: looks like an HTML page"
 
 
-@needs_corpus
 def test_html_page_from_the_corpus() -> None:
     with pytest.raises(FeedParseError, match="looks like an HTML page"):
         parse(corpus_feed("node-feedparser/notafeed.html"))
@@ -255,7 +248,6 @@ def test_json_that_is_no_feed() -> None:
     assert parse_error(b'{"items": [').startswith("not a feed: invalid JSON")
 
 
-@needs_corpus
 def test_json_feeds_from_the_corpus() -> None:
     assert len(parse(corpus_feed("rsparser/DaringFireball.json")).entries) == 48
     assert len(parse(corpus_feed("feedjira/json_feed.json")).entries) == 20
@@ -269,7 +261,6 @@ def test_gzip_body_is_decompressed() -> None:
     assert feed.entries[0].title == "Zipped"
 
 
-@needs_corpus
 def test_gzip_bodies_from_the_corpus() -> None:
     assert len(parse(corpus_feed("node-feedparser/compressed.xml")).entries) == 10
     assert len(parse(corpus_feed("node-feedparser/invalid-characters-gzipped.xml")).entries) == 25

@@ -19,7 +19,7 @@ from monitor import feeds_fast
 from monitor.errors import FeedParseError
 from monitor.feeds import MAX_DECOMPRESSED, _plain, _TextOnly, parse_feed, parse_feed_fast
 from monitor.models import ParsedFeed
-from tests.feed_documents import FEED_URL, corpus_feed_files, needs_corpus, rss
+from tests.feed_documents import FEED_URL, corpus_feed_files, rss
 
 
 def atom(entries: str) -> bytes:
@@ -99,13 +99,11 @@ def assert_same_as_reference(body: bytes) -> ParsedFeed | str:
     return got
 
 
-@needs_corpus
 @pytest.mark.parametrize("path", corpus_feed_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_corpus_feed_matches_the_reference_or_falls_back(path: Path) -> None:
     assert_same_as_reference(path.read_bytes())
 
 
-@needs_corpus
 def test_most_real_feeds_take_the_fast_path() -> None:
     parsers = [assert_same_as_reference(p.read_bytes()) for p in corpus_feed_files()]
     fast = [p for p in parsers if isinstance(p, ParsedFeed) and p.parser == "fast"]
@@ -304,7 +302,6 @@ def corpus_markup() -> list[str]:
     return [m for m in found if m]
 
 
-@needs_corpus
 def test_plain_text_of_every_corpus_title_and_summary_is_htmlparsers() -> None:
     markup = corpus_markup()
     assert len(markup) > 3000

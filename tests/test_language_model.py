@@ -20,9 +20,9 @@ from py3langid.langid import MODEL_FILE, LanguageIdentifier
 from monitor.match import langid_model
 from monitor.match.langid_model import cache_dir, cache_file, load_identifier, read_header, source_model
 from monitor.match.language import detect_language
+from tests.corpus import ROOT
 
-CORPUS = Path(os.environ.get("MONITOR_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus"))
-SENTENCES = CORPUS / "lang-sentences"
+SENTENCES = ROOT / "lang-sentences"
 
 
 @pytest.fixture(scope="module")

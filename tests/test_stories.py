@@ -26,10 +26,6 @@ from tests.pgserver import pg_server, pg_url
 __all__ = ["pg_server", "pg_url"]
 
 T0 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
-CORPUS = nearduplicates.corpus_path()
-needs_corpus = pytest.mark.skipif(
-    CORPUS is None, reason="MONITOR_CORPUS is not set (path to the shared corpus)"
-)
 
 STORY = (
     "Federal officials confirmed on Tuesday that the export permits for the drone cameras were suspended after a "
@@ -256,13 +252,11 @@ def test_exact_copies_join_the_story_and_store_no_bands_of_their_own(store: Stor
         )
 
 
-@needs_corpus
 def test_exact_copies_are_placed_as_comparing_every_candidate_places_them(store: Store) -> None:
     """The labelled set with exact copies of every third article added later: the stories the store gives
     (copies joining their copies' story without comparing) are those of comparing each article with every
     earlier one that shares a band."""
-    assert CORPUS is not None
-    items = [(item.title, item.text) for item in nearduplicates.labelled_set(CORPUS)]
+    items = [(item.title, item.text) for item in nearduplicates.labelled_set(nearduplicates.corpus_path())]
     items += items[::3]
     found = [
         finding(article(f"https://outlet.example/{n}", text, title=title, at=T0 + timedelta(minutes=n)))
@@ -349,10 +343,8 @@ def test_an_old_copy_never_alerts(store: Store) -> None:
 # ---- the labelled set: pairwise precision and recall ----------------------------------------------------
 
 
-@needs_corpus
 def test_labelled_near_duplicates_precision_and_recall(store: Store) -> None:
-    assert CORPUS is not None
-    items = nearduplicates.labelled_set(CORPUS)
+    items = nearduplicates.labelled_set(nearduplicates.corpus_path())
     assert sum(i.kind == "copy" for i in items) > 200 and sum(i.kind == "original" for i in items) > 150
     found = [
         finding(
