@@ -203,23 +203,29 @@ class WorkerPool:
             process.idle_since = time.monotonic()
         if process not in self._processes:
             return
-        if not process.pool.active:  # pebble gave up on it (its worker could not start): start afresh
-            self._processes.remove(process)
-            self._retire(process)
+        if not process.pool.active:  # pebble gave up on it: start afresh
+            self._drop_broken()
             self._start_if_backed_up()
             return
+        self._hand_waiters(process)
+        if process.tasks == 0 and len(self._processes) > self.keep:
+            self._stop_idle_later()
+
+    def _hand_waiters(self, process: _Process) -> None:
+        """Give ``process`` the first tasks waiting, up to ``DEPTH`` in all."""
         while self._waiters and process.tasks < DEPTH:
             _, waiter = self._waiters.popleft()
             if not waiter.done():
                 process.tasks += 1
                 waiter.set_result(process)
-        if process.tasks == 0 and len(self._processes) > self.keep:
-            self._stop_idle_later()
 
     def _drop_broken(self) -> None:
-        """Retire the processes whose pebble pool gave up while idle: a task given to one would never end."""
+        """Retire the processes whose pebble pool gave up (its worker could not start, or ended abnormally while
+        idle): a task given to one would never end."""
         for process in [p for p in self._processes if not p.pool.active]:
-            log.error("a worker process ended abnormally while idle and its pool broke: starting a new one")
+            log.error(
+                "a worker process's pool broke (its worker ended or could not start): starting a new one"
+            )
             self._processes.remove(process)
             self._retire(process)
 
@@ -235,13 +241,7 @@ class WorkerPool:
         if should_start(len(self._processes), self.workers, len(waiting), longest):
             process = self._new_process()
             self._processes.append(process)
-            for _ in range(DEPTH):
-                if not self._waiters:
-                    break
-                _, waiter = self._waiters.popleft()
-                if not waiter.done():
-                    process.tasks += 1
-                    waiter.set_result(process)
+            self._hand_waiters(process)
 
     def _forget(self, waiter: asyncio.Future[_Process]) -> None:
         self._waiters = deque((a, w) for a, w in self._waiters if w is not waiter)

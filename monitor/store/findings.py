@@ -184,16 +184,17 @@ def place_in_stories(
         kept = _stories_kept(conn, ids, {article_ids[f.article.key] for f in fresh if f.fingerprint is None})
         _drop_bands(conn, [article_ids[f.article.key] for f in fresh if f.fingerprint is not None])
 
-    def _placing(f: Finding) -> bool:
-        return f.fingerprint is not None and stories is not None and article_ids[f.article.key] not in kept
-
     to_place = {
-        article_ids[f.article.key]: f.fingerprint.bands for f in fresh if f.fingerprint and _placing(f)
+        article_id: fingerprint
+        for f in fresh
+        if (fingerprint := f.fingerprint) is not None
+        and stories is not None
+        and (article_id := article_ids[f.article.key]) not in kept
     }
     # Exact copies (a feed's text seen before in another feed, or again) join their copies' story at once:
     # neither the stored articles sharing their bands nor their fingerprints are read for them.
-    copies = _stored_copies(conn, {article_ids[f.article.key]: f.fingerprint for f in fresh if _placing(f)})
-    stored = _stored_sharing(conn, {i: bands for i, bands in to_place.items() if i not in copies})
+    copies = _stored_copies(conn, to_place)
+    stored = _stored_sharing(conn, {i: f.bands for i, f in to_place.items() if i not in copies})
     candidates = _candidates(conn, {i for sharing in stored.values() for i in sharing})
     in_batch: dict[int, list[int]] = {}  # band -> the articles of this batch placed so far with it
     batch_copies: dict[tuple[tuple[int, ...], int], list[int]] = {}  # (signature, shingles) -> stories
@@ -210,7 +211,7 @@ def place_in_stories(
         row: dict[str, Any] = {"b_id": article_id, "b_signature": None, "b_shingles": None}
         copied: list[int] = []
         if fingerprint is not None:
-            if article_id in to_place and stories is not None:
+            if article_id in to_place and stories is not None:  # (to_place is empty without stories)
                 copy = (fingerprint.signature, fingerprint.shingles)
                 copied = copies.get(article_id, []) + batch_copies.get(copy, [])
                 if copied:
@@ -313,7 +314,7 @@ def _stored_sharing(conn: Connection, bands: Mapping[int, Sequence[int]]) -> dic
     return sharing
 
 
-def _stored_copies(conn: Connection, fingerprints: Mapping[int, Fingerprint | None]) -> dict[int, list[int]]:
+def _stored_copies(conn: Connection, fingerprints: Mapping[int, Fingerprint]) -> dict[int, list[int]]:
     """For each article to place (its id -> its fingerprint), the stories of the stored articles with the same
     signature and shingle count, the exact copies of its text; articles with none are left out.
 
@@ -323,15 +324,13 @@ def _stored_copies(conn: Connection, fingerprints: Mapping[int, Fingerprint | No
     copies: dict[int, list[int]] = {}
     mark = _placeholder(conn)
     statement = (
-        f"SELECT articles.story_id FROM (SELECT article_id FROM story_bands WHERE band = {mark} "
-        f"ORDER BY article_id DESC LIMIT {MAX_CANDIDATES}) AS newest JOIN articles ON articles.id = newest.article_id "
+        f"SELECT articles.story_id FROM ({_NEWEST_IN_BAND.format(mark=mark)}) AS members "
+        "JOIN articles ON articles.id = members.article_id "
         f"WHERE articles.signature = {mark} AND articles.shingles = {mark}"
     )
     cursor = conn.connection.cursor()
     try:
         for article_id, fingerprint in fingerprints.items():
-            if fingerprint is None:
-                continue
             cursor.execute(
                 statement, (fingerprint.bands[0], _pack(fingerprint.signature), fingerprint.shingles)
             )
