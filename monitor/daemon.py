@@ -141,39 +141,17 @@ class Daemon:
         # Upkeep jobs are never skipped for running late: APScheduler's default grace (1 s) would drop every
         # run while the event loop is busy for more than a second at each tick (a loaded machine, many feeds),
         # and hold the alerts (or the heartbeat, the page retries) for as long as it stays busy.
-        scheduler.add_job(
-            self._deliver, IntervalTrigger(seconds=DELIVERY_EVERY), id="deliver", **_LATE_RUNS_STILL_RUN
-        )
-        scheduler.add_job(
-            self._heartbeat,
-            IntervalTrigger(seconds=HEARTBEAT_EVERY),
-            id="heartbeat",
-            **_LATE_RUNS_STILL_RUN,
-        )
-        scheduler.add_job(
-            memory.give_back,
-            IntervalTrigger(seconds=GIVE_BACK_EVERY),
-            id="give-back",
-            **_LATE_RUNS_STILL_RUN,
-        )
-        scheduler.add_job(
-            self._retry_pages,
-            IntervalTrigger(seconds=PAGE_RETRIES_EVERY),
-            id="page-retries",
-            **_LATE_RUNS_STILL_RUN,
-        )
-        scheduler.add_job(
-            self._housekeeping,
-            IntervalTrigger(seconds=HOUSEKEEPING_EVERY),
-            id="housekeeping",
-            **_LATE_RUNS_STILL_RUN,
-        )
-        scheduler.add_job(
-            self._prune, IntervalTrigger(seconds=PRUNE_EVERY), id="prune", **_LATE_RUNS_STILL_RUN
-        )
-        scheduler.add_job(
-            self._recheck, IntervalTrigger(seconds=RECHECK_EVERY), id="recheck", **_LATE_RUNS_STILL_RUN
-        )
+        upkeep: list[tuple[str, Callable[[], object], float]] = [
+            ("deliver", self._deliver, DELIVERY_EVERY),
+            ("heartbeat", self._heartbeat, HEARTBEAT_EVERY),
+            ("give-back", memory.give_back, GIVE_BACK_EVERY),
+            ("page-retries", self._retry_pages, PAGE_RETRIES_EVERY),
+            ("housekeeping", self._housekeeping, HOUSEKEEPING_EVERY),
+            ("prune", self._prune, PRUNE_EVERY),
+            ("recheck", self._recheck, RECHECK_EVERY),
+        ]
+        for name, run, every in upkeep:
+            scheduler.add_job(run, IntervalTrigger(seconds=every), id=name, **_LATE_RUNS_STILL_RUN)
         return scheduler
 
     async def _start_desk(self) -> RunningDesk | None:
