@@ -189,7 +189,7 @@ class Pipeline:
         page_text = None
         try:
             if job.page_mode is None:
-                parsed = await self._parse(fetched, poll_read.entry_languages_wanted(job.fulltext))
+                parsed = await self._parse(fetched, poll_read.entry_details_wanted(job.fulltext))
             else:
                 parsed, page_text = self._read_page(job, fetched, now)
         except FeedParseError as exc:
@@ -308,7 +308,7 @@ class Pipeline:
         entries = (page_source.text_change_entry(job.url, title, added, now),) if added else ()
         return ParsedFeed(title, entries), text
 
-    async def _parse(self, fetched: FetchResult, languages: bool = True) -> ParsedFeed:
+    async def _parse(self, fetched: FetchResult, entry_details: bool = True) -> ParsedFeed:
         """The feed read in a worker process, every feed whatever its size: the main process is the cycle's
         bottleneck, and a worker round trip costs it less than even the fast path and the languages of a
         small feed's entries (docs/benchmarks.md, "Pipeline: what was measured")."""
@@ -319,7 +319,7 @@ class Pipeline:
             fetched.body,
             fetched.final_url,
             headers,
-            languages,
+            entry_details,
             timeout=self.limits.extract_timeout,
         )
         return parsed

@@ -47,7 +47,7 @@ def packed_fingerprint(text: str) -> bytes | None:
 
 def read_feed(body: bytes, url: str, headers: Mapping[str, str], entry_details: bool = True) -> ParsedFeed:
     """``feeds.parse_feed``, with the language and the story fingerprint of each entry's title and summary
-    beside its entries when ``entry_details`` (``entry_languages_wanted``: not for a full-text feed, whose new
+    beside its entries when ``entry_details`` (``entry_details_wanted``: not for a full-text feed, whose new
     entries are read, detected and fingerprinted with their page's text)."""
     # Here, not at the top: the main process imports this module for the names of its functions and never
     # reads a feed itself; feedparser and fastfeedparser (with lxml's objects) were 7 MB of its memory. The
@@ -64,12 +64,12 @@ def read_feed(body: bytes, url: str, headers: Mapping[str, str], entry_details: 
     )
 
 
-def entry_languages_wanted(fulltext: bool) -> bool:
-    """Whether a feed's read tells the language of every entry. Not for a full-text feed: its new and changed
-    entries take the language of the article their page makes (``extract_reading``), and most entries of a
-    feed are neither, so that telling them all cost a full-text cycle 6,000 detections (0.7 s of CPU), each
-    reading its pages of the model in, for the few entries whose page is not read (``entry_language`` then,
-    one at a time)."""
+def entry_details_wanted(fulltext: bool) -> bool:
+    """Whether a feed's read tells the language and the story fingerprint of every entry. Not for a full-text
+    feed: its new and changed entries take those of the article their page makes (``extract_reading``), and
+    most entries of a feed are neither, so that telling them all cost a full-text cycle 6,000 detections (0.7 s
+    of CPU), each reading its pages of the model in, for the few entries whose page is not read
+    (``entry_language`` then, one at a time; their fingerprint is worked out in the main process)."""
     return not fulltext
 
 

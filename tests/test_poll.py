@@ -16,7 +16,7 @@ from monitor.match import compile_watchlists
 from monitor.match.language import detect_language
 from monitor.models import FeedJob, PollResult, WatchlistSpec
 from monitor.poll import Pipeline, PollLimits
-from monitor.poll_read import entry_languages_wanted, read_feed
+from monitor.poll_read import entry_details_wanted, read_feed
 from monitor.store import Outbox, Store
 from monitor.workers import WorkerPool
 from tests.helpers import Item, LocalServer, article_page, rss, story_paragraphs
@@ -243,4 +243,4 @@ def test_a_feed_without_full_text_has_every_entrys_language_told_as_it_is_read(
 
 
 def test_only_a_feed_without_full_text_has_its_entries_languages_told_as_it_is_read() -> None:
-    assert entry_languages_wanted(False) and not entry_languages_wanted(True)
+    assert entry_details_wanted(False) and not entry_details_wanted(True)
