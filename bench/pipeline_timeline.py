@@ -24,10 +24,12 @@ from monitor.models import ParsedFeed
 from monitor.store import Store
 
 
-def timed_read(body: bytes, url: str, headers: Mapping[str, str]) -> tuple[ParsedFeed, tuple[float, ...]]:
+def timed_read(
+    body: bytes, url: str, headers: Mapping[str, str], entry_details: bool
+) -> tuple[ParsedFeed, tuple[float, ...]]:
     """``poll_read.read_feed`` in a worker, with when it ran and the CPU it took."""
     began, cpu = time.time(), time.process_time()
-    parsed = poll_read.read_feed(body, url, headers)
+    parsed = poll_read.read_feed(body, url, headers, entry_details)
     return parsed, (began, time.time(), time.process_time() - cpu)
 
 
@@ -62,12 +64,17 @@ def instrument(log: dict[str, Any]) -> None:
             if name is not None:
                 polls[name].update(fetch0=began, fetch1=time.time())
 
-    async def timed_parse(self: poll.Pipeline, fetched: Any) -> ParsedFeed:
+    async def timed_parse(self: poll.Pipeline, fetched: Any, entry_details: bool = True) -> ParsedFeed:
         headers = dict(fetched.headers)
         headers.pop("content-encoding", None)
         sent = time.time()
         parsed, (began, ended, cpu) = await self.workers.run(
-            timed_read, fetched.body, fetched.final_url, headers, timeout=self.limits.extract_timeout
+            timed_read,
+            fetched.body,
+            fetched.final_url,
+            headers,
+            entry_details,
+            timeout=self.limits.extract_timeout,
         )
         name = current[asyncio.current_task()]  # type: ignore[index]
         polls[name].update(sent=sent, worker0=began, worker1=ended, worker_cpu=cpu, back=time.time())

@@ -16,6 +16,7 @@ import time
 import zlib
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin
@@ -294,6 +295,11 @@ def _string(value: object) -> str:
 # ---- shared ------------------------------------------------------------------------------------------------
 
 
+# A feed's entries come back at every poll that finds it changed, most of them with the links of the poll
+# before: their keys are kept rather than normalised again (url_normalize is most of canonical_url's cost).
+_entry_key = lru_cache(maxsize=8192)(canonical_url)
+
+
 def _entry(
     feed_url: str,
     link: str | None,
@@ -305,7 +311,7 @@ def _entry(
 ) -> Entry:
     url = urljoin(feed_url, link) if link else None
     if url:
-        key = canonical_url(url)
+        key = _entry_key(url)
     elif guid:
         key = guid
     else:

@@ -10,7 +10,7 @@ import pytest
 from monitor.errors import ConfigError, QueryError
 from monitor.match import compile_watchlists
 from monitor.match.aliases import AliasError, resolve_aliases
-from monitor.match.language import DETECTED_LANGUAGES, detect_language, detector_languages
+from monitor.match.language import DETECTED_LANGUAGES, detect_language, detector_languages, has_letters
 from monitor.match.stems import word_forms
 from monitor.models import Match, WatchlistSpec
 from monitor.runtime import load_config
@@ -157,6 +157,28 @@ def test_detection_of_clear_and_too_short_texts() -> None:
     )
     assert detect_language("Wescam") is None
     assert detect_language("") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("abcdefghijk", False),  # 11 letters: one short
+        ("abcdefghijkl", True),  # exactly enough
+        ("12345 abc-def 6789 ghi jkl", True),  # digits and signs are not letters
+        ("12345 abc-def 6789 ghi jk", False),
+        (" " * 500 + "abcdefghijkl", True),  # every letter after the counted start
+        (" " * 500 + "abcdefghijk", False),
+        ("ab" * 4 + " " * 500 + "abcd", True),  # letters on both sides of the start
+        ("Türkiye Ausfuhr", True),  # letters of any script
+    ],
+)
+def test_has_letters_counts_letters_anywhere_in_the_text(text: str, expected: bool) -> None:
+    assert has_letters(text, 12) is expected
+
+
+def test_a_text_under_twelve_letters_is_not_handed_to_the_detector() -> None:
+    assert detect_language("1 2 3 4 5 6 7 8 9 0 Bundesregie") is None  # 11 letters
+    assert detect_language("Bundesregierung") == "de"
 
 
 def test_the_list_of_detected_languages_is_the_models() -> None:

@@ -199,10 +199,17 @@ def release_model_pages() -> None:
         release_pages()
 
 
+def has_letters(text: str, least: int) -> bool:
+    """Whether ``text`` holds at least ``least`` letters. Its start nearly always holds them all, so that is
+    counted first: counting a whole 2,000-character sample letter by letter was a fifth of a detection."""
+    head = text[: 8 * least]
+    return sum(map(str.isalpha, head)) >= least or sum(map(str.isalpha, text)) >= least
+
+
 def detect_language(*texts: str) -> str | None:
     """The ISO 639-1 code of the language of ``texts`` (title, summary, body), or None when unsure."""
     sample = " ".join(text for text in texts if text)[:SAMPLE_CHARS]
-    if sum(char.isalpha() for char in sample) < MIN_LETTERS:
+    if not has_letters(sample, MIN_LETTERS):
         return None
     language, probability = _identifier().classify(sample)
     return str(language) if probability >= MIN_CONFIDENCE else None
