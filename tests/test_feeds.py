@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor import feeds
 from monitor.errors import FeedParseError
 from monitor.feeds import MAX_DECOMPRESSED, canonical_url, parse_feed
 from monitor.models import ParsedFeed
@@ -295,3 +296,87 @@ def test_canonical_url(url: str, canonical: str) -> None:
 
 def test_canonical_url_resolves_against_a_base() -> None:
     assert canonical_url("../b?x=1", "https://Example.org/feeds/a.xml") == "https://example.org/b?x=1"
+
+
+# ---- feedparser without its HTML sanitiser: entries keep plain text only --------------------------------
+
+HOSTILE_MARKUP = [
+    "<p>Wescam <script>alert('x')</script>sensors</p>",
+    "<style>p { color: red }</style>Export <b onclick='steal()'>permits</b>",
+    "<!-- a comment -->Baykar <![CDATA[<i>drones</i>]]> used",
+    "<iframe src='javascript:alert(1)'>framed</iframe> text <a href='/relative'>link</a>",
+    "<svg><text>drawn</text><script>bad()</script></svg> after",
+    "<applet code='x'>applet text</applet><object data='y'>object text</object>",
+    "<img src=x onerror=alert(1)> <form><input value='v'></form> &amp; &lt;b&gt; &#233;t&eacute;",
+    "<math><mi>x</mi></math><noscript>no script</noscript>",
+    "<p>unclosed <b>bold <i>italic</p> stray < sign and > sign",
+]
+
+
+def hostile_feed() -> bytes:
+    items = "".join(
+        f"<item><title>T{i} &lt;b&gt;x&lt;/b&gt;</title><link>https://example.org/{i}</link>"
+        f"<description><![CDATA[{markup}]]></description></item>"
+        for i, markup in enumerate(HOSTILE_MARKUP)
+    )
+    atom = "".join(
+        f'<entry><title type="html">A{i}</title><id>urn:a:{i}</id><link href="/a/{i}"/>'
+        f'<content type="html"><![CDATA[{markup}]]></content></entry>'
+        for i, markup in enumerate(HOSTILE_MARKUP)
+    )
+    return (
+        rss(items)
+        + b"\n"
+        + (
+            '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom" '
+            f'xml:base="https://example.org/base/"><title>A</title><id>urn:f</id>{atom}</feed>'
+        ).encode()
+    )
+
+
+def read_both_ways(body: bytes, monkeypatch: pytest.MonkeyPatch) -> tuple[object, object]:
+    def read() -> object:
+        try:
+            return parse_feed(body, url=FEED_URL, fast=False)
+        except FeedParseError as error:
+            return f"error: {error.reason}"
+
+    ours = read()
+    with monkeypatch.context() as patched:
+        patched.setattr(feeds, "FEEDPARSER_OPTIONS", {})  # feedparser's defaults: sanitised, links resolved
+        sanitised = read()
+    return ours, sanitised
+
+
+def test_feedparser_is_called_without_its_sanitiser() -> None:
+    assert feeds.FEEDPARSER_OPTIONS == {"sanitize_html": False, "resolve_relative_uris": False}
+
+
+@pytest.mark.parametrize(
+    "body", [hostile_feed().split(b"\n")[0], hostile_feed().split(b"\n")[1]], ids=["rss", "atom"]
+)
+def test_hostile_markup_reads_the_same_without_the_sanitiser(
+    body: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ours, sanitised = read_both_ways(body, monkeypatch)
+    assert isinstance(ours, ParsedFeed) and len(ours.entries) == len(HOSTILE_MARKUP)
+    assert ours == sanitised
+    assert all("alert" not in e.summary and "bad()" not in e.summary for e in ours.entries)
+
+
+def test_inert_template_content_is_no_text() -> None:
+    """The one reading that differs from the sanitiser's: it strips a template's tags and keeps what they hold,
+    which a browser never shows."""
+    body = rss(
+        "<item><title>T</title><description>&lt;template&gt;tpl&lt;/template&gt;Text</description></item>"
+    )
+    assert parse_feed(body, url=FEED_URL, fast=False).entries[0].summary == "Text"
+
+
+def test_every_corpus_feed_reads_the_same_without_the_sanitiser(monkeypatch: pytest.MonkeyPatch) -> None:
+    differing = []
+    for path in corpus_feed_files():
+        ours, sanitised = read_both_ways(path.read_bytes(), monkeypatch)
+        if ours != sanitised:
+            differing.append(path.name)
+    assert differing == []
