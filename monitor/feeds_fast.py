@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import codecs
+import html
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -180,12 +181,15 @@ def _raw_entry(item: Any, element: Any, base_declared: bool) -> RawEntry | str:
         is_text = is_content or (
             (name in _SUMMARY_NAMES or name == "title") and namespace in _TEXT_NAMESPACES
         )
+        text = child.text
         if is_text and (problem := _text_problem(child, name)):
-            return problem
+            text = _xhtml_markup(child) if name != "title" else None
+            if text is None:
+                return problem
         if name in _SUMMARY_NAMES:
-            summaries.append((child.text or "").strip())
+            summaries.append((text or "").strip())
         elif is_content:
-            contents.append((child.text or "").strip())
+            contents.append((text or "").strip())
         elif name == "link" and namespace in _LINK_NAMESPACES:
             links.update(_link_target(child))
         elif name in ("guid", "id") and child.get("isPermaLink", "true") == "true" and guid_link is None:
@@ -219,6 +223,28 @@ def _text_problem(element: Any, name: str) -> str | None:
     if len(element):
         return f"markup inside {name} in an entry"
     return None
+
+
+_XHTML = "http://www.w3.org/1999/xhtml"
+
+
+def _xhtml_markup(element: Any) -> str | None:
+    """The markup of an Atom text construct of type xhtml as feedparser gives it: what its one XHTML div holds,
+    serialised without namespace prefixes; None for any other shape (feedparser then reads it)."""
+    if element.get("type", "").lower() != "xhtml" or element.get("src") is not None or len(element) != 1:
+        return None
+    div = element[0]
+    if div.tag != f"{{{_XHTML}}}div" or (element.text or "").strip() or (div.tail or "").strip():
+        return None
+    inner = etree.fromstring(etree.tostring(div))  # a copy, its own root: renamed without touching the feed
+    for node in inner.iter():
+        if not isinstance(node.tag, str) or etree.QName(node).namespace != _XHTML:
+            return None  # comments, or elements of other vocabularies (MathML, SVG): feedparser's own rules
+        node.tag = etree.QName(node).localname
+    etree.cleanup_namespaces(inner)
+    # The div's own leading text escaped: it is markup, as the serialised children and their tails are.
+    text = html.escape(inner.text or "", quote=False)
+    return text + "".join(etree.tostring(node, encoding=str, with_tail=True) for node in inner)
 
 
 def _link_target(element: Any) -> list[str]:

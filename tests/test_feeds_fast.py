@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import re
 from pathlib import Path
 
 import feedparser
@@ -55,6 +56,24 @@ OWN_FEEDS = {
         '<entry><title>X</title><id>urn:e:3</id><link href="https://example.org/e3"/>'
         '<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>Hi <b>there</b></p></div></content>'
         "</entry>"
+    ),
+    "atom-xhtml-prefixed": atom(
+        '<entry><title>P</title><id>urn:e:4</id><link href="https://example.org/e4"/>'
+        '<summary type="xhtml"><x:div xmlns:x="http://www.w3.org/1999/xhtml"><x:p>Sum <x:i>it</x:i></x:p>'
+        "<x:ul><x:li>one</x:li><x:li>two</x:li></x:ul>tail &amp; more<x:br/>end</x:div></summary></entry>"
+    ),
+    "atom-xhtml-title": atom(
+        '<entry><title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">T <b>i</b></div></title>'
+        '<id>urn:e:5</id><link href="https://example.org/e5"/><summary>S</summary></entry>'
+    ),
+    "atom-xhtml-svg": atom(
+        '<entry><title>S</title><id>urn:e:6</id><link href="https://example.org/e6"/>'
+        '<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>Drawn</p>'
+        '<svg xmlns="http://www.w3.org/2000/svg"><text>label</text></svg></div></content></entry>'
+    ),
+    "atom-xhtml-no-div": atom(
+        '<entry><title>N</title><id>urn:e:7</id><link href="https://example.org/e7"/>'
+        '<content type="xhtml"><p xmlns="http://www.w3.org/1999/xhtml">No wrapper</p></content></entry>'
     ),
     "rdf": (
         b'<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
@@ -116,7 +135,7 @@ def test_own_feeds_match_the_reference_or_fall_back(name: str) -> None:
 
 
 def test_plain_feeds_take_the_fast_path() -> None:
-    for name in ("rss", "rss-content-first", "atom", "rdf"):
+    for name in ("rss", "rss-content-first", "atom", "rdf", "atom-xhtml", "atom-xhtml-prefixed"):
         feed = parse_feed(OWN_FEEDS[name], url=FEED_URL)
         assert (name, feed.parser) == (name, "fast")
 
@@ -124,7 +143,9 @@ def test_plain_feeds_take_the_fast_path() -> None:
 @pytest.mark.parametrize(
     ("name", "reason"),
     [
-        ("atom-xhtml", "xhtml-typed content in an entry"),
+        ("atom-xhtml-title", "xhtml-typed title in an entry"),
+        ("atom-xhtml-svg", "xhtml-typed content in an entry"),
+        ("atom-xhtml-no-div", "xhtml-typed content in an entry"),
         ("relative-link-under-base", "a relative link under xml:base"),
         ("unescaped-ampersand", "not well-formed XML"),
     ],
@@ -353,3 +374,43 @@ MARKUP_PIECES = st.sampled_from(
 @given(st.lists(MARKUP_PIECES, max_size=12).map("".join))
 def test_plain_text_of_any_markup_is_htmlparsers(markup: str) -> None:
     assert _plain(markup) == text_only(markup)
+
+
+# XHTML text constructs: what the fast path serialises must read as feedparser's serialisation does.
+XHTML_PIECES = st.sampled_from(
+    [
+        "word",
+        " ",
+        "&amp; &lt;b&gt;",
+        "caf\u00e9",
+        "<p>para</p>",
+        "<br/>",
+        "<b>bold <i>both</i></b>",
+        '<a href="/rel?a=1&amp;b=2">link</a>',
+        "<ul><li>one</li><li>two</li></ul>",
+        "<div><span>in</span>after</div>",
+        "<h2>Head</h2>",
+        '<img src="x.png" alt="a"/>',
+        "<table><tr><td>cell</td></tr></table>",
+        "<pre>  spaced  </pre>",
+        "<blockquote>quoted</blockquote>",
+        "\n",
+    ]
+)
+
+
+@given(
+    st.lists(XHTML_PIECES, max_size=10).map("".join), st.sampled_from(["summary", "content"]), st.booleans()
+)
+def test_any_xhtml_text_reads_as_feedparser_reads_it(markup: str, element: str, prefixed: bool) -> None:
+    if prefixed:
+        markup = re.sub(r"<(/?)([a-z][a-z0-9]*)", r"<\1h:\2", markup)
+        div = f'<h:div xmlns:h="http://www.w3.org/1999/xhtml">{markup}</h:div>'
+    else:
+        div = f'<div xmlns="http://www.w3.org/1999/xhtml">{markup}</div>'
+    body = atom(
+        f'<entry><title>T</title><id>urn:e:1</id><link href="https://example.org/e1"/>'
+        f'<{element} type="xhtml">{div}</{element}></entry>'
+    )
+    feed = assert_same_as_reference(body)
+    assert isinstance(feed, ParsedFeed) and feed.parser == "fast"
