@@ -25,7 +25,7 @@ from monitor.store import Store
 
 
 def timed_read(
-    body: bytes, url: str, headers: Mapping[str, str], entry_details: bool
+    body: bytes, url: str, headers: Mapping[str, str], entry_details: bool = True
 ) -> tuple[ParsedFeed, tuple[float, ...]]:
     """``poll_read.read_feed`` in a worker, with when it ran and the CPU it took."""
     began, cpu = time.time(), time.process_time()

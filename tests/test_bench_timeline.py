@@ -54,6 +54,8 @@ def test_the_timed_read_is_the_workers_read_with_its_times() -> None:
     body = rss([Item("Wescam export", "https://e.org/1"), Item("Other", "https://e.org/2")])
     parsed, (began, ended, cpu) = timed_read(body, "https://e.org/feed", {})
     assert parsed == poll_read.read_feed(body, "https://e.org/feed", {})
+    bare, _ = timed_read(body, "https://e.org/feed", {}, False)
+    assert bare == poll_read.read_feed(body, "https://e.org/feed", {}, False) != parsed
     assert began <= ended and cpu >= 0
     cpu_now, waited = schedstat()
     assert cpu_now > 0 and waited >= 0
