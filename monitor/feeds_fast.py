@@ -53,6 +53,21 @@ _TEXT_NAMESPACES = _CONTENT_NAMESPACES | {
     "http://www.itunes.com/dtds/podcast-1.0.dtd",
     "http://search.yahoo.com/mrss/",
 }
+_DC = "http://purl.org/dc/elements/1.1/"
+_ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+_MEDIA = "http://search.yahoo.com/mrss/"
+_CONTENT_MODULE = "http://purl.org/rss/1.0/modules/content/"
+# How feedparser reads each element that may give an entry its summary (its handlers for them, by name and
+# namespace): a description (RSS, RSS 1.0, Dublin Core, Media RSS) or a summary (Atom, iTunes, none) becomes the
+# summary, or content when a summary came before and no content yet; an abstract is always a summary; content
+# (content:encoded, Atom's) marks the entry as having content; a body does not.
+_SUMMARY_ROLES: dict[tuple[str, str | None], str] = {
+    **{("description", ns): "summary-or-content" for ns in (None, _RSS1, _DC, _MEDIA)},
+    **{("summary", ns): "summary-or-content" for ns in (None, *_ATOM, _ITUNES)},
+    ("abstract", None): "summary",
+    **{("encoded", _CONTENT_MODULE): "content", ("fullitem", None): "content", ("body", None): "body"},
+    **{("content", ns): "content" for ns in (None, *_ATOM)},
+}
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _TEXT_TYPES = frozenset({"html", "text", "text/html", "text/plain", "escaped"})
 _PUBLISHED_NAMES = frozenset({"pubdate", "published", "issued"})
@@ -98,8 +113,9 @@ def parse_vetted(body: bytes, http_charset: str | None = None) -> RawFeed | str:
         return f"fast parser found {len(items)} entries for {len(elements)} item/entry elements"
     entries = []
     base_declared = b"xml:base" in body
-    for item, element in zip(items, elements, strict=True):
-        entry = _raw_entry(item, element, base_declared)
+    content_seen = _content_seen_before(root, elements[0])
+    for index, (item, element) in enumerate(zip(items, elements, strict=True)):
+        entry = _raw_entry(item, element, base_declared, content_seen if index == 0 else False)
         if isinstance(entry, str):
             return entry
         entries.append(entry)
@@ -160,15 +176,17 @@ def _codec(label: str) -> str | None:
         return None
 
 
-def _raw_entry(item: Any, element: Any, base_declared: bool) -> RawEntry | str:
+def _raw_entry(item: Any, element: Any, base_declared: bool, content_seen: bool | None) -> RawEntry | str:
     """One entry: link, id, title and author from fastfeedparser; summary and dates read as feedparser does.
 
     fastfeedparser shortens and re-flows its descriptions and parses dates its own way, so those two come
     from the element itself, with feedparser's own date parser and its rule that the first of summary or
     content in document order is the summary.
     """
-    summaries: list[str] = []
-    contents: list[str] = []
+    texts: list[
+        tuple[str, int, str]
+    ] = []  # (role, depth, text) of the summary and content elements, in order
+    others: list[str] = []  # summary-named elements feedparser has no handler for
     links: set[str] = set()
     guid_link = None
     published = updated = None
@@ -186,10 +204,13 @@ def _raw_entry(item: Any, element: Any, base_declared: bool) -> RawEntry | str:
             text = _xhtml_markup(child) if name != "title" else None
             if text is None:
                 return problem
-        if name in _SUMMARY_NAMES:
-            summaries.append((text or "").strip())
+        role = _SUMMARY_ROLES.get((name, namespace)) if name in _SUMMARY_NAMES or is_content else None
+        if role is not None:
+            texts.append((role, _depth(child, element), (text or "").strip()))
+        elif name in _SUMMARY_NAMES:
+            others.append((text or "").strip())
         elif is_content:
-            contents.append((text or "").strip())
+            return f"{name} element in {namespace} in an entry"
         elif name == "link" and namespace in _LINK_NAMESPACES:
             links.update(_link_target(child))
         elif name in ("guid", "id") and child.get("isPermaLink", "true") == "true" and guid_link is None:
@@ -198,7 +219,9 @@ def _raw_entry(item: Any, element: Any, base_declared: bool) -> RawEntry | str:
             published = _feedparser_date(child.text) or published
         elif name in _UPDATED_NAMES:
             updated = _feedparser_date(child.text) or updated
-    if len(set(summaries)) > 1:
+    summary = feedparser_summary(texts, bool(content_seen))
+    unsure = content_seen is None and feedparser_summary(texts, True) != summary
+    if unsure or any(other != summary for other in others):
         return "several different summaries in an entry"
     if len(links) > 1 or "" in links:
         return "several alternate links, or an empty one, in an entry"
@@ -209,10 +232,73 @@ def _raw_entry(item: Any, element: Any, base_declared: bool) -> RawEntry | str:
         link=link,
         guid=_text_or_none(item.get("id")),
         title=_text(item.get("title")),
-        summary=(summaries or contents or [""])[0],
+        summary=summary,
         published=published or updated,
         author=_text_or_none(item.get("author")),
     )
+
+
+def feedparser_summary(texts: list[tuple[str, int, str]], has_content: bool = False) -> str:
+    """The summary the pipeline takes from feedparser's reading of an entry (its summary, else its first
+    non-empty content), from the entry's summary and content elements in document order: (role in
+    ``_SUMMARY_ROLES``, depth under the entry, text). ``has_content``: whether content counts as seen already
+    when the entry starts.
+
+    A summary read as the summary replaces an earlier one unless that one sat shallower; one that comes after
+    a summary and before any content is read as content instead; content ends by becoming the summary when there
+    is none yet (outside the depth bookkeeping, so that a later summary replaces it whatever its depth)."""
+    summary: str | None = None
+    summary_depth: int | None = None
+    contents: list[str] = []
+    for role, depth, text in texts:
+        if role == "summary-or-content" and summary is not None and not has_content:
+            role = "content"
+        if role in ("summary", "summary-or-content"):
+            if summary_depth is None or depth <= summary_depth:
+                summary, summary_depth = text, depth
+            continue
+        has_content = has_content or role == "content"
+        contents.append(text)
+        if summary is None:
+            summary = text
+    return summary or next((text for text in contents if text), "")
+
+
+def _content_seen_before(root: Any, first: Any) -> bool | None:
+    """Whether feedparser counts content as seen when the first entry starts: it clears that mark at the end of
+    each entry, not at the start of the first, so the feed's own elements can leave it set (a podcast's
+    itunes:summary and then its description, the second read as content). None when elements feedparser may
+    read in another context (an image's, say) could have set it: the first entry's summary is then trusted
+    only if it is the same either way."""
+    channel = next(root.iter("{*}channel"), root)
+    feed_summary = content_seen = False
+    for node in root.iter():
+        if node is first:
+            return content_seen
+        if not isinstance(node.tag, str):
+            continue
+        qname = etree.QName(node)
+        role = _SUMMARY_ROLES.get((qname.localname.lower(), qname.namespace))
+        if role is None:
+            continue
+        if node.getparent() is not channel:
+            return None
+        if role == "content":
+            feed_summary = content_seen = True  # its text is copied to the feed's summary when it has none
+        elif role == "body":
+            feed_summary = True
+        elif role == "summary-or-content" and feed_summary and not content_seen:
+            content_seen = True
+        elif role == "summary-or-content" and qname.localname.lower() == "summary":
+            feed_summary = True  # a description of the feed is its subtitle, not its summary
+    return content_seen
+
+
+def _depth(node: Any, entry: Any) -> int:
+    depth = 0
+    while node is not entry:
+        node, depth = node.getparent(), depth + 1
+    return depth
 
 
 def _text_problem(element: Any, name: str) -> str | None:
