@@ -50,6 +50,8 @@ def parse_feed(
     body, start = _prepared(body, url)
     if start.startswith((b"{", b"[")):
         return _parse_json_feed(body, url)
+    if _html_page(body, start):
+        raise FeedParseError(url, NOT_A_FEED_BUT_HTML)
     parsed = _parse_xml_feed(body, url, headers or {}, start)
     return dataclasses.replace(parsed, fallback=quick) if quick else parsed
 
@@ -114,6 +116,29 @@ def _significant_start(body: bytes) -> bytes:
     return head.lstrip().lower()
 
 
+NOT_A_FEED_BUT_HTML = "not a feed: looks like an HTML page"
+# What could make feedparser read a document that looks like HTML as a feed after all, wherever it sits: a
+# feed's element, a feed format's namespace, the Netscape RSS doctype.
+_FEED_MARKERS = (
+    b"<rss",
+    b"<feed",
+    b"<rdf",
+    b"purl.org/rss",
+    b"netscape.com",
+    b"w3.org/2005/atom",
+    b"purl.org/atom",
+)
+
+
+def _html_page(body: bytes, start: bytes) -> bool:
+    """Whether the document is an HTML page with nothing in it feedparser could read as a feed: feedparser
+    would only spend a loose parse of the whole page (11 ms a page on the farm's) to come to the same answer."""
+    if not _looks_like_html(start):
+        return False
+    lowered = body.lower()
+    return not any(marker in lowered for marker in _FEED_MARKERS)
+
+
 def _looks_like_html(start: bytes) -> bool:
     return start.startswith((b"<!doctype html", b"<html")) or (b"<html" in start and b"<rss" not in start)
 
@@ -161,7 +186,7 @@ def _parse_xml_feed(body: bytes, url: str, headers: Mapping[str, str], start: by
     except Exception as exc:  # feedparser is a large parser of hostile input: any crash means "not a feed"
         raise FeedParseError(url, f"unparseable: {type(exc).__name__}: {exc}") from exc
     if not parsed.version and _looks_like_html(start):
-        raise FeedParseError(url, "not a feed: looks like an HTML page")
+        raise FeedParseError(url, NOT_A_FEED_BUT_HTML)
     problem = _bozo_reason(parsed)
     # A broken document can leave an "entry" with nothing in it: that is debris, not news.
     entries = tuple(e for e in (_xml_entry(item, url) for item in parsed.entries) if _has_content(e))

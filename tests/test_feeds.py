@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from monitor import feeds
 from monitor.errors import FeedParseError
 from monitor.feeds import MAX_DECOMPRESSED, canonical_url, parse_feed
 from monitor.models import ParsedFeed
+from tests.corpus import corpus
 from tests.feed_documents import FEED_URL, corpus_feed, corpus_feed_files, rss
 
 
@@ -380,3 +382,56 @@ def test_every_corpus_feed_reads_the_same_without_the_sanitiser(monkeypatch: pyt
         if ours != sanitised:
             differing.append(path.name)
     assert differing == []
+
+
+# ---- HTML pages: told apart without feedparser's loose parse, with feedparser's answer ---------------------
+
+
+def html_documents() -> list[bytes]:
+    pages = sorted(corpus("articles", "scrapinghub-aeb").glob("*.html.gz"))
+    assert pages, "the corpus's article pages are missing"
+    return [gzip.decompress(p.read_bytes()) for p in pages] + [
+        p.read_bytes() for p in corpus_feed_files() if p.suffix in (".html", ".htm")
+    ]
+
+
+def feedparsers_answer(body: bytes) -> object:
+    """What feedparser's reading of the document gives, as the pipeline read every document before."""
+    prepared, start = feeds._prepared(body, FEED_URL)
+    try:
+        return feeds._parse_xml_feed(prepared, FEED_URL, {}, start)
+    except FeedParseError as error:
+        return error.reason
+
+
+def our_answer(body: bytes) -> object:
+    try:
+        return dataclasses.replace(parse_feed(body, url=FEED_URL), fallback=None)
+    except FeedParseError as error:
+        return error.reason
+
+
+def test_every_corpus_html_page_gets_feedparsers_answer() -> None:
+    documents = html_documents()
+    assert len(documents) > 150
+    told_apart = [body for body in documents if feeds._html_page(*feeds._prepared(body, FEED_URL))]
+    assert len(told_apart) > 150  # the pages feedparser no longer reads
+    for body in documents:
+        assert our_answer(body) == feedparsers_answer(body)
+
+
+@pytest.mark.parametrize(
+    "inside",
+    [
+        '<rss version="2.0"><channel><title>T</title><item><title>I</title><link>https://e.org/i</link></item>'
+        "</channel></rss>",
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title><entry><title>E</title>'
+        '<link href="https://e.org/e"/></entry></feed>',
+        '<div xmlns:rss="http://purl.org/rss/1.0/"><item><title>I</title></item></div>',
+    ],
+    ids=["rss", "atom", "rss1-namespace"],
+)
+def test_a_page_with_a_feed_inside_is_still_read_by_feedparser(inside: str) -> None:
+    body = f"<!DOCTYPE html><html><head><title>P</title></head><body>{inside}</body></html>".encode()
+    assert not feeds._html_page(*feeds._prepared(body, FEED_URL))
+    assert our_answer(body) == feedparsers_answer(body)
