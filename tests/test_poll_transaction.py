@@ -310,3 +310,30 @@ def test_every_sqlite_connection_of_a_store_lets_the_wal_gather_many_polls_befor
     assert wal.stat().st_size > 200 * 3000
     store.housekeeping()
     assert wal.stat().st_size == 0
+
+
+def test_a_key_stored_as_another_articles_alias_is_known(store: Store) -> None:
+    from monitor.models import Article, Finding
+
+    article = Article(
+        feed="wire",
+        key="https://news.example/story",
+        aliases=("https://news.google.com/rss/articles/CBMiXYZ",),
+        url="https://news.example/story",
+        guid=None,
+        title="Wescam sensors",
+        summary="Found on drones",
+        text="",
+        published=NOW,
+        first_seen=NOW,
+    )
+    store.save_articles([Finding(article, (), False)], {}, now=NOW)
+    keys = [
+        "https://news.google.com/rss/articles/CBMiXYZ",
+        "https://news.example/story",
+        "https://news.example/new",
+    ]
+    unseen, stored = store.known_entries(keys)
+    assert unseen == {"https://news.example/new"}
+    assert set(stored) == {"https://news.example/story"}
+    assert stored["https://news.example/story"].title == "Wescam sensors"

@@ -9,7 +9,19 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, bindparam, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Row,
+    bindparam,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
@@ -55,11 +67,15 @@ from monitor.store.tables import (
 
 SEEN_CHECK_BATCH = 500
 _ENTRY_COLUMNS = (articles.c.key, articles.c.title, articles.c.summary, articles.c.updated_at)
-_KNOWN = select(*_ENTRY_COLUMNS, articles.c.published_at).where(
-    articles.c.key.in_(bindparam("keys", expanding=True))
-)
-_KNOWN_ALIASES = select(article_aliases.c.key).where(
-    article_aliases.c.key.in_(bindparam("keys", expanding=True))
+# The stored articles among the keys, and the keys stored as another article's alias (``stored`` 0: no text),
+# in one statement: one round through the driver a poll instead of two.
+_KNOWN = union_all(
+    select(*_ENTRY_COLUMNS, articles.c.published_at, literal(1).label("stored")).where(
+        articles.c.key.in_(bindparam("keys", expanding=True))
+    ),
+    select(article_aliases.c.key, null(), null(), null(), null(), literal(0)).where(
+        article_aliases.c.key.in_(bindparam("keys", expanding=True))
+    ),
 )
 
 
@@ -223,8 +239,10 @@ class Store:
             for start in range(0, len(wanted), SEEN_CHECK_BATCH):
                 batch = wanted[start : start + SEEN_CHECK_BATCH]
                 for row in conn.execute(_KNOWN, {"keys": batch}):
-                    found[row.key] = StoredEntry(row.title, row.summary, row.updated_at, row.published_at)
-                seen.update(conn.scalars(_KNOWN_ALIASES, {"keys": batch}))
+                    if row.stored:
+                        found[row.key] = StoredEntry(row.title, row.summary, row.updated_at, row.published_at)
+                    else:
+                        seen.add(row.key)
         return set(wanted) - seen - found.keys(), found
 
     def unseen(self, keys: Iterable[str]) -> set[str]:
