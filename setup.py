@@ -8,7 +8,7 @@ module gives static types to the compiled build only (extension types, typed att
 from Cython.Build import cythonize
 from setuptools import setup
 
-COMPILED = ["clauses", "engine", "fold", "reference", "scan", "snippets", "stems"]
+COMPILED = ["clauses", "engine", "fold", "langid_walk", "reference", "scan", "snippets", "stems"]
 
 setup(
     ext_modules=cythonize(

@@ -1,0 +1,20 @@
+# Static types for langid_walk.py where it is compiled (setup.py); langid_walk.py stays the plain Python source.
+# The walk and the tally run on C integers over typed views of the model's arrays (mapped read-only from the
+# cache file), of the text's bytes and of their own arrays; indexes stay bounds-checked, so that a damaged
+# array raises IndexError instead of reading outside it.
+
+cimport cython
+
+
+@cython.locals(reached="int[::1]", count=Py_ssize_t, state=Py_ssize_t, index=Py_ssize_t, feature=int)
+cpdef dict walk(
+    const unsigned int[::1] nextmove, const unsigned int[::1] rowbase, const int[::1] output,
+    const unsigned char[::1] text,
+)
+
+
+@cython.locals(
+    size=Py_ssize_t, mask=Py_ssize_t, keys="int[::1]", times="int[::1]", first="int[::1]",
+    distinct=Py_ssize_t, index=Py_ssize_t, feature=Py_ssize_t, place=Py_ssize_t,
+)
+cdef dict _tally(int[::1] reached, Py_ssize_t count)
