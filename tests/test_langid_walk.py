@@ -1,6 +1,7 @@
 """The compiled walk that counts a text's features for the language detector (monitor/match/langid_walk.py) gives
 py3langid's own counts (``visit_counts``), in the same order, compiled and run as plain Python, on every corpus
-sentence and article and on hostile bytes; and detection through it answers as py3langid's own identifier does."""
+sentence and article and on hostile bytes; the scores' rows are widened from float16 to the same float32 numbers
+as numpy's; and detection through both answers as py3langid's own identifier does, to the last bit."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from py3langid.langid import MODEL_FILE, LanguageIdentifier, visit_counts
 
@@ -32,20 +34,32 @@ def stock() -> Any:
 
 
 @pytest.fixture(scope="module")
-def cached(tmp_path_factory: pytest.TempPathFactory) -> Identifier:
-    return load_identifier(tmp_path_factory.mktemp("cache"))
+def cache_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cache")
 
 
 @pytest.fixture(scope="module")
-def source_walk() -> Walk:
-    """``walk`` from langid_walk.py itself, run as plain Python beside the compiled module."""
+def cached(cache_folder: Path) -> Identifier:
+    return load_identifier(cache_folder)
+
+
+@pytest.fixture(scope="module")
+def source() -> types.ModuleType:
+    """langid_walk.py itself, run as plain Python beside the compiled module."""
     path = Path(langid_walk.__file__).with_name("langid_walk.py")
     spec = importlib.util.spec_from_file_location("langid_walk_source", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert isinstance(module.walk, types.FunctionType)  # Python bytecode, not the extension's
-    walk: Walk = module.walk
+    assert (
+        isinstance(module.walk, types.FunctionType) and not module.COMPILED
+    )  # bytecode, not the extension's
+    return module
+
+
+@pytest.fixture(scope="module")
+def source_walk(source: types.ModuleType) -> Walk:
+    walk: Walk = source.walk
     return walk
 
 
@@ -90,7 +104,7 @@ def arrays(identifier: Identifier) -> tuple[Any, Any, Any]:
 def test_the_walk_is_the_compiled_one_when_built() -> None:
     """setup.py compiles langid_walk (tests/test_match_compiled.py checks its whole COMPILED list the same way)."""
     assert langid_walk.__file__.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)), langid_walk.__file__
-    assert not isinstance(langid_walk.walk, types.FunctionType)
+    assert not isinstance(langid_walk.walk, types.FunctionType) and langid_walk.COMPILED
 
 
 def test_every_corpus_sentence_and_article_gets_py3langids_counts_in_its_order(
@@ -178,3 +192,44 @@ def test_detect_language_answers_as_before_on_every_corpus_text(stock: Any, cach
     for text in islice(texts, 0, None, 7):  # the confidence too, to the last bit
         assert cached.classify(text) == stock.classify(text)
     assert cached.rank(texts[0]) == stock.rank(texts[0])
+
+
+def test_every_float16_is_widened_to_numpys_float32(source: types.ModuleType) -> None:
+    """All 65,536 bit patterns: zeros, subnormals, normals, infinities and NaNs with their payloads."""
+    half = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16)
+    expected = half.view(np.float16).astype(np.float32).view(np.uint32).tolist()
+    assert [langid_walk.float_bits(bits) for bits in half.tolist()] == expected
+    assert [source.float_bits(bits) for bits in half.tolist()] == expected
+    table = half.reshape(-1, 128)
+    features = np.array([511, 0, 7, 256, 7], dtype=np.intp)
+    rows = table[features].view(np.float16).astype(np.float32).view(np.uint32).reshape(-1).tolist()
+    for module in (langid_walk, source):
+        assert module.float_rows(half.data, features.data, 128).tolist() == rows
+    with pytest.raises(IndexError):  # a feature beyond the table
+        langid_walk.float_rows(half.data, np.array([512], dtype=np.intp).data, 128)
+
+
+def test_the_scores_are_py3langids_to_the_last_bit(
+    stock: Any, cached: Identifier, cache_folder: Path
+) -> None:
+    """The product on rows widened by ``float_rows`` against py3langid's own ``_sparse_score``, on every corpus
+    sentence and every tenth article; and with the languages restricted (``set_languages``: the table's columns
+    copied)."""
+    texts = sentences() + article_samples()[::10]
+    table = cached.nb_ptc
+    assert table.dtype == np.float16
+    for text in texts:
+        visits = langid_walk.count_features(*arrays(cached), cached._encode(text))
+        assert visits is not None
+        ours, theirs = (
+            cached._sparse_score(visits, table),
+            LanguageIdentifier._sparse_score(cached, visits, table),
+        )
+        assert ours.tobytes() == theirs.tobytes(), text
+    restricted = load_identifier(cache_folder)
+    limited = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    for identifier in (restricted, limited):
+        identifier.set_languages(["en", "fr", "de", "tr"])
+    assert [restricted.classify(text) for text in texts[::20]] == [
+        limited.classify(text) for text in texts[::20]
+    ]

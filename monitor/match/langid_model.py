@@ -34,7 +34,7 @@ from typing import Any, Literal
 import numpy as np
 from py3langid.langid import MODEL_DIR, MODEL_FILE, RAW_FLOOR, LanguageIdentifier
 
-from .langid_walk import OUTPUT_FORMAT, ROWBASE_FORMAT, as_walk_array, count_features
+from .langid_walk import COMPILED, OUTPUT_FORMAT, ROWBASE_FORMAT, as_walk_array, count_features, float_rows
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,8 @@ _MAPPED: list[mmap.mmap] = []  # the files this process maps, for ``release_page
 
 class Identifier(LanguageIdentifier):  # type: ignore[misc]  # py3langid has no type hints
     """py3langid's identifier, its features counted by ``langid_walk.count_features`` instead of py3langid's
-    ``visit_counts``: the same counts, scored by the library's own code."""
+    ``visit_counts`` (the same counts) and the rows of their scores widened by ``langid_walk.float_rows`` (the
+    same numbers); the rest is the library's own code."""
 
     _rowbase: Sequence[int]
     tk_output: Sequence[int]
@@ -68,6 +69,21 @@ class Identifier(LanguageIdentifier):  # type: ignore[misc]  # py3langid has no 
             scores: np.ndarray[Any, Any] = self._sparse_score(visits, self.nb_ptc)
             return scores
         return np.full(len(self.nb_classes), 0.0 if self._norm_probs else RAW_FLOOR, dtype=np.float32)
+
+    def _sparse_score(self, visits: Mapping[int, int], table: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """py3langid's ``_sparse_score``, ``log1p(counts) @ table[features] + nb_pc``, the float16 rows of the
+        table widened to float32 by the compiled ``float_rows`` instead of by numpy within the product: the same
+        float32 numbers in the same product, so the same scores to the last bit (tests/test_langid_walk.py)."""
+        if not (COMPILED and table.dtype == np.float16 and table.ndim == 2 and table.flags.c_contiguous):
+            scores: np.ndarray[Any, Any] = super()._sparse_score(visits, table)
+            return scores
+        features = np.fromiter(visits.keys(), dtype=np.intp, count=len(visits))
+        counts = np.fromiter(visits.values(), dtype=np.float32, count=len(visits))
+        width = table.shape[1]
+        bits = float_rows(table.reshape(-1).view(np.uint16).data, features.data, width)
+        rows = np.frombuffer(bits, dtype=np.float32).reshape(len(visits), width)
+        product: np.ndarray[Any, Any] = np.log1p(counts) @ rows + self.nb_pc
+        return product
 
 
 def source_model() -> Path:

@@ -1,7 +1,7 @@
 # Static types for langid_walk.py where it is compiled (setup.py); langid_walk.py stays the plain Python source.
-# The walk and the tally run on C integers over typed views of the model's arrays (mapped read-only from the
-# cache file), of the text's bytes and of their own arrays; indexes stay bounds-checked, so that a damaged
-# array raises IndexError instead of reading outside it.
+# The walk, the tally and the widening of the scores' rows run on C integers over typed views of the model's
+# arrays (mapped read-only from the cache file), of the text's bytes and of their own arrays; indexes stay
+# bounds-checked, so that a damaged array raises IndexError instead of reading outside it.
 
 cimport cython
 
@@ -18,3 +18,11 @@ cpdef dict walk(
     distinct=Py_ssize_t, index=Py_ssize_t, feature=Py_ssize_t, place=Py_ssize_t,
 )
 cdef dict _tally(int[::1] reached, Py_ssize_t count)
+
+
+@cython.locals(into="unsigned int[::1]", row=Py_ssize_t, start=Py_ssize_t, column=Py_ssize_t)
+cpdef object float_rows(const unsigned short[::1] half_bits, const Py_ssize_t[::1] features, Py_ssize_t width)
+
+
+@cython.locals(sign=cython.uint, exponent=cython.uint, mantissa=cython.uint, shift=cython.uint)
+cpdef unsigned int float_bits(unsigned int half) noexcept
