@@ -140,12 +140,25 @@ def test_a_small_automaton_counts_as_written_by_hand(source_walk: Walk) -> None:
         assert walk(nextmove, rowbase, output, b"") is None
 
 
-def test_a_damaged_automaton_raises_instead_of_reading_outside_its_arrays(source_walk: Walk) -> None:
-    nextmove = array("I", [5] * 256)  # state 5 has no row start: a damaged model
-    rowbase, output = array("I", [0]), array("i", [-1])
+@pytest.mark.parametrize(
+    "nextmove, rowbase, output",
+    [
+        (array("I", [5] * 256), array("I", [0]), array("i", [-1])),  # a next state that is not one
+        (array("I", [0] * 256), array("I", [1 << 20]), array("i", [-1])),  # a row start past the moves
+        (array("I", [1] * 256), array("I", [0, 0]), array("i", [-1])),  # a state with no output
+        (array("I"), array("I"), array("i")),  # no states at all
+    ],
+    ids=["next-state", "row-start", "no-output", "empty"],
+)
+def test_a_damaged_automaton_raises_instead_of_reading_outside_its_arrays(
+    source_walk: Walk, nextmove: array[int], rowbase: array[int], output: array[int]
+) -> None:
+    """The compiled module does not have Cython check each index (its first line): the walk checks what it
+    reads from the automaton."""
     for walk in (langid_walk.walk, source_walk):
         with pytest.raises(IndexError):
             walk(nextmove, rowbase, output, b"ab")
+        assert walk(nextmove, rowbase, output, b"") is None  # nothing read
 
 
 def test_the_identifiers_arrays_are_those_the_walk_is_compiled_for(
@@ -195,18 +208,17 @@ def test_detect_language_answers_as_before_on_every_corpus_text(stock: Any, cach
 
 
 def test_every_float16_is_widened_to_numpys_float32(source: types.ModuleType) -> None:
-    """All 65,536 bit patterns: zeros, subnormals, normals, infinities and NaNs with their payloads."""
+    """All 65,536 bit patterns (zeros, subnormals, normals, infinities, NaNs with their payloads), as a table of
+    512 rows taken whole, then some rows in another order and twice."""
     half = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16)
-    expected = half.view(np.float16).astype(np.float32).view(np.uint32).tolist()
-    assert [langid_walk.float_bits(bits) for bits in half.tolist()] == expected
-    assert [source.float_bits(bits) for bits in half.tolist()] == expected
     table = half.reshape(-1, 128)
-    features = np.array([511, 0, 7, 256, 7], dtype=np.intp)
-    rows = table[features].view(np.float16).astype(np.float32).view(np.uint32).reshape(-1).tolist()
+    for features in (np.arange(512, dtype=np.intp), np.array([511, 0, 7, 256, 7], dtype=np.intp)):
+        expected = table[features].view(np.float16).astype(np.float32).view(np.uint32).reshape(-1).tolist()
+        for module in (langid_walk, source):
+            assert module.float_rows(half.data, features.data, 128).tolist() == expected
     for module in (langid_walk, source):
-        assert module.float_rows(half.data, features.data, 128).tolist() == rows
-    with pytest.raises(IndexError):  # a feature beyond the table
-        langid_walk.float_rows(half.data, np.array([512], dtype=np.intp).data, 128)
+        with pytest.raises(IndexError):  # a row beyond the table
+            module.float_rows(half.data, np.array([3, 512], dtype=np.intp).data, 128)
 
 
 def test_the_scores_are_py3langids_to_the_last_bit(

@@ -1,3 +1,4 @@
+# cython: boundscheck=False, wraparound=False
 """The features of a text for the language detector: py3langid's walk of its model's automaton over the text's
 UTF-8 bytes, counting each feature (an n-gram of bytes) the walk reaches; compiled (setup.py).
 
@@ -14,6 +15,10 @@ the model's cache file, ``langid_model``) and py3langid's own loop otherwise.
 
 ``float_rows`` widens the rows of the model's float16 scores that a text's features select to float32, exactly,
 for the product that scores them; numpy widens them inside the product, the same numbers, several times slower.
+
+Compiled, indexes are not checked by Cython at each access (the first line: a check at each number kept the
+compiler from turning ``float_rows``'s loop into vector instructions); each function checks what it reads from
+its arguments instead, so that a damaged model raises IndexError rather than reading outside its arrays.
 """
 
 from __future__ import annotations
@@ -33,11 +38,19 @@ NEXTMOVE_FORMAT, ROWBASE_FORMAT, OUTPUT_FORMAT = "I", "I", "i"
 def walk(nextmove: Any, rowbase: Any, output: Any, text: Any) -> dict[int, int] | None:
     """Each feature the automaton reaches over the bytes of ``text``, with how often, in the order first
     reached; None when it reaches none (py3langid's ``visit_counts``)."""
+    states, moves = min(len(rowbase), len(output)), len(nextmove)
+    if len(text) and not states:
+        raise IndexError("the automaton has no states")
     reached = array("i", bytes(4 * len(text)))  # the features reached, in order: at most one a byte
     count = 0
     state = 0
     for index in range(len(text)):
-        state = nextmove[rowbase[state] + text[index]]
+        move = rowbase[state] + text[index]
+        if move >= moves:
+            raise IndexError(f"state {state}'s row is not in the automaton")
+        state = nextmove[move]
+        if state >= states:
+            raise IndexError(f"state {state} is not in the automaton")
         feature = output[state]
         if feature >= 0:
             reached[count] = feature
@@ -70,14 +83,23 @@ def _tally(reached: Any, count: int) -> dict[int, int]:
 
 def float_rows(half_bits: Any, features: Any, width: int) -> array[int]:
     """Rows ``features`` of a table of ``width`` float16 columns (``half_bits``: its bits, row after row) as the
-    bits of float32 numbers, row after row: the same values, exactly (numpy's own conversion is several times
-    slower, and is what py3langid's scoring spends most of its time in)."""
+    bits of float32 numbers, row after row: the same values, exactly."""
     rows = array("I", bytes(4 * len(features) * width))
     into = rows  # where it is compiled: a typed view of the array
+    height = len(half_bits) // width
     for row in range(len(features)):
-        start = features[row] * width
-        for column in range(width):
-            into[row * width + column] = float_bits(half_bits[start + column])
+        feature = features[row]
+        if feature < 0 or feature >= height:
+            raise IndexError(f"row {feature} is not in the table")
+        start, at = feature * width, row * width
+        special = 0
+        for column in range(width):  # as normal numbers: the exponent's bias from 15 to 127
+            half = half_bits[start + column]
+            into[at + column] = (half & 0x8000) << 16 | ((half & 0x7FFF) + 0x1C000) << 13
+            special |= ((half & 0x7C00) == 0) | ((half & 0x7C00) == 0x7C00)
+        if special:  # a zero, subnormal, infinity or NaN in the row: each number on its own
+            for column in range(width):
+                into[at + column] = float_bits(half_bits[start + column])
     return rows
 
 
