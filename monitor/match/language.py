@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from itertools import islice
 from typing import Any
 
 from .stems import STEMMERS
@@ -203,7 +202,7 @@ def release_model_pages() -> None:
 def detect_language(*texts: str) -> str | None:
     """The ISO 639-1 code of the language of ``texts`` (title, summary, body), or None when unsure."""
     sample = " ".join(text for text in texts if text)[:SAMPLE_CHARS]
-    if len(list(islice(filter(str.isalpha, sample), MIN_LETTERS))) < MIN_LETTERS:  # stops at enough letters
+    if sum(char.isalpha() for char in sample) < MIN_LETTERS:
         return None
     language, probability = _identifier().classify(sample)
     return str(language) if probability >= MIN_CONFIDENCE else None
