@@ -215,10 +215,18 @@ def test_every_float16_is_widened_to_numpys_float32(source: types.ModuleType) ->
     for features in (np.arange(512, dtype=np.intp), np.array([511, 0, 7, 256, 7], dtype=np.intp)):
         expected = table[features].view(np.float16).astype(np.float32).view(np.uint32).reshape(-1).tolist()
         for module in (langid_walk, source):
-            assert module.float_rows(half.data, features.data, 128).tolist() == expected
+            into = np.empty(len(features) * 128, dtype=np.uint32)
+            module.float_rows(half.data, features.data, 128, into.data)
+            assert into.tolist() == expected
     for module in (langid_walk, source):
         with pytest.raises(IndexError):  # a row beyond the table
-            module.float_rows(half.data, np.array([3, 512], dtype=np.intp).data, 128)
+            module.float_rows(
+                half.data, np.array([3, 512], dtype=np.intp).data, 128, np.empty(256, np.uint32).data
+            )
+        with pytest.raises(ValueError):  # no room for the rows
+            module.float_rows(
+                half.data, np.array([3, 5], dtype=np.intp).data, 128, np.empty(255, np.uint32).data
+            )
 
 
 def test_the_scores_are_py3langids_to_the_last_bit(

@@ -79,9 +79,13 @@ class Identifier(LanguageIdentifier):  # type: ignore[misc]  # py3langid has no 
             return scores
         features = np.fromiter(visits.keys(), dtype=np.intp, count=len(visits))
         counts = np.fromiter(visits.values(), dtype=np.float32, count=len(visits))
-        width = table.shape[1]
-        bits = float_rows(table.reshape(-1).view(np.uint16).data, features.data, width)
-        rows = np.frombuffer(bits, dtype=np.float32).reshape(len(visits), width)
+        rows = np.empty((len(visits), table.shape[1]), dtype=np.float32)
+        float_rows(
+            table.reshape(-1).view(np.uint16).data,
+            features.data,
+            table.shape[1],
+            rows.reshape(-1).view(np.uint32).data,
+        )
         product: np.ndarray[Any, Any] = np.log1p(counts) @ rows + self.nb_pc
         return product
 

@@ -23,10 +23,12 @@ cdef dict _tally(int[::1] reached, Py_ssize_t count)
 
 
 @cython.locals(
-    into="unsigned int[::1]", height=Py_ssize_t, row=Py_ssize_t, feature=Py_ssize_t, start=Py_ssize_t,
-    at=Py_ssize_t, special=cython.uint, column=Py_ssize_t, half=cython.uint,
+    height=Py_ssize_t, row=Py_ssize_t, feature=Py_ssize_t, start=Py_ssize_t, at=Py_ssize_t, special=cython.uint,
+    column=Py_ssize_t, half=cython.uint,
 )
-cpdef object float_rows(const unsigned short[::1] half_bits, const Py_ssize_t[::1] features, Py_ssize_t width)
+cpdef void float_rows(
+    const unsigned short[::1] half_bits, const Py_ssize_t[::1] features, Py_ssize_t width, unsigned int[::1] into
+)
 
 
 @cython.locals(sign=cython.uint, exponent=cython.uint, mantissa=cython.uint, shift=cython.uint)

@@ -81,11 +81,12 @@ def _tally(reached: Any, count: int) -> dict[int, int]:
     return {keys[first[index]]: times[first[index]] for index in range(distinct)}
 
 
-def float_rows(half_bits: Any, features: Any, width: int) -> array[int]:
-    """Rows ``features`` of a table of ``width`` float16 columns (``half_bits``: its bits, row after row) as the
-    bits of float32 numbers, row after row: the same values, exactly."""
-    rows = array("I", bytes(4 * len(features) * width))
-    into = rows  # where it is compiled: a typed view of the array
+def float_rows(half_bits: Any, features: Any, width: int, into: Any) -> None:
+    """Rows ``features`` of a table of ``width`` float16 columns (``half_bits``: its bits, row after row), written
+    into ``into`` (as long as they are, and not zeroed beforehand: numpy's ``empty``) as the bits of float32
+    numbers, row after row: the same values, exactly."""
+    if len(into) != len(features) * width:
+        raise ValueError(f"{len(into)} places for {len(features)} rows of {width}")
     height = len(half_bits) // width
     for row in range(len(features)):
         feature = features[row]
@@ -100,7 +101,6 @@ def float_rows(half_bits: Any, features: Any, width: int) -> array[int]:
         if special:  # a zero, subnormal, infinity or NaN in the row: each number on its own
             for column in range(width):
                 into[at + column] = float_bits(half_bits[start + column])
-    return rows
 
 
 def float_bits(half: int) -> int:
