@@ -9,7 +9,7 @@ CONFIG ?= config/monitor.toml
 
 # The matcher's hot modules are compiled from their own source by the package build (setup.py), with the
 # static types of the .pxd files beside some of them: an edit of either builds them again.
-COMPILED := $(foreach name,clauses engine fold reference scan snippets stems,monitor/match/$(name).py) \
+COMPILED := $(foreach name,clauses engine fold langid_walk reference scan snippets stems,monitor/match/$(name).py) \
 	$(wildcard monitor/match/*.pxd)
 
 $(STAMP): pyproject.toml requirements.lock setup.py $(COMPILED)

@@ -35,7 +35,7 @@ COMPILED = compiled_modules()
 
 # Run in a child process: the same matching as ``matches`` below, on the modules' Python source.
 CHILD = """
-import importlib.abc, importlib.util, pickle, sys
+import importlib, importlib.abc, importlib.util, pickle, sys
 from pathlib import Path
 
 COMPILED = {compiled!r}
@@ -54,7 +54,7 @@ sys.meta_path.insert(0, SourceFinder())
 from tests.test_match_compiled import matches
 import monitor.match
 
-files = [getattr(monitor.match, name).__file__ for name in COMPILED]
+files = [importlib.import_module("monitor.match." + name).__file__ for name in COMPILED]
 sys.stdout.buffer.write(pickle.dumps((files, matches({seed}))))
 """
 

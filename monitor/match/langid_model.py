@@ -6,8 +6,9 @@ in a few milliseconds, and only the pages a detection touches are read in, share
 file (the daemon's fork server and its workers).
 
 The file holds the same arrays py3langid's own reader returns, in the same types, and they are handed to
-py3langid's own ``LanguageIdentifier``: detection is the library's code on the library's numbers
-(tests/test_language_model.py compares the two on every corpus sentence).
+py3langid's own ``LanguageIdentifier``, whose features are counted by the compiled walk of ``langid_walk`` (the
+same counts as py3langid's loop, several times faster): the scoring is the library's code on the library's
+numbers (tests/test_language_model.py compares the two on every corpus sentence).
 
 The file is named after the model it was unpacked from (its path, size and modification time), so that
 installations side by side never take each other's file, and is checked at each opening against that model and
@@ -26,12 +27,14 @@ import mmap
 import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+from py3langid.langid import MODEL_DIR, MODEL_FILE, RAW_FLOOR, LanguageIdentifier
+
+from .langid_walk import COMPILED, OUTPUT_FORMAT, ROWBASE_FORMAT, as_walk_array, count_features, float_rows
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,48 @@ PAGE = mmap.PAGESIZE
 _VIEW_FORMAT: dict[str, Literal["H", "I", "Q", "i"]] = {"u2": "H", "u4": "I", "u8": "Q", "i4": "i"}
 _NATIVE = "<" if sys.byteorder == "little" else ">"
 _MAPPED: list[mmap.mmap] = []  # the files this process maps, for ``release_pages``
+
+
+class Identifier(LanguageIdentifier):  # type: ignore[misc]  # py3langid has no type hints
+    """py3langid's identifier, its features counted by ``langid_walk.count_features`` instead of py3langid's
+    ``visit_counts`` (the same counts) and the rows of their scores widened by ``langid_walk.float_rows`` (the
+    same numbers); the rest is the library's own code."""
+
+    _rowbase: Sequence[int]
+    tk_output: Sequence[int]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # py3langid's reader gives the row starts and outputs as lists: as arrays the compiled walk reads them.
+        self._rowbase = as_walk_array(self._rowbase, ROWBASE_FORMAT)
+        self.tk_output = as_walk_array(self.tk_output, OUTPUT_FORMAT)
+
+    def _raw_score(self, text: bytes) -> np.ndarray[Any, Any]:
+        """py3langid's ``_raw_score``, but for where the counts come from."""
+        visits = count_features(self.tk_nextmove, self._rowbase, self.tk_output, text)
+        if visits:
+            scores: np.ndarray[Any, Any] = self._sparse_score(visits, self.nb_ptc)
+            return scores
+        return np.full(len(self.nb_classes), 0.0 if self._norm_probs else RAW_FLOOR, dtype=np.float32)
+
+    def _sparse_score(self, visits: Mapping[int, int], table: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """py3langid's ``_sparse_score``, ``log1p(counts) @ table[features] + nb_pc``, the float16 rows of the
+        table widened to float32 by the compiled ``float_rows`` instead of by numpy within the product: the same
+        float32 numbers in the same product, so the same scores to the last bit (tests/test_langid_walk.py)."""
+        if not (COMPILED and table.dtype == np.float16 and table.ndim == 2 and table.flags.c_contiguous):
+            scores: np.ndarray[Any, Any] = super()._sparse_score(visits, table)
+            return scores
+        features = np.fromiter(visits.keys(), dtype=np.intp, count=len(visits))
+        counts = np.fromiter(visits.values(), dtype=np.float32, count=len(visits))
+        rows = np.empty((len(visits), table.shape[1]), dtype=np.float32)
+        float_rows(
+            table.reshape(-1).view(np.uint16).data,
+            features.data,
+            table.shape[1],
+            rows.reshape(-1).view(np.uint32).data,
+        )
+        product: np.ndarray[Any, Any] = np.log1p(counts) @ rows + self.nb_pc
+        return product
 
 
 def source_model() -> Path:
@@ -71,7 +116,7 @@ def cache_file(source: Path, folder: Path) -> Path:
     return folder / f"langid-{hashlib.sha256(key).hexdigest()[:16]}.bin"
 
 
-def load_identifier(folder: Path | None = None, source: Path | None = None) -> LanguageIdentifier:
+def load_identifier(folder: Path | None = None, source: Path | None = None) -> Identifier:
     """py3langid's identifier (probabilities normalised) on the model's arrays mapped from the cache file in
     ``folder`` (default: ``cache_dir()``), unpacking ``source`` (default: py3langid's own model) there first when
     the file is missing, stale or damaged."""
@@ -95,7 +140,8 @@ def load_identifier(folder: Path | None = None, source: Path | None = None) -> L
             folder,
             error.strerror or error,
         )
-        return LanguageIdentifier.from_model_file(source, norm_probs=True)
+        identifier: Identifier = Identifier.from_model_file(source, norm_probs=True)
+        return identifier
 
 
 def write_cache(source: Path, path: Path) -> None:
@@ -173,7 +219,7 @@ def read_header(path: Path) -> dict[str, Any]:
     return header
 
 
-def open_cached(path: Path, source: Path) -> LanguageIdentifier:
+def open_cached(path: Path, source: Path) -> Identifier:
     """The identifier on the arrays mapped from ``path``; OSError or ValueError when the file is missing, made
     from another model, or damaged."""
     header = read_header(path)
@@ -190,7 +236,7 @@ def open_cached(path: Path, source: Path) -> LanguageIdentifier:
         mapped.madvise(mmap.MADV_RANDOM)
     try:
         arrays = _arrays(mapped, header)
-        identifier = LanguageIdentifier(
+        identifier = Identifier(
             arrays["ptc"],
             np.array(arrays["pc"]),
             list(header["classes"]),
@@ -200,7 +246,7 @@ def open_cached(path: Path, source: Path) -> LanguageIdentifier:
             tk_row=(),  # set below, with the row starts it would otherwise compute into a list
         )
         identifier.tk_row = _view(mapped, header, "row")
-        identifier._rowbase = _view(mapped, header, "rowbase")
+        identifier._rowbase = as_walk_array(_view(mapped, header, "rowbase"), ROWBASE_FORMAT)
     except (KeyError, TypeError, IndexError) as error:
         raise ValueError(f"damaged layout: {error!r}") from None
     _MAPPED.append(mapped)

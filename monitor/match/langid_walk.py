@@ -1,0 +1,156 @@
+# cython: boundscheck=False, wraparound=False
+"""The features of a text for the language detector: py3langid's walk of its model's automaton over the text's
+UTF-8 bytes, counting each feature (an n-gram of bytes) the walk reaches; compiled (setup.py).
+
+py3langid walks in a pure Python loop (``visit_counts``), three lookups a byte and a list append a feature
+reached, then counts them in a ``Counter``: more than half the CPU of a detection. ``walk`` is the same walk over
+the same arrays (the next state for each state and byte, each state's row start pre-shifted by 8 bits, the
+feature each state outputs or -1), on C integers where it is compiled (langid_walk.pxd), and counts the
+features in a small open-addressing table instead of a dictionary a feature reached. It gives the same counts
+in the same order: the order in which the features were first reached, as the ``Counter`` keeps them, which is
+the order py3langid sums their scores in (tests/test_langid_walk.py).
+
+``count_features`` takes the compiled walk where the arrays are buffers of the types it is compiled for (those of
+the model's cache file, ``langid_model``) and py3langid's own loop otherwise.
+
+``float_rows`` widens the rows of the model's float16 scores that a text's features select to float32, exactly,
+for the product that scores them; numpy widens them inside the product, the same numbers, several times slower.
+
+Compiled, indexes are not checked by Cython at each access (the first line: a check at each number kept the
+compiler from turning ``float_rows``'s loop into vector instructions); each function checks what it reads from
+its arguments instead, so that a damaged model raises IndexError rather than reading outside its arrays.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from py3langid.langid import visit_counts
+
+# The compiled module (setup.py), or its source run as plain Python (where ``float_rows`` is slower than numpy).
+COMPILED = not __file__.endswith(".py")
+# The buffer format of each array ``walk`` is compiled for: unsigned 32-bit states and row starts, signed features.
+NEXTMOVE_FORMAT, ROWBASE_FORMAT, OUTPUT_FORMAT = "I", "I", "i"
+
+
+def walk(nextmove: Any, rowbase: Any, output: Any, text: Any) -> dict[int, int] | None:
+    """Each feature the automaton reaches over the bytes of ``text``, with how often, in the order first
+    reached; None when it reaches none (py3langid's ``visit_counts``)."""
+    states, moves = min(len(rowbase), len(output)), len(nextmove)
+    if len(text) and not states:
+        raise IndexError("the automaton has no states")
+    reached = array("i", bytes(4 * len(text)))  # the features reached, in order: at most one a byte
+    count = 0
+    state = 0
+    for index in range(len(text)):
+        move = rowbase[state] + text[index]
+        if move >= moves:
+            raise IndexError(f"state {state}'s row is not in the automaton")
+        state = nextmove[move]
+        if state >= states:
+            raise IndexError(f"state {state} is not in the automaton")
+        feature = output[state]
+        if feature >= 0:
+            reached[count] = feature
+            count += 1
+    return _tally(reached, count) if count else None
+
+
+def _tally(reached: Any, count: int) -> dict[int, int]:
+    """How often each of the first ``count`` features of ``reached`` occurs there, in the order first seen."""
+    size = 4
+    while size < 2 * count:  # at most half full: short probes
+        size *= 2
+    mask = size - 1
+    keys = array("i", [-1]) * size  # -1: a free place (features are never negative)
+    times = array("i", bytes(4 * size))
+    first = array("i", bytes(4 * count))  # the places of the distinct features, in the order first seen
+    distinct = 0
+    for index in range(count):
+        feature = reached[index]
+        place = (feature * 40503) & mask
+        while keys[place] != feature and keys[place] != -1:
+            place = (place + 1) & mask
+        if keys[place] == -1:
+            keys[place] = feature
+            first[distinct] = place
+            distinct += 1
+        times[place] += 1
+    return {keys[first[index]]: times[first[index]] for index in range(distinct)}
+
+
+def float_rows(half_bits: Any, features: Any, width: int, into: Any) -> None:
+    """Rows ``features`` of a table of ``width`` float16 columns (``half_bits``: its bits, row after row), written
+    into ``into`` (as long as they are, and not zeroed beforehand: numpy's ``empty``) as the bits of float32
+    numbers, row after row: the same values, exactly."""
+    if len(into) != len(features) * width:
+        raise ValueError(f"{len(into)} places for {len(features)} rows of {width}")
+    height = len(half_bits) // width
+    for row in range(len(features)):
+        feature = features[row]
+        if feature < 0 or feature >= height:
+            raise IndexError(f"row {feature} is not in the table")
+        start, at = feature * width, row * width
+        special = 0
+        for column in range(width):  # as normal numbers: the exponent's bias from 15 to 127
+            half = half_bits[start + column]
+            into[at + column] = (half & 0x8000) << 16 | ((half & 0x7FFF) + 0x1C000) << 13
+            special |= ((half & 0x7C00) == 0) | ((half & 0x7C00) == 0x7C00)
+        if special:  # a zero, subnormal, infinity or NaN in the row: each number on its own
+            for column in range(width):
+                into[at + column] = float_bits(half_bits[start + column])
+
+
+def float_bits(half: int) -> int:
+    """The bits of the float32 number equal to the float16 number of bits ``half`` (numpy's conversion)."""
+    sign = (half & 0x8000) << 16
+    exponent = half & 0x7C00
+    mantissa = half & 0x03FF
+    if exponent == 0x7C00:  # infinity, or NaN with its payload
+        return sign | 0x7F800000 | mantissa << 13
+    if exponent:  # a normal number: the exponent's bias from 15 to 127
+        return sign | ((half & 0x7FFF) + 0x1C000) << 13
+    if not mantissa:  # zero
+        return sign
+    shift = 0  # a subnormal number: normal in float32, its leading bit shifted to the implicit place
+    while not mantissa & 0x0400:
+        mantissa <<= 1
+        shift += 1
+    return sign | (113 - shift) << 23 | (mantissa & 0x03FF) << 13
+
+
+def count_features(
+    nextmove: Sequence[int], rowbase: Sequence[int], output: Sequence[int], text: bytes
+) -> Mapping[int, int] | None:
+    """``walk`` where the arrays are buffers of its types (and the text bytes), py3langid's loop otherwise."""
+    if (
+        type(text) is bytes
+        and _format(nextmove) == NEXTMOVE_FORMAT
+        and _format(rowbase) == ROWBASE_FORMAT
+        and _format(output) == OUTPUT_FORMAT
+    ):
+        return walk(nextmove, rowbase, output, text)
+    found: Mapping[int, int] | None = visit_counts(nextmove, rowbase, output, text)
+    return found
+
+
+def as_walk_array(values: Sequence[int], format: str) -> Sequence[int]:
+    """``values`` as a buffer of ``format`` for ``walk``: as they are when they already are one, else copied
+    into an array (py3langid's row starts and outputs are lists), else as they are (values out of its range)."""
+    if _format(values) == format:
+        return values
+    try:
+        return array(format, values)
+    except (OverflowError, TypeError):
+        return values
+
+
+def _format(values: object) -> str | None:
+    """The element format of a one-dimensional, contiguous buffer; None for anything else."""
+    try:
+        view = memoryview(values)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+    return view.format if view.ndim == 1 and view.c_contiguous else None

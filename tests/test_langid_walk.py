@@ -1,0 +1,255 @@
+"""The compiled walk that counts a text's features for the language detector (monitor/match/langid_walk.py) gives
+py3langid's own counts (``visit_counts``), in the same order, compiled and run as plain Python, on every corpus
+sentence and article and on hostile bytes; the scores' rows are widened from float16 to the same float32 numbers
+as numpy's; and detection through both answers as py3langid's own identifier does, to the last bit."""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import json
+import random
+import types
+from array import array
+from collections.abc import Callable, Iterator
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from py3langid.langid import MODEL_FILE, LanguageIdentifier, visit_counts
+
+from monitor.match import langid_walk
+from monitor.match.langid_model import Identifier, load_identifier
+from monitor.match.language import MIN_CONFIDENCE, MIN_LETTERS, SAMPLE_CHARS, detect_language
+from tests.corpus import corpus
+
+Walk = Callable[[Any, Any, Any, bytes], dict[int, int] | None]
+
+
+@pytest.fixture(scope="module")
+def stock() -> Any:
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+@pytest.fixture(scope="module")
+def cache_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def cached(cache_folder: Path) -> Identifier:
+    return load_identifier(cache_folder)
+
+
+@pytest.fixture(scope="module")
+def source() -> types.ModuleType:
+    """langid_walk.py itself, run as plain Python beside the compiled module."""
+    path = Path(langid_walk.__file__).with_name("langid_walk.py")
+    spec = importlib.util.spec_from_file_location("langid_walk_source", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert (
+        isinstance(module.walk, types.FunctionType) and not module.COMPILED
+    )  # bytecode, not the extension's
+    return module
+
+
+@pytest.fixture(scope="module")
+def source_walk(source: types.ModuleType) -> Walk:
+    walk: Walk = source.walk
+    return walk
+
+
+def sentences() -> list[str]:
+    files = sorted(corpus("lang-sentences").glob("*.txt"))
+    assert len(files) == 8
+    return [line for file in files for line in file.read_text(encoding="utf-8").splitlines() if line]
+
+
+def article_samples() -> list[str]:
+    """The news articles as ``detect_language`` samples them: title, summary and body, the first characters."""
+    with corpus("news-text", "finescoop-2020.jsonl").open(encoding="utf-8") as lines:
+        articles = [json.loads(line) for line in lines]
+    assert len(articles) == 5000
+    texts = ((a.get("title") or "", a.get("summary") or "", a.get("body") or "") for a in articles)
+    return [" ".join(part for part in parts if part)[:SAMPLE_CHARS] for parts in texts]
+
+
+def hostile_bytes() -> Iterator[bytes]:
+    rng = random.Random(18)
+    yield b""
+    yield b"\x00"
+    yield bytes(range(256)) * 40
+    yield "\ud800\udfff lone surrogates \udc80".encode("utf-8", "surrogatepass")
+    yield b"\xff\xfe\xc3(\xa0\xa1\xe2\x28\xa1\xf0\x90\x28\xbc"  # invalid UTF-8
+    yield ("Ausfuhrgenehmigungen für die Türkei. " * 30_000).encode()  # about a megabyte
+    for size in (1, 2, 3, 7, 100, 4096, 65_537):
+        yield rng.randbytes(size)
+    for _ in range(200):
+        yield rng.randbytes(rng.randrange(1, 3000))
+
+
+def in_order(counts: dict[int, int] | None) -> list[tuple[int, int]] | None:
+    """The counts with their order: py3langid sums the features' scores in it."""
+    return None if counts is None else list(counts.items())
+
+
+def arrays(identifier: Identifier) -> tuple[Any, Any, Any]:
+    return identifier.tk_nextmove, identifier._rowbase, identifier.tk_output
+
+
+def test_the_walk_is_the_compiled_one_when_built() -> None:
+    """setup.py compiles langid_walk (tests/test_match_compiled.py checks its whole COMPILED list the same way)."""
+    assert langid_walk.__file__.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)), langid_walk.__file__
+    assert not isinstance(langid_walk.walk, types.FunctionType) and langid_walk.COMPILED
+
+
+def test_every_corpus_sentence_and_article_gets_py3langids_counts_in_its_order(
+    cached: Identifier, source_walk: Walk
+) -> None:
+    texts = [cached._encode(text) for text in sentences() + article_samples()]
+    assert len(texts) >= 13_000
+    for walk in (langid_walk.walk, source_walk):
+        differ = [
+            text
+            for text in texts
+            if in_order(walk(*arrays(cached), text)) != in_order(visit_counts(*arrays(cached), text))
+        ]
+        assert differ == [], walk
+
+
+def test_hostile_bytes_get_py3langids_counts(cached: Identifier, source_walk: Walk) -> None:
+    texts = list(hostile_bytes())
+    texts.append(cached._encode("Ankara \ud83d says İHA\udfff"))  # surrogates kept by the library's encoder
+    found = [visit_counts(*arrays(cached), text) for text in texts]
+    assert found[0] is None and sum(count is not None for count in found) > 200
+    for walk in (langid_walk.walk, source_walk):
+        assert [in_order(walk(*arrays(cached), text)) for text in texts] == [in_order(f) for f in found]
+
+
+def test_a_small_automaton_counts_as_written_by_hand(source_walk: Walk) -> None:
+    """Two states: a byte 'a' leads to state 1, which outputs feature 7; any other byte to state 0 (none)."""
+    nextmove = array("I", [1 if byte == ord("a") else 0 for byte in range(256)] * 2)
+    rowbase, output = array("I", [0, 256]), array("i", [-1, 7])
+    for walk in (langid_walk.walk, source_walk):
+        assert walk(nextmove, rowbase, output, b"banana") == {7: 3}
+        assert walk(nextmove, rowbase, output, b"xyz") is None
+        assert walk(nextmove, rowbase, output, b"") is None
+
+
+@pytest.mark.parametrize(
+    "nextmove, rowbase, output",
+    [
+        (array("I", [5] * 256), array("I", [0]), array("i", [-1])),  # a next state that is not one
+        (array("I", [0] * 256), array("I", [1 << 20]), array("i", [-1])),  # a row start past the moves
+        (array("I", [1] * 256), array("I", [0, 0]), array("i", [-1])),  # a state with no output
+        (array("I"), array("I"), array("i")),  # no states at all
+    ],
+    ids=["next-state", "row-start", "no-output", "empty"],
+)
+def test_a_damaged_automaton_raises_instead_of_reading_outside_its_arrays(
+    source_walk: Walk, nextmove: array[int], rowbase: array[int], output: array[int]
+) -> None:
+    """The compiled module does not have Cython check each index (its first line): the walk checks what it
+    reads from the automaton."""
+    for walk in (langid_walk.walk, source_walk):
+        with pytest.raises(IndexError):
+            walk(nextmove, rowbase, output, b"ab")
+        assert walk(nextmove, rowbase, output, b"") is None  # nothing read
+
+
+def test_the_identifiers_arrays_are_those_the_walk_is_compiled_for(
+    cached: Identifier, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Mapped from the cache file or read the library's way (no writable cache), the arrays reach the compiled
+    walk; anything else would silently take py3langid's loop."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    fallback = load_identifier(blocker / "cache")
+    assert isinstance(fallback, Identifier) and not isinstance(fallback.tk_nextmove, memoryview)
+    wanted = (langid_walk.NEXTMOVE_FORMAT, langid_walk.ROWBASE_FORMAT, langid_walk.OUTPUT_FORMAT)
+    for identifier in (cached, fallback):
+        assert tuple(langid_walk._format(values) for values in arrays(identifier)) == wanted
+    text = cached._encode("Правительство одобрило экспорт оружия.")
+    assert fallback._raw_score(text).tolist() == cached._raw_score(text).tolist()
+
+
+def test_other_arrays_take_py3langids_own_loop(cached: Identifier) -> None:
+    nextmove, rowbase, output = arrays(cached)
+    text = cached._encode("Le gouvernement a autorisé les exportations d'armes vers la Turquie.")
+    expected = visit_counts(nextmove, rowbase, output, text)
+    assert langid_walk.count_features(nextmove, list(rowbase), list(output), text) == expected
+    assert langid_walk.as_walk_array(list(output), "i") == array("i", output)
+    assert langid_walk.as_walk_array([1 << 40], "I") == [
+        1 << 40
+    ]  # out of range: kept, for the library's loop
+
+
+def stock_detect(stock: Any, *texts: str) -> str | None:
+    """``detect_language`` as it was, on py3langid's own identifier and its own loop."""
+    sample = " ".join(text for text in texts if text)[:SAMPLE_CHARS]
+    if sum(char.isalpha() for char in sample) < MIN_LETTERS:
+        return None
+    language, probability = stock.classify(sample)
+    return str(language) if probability >= MIN_CONFIDENCE else None
+
+
+def test_detect_language_answers_as_before_on_every_corpus_text(stock: Any, cached: Identifier) -> None:
+    texts = sentences() + article_samples()
+    short = ["", "Wescam", "a b c d e f g h i j k", "a b c d e f g h i j k l", "1234 5678 !!!"]
+    differ = [text for text in texts + short if detect_language(text) != stock_detect(stock, text)]
+    assert differ == []
+    for text in islice(texts, 0, None, 7):  # the confidence too, to the last bit
+        assert cached.classify(text) == stock.classify(text)
+    assert cached.rank(texts[0]) == stock.rank(texts[0])
+
+
+def test_every_float16_is_widened_to_numpys_float32(source: types.ModuleType) -> None:
+    """All 65,536 bit patterns (zeros, subnormals, normals, infinities, NaNs with their payloads), as a table of
+    512 rows taken whole, then some rows in another order and twice."""
+    half = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16)
+    table = half.reshape(-1, 128)
+    for features in (np.arange(512, dtype=np.intp), np.array([511, 0, 7, 256, 7], dtype=np.intp)):
+        expected = table[features].view(np.float16).astype(np.float32).view(np.uint32).reshape(-1).tolist()
+        for module in (langid_walk, source):
+            into = np.empty(len(features) * 128, dtype=np.uint32)
+            module.float_rows(half.data, features.data, 128, into.data)
+            assert into.tolist() == expected
+    for module in (langid_walk, source):
+        with pytest.raises(IndexError):  # a row beyond the table
+            module.float_rows(
+                half.data, np.array([3, 512], dtype=np.intp).data, 128, np.empty(256, np.uint32).data
+            )
+        with pytest.raises(ValueError):  # no room for the rows
+            module.float_rows(
+                half.data, np.array([3, 5], dtype=np.intp).data, 128, np.empty(255, np.uint32).data
+            )
+
+
+def test_the_scores_are_py3langids_to_the_last_bit(
+    stock: Any, cached: Identifier, cache_folder: Path
+) -> None:
+    """The product on rows widened by ``float_rows`` against py3langid's own ``_sparse_score``, on every corpus
+    sentence and every tenth article; and with the languages restricted (``set_languages``: the table's columns
+    copied)."""
+    texts = sentences() + article_samples()[::10]
+    table = cached.nb_ptc
+    assert table.dtype == np.float16
+    for text in texts:
+        visits = langid_walk.count_features(*arrays(cached), cached._encode(text))
+        assert visits is not None
+        ours, theirs = (
+            cached._sparse_score(visits, table),
+            LanguageIdentifier._sparse_score(cached, visits, table),
+        )
+        assert ours.tobytes() == theirs.tobytes(), text
+    restricted = load_identifier(cache_folder)
+    limited = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    for identifier in (restricted, limited):
+        identifier.set_languages(["en", "fr", "de", "tr"])
+    assert [restricted.classify(text) for text in texts[::20]] == [
+        limited.classify(text) for text in texts[::20]
+    ]
