@@ -18,7 +18,7 @@ cdef class Lexicon:
 
 
 cdef class ArticleScan:
-    cdef public dict folded, hits, found, word_kinds
+    cdef public dict folded, hits, found, word_kinds, places
     cdef public object language, lexicon, raw_feed, _feed
     cdef public set in_text, anywhere
     cdef public dict _ends, occurrences, evidence, held, pairs, how, _holders, snippets, windows, marks
@@ -27,7 +27,9 @@ cdef class ArticleScan:
     cpdef list ends(self, str name, object pattern)
     @cython.locals(by_pattern=dict, word=str, held=tuple)
     cpdef dict _holding(self, str name)
-    @cython.locals(
-        text=str, padded=str, holders=list, ends=list, holder=str, last=Py_ssize_t, at=Py_ssize_t
-    )
+    @cython.locals(text=str, places=dict, ends=list, word=str, last=Py_ssize_t, start=Py_ssize_t)
     cpdef list _word_ends(self, str name, object pattern)
+
+
+@cython.locals(places=dict, at=Py_ssize_t, word=str, found=list)
+cpdef dict _word_places(list words, dict held)

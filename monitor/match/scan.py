@@ -127,6 +127,8 @@ class ArticleScan:
         lexicon: Lexicon,
     ) -> None:
         self.folded: dict[str, FoldedField] = {}
+        # Per field, where each of its words that is a word form starts in the padded field.
+        self.places: dict[str, dict[str, list[int]]] = {}
         self.hits: dict[str, list[tuple[int, int]]] = {}
         self.found: dict[str, set[int]] = {}
         self.language = fields.get("language") or None
@@ -149,6 +151,8 @@ class ArticleScan:
                 held = self.word_kinds[name] = {word: kinds[word] for word in words & holding}
                 for patterns in held.values():
                     present.update(patterns)
+                if held:
+                    self.places[name] = _word_places(field_words, held)
             else:
                 self.word_kinds[name] = {}
             hits = self.hits[name] = list(automaton.iter(folded.padded))
@@ -233,14 +237,26 @@ class ArticleScan:
         text = self.lexicon.texts.get(pattern)
         if text is None or pattern not in self.found.get(name, ()):
             return []
-        padded = self.folded[name].padded
-        holders = [f" {word} " for word in self._holding(name).get(pattern, ())]
+        places = self.places[name]
         ends: list[int] = []
-        last = len(text) - 1
-        for holder in holders:
-            at = padded.find(holder)
-            while at != -1:
-                ends.append(at + last)
-                at = padded.find(holder, at + 1)
+        last = len(text) - 2  # from the first letter of the word to the last of the prefix " " + prefix
+        for word in self._holding(name).get(pattern, ()):
+            for start in places[word]:
+                ends.append(start + last)
         ends.sort()
         return ends
+
+
+def _word_places(words: list[str], held: Mapping[str, object]) -> dict[str, list[int]]:
+    """Where each of ``words`` that is in ``held`` starts in the padded field " " + " ".join(words) + " "."""
+    places: dict[str, list[int]] = {}
+    at = 1
+    for word in words:
+        if word in held:
+            found = places.get(word)
+            if found is None:
+                places[word] = [at]
+            else:
+                found.append(at)
+        at += len(word) + 1
+    return places
