@@ -22,3 +22,7 @@ cpdef object _origin_table(str translated, Py_ssize_t size)
 
 @cython.locals(shift=Py_ssize_t, run=Py_ssize_t, words=Py_ssize_t)
 cpdef Py_ssize_t _run_of(Py_ssize_t word, list uneven)
+
+
+@cython.locals(starts=list, ends=list, in_run=bint, offset=Py_ssize_t, char=Py_UCS4)
+cpdef tuple _run_table(str marked)
