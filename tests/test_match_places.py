@@ -1,14 +1,18 @@
 """The per-field tables the matcher builds in one pass: where each word of a folded field starts in the text it
-was folded from (``fold._origin_table``), and where the words that are word forms start (``scan._word_places``).
-Both are checked against the plain definition: the words of the padded field, one space apart."""
+was folded from (``fold._origin_table``), and which words of a field are word forms and where they start
+(``scan._held_words``). Both are checked against the plain definitions: the words of the padded field, one space
+apart, and ``WordForms.matches`` on each word."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from monitor.match import compile_watchlists, scan
 from monitor.match.fold import _origin_table, ascii_translated
-from monitor.match.scan import _word_places
+from monitor.match.scan import Lexicon, _held_words
+from monitor.models import WatchlistSpec
 
 WORDS = ["a", "permit", "permits", "Wescam", "tb2", "15", "x"]
 GAPS = [" ", "  ", ", ", "-", "\n\t", " (", ") ", "’", "…"]
@@ -49,17 +53,62 @@ def test_origin_table_of_a_text_without_words() -> None:
     assert list(_origin_table("   ", 2)) == [0, 0]
 
 
-@settings(max_examples=300, deadline=None)
+FORMS = ["permit", "permits", "permitted", "permis", "export", "exports", "licence", "licences", "a", "tb2"]
+
+
+def lexicon() -> Lexicon:
+    matcher = compile_watchlists(
+        [
+            WatchlistSpec("en", terms=("permit", "export"), languages=("en",)),
+            WatchlistSpec("fr", terms=("licence", "permis"), languages=("fr",)),
+        ]
+    )
+    return matcher._lexicon
+
+
+def plain_held(words: list[str], lexicon: Lexicon, language: str | None) -> dict[str, set[int]]:
+    """Each word's form patterns by the plain rule: every prefix it starts with, every forms' ``matches``."""
+    held: dict[str, set[int]] = {}
+    for word in words:
+        found = {
+            virtual
+            for prefix, pattern in lexicon.prefixes.items()
+            if word.startswith(prefix)
+            for virtual, _, forms in lexicon.checks[pattern]
+            if forms.matches(word, language)
+        }
+        if found:
+            held[word] = found
+    return held
+
+
+@settings(max_examples=200, deadline=None)
 @given(
-    words=st.lists(st.sampled_from(["permit", "permits", "export", "a", "tb2"]), max_size=20),
-    held=st.sets(st.sampled_from(["permit", "permits", "tb2", "absent"])),
+    articles=st.lists(st.lists(st.sampled_from(FORMS), max_size=15), min_size=1, max_size=4),
+    languages=st.lists(st.sampled_from(["en", "fr", None]), min_size=4, max_size=4),
 )
-def test_word_places_are_every_start_of_each_held_word(words: list[str], held: set[str]) -> None:
-    padded = " " + " ".join(words) + " "
-    places = _word_places(words, dict.fromkeys(held))
-    expected: dict[str, list[int]] = {}
-    for word in held:
-        starts = [at + 1 for at in range(len(padded)) if padded.startswith(f" {word} ", at)]
-        if starts:
-            expected[word] = starts
-    assert places == expected
+def test_held_words_are_the_word_forms_and_their_starts_whether_learnt_now_or_before(
+    articles: list[list[str]], languages: list[str | None]
+) -> None:
+    """Field after field on one lexicon: words met for the first time in a language and words already known in it
+    give the same verdicts, and every start of each held word is given, in order."""
+    kept = lexicon()
+    for words, language in zip(articles, languages, strict=False):
+        held, places = _held_words(words, kept, language)
+        assert {word: set(kinds) for word, kinds in held.items()} == plain_held(words, kept, language)
+        padded = " " + " ".join(words) + " "
+        assert places == {
+            word: [at + 1 for at in range(len(padded)) if padded.startswith(f" {word} ", at)] for word in held
+        }
+
+
+def test_held_words_outlive_the_limit_on_kept_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over the limit the kept words are dropped before learning, never the field's own."""
+    monkeypatch.setattr(scan, "WORDS_LIMIT", 3)
+    kept = lexicon()
+    _held_words(["export", "permits", "a", "tb2"], kept, "en")
+    held, places = _held_words(["licences", "permitted", "exports", "permits", "x"], kept, "en")
+    # "licences" too: the fr watchlist's word is looked for by its fr stem in articles in other languages.
+    assert set(held) == {"licences", "permitted", "exports", "permits"}
+    assert places == {"licences": [1], "permitted": [10], "exports": [20], "permits": [28]}
+    assert set(kept.word_patterns("en")) == {"licences", "permitted", "exports", "x"}  # the others dropped

@@ -7,11 +7,11 @@ cimport cython
 
 
 cdef class Lexicon:
-    cdef public dict prefixes, sizes, texts, kinds, holding
+    cdef public dict prefixes, sizes, texts, kinds
     cdef public object checks
 
     @cython.locals(
-        kinds=dict, holding=set, new=set, prefixes=dict, heads=dict, word=str, sizes=tuple, found=list,
+        kinds=dict, new=set, prefixes=dict, heads=dict, word=str, sizes=tuple, found=list,
         size=Py_ssize_t,
     )
     cpdef learn(self, set words, object language)
@@ -31,5 +31,9 @@ cdef class ArticleScan:
     cpdef list _word_ends(self, str name, object pattern)
 
 
-@cython.locals(places=dict, at=Py_ssize_t, word=str, found=list)
-cpdef dict _word_places(list words, dict held)
+@cython.locals(
+    kinds=dict, held=dict, places=dict, unknown=list, starts=list, at=Py_ssize_t, word=str, index=Py_ssize_t
+)
+cpdef tuple _held_words(list words, Lexicon lexicon, object language)
+@cython.locals(found=list)
+cdef inline void _place(dict held, dict places, str word, tuple kind, Py_ssize_t at)

@@ -90,8 +90,11 @@ def _ordered_marks(
         marks = marks_of.get(id(item))
         if marks is None:
             name = item.field
-            char_span = folded[name].char_span
-            marks = marks_of[id(item)] = [(name, *char_span(start, end)) for start, end in item.occurrences]
+            field = folded[name]
+            marks = marks_of[id(item)] = []
+            for start, end in item.occurrences:
+                span = field.char_span(start, end)
+                marks.append((name, span[0], span[1]))
         first.append(marks[0])
         rest += marks[1:]
     return list(dict.fromkeys(first + rest)) if rest or len(first) > 1 else first
