@@ -5,7 +5,7 @@ cimport cython
 
 from monitor.match.clauses cimport CompiledPhrase
 from monitor.match.scan cimport ArticleScan
-from monitor.match.snippets cimport build_snippets
+from monitor.match.snippets cimport Evidence, build_snippets
 
 
 cdef class CompiledWatchlist:
@@ -32,5 +32,7 @@ cdef class Matcher:
     cpdef list match(self, fields)
 
 
-@cython.locals(evidence=list, labels=dict, field_names=set, ids=list, key=tuple, snippets=tuple)
+@cython.locals(
+    evidence=list, labels=dict, field_names=set, ids=list, key=tuple, snippets=tuple, item=Evidence
+)
 cpdef tuple _details(CompiledWatchlist watchlist, ArticleScan scan)

@@ -252,6 +252,9 @@ def _held_words(
     starts: list[int] = []  # of the unknown words
     at = 1
     for word in words:
+        if len(word) < MIN_PREFIX:  # shorter than any prefix: never a form (nor learnt)
+            at += len(word) + 1
+            continue
         kind = kinds.get(word)
         if kind is None:
             unknown.append(word)

@@ -6,6 +6,11 @@ cimport cython
 from monitor.match.fold cimport FoldedField
 
 
+cdef class Evidence:
+    cdef public str label, field
+    cdef public list occurrences
+
+
 @cython.locals(
     marks=list, snippets=list, covered=list, window=tuple, start=Py_ssize_t, end=Py_ssize_t,
     window_start=Py_ssize_t, window_end=Py_ssize_t,
@@ -14,7 +19,8 @@ cpdef tuple build_snippets(list evidence, object folded, dict windows=*, dict ma
 @cython.locals(c_start=Py_ssize_t, c_end=Py_ssize_t)
 cpdef bint _covered(list covered, str name, Py_ssize_t start, Py_ssize_t end)
 @cython.locals(
-    first=list, rest=list, marks=list, field=FoldedField, span=tuple, start=Py_ssize_t, end=Py_ssize_t
+    first=list, rest=list, marks=list, field=FoldedField, span=tuple, start=Py_ssize_t, end=Py_ssize_t,
+    item=Evidence,
 )
 cpdef list _ordered_marks(list evidence, object folded, dict marks_of)
 @cython.locals(window_start=Py_ssize_t, window_end=Py_ssize_t)

@@ -7,7 +7,6 @@ text, so they stay right where folding changes length (İ, ß, ligatures).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from monitor.models import Snippet
 
@@ -18,13 +17,25 @@ MAX_SNIPPETS = 3
 _LEAD_CHARS = 60  # context kept before the first mark
 
 
-@dataclass(frozen=True, slots=True)
 class Evidence:
-    """A clause that held, the field it held in, and where it occurred there (see FoldedField.char_span)."""
+    """A clause that held, the field it held in, and where it occurred there (see FoldedField.char_span).
 
-    label: str
-    field: str
-    occurrences: list[tuple[int, int]]  # (start, end) in the padded folded field
+    An extension type where compiled (its fields are read directly); equal by what it holds."""
+
+    __slots__ = ("field", "label", "occurrences")
+
+    def __init__(self, label: str, field: str, occurrences: list[tuple[int, int]]) -> None:
+        self.label = label
+        self.field = field
+        self.occurrences = occurrences  # (start, end) in the padded folded field
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Evidence):
+            return NotImplemented
+        return (self.label, self.field, self.occurrences) == (other.label, other.field, other.occurrences)
+
+    def __repr__(self) -> str:
+        return f"Evidence(label={self.label!r}, field={self.field!r}, occurrences={self.occurrences!r})"
 
 
 Mark = tuple[str, int, int]  # (field, start, end) in the field's original text
