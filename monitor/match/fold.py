@@ -220,6 +220,8 @@ class FoldedField:
 
     def char_span(self, start: int, end: int) -> tuple[int, int]:
         """Offsets in ``original`` of the words from padded offset ``start`` to padded offset ``end``."""
+        if self.translated is not None:
+            return self._char_span(start, end)  # (a lookup in the table of word starts: nothing to keep)
         span = self._char_spans.get((start, end))
         if span is None:
             span = self._char_spans[(start, end)] = self._char_span(start, end)

@@ -16,6 +16,8 @@ cdef class Evidence:
     window_start=Py_ssize_t, window_end=Py_ssize_t,
 )
 cpdef tuple build_snippets(list evidence, object folded, dict windows=*, dict marks_of=*)
+@cython.locals(inside=set, mark=tuple, start=Py_ssize_t, end=Py_ssize_t)
+cpdef tuple _marks_inside(list marks, str name, Py_ssize_t window_start, Py_ssize_t window_end)
 @cython.locals(c_start=Py_ssize_t, c_end=Py_ssize_t)
 cpdef bint _covered(list covered, str name, Py_ssize_t start, Py_ssize_t end)
 @cython.locals(

@@ -69,16 +69,23 @@ def build_snippets(
         if window is None:
             window = windows[mark] = _snippet_window(folded[name].original, start, end)
         window_start, window_end, snippet_text = window
-        inside = sorted(
-            {
-                (s - window_start, e - window_start)
-                for n, s, e in marks
-                if n == name and window_start <= s and e <= window_end
-            }
-        )
-        snippets.append(Snippet(name, snippet_text, tuple(inside)))
+        snippets.append(Snippet(name, snippet_text, _marks_inside(marks, name, window_start, window_end)))
         covered.append((name, window_start, window_end))
     return tuple(snippets)
+
+
+def _marks_inside(
+    marks: list[Mark], name: str, window_start: int, window_end: int
+) -> tuple[tuple[int, int], ...]:
+    """The marks of field ``name`` inside [window_start, window_end), as offsets into the window, in order."""
+    inside: set[tuple[int, int]] = set()
+    for mark in marks:
+        if mark[0] == name:
+            start = mark[1]
+            end = mark[2]
+            if window_start <= start and end <= window_end:
+                inside.add((start - window_start, end - window_start))
+    return tuple(sorted(inside))
 
 
 def _covered(covered: list[Mark], name: str, start: int, end: int) -> bool:
