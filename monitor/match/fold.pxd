@@ -12,7 +12,7 @@ cdef class FoldedField:
 
     @cython.locals(span=tuple)
     cpdef tuple char_span(self, Py_ssize_t start, Py_ssize_t end)
-    @cython.locals(last=Py_ssize_t, first=Py_ssize_t, origins="long long[:]")
+    @cython.locals(last=Py_ssize_t, first=Py_ssize_t)
     cpdef tuple _char_span(self, Py_ssize_t start, Py_ssize_t end)
 
 
