@@ -195,9 +195,11 @@ class CompiledWatchlist:
         """What made the watchlist match: each true clause with the fields and places it was found at."""
         found: list[Evidence] = []
         for term in self.terms:
-            found += term.evidence(scan)
+            if term.evaluate(scan):  # (a term that does not hold has no evidence: not worked out to say so)
+                found += term.evidence(scan)
         for clause in self.query_clauses:
-            found += clause.evidence(scan)
+            if clause.evaluate(scan):
+                found += clause.evidence(scan)
         return found
 
     def found_as(self, scan: ArticleScan) -> tuple[str, ...]:
