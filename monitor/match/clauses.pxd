@@ -5,6 +5,12 @@ cimport cython
 
 from monitor.match.scan cimport ArticleScan
 
+cdef class Segment:
+    cdef public object pattern, forms
+    cdef public str text
+    cdef public bint prefix
+
+
 cdef class CompiledPhrase:
     cdef public object phrase, label, single
     cdef public tuple segments, fields, key
@@ -20,14 +26,14 @@ cdef class CompiledPhrase:
     cpdef list evidence(self, ArticleScan scan)
     cpdef bint evaluate(self, ArticleScan scan)
     cpdef list occurrences(self, ArticleScan scan, str name)
-    @cython.locals(padded=str, located=list, by_start=dict)
+    @cython.locals(padded=str, located=list, by_start=dict, segment=Segment, end=Py_ssize_t)
     cpdef list _occurrences(self, ArticleScan scan, str name)
     cpdef object found_as(self, ArticleScan scan)
     cpdef object _found_as(self, ArticleScan scan)
 
 
 @cython.locals(start=Py_ssize_t)
-cpdef tuple _segment_span(object segment, str padded, Py_ssize_t end)
+cpdef tuple _segment_span(Segment segment, str padded, Py_ssize_t end)
 
 
 cdef class CompiledNear:

@@ -4,7 +4,6 @@ on one scanned article, with the evidence of what held (see engine.py for how ph
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
 
 from monitor.models import TEXT_FIELDS
 
@@ -30,14 +29,18 @@ Trigger = frozenset[int] | _Always
 # --- compiled clauses -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
 class Segment:
-    pattern: int
-    text: str  # " w1 w2 " (exact) or " w1 w2" (the last word a prefix)
-    prefix: bool  # ends in the middle of a word
-    # The last word is looked for in these forms: ``text`` ends in their prefix, and ``pattern`` is a word-form
-    # pattern, found where the prefix is and the article word there has the stem.
-    forms: WordForms | None = None
+    """One automaton pattern of a phrase (an extension type where compiled: its fields are read directly)."""
+
+    __slots__ = ("forms", "pattern", "prefix", "text")
+
+    def __init__(self, pattern: int, text: str, prefix: bool, forms: WordForms | None = None) -> None:
+        self.pattern = pattern
+        self.text = text  # " w1 w2 " (exact) or " w1 w2" (the last word a prefix)
+        self.prefix = prefix  # ends in the middle of a word
+        # The last word is looked for in these forms: ``text`` ends in their prefix, and ``pattern`` is a
+        # word-form pattern, found where the prefix is and the article word there has the stem.
+        self.forms = forms
 
 
 class CompiledPhrase:

@@ -5,6 +5,7 @@ cimport cython
 
 from monitor.match.clauses cimport CompiledPhrase
 from monitor.match.scan cimport ArticleScan
+from monitor.match.snippets cimport Evidence, build_snippets
 
 
 cdef class CompiledWatchlist:
@@ -15,6 +16,7 @@ cdef class CompiledWatchlist:
     cpdef bint matches(self, ArticleScan scan)
     @cython.locals(term=CompiledPhrase, found=list)
     cpdef list evidence(self, ArticleScan scan)
+    @cython.locals(phrases=list, phrase=CompiledPhrase, lines=dict, clause=object)
     cpdef tuple found_as(self, ArticleScan scan)
 
 
@@ -28,3 +30,9 @@ cdef class Matcher:
     cpdef list _candidates(self, ArticleScan scan)
     @cython.locals(scan=ArticleScan, watchlist=CompiledWatchlist, matches=list)
     cpdef list match(self, fields)
+
+
+@cython.locals(
+    evidence=list, labels=dict, field_names=set, ids=list, key=tuple, snippets=tuple, item=Evidence
+)
+cpdef tuple _details(CompiledWatchlist watchlist, ArticleScan scan)

@@ -195,9 +195,11 @@ class CompiledWatchlist:
         """What made the watchlist match: each true clause with the fields and places it was found at."""
         found: list[Evidence] = []
         for term in self.terms:
-            found += term.evidence(scan)
+            if term.evaluate(scan):  # (a term that does not hold has no evidence: not worked out to say so)
+                found += term.evidence(scan)
         for clause in self.query_clauses:
-            found += clause.evidence(scan)
+            if clause.evaluate(scan):
+                found += clause.evidence(scan)
         return found
 
     def found_as(self, scan: ArticleScan) -> tuple[str, ...]:
@@ -207,9 +209,14 @@ class CompiledWatchlist:
             if isinstance(clause, CompiledPhrase) and clause.evaluate(scan):
                 phrases.append(clause)
             elif isinstance(clause, CompiledNear) and clause.evaluate(scan):
-                phrases += [p for p in (*clause.left, *clause.right) if p.evaluate(scan)]
-        lines = [line for p in dict.fromkeys(phrases) if (line := p.found_as(scan)) is not None]
-        return tuple(dict.fromkeys(lines))
+                phrases += [p for p in clause.left if p.evaluate(scan)]
+                phrases += [p for p in clause.right if p.evaluate(scan)]
+        lines: dict[str, None] = {}
+        for phrase in dict.fromkeys(phrases) if len(phrases) > 1 else phrases:
+            line = phrase.found_as(scan)
+            if line is not None:
+                lines[line] = None
+        return tuple(lines)
 
 
 class Matcher:
@@ -320,14 +327,19 @@ def _details(watchlist: CompiledWatchlist, scan: ArticleScan) -> MatchDetails:
     """What a Match says beyond its watchlist's name, built when first read (the scan keeps what matches of
     the same article share: evidence, occurrences, snippet windows)."""
     evidence = watchlist.evidence(scan)
-    labels = tuple(dict.fromkeys([e.label for e in evidence]))
-    field_names = {e.field for e in evidence}
-    ordered_fields = tuple(f for f in _FIELD_ORDER if f in field_names)
-    key = tuple(map(id, evidence))  # evidence is kept by the scan: ids stay unique while it lives
+    labels: dict[str, None] = {}
+    field_names: set[str] = set()
+    ids: list[int] = []
+    for item in evidence:
+        labels[item.label] = None
+        field_names.add(item.field)
+        ids.append(id(item))  # evidence is kept by the scan: ids stay unique while it lives
+    ordered_fields = tuple([name for name in _FIELD_ORDER if name in field_names])
+    key = tuple(ids)
     snippets = scan.snippets.get(key)
     if snippets is None:
         snippets = scan.snippets[key] = build_snippets(evidence, scan.folded, scan.windows, scan.marks)
-    return labels, snippets, ordered_fields, watchlist.found_as(scan)
+    return tuple(labels), snippets, ordered_fields, watchlist.found_as(scan)
 
 
 _FIELD_ORDER = (*SCANNED_FIELDS, "feed")

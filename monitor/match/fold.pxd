@@ -6,7 +6,7 @@ cimport cython
 
 cdef class FoldedField:
     cdef public str original, padded, _marked
-    cdef public object translated, _known, _runs, _words
+    cdef public object translated, _origins, _runs, _words
     cdef public list _uneven
     cdef public dict _char_spans
 
@@ -14,8 +14,15 @@ cdef class FoldedField:
     cpdef tuple char_span(self, Py_ssize_t start, Py_ssize_t end)
     @cython.locals(last=Py_ssize_t, first=Py_ssize_t)
     cpdef tuple _char_span(self, Py_ssize_t start, Py_ssize_t end)
-    @cython.locals(
-        index=Py_ssize_t, from_padded=Py_ssize_t, offset=Py_ssize_t, wanted=Py_ssize_t, seen=Py_ssize_t,
-        step=Py_ssize_t, known_padded=list, known_original=list,
-    )
-    cpdef Py_ssize_t _original_start(self, str translated, Py_ssize_t position)
+
+
+@cython.locals(view="long long[:]", at=Py_ssize_t, offset=Py_ssize_t, in_word=bint, char=Py_UCS4)
+cpdef object _origin_table(str translated, Py_ssize_t size)
+
+
+@cython.locals(shift=Py_ssize_t, run=Py_ssize_t, words=Py_ssize_t)
+cpdef Py_ssize_t _run_of(Py_ssize_t word, list uneven)
+
+
+@cython.locals(starts=list, ends=list, in_run=bint, offset=Py_ssize_t, char=Py_UCS4)
+cpdef tuple _run_table(str marked)

@@ -16,8 +16,8 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
+from array import array
 from bisect import bisect_right
-from itertools import accumulate, chain, compress, repeat
 
 # Combining marks are part of a word: NFKC composes most of them (e + ◌́ = é) and folding drops the rest.
 _MARKS = "\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u0610-\u061a\u064b-\u065f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
@@ -148,13 +148,21 @@ codecs.register_error(_MARK_ERRORS, _mark_characters)
 
 
 def _run_table(marked: str) -> tuple[list[int], list[int]]:
-    """Start and end of each run of ``marked``, without a Python step per run."""
-    pieces = marked.split(" ")
-    offsets = list(accumulate(chain.from_iterable(zip(map(len, pieces), repeat(1))), initial=0))
-    return list(compress(offsets[0::2], pieces)), list(compress(offsets[1::2], pieces))
-
-
-_NON_SPACE_RE = re.compile("[^ ]")
+    """Start and end of each run of ``marked``, in one pass (a C loop where compiled)."""
+    starts: list[int] = []
+    ends: list[int] = []
+    in_run = False
+    for offset, char in enumerate(marked):
+        if char == " ":
+            if in_run:
+                ends.append(offset)
+                in_run = False
+        elif not in_run:
+            starts.append(offset)
+            in_run = True
+    if in_run:
+        ends.append(len(marked))
+    return starts, ends
 
 
 def fold_words_slowly(text: str) -> list[str]:
@@ -174,15 +182,15 @@ class FoldedField:
     """One field of an article, folded once; offsets back to the original are worked out only when needed.
 
     Occurrences are given as offsets in ``padded``: (start of the first word, end of the last word). On the
-    ASCII path (nearly every field of news text) mapping them back costs nothing per word of the field: the
-    translated text keeps every character of the original in place, and its letters and digits are those of
-    ``padded`` in the same order, so a word is found by counting spaces (``str.count``) from the nearest pair
-    of positions already known in this field. Other text builds a table of its runs (without a Python step
-    per run) the first time it is asked.
+    ASCII path (nearly every field of news text) the translated text keeps every character of the original in
+    place, and its words are those of ``padded`` in the same order: the first time a place is asked, one pass
+    over it gives the offset of each word start of ``padded`` (``_origin_table``, a C loop where compiled), and
+    every place after is one lookup. Other text builds a table of its runs (one pass too)
+    the first time it is asked.
     """
 
     __slots__ = (
-        "_char_spans", "_known", "_marked", "_runs", "_uneven", "_words", "original", "padded", "translated"
+        "_char_spans", "_marked", "_origins", "_runs", "_uneven", "_words", "original", "padded", "translated"
     )  # fmt: skip
 
     def __init__(self, text: str) -> None:
@@ -197,7 +205,7 @@ class FoldedField:
         self.padded = " " + " ".join(words) + " "  # patterns " word " fall on word boundaries
         self._words: list[str] | None = words
         self._char_spans: dict[tuple[int, int], tuple[int, int]] = {}
-        self._known: tuple[list[int], list[int]] | None = None  # word starts in padded and in translated
+        self._origins: array[int] | None = None  # word start in padded -> its offset in translated
         self._runs: tuple[list[int], list[int], list[tuple[int, int]]] | None = None
 
     def take_words(self) -> list[str]:
@@ -212,6 +220,8 @@ class FoldedField:
 
     def char_span(self, start: int, end: int) -> tuple[int, int]:
         """Offsets in ``original`` of the words from padded offset ``start`` to padded offset ``end``."""
+        if self.translated is not None:
+            return self._char_span(start, end)  # (a lookup in the table of word starts: nothing to keep)
         span = self._char_spans.get((start, end))
         if span is None:
             span = self._char_spans[(start, end)] = self._char_span(start, end)
@@ -220,10 +230,11 @@ class FoldedField:
     def _char_span(self, start: int, end: int) -> tuple[int, int]:
         translated = self.translated
         if translated is not None:
+            origins = self._origins
+            if origins is None:
+                origins = self._origins = _origin_table(translated, len(self.padded))
             last = max(start, self.padded.rfind(" ", start, end) + 1)  # the first character of the last word
-            return self._original_start(translated, start), self._original_start(
-                translated, last
-            ) + end - last
+            return origins[start], origins[last] + end - last
         if self._runs is None:
             starts, ends = _run_table(self._marked)
             self._runs = starts, ends, [(bisect_right(starts, at) - 1, words) for at, words in self._uneven]
@@ -232,26 +243,24 @@ class FoldedField:
         last = first + self.padded.count(" ", start, end)
         return starts[_run_of(first, uneven)], ends[_run_of(last, uneven)]
 
-    def _original_start(self, translated: str, position: int) -> int:
-        """Offset in ``translated`` (and ``original``) of the word starting at ``position`` in ``padded``."""
-        if self._known is None:
-            self._known = [1], [_next_non_space(translated, 0)]  # the first word
-        known_padded, known_original = self._known
-        index = bisect_right(known_padded, position) - 1
-        from_padded, offset = known_padded[index], known_original[index]
-        if from_padded == position:
-            return offset
-        # As many letters and digits lie before the word in both texts; only the spaces between them differ.
-        wanted = position - from_padded - self.padded.count(" ", from_padded, position)
-        seen = 0
-        while seen < wanted:
-            step = wanted - seen
-            seen += step - translated.count(" ", offset, offset + step)
-            offset += step
-        offset = _next_non_space(translated, offset)
-        known_padded.insert(index + 1, position)
-        known_original.insert(index + 1, offset)
-        return offset
+
+def _origin_table(translated: str, size: int) -> array[int]:
+    """For each offset of the padded field (``size`` long) where a word starts, that word's offset in
+    ``translated`` (0 elsewhere): its words are the padded field's, apart by runs of spaces instead of one."""
+    table = array("q", [0]) * size
+    view = memoryview(table)  # (a C array where compiled)
+    at = 0  # offset in padded of the character read next
+    in_word = False
+    for offset, char in enumerate(translated):
+        if char == " ":
+            in_word = False
+        else:
+            if not in_word:
+                in_word = True
+                at += 1  # the one space before each word in padded
+                view[at] = offset
+            at += 1
+    return table
 
 
 def _run_of(word: int, uneven: list[tuple[int, int]]) -> int:
@@ -264,8 +273,3 @@ def _run_of(word: int, uneven: list[tuple[int, int]]) -> int:
             return run
         shift += words - 1
     return word - shift
-
-
-def _next_non_space(text: str, start: int) -> int:
-    found = _NON_SPACE_RE.search(text, start)
-    return found.start() if found is not None else len(text)

@@ -7,18 +7,18 @@ cimport cython
 
 
 cdef class Lexicon:
-    cdef public dict prefixes, sizes, texts, kinds, holding
+    cdef public dict prefixes, sizes, texts, kinds
     cdef public object checks
 
     @cython.locals(
-        kinds=dict, holding=set, new=set, prefixes=dict, heads=dict, word=str, sizes=tuple, found=list,
+        kinds=dict, new=set, prefixes=dict, heads=dict, word=str, sizes=tuple, found=list,
         size=Py_ssize_t,
     )
     cpdef learn(self, set words, object language)
 
 
 cdef class ArticleScan:
-    cdef public dict folded, hits, found, word_kinds
+    cdef public dict folded, hits, found, word_kinds, places
     cdef public object language, lexicon, raw_feed, _feed
     cdef public set in_text, anywhere
     cdef public dict _ends, occurrences, evidence, held, pairs, how, _holders, snippets, windows, marks
@@ -27,7 +27,13 @@ cdef class ArticleScan:
     cpdef list ends(self, str name, object pattern)
     @cython.locals(by_pattern=dict, word=str, held=tuple)
     cpdef dict _holding(self, str name)
-    @cython.locals(
-        text=str, padded=str, holders=list, ends=list, holder=str, last=Py_ssize_t, at=Py_ssize_t
-    )
+    @cython.locals(text=str, places=dict, ends=list, word=str, last=Py_ssize_t, start=Py_ssize_t)
     cpdef list _word_ends(self, str name, object pattern)
+
+
+@cython.locals(
+    kinds=dict, held=dict, places=dict, unknown=list, starts=list, at=Py_ssize_t, word=str, index=Py_ssize_t
+)
+cpdef tuple _held_words(list words, Lexicon lexicon, object language)
+@cython.locals(found=list)
+cdef inline void _place(dict held, dict places, str word, tuple kind, Py_ssize_t at)

@@ -52,9 +52,8 @@ class Lexicon:
 
     A prefix of word forms is short (the stem minus a letter) and starts many article words, most of them not
     forms of the word looked for: scanning for it gives every one of them to check. Instead, what each distinct
-    article word is a form of is worked out once per word and article language (``kinds``, with ``holding``
-    the words that are a form of something) and kept for later articles; ``texts`` gives each form pattern its
-    prefix text, to locate it when asked.
+    article word is a form of is worked out once per word and article language (``kinds``) and kept for later
+    articles; ``texts`` gives each form pattern its prefix text, to locate it when asked.
     """
 
     def __init__(
@@ -74,26 +73,23 @@ class Lexicon:
             for virtual, _, _ in checks[pattern]:
                 self.texts[virtual] = " " + prefix
         self.kinds: dict[str | None, dict[str, tuple[int, ...]]] = {}
-        self.holding: dict[str | None, set[str]] = {}
 
-    def word_patterns(self, language: str | None) -> tuple[dict[str, tuple[int, ...]], set[str]]:
-        """The form patterns of each word seen so far in articles in ``language``, and the words with some."""
+    def word_patterns(self, language: str | None) -> dict[str, tuple[int, ...]]:
+        """The form patterns of each word seen so far in articles in ``language`` (none: not a form)."""
         kinds = self.kinds.get(language)
         if kinds is None:
             kinds = self.kinds[language] = {}
-            self.holding[language] = set()
-        return kinds, self.holding[language]
+        return kinds
 
     def learn(self, words: set[str], language: str | None) -> None:
         """Work out the form patterns of those of ``words`` not seen yet in ``language``. The words kept are dropped
         first when these would take them over the limit, never after: the article's own words stay known."""
-        kinds, holding = self.word_patterns(language)
+        kinds = self.word_patterns(language)
         new = words.difference(kinds)  # (a set minus a dict: one lookup a word)
         if not new:
             return
         if len(kinds) + len(new) > WORDS_LIMIT:
             kinds.clear()
-            holding.clear()
             new = words
         prefixes, checks, heads = self.prefixes, self.checks, self.sizes
         for word in new:
@@ -111,8 +107,6 @@ class Lexicon:
                         virtual for virtual, _, forms in checks[pattern] if forms.matches(word, language)
                     ]
             kinds[word] = tuple(found)
-            if found:
-                holding.add(word)
 
 
 class ArticleScan:
@@ -127,13 +121,14 @@ class ArticleScan:
         lexicon: Lexicon,
     ) -> None:
         self.folded: dict[str, FoldedField] = {}
+        # Per field, where each of its words that is a word form starts in the padded field.
+        self.places: dict[str, dict[str, list[int]]] = {}
         self.hits: dict[str, list[tuple[int, int]]] = {}
         self.found: dict[str, set[int]] = {}
         self.language = fields.get("language") or None
         self.lexicon = lexicon
         # Per field, its words that are word forms of one-word prefixes, with the form patterns of each.
         self.word_kinds: dict[str, dict[str, tuple[int, ...]]] = {}
-        kinds, holding = lexicon.word_patterns(self.language)
         for name in SCANNED_FIELDS if scan_url else TEXT_FIELDS:
             folded = self.folded[name] = FoldedField(fields.get(name, ""))
             if folded.empty:
@@ -144,11 +139,12 @@ class ArticleScan:
             present = self.found[name] = set()
             field_words = folded.take_words()
             if lexicon.prefixes:
-                words = set(field_words)
-                lexicon.learn(words, self.language)
-                held = self.word_kinds[name] = {word: kinds[word] for word in words & holding}
+                held, places = _held_words(field_words, lexicon, self.language)
+                self.word_kinds[name] = held
                 for patterns in held.values():
                     present.update(patterns)
+                if places:
+                    self.places[name] = places
             else:
                 self.word_kinds[name] = {}
             hits = self.hits[name] = list(automaton.iter(folded.padded))
@@ -233,14 +229,54 @@ class ArticleScan:
         text = self.lexicon.texts.get(pattern)
         if text is None or pattern not in self.found.get(name, ()):
             return []
-        padded = self.folded[name].padded
-        holders = [f" {word} " for word in self._holding(name).get(pattern, ())]
+        places = self.places[name]
         ends: list[int] = []
-        last = len(text) - 1
-        for holder in holders:
-            at = padded.find(holder)
-            while at != -1:
-                ends.append(at + last)
-                at = padded.find(holder, at + 1)
+        last = len(text) - 2  # from the first letter of the word to the last of the prefix " " + prefix
+        for word in self._holding(name).get(pattern, ()):
+            for start in places[word]:
+                ends.append(start + last)
         ends.sort()
         return ends
+
+
+def _held_words(
+    words: list[str], lexicon: Lexicon, language: str | None
+) -> tuple[dict[str, tuple[int, ...]], dict[str, list[int]]]:
+    """Of a field's ``words``, those that are word forms of one-word prefixes, with the form patterns of each,
+    and where each starts in the padded field " " + " ".join(words) + " ". One pass and one lookup a word; the
+    words not seen yet in ``language`` are learnt (``Lexicon.learn``) and placed after it."""
+    kinds = lexicon.word_patterns(language)
+    held: dict[str, tuple[int, ...]] = {}
+    places: dict[str, list[int]] = {}
+    unknown: list[str] = []
+    starts: list[int] = []  # of the unknown words
+    at = 1
+    for word in words:
+        if len(word) < MIN_PREFIX:  # shorter than any prefix: never a form (nor learnt)
+            at += len(word) + 1
+            continue
+        kind = kinds.get(word)
+        if kind is None:
+            unknown.append(word)
+            starts.append(at)
+        elif kind:
+            _place(held, places, word, kind, at)
+        at += len(word) + 1
+    if unknown:
+        lexicon.learn(set(unknown), language)  # (``kinds`` is kept in place: it holds them all now)
+        for index, word in enumerate(unknown):
+            kind = kinds[word]
+            if kind:
+                _place(held, places, word, kind, starts[index])
+    return held, places
+
+
+def _place(
+    held: dict[str, tuple[int, ...]], places: dict[str, list[int]], word: str, kind: tuple[int, ...], at: int
+) -> None:
+    found = places.get(word)
+    if found is None:
+        held[word] = kind
+        places[word] = [at]
+    else:
+        found.append(at)

@@ -3,15 +3,27 @@
 
 cimport cython
 
+from monitor.match.fold cimport FoldedField
+
+
+cdef class Evidence:
+    cdef public str label, field
+    cdef public list occurrences
+
 
 @cython.locals(
     marks=list, snippets=list, covered=list, window=tuple, start=Py_ssize_t, end=Py_ssize_t,
     window_start=Py_ssize_t, window_end=Py_ssize_t,
 )
 cpdef tuple build_snippets(list evidence, object folded, dict windows=*, dict marks_of=*)
+@cython.locals(inside=set, mark=tuple, start=Py_ssize_t, end=Py_ssize_t)
+cpdef tuple _marks_inside(list marks, str name, Py_ssize_t window_start, Py_ssize_t window_end)
 @cython.locals(c_start=Py_ssize_t, c_end=Py_ssize_t)
 cpdef bint _covered(list covered, str name, Py_ssize_t start, Py_ssize_t end)
-@cython.locals(first=list, rest=list, marks=list)
+@cython.locals(
+    first=list, rest=list, marks=list, field=FoldedField, span=tuple, start=Py_ssize_t, end=Py_ssize_t,
+    item=Evidence,
+)
 cpdef list _ordered_marks(list evidence, object folded, dict marks_of)
 @cython.locals(window_start=Py_ssize_t, window_end=Py_ssize_t)
 cpdef tuple _snippet_window(str text, Py_ssize_t start, Py_ssize_t end)

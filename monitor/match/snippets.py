@@ -7,7 +7,6 @@ text, so they stay right where folding changes length (İ, ß, ligatures).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from monitor.models import Snippet
 
@@ -18,13 +17,25 @@ MAX_SNIPPETS = 3
 _LEAD_CHARS = 60  # context kept before the first mark
 
 
-@dataclass(frozen=True, slots=True)
 class Evidence:
-    """A clause that held, the field it held in, and where it occurred there (see FoldedField.char_span)."""
+    """A clause that held, the field it held in, and where it occurred there (see FoldedField.char_span).
 
-    label: str
-    field: str
-    occurrences: list[tuple[int, int]]  # (start, end) in the padded folded field
+    An extension type where compiled (its fields are read directly); equal by what it holds."""
+
+    __slots__ = ("field", "label", "occurrences")
+
+    def __init__(self, label: str, field: str, occurrences: list[tuple[int, int]]) -> None:
+        self.label = label
+        self.field = field
+        self.occurrences = occurrences  # (start, end) in the padded folded field
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Evidence):
+            return NotImplemented
+        return (self.label, self.field, self.occurrences) == (other.label, other.field, other.occurrences)
+
+    def __repr__(self) -> str:
+        return f"Evidence(label={self.label!r}, field={self.field!r}, occurrences={self.occurrences!r})"
 
 
 Mark = tuple[str, int, int]  # (field, start, end) in the field's original text
@@ -58,16 +69,23 @@ def build_snippets(
         if window is None:
             window = windows[mark] = _snippet_window(folded[name].original, start, end)
         window_start, window_end, snippet_text = window
-        inside = sorted(
-            {
-                (s - window_start, e - window_start)
-                for n, s, e in marks
-                if n == name and window_start <= s and e <= window_end
-            }
-        )
-        snippets.append(Snippet(name, snippet_text, tuple(inside)))
+        snippets.append(Snippet(name, snippet_text, _marks_inside(marks, name, window_start, window_end)))
         covered.append((name, window_start, window_end))
     return tuple(snippets)
+
+
+def _marks_inside(
+    marks: list[Mark], name: str, window_start: int, window_end: int
+) -> tuple[tuple[int, int], ...]:
+    """The marks of field ``name`` inside [window_start, window_end), as offsets into the window, in order."""
+    inside: set[tuple[int, int]] = set()
+    for mark in marks:
+        if mark[0] == name:
+            start = mark[1]
+            end = mark[2]
+            if window_start <= start and end <= window_end:
+                inside.add((start - window_start, end - window_start))
+    return tuple(sorted(inside))
 
 
 def _covered(covered: list[Mark], name: str, start: int, end: int) -> bool:
@@ -90,8 +108,11 @@ def _ordered_marks(
         marks = marks_of.get(id(item))
         if marks is None:
             name = item.field
-            char_span = folded[name].char_span
-            marks = marks_of[id(item)] = [(name, *char_span(start, end)) for start, end in item.occurrences]
+            field = folded[name]
+            marks = marks_of[id(item)] = []
+            for start, end in item.occurrences:
+                span = field.char_span(start, end)
+                marks.append((name, span[0], span[1]))
         first.append(marks[0])
         rest += marks[1:]
     return list(dict.fromkeys(first + rest)) if rest or len(first) > 1 else first
