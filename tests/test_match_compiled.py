@@ -123,6 +123,17 @@ def test_the_extension_types_declared_beside_the_source_are_compiled_as_such() -
         assert "__dict__" not in dir(kind), kind
 
 
+def test_a_matchs_evidence_cannot_be_changed_once_made() -> None:
+    """Evidence was a frozen dataclass: compiled, its fields are read-only, as a stored hit's evidence must be."""
+    from monitor.match.snippets import Evidence
+
+    evidence = Evidence("Wescam", "title", [(0, 6)])
+    for name, value in (("label", "other"), ("field", "text"), ("occurrences", [])):
+        with pytest.raises(AttributeError):
+            setattr(evidence, name, value)
+    assert evidence == Evidence("Wescam", "title", [(0, 6)])
+
+
 @pytest.mark.parametrize("seed", [6, 7])
 def test_compiled_and_python_source_give_the_same_matches(seed: int) -> None:
     files, from_source = pure_python(seed)

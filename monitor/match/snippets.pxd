@@ -7,8 +7,8 @@ from monitor.match.fold cimport FoldedField
 
 
 cdef class Evidence:
-    cdef public str label, field
-    cdef public list occurrences
+    cdef readonly str label, field
+    cdef readonly list occurrences
 
 
 @cython.locals(
