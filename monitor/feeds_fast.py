@@ -180,13 +180,14 @@ def _raw_entry(item: Any, element: Any, base_declared: bool, content_seen: bool 
     """One entry: link, id, title and author from fastfeedparser; summary and dates read as feedparser does.
 
     fastfeedparser shortens and re-flows its descriptions and parses dates its own way, so those two come
-    from the element itself, with feedparser's own date parser and its rule that the first of summary or
-    content in document order is the summary.
+    from the element itself, with feedparser's own date parser and its rules for which of several summary and
+    content elements is the summary (``feedparser_summary``). ``content_seen``: whether feedparser counts
+    content as seen when this entry starts (``_content_seen_before``; None: it cannot be told).
     """
-    texts: list[
-        tuple[str, int, str]
-    ] = []  # (role, depth, text) of the summary and content elements, in order
-    others: list[str] = []  # summary-named elements feedparser has no handler for
+    # (role, depth, text) of the summary and content elements, in document order; and the text of the
+    # summary-named elements feedparser has no handler for
+    texts: list[tuple[str, int, str]] = []
+    others: list[str] = []
     links: set[str] = set()
     guid_link = None
     published = updated = None
