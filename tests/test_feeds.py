@@ -435,3 +435,16 @@ def test_a_page_with_a_feed_inside_is_still_read_by_feedparser(inside: str) -> N
     body = f"<!DOCTYPE html><html><head><title>P</title></head><body>{inside}</body></html>".encode()
     assert not feeds._html_page(*feeds._prepared(body, FEED_URL))
     assert our_answer(body) == feedparsers_answer(body)
+
+
+def test_feedparser_reads_an_atom_feed_inside_a_page() -> None:
+    inside = '<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title><entry><title>E</title>'
+    inside += '<link href="https://e.org/e"/></entry></feed>'
+    body = f"<!DOCTYPE html><html><body>{inside}</body></html>".encode()
+    feed = parse_feed(body, url=FEED_URL)
+    assert [(e.title, e.url) for e in feed.entries] == [("E", "https://e.org/e")]
+
+
+def test_a_document_of_no_feed_format_that_is_no_page_says_so() -> None:
+    with pytest.raises(FeedParseError, match="no RSS, RDF or Atom element found"):
+        parse_feed(b'<?xml version="1.0"?><catalog><book>x</book></catalog>', url=FEED_URL)

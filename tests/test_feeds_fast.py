@@ -71,6 +71,19 @@ OWN_FEEDS = {
         '<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>Drawn</p>'
         '<svg xmlns="http://www.w3.org/2000/svg"><text>label</text></svg></div></content></entry>'
     ),
+    "atom-xhtml-src": atom(
+        '<entry><title>O</title><id>urn:e:8</id><link href="https://example.org/e8"/>'
+        '<content type="xhtml" src="https://example.org/body.xhtml"/></entry>'
+    ),
+    "atom-pdf": atom(
+        '<entry><title>F</title><id>urn:e:9</id><link href="https://example.org/e9"/>'
+        '<content type="application/pdf">JVBERi0=</content></entry>'
+    ),
+    "atom-xhtml-two-divs": atom(
+        '<entry><title>W</title><id>urn:e:10</id><link href="https://example.org/e10"/>'
+        '<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">One</div>'
+        '<div xmlns="http://www.w3.org/1999/xhtml">Two</div></content></entry>'
+    ),
     "atom-xhtml-no-div": atom(
         '<entry><title>N</title><id>urn:e:7</id><link href="https://example.org/e7"/>'
         '<content type="xhtml"><p xmlns="http://www.w3.org/1999/xhtml">No wrapper</p></content></entry>'
@@ -146,6 +159,9 @@ def test_plain_feeds_take_the_fast_path() -> None:
         ("atom-xhtml-title", "xhtml-typed title in an entry"),
         ("atom-xhtml-svg", "xhtml-typed content in an entry"),
         ("atom-xhtml-no-div", "xhtml-typed content in an entry"),
+        ("atom-xhtml-src", "xhtml-typed content in an entry"),
+        ("atom-pdf", "application/pdf-typed content in an entry"),
+        ("atom-xhtml-two-divs", "xhtml-typed content in an entry"),
         ("relative-link-under-base", "a relative link under xml:base"),
         ("unescaped-ampersand", "not well-formed XML"),
     ],
