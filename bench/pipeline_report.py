@@ -181,7 +181,8 @@ def markdown(r: dict[str, Any]) -> str:
         f"interval {soak['interval_s']} s, full text on, {soak['new_entries_per_s']:g} new entries a second. "
         f"Memory of the daemon and its worker processes (proportional set, so shared pages count once): peak "
         f"{soak['peak_pss_mb']} MB ({each}; resident sum {soak['peak_rss_sum_mb']} MB); each role's own peak: "
-        f"{role_peaks}; {soak['after_warmup_pss_mb']} MB after warm-up, {soak['end_pss_mb']} MB at the end "
+        f"{role_peaks}; {soak['after_warmup_pss_mb']} MB after warm-up (the median over the poll interval after "
+        f"the first two polls, the second being the first to read pages), {soak['end_pss_mb']} MB at the end "
         f"({soak['growth_pct']} %).{_kept_up(soak)}",
         "",
         "| marked entry | appeared -> served to the daemon (s) | served -> email (s) | total (s) "

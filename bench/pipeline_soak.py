@@ -242,11 +242,18 @@ def log_warnings(path: Path) -> dict[str, int]:
     return dict(kinds.most_common(8))
 
 
-def memory_summary(samples: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
+def memory_summary(
+    samples: list[dict[str, Any]], seconds: float, interval: float = SOAK_INTERVAL
+) -> dict[str, Any]:
     """Peak (with each process's share at that moment, and each role's own peak), and growth: the median of
-    the last fifth of the soak against the fifth after warm-up."""
-    warm = [s["pss_mb"] for s in samples if seconds * 0.3 <= s["t"] < seconds * 0.5]
-    last = [s["pss_mb"] for s in samples if s["t"] >= seconds * 0.8]
+    the last fifth of the soak against the poll interval after warm-up.
+
+    Warm-up is the daemon's first two polls: the first finds nothing new (the database was warmed by a cycle),
+    the second is the first to read pages, when the worker loads what extraction needs for good (trafilatura's
+    stop lists, lxml's parser state: its resting size goes from about 36 to 67 MB). Growth measured from before
+    that point would count a one-time load as a leak."""
+    warm = [s["pss_mb"] for s in samples if 2 * interval <= s["t"] < 3 * interval]
+    last = [s["pss_mb"] for s in samples if s["t"] >= max(seconds * 0.8, 3 * interval)]
     early, late = statistics.median(warm or [0.0]), statistics.median(last or [0.0])
     peak = max(samples, key=lambda s: s["pss_mb"])
     role_peaks: dict[str, float] = {}
