@@ -5,6 +5,8 @@
 
 cimport cython
 
+from monitor.match.stems cimport _is_form
+
 
 cdef class Lexicon:
     cdef public dict prefixes, sizes, texts, kinds
@@ -12,7 +14,7 @@ cdef class Lexicon:
 
     @cython.locals(
         kinds=dict, new=set, prefixes=dict, heads=dict, word=str, sizes=tuple, found=list,
-        size=Py_ssize_t,
+        size=Py_ssize_t, virtual=object,
     )
     cpdef learn(self, set words, object language)
 
