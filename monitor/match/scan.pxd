@@ -34,7 +34,8 @@ cdef class ArticleScan:
 
 
 @cython.locals(
-    kinds=dict, held=dict, places=dict, unknown=list, starts=list, at=Py_ssize_t, word=str, index=Py_ssize_t
+    kinds=dict, held=dict, places=dict, unknown=list, starts=list, at=Py_ssize_t, word=str, index=Py_ssize_t,
+    shortest=Py_ssize_t, size=Py_ssize_t, kind=tuple,
 )
 cpdef tuple _held_words(list words, Lexicon lexicon, object language)
 @cython.locals(found=list)

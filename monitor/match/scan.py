@@ -252,9 +252,11 @@ def _held_words(
     unknown: list[str] = []
     starts: list[int] = []  # of the unknown words
     at = 1
+    shortest = MIN_PREFIX  # (a C integer where compiled: compared with each word's length)
     for word in words:
-        if len(word) < MIN_PREFIX:  # shorter than any prefix: never a form (nor learnt)
-            at += len(word) + 1
+        size = len(word)
+        if size < shortest:  # shorter than any prefix: never a form (nor learnt)
+            at += size + 1
             continue
         kind = kinds.get(word)
         if kind is None:
@@ -262,7 +264,7 @@ def _held_words(
             starts.append(at)
         elif kind:
             _place(held, places, word, kind, at)
-        at += len(word) + 1
+        at += size + 1
     if unknown:
         lexicon.learn(set(unknown), language)  # (``kinds`` is kept in place: it holds them all now)
         for index, word in enumerate(unknown):
