@@ -114,13 +114,49 @@ def test_the_compiled_modules_are_built_from_their_current_source() -> None:
 def test_the_extension_types_declared_beside_the_source_are_compiled_as_such() -> None:
     """The classes a .pxd file declares are extension types in the compiled module (no instance dictionary),
     plain classes in the source: the declarations are read by the build."""
-    from monitor.match.clauses import CompiledNear, CompiledPhrase
+    from monitor.match.clauses import (
+        CompiledAnd,
+        CompiledFeed,
+        CompiledLang,
+        CompiledNear,
+        CompiledNot,
+        CompiledOr,
+        CompiledPhrase,
+    )
     from monitor.match.engine import CompiledWatchlist, Matcher
     from monitor.match.fold import FoldedField
     from monitor.match.scan import ArticleScan, Lexicon
 
-    for kind in (CompiledPhrase, CompiledNear, ArticleScan, Lexicon, CompiledWatchlist, Matcher, FoldedField):
+    clauses = (CompiledPhrase, CompiledNear, CompiledAnd, CompiledOr, CompiledNot, CompiledFeed, CompiledLang)
+    for kind in (*clauses, ArticleScan, Lexicon, CompiledWatchlist, Matcher, FoldedField):
         assert "__dict__" not in dir(kind), kind
+
+
+def test_a_snippet_made_for_speed_is_the_snippet_its_fields_make() -> None:
+    """The matcher makes snippets without the dataclass's __init__: the same fields, equal, read-only, and
+    nothing left unset if a field were added to Snippet."""
+    import dataclasses
+
+    from monitor.match.snippets import _snippet
+    from monitor.models import Snippet
+
+    assert [field.name for field in dataclasses.fields(Snippet)] == ["field", "text", "marks"]
+    made = _snippet("body", "Wescam MX-15", ((0, 6),))
+    assert made == Snippet("body", "Wescam MX-15", ((0, 6),))
+    assert made.to_dict() == {"field": "body", "text": "Wescam MX-15", "marks": [[0, 6]]}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.text = "other"  # type: ignore[misc]
+
+
+def test_spans_are_taken_as_they_come_only_when_each_starts_after_the_last() -> None:
+    from monitor.match.clauses import _next_space, _rising
+
+    assert _rising([(1, 5), (7, 9)])
+    assert _rising([])
+    assert not _rising([(1, 5), (1, 7)])  # the same start twice: sorted and deduplicated instead
+    assert not _rising([(7, 9), (1, 5)])
+    assert _next_space(" wescam mx ", 1) == 7
+    assert _next_space(" wescam mx ", 7) == 7
 
 
 def test_a_matchs_evidence_cannot_be_changed_once_made() -> None:

@@ -5,13 +5,18 @@ cimport cython
 
 from monitor.match.scan cimport ArticleScan
 
+cdef class Clause:
+    cpdef bint evaluate(self, ArticleScan scan)
+    cpdef list evidence(self, ArticleScan scan)
+
+
 cdef class Segment:
     cdef public object pattern, forms
     cdef public str text
     cdef public bint prefix
 
 
-cdef class CompiledPhrase:
+cdef class CompiledPhrase(Clause):
     cdef public object phrase, label, single
     cdef public tuple segments, fields, key
     cdef public frozenset key_set
@@ -32,11 +37,14 @@ cdef class CompiledPhrase:
     cpdef object _found_as(self, ArticleScan scan)
 
 
-@cython.locals(start=Py_ssize_t)
-cpdef tuple _segment_span(Segment segment, str padded, Py_ssize_t end)
+@cython.locals(back=Py_ssize_t, spans=list, end=Py_ssize_t)
+cpdef list _segment_spans(Segment segment, str padded, list ends)
+cpdef Py_ssize_t _next_space(str padded, Py_ssize_t at)
+@cython.locals(last=Py_ssize_t, start=Py_ssize_t, span=tuple)
+cpdef bint _rising(list spans)
 
 
-cdef class CompiledNear:
+cdef class CompiledNear(Clause):
     cdef public list left, right
     cdef public object distance, label
 
@@ -45,3 +53,37 @@ cdef class CompiledNear:
     cpdef list _pairs(self, ArticleScan scan, str name)
     cpdef list evidence(self, ArticleScan scan)
 
+
+
+cdef class CompiledFeed(Clause):
+    cdef public object name, label
+
+    cpdef bint evaluate(self, ArticleScan scan)
+    cpdef list evidence(self, ArticleScan scan)
+
+
+cdef class CompiledLang(Clause):
+    cdef public object code, label
+
+    cpdef bint evaluate(self, ArticleScan scan)
+    cpdef list evidence(self, ArticleScan scan)
+
+
+cdef class CompiledAnd(Clause):
+    cdef public list children
+
+    @cython.locals(child=Clause)
+    cpdef bint evaluate(self, ArticleScan scan)
+
+
+cdef class CompiledOr(Clause):
+    cdef public list children
+
+    @cython.locals(child=Clause)
+    cpdef bint evaluate(self, ArticleScan scan)
+
+
+cdef class CompiledNot(Clause):
+    cdef public Clause child
+
+    cpdef bint evaluate(self, ArticleScan scan)

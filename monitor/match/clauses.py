@@ -29,6 +29,22 @@ Trigger = frozenset[int] | _Always
 # --- compiled clauses -------------------------------------------------------------------------------------
 
 
+class Clause:
+    """What every compiled clause does on a scanned article: hold or not, and say what held.
+
+    An extension type where compiled, with the clauses below its subtypes: a watchlist, an AND, an OR or a NOT
+    then calls the methods of the clauses it holds directly (a C call through the type's table), not by name.
+    """
+
+    __slots__ = ()
+
+    def evaluate(self, scan: ArticleScan) -> bool:
+        raise NotImplementedError
+
+    def evidence(self, scan: ArticleScan) -> list[Evidence]:
+        return []
+
+
 class Segment:
     """One automaton pattern of a phrase (an extension type where compiled: its fields are read directly)."""
 
@@ -43,7 +59,7 @@ class Segment:
         self.forms = forms
 
 
-class CompiledPhrase:
+class CompiledPhrase(Clause):
     def __init__(self, phrase: Phrase, segments: tuple[Segment, ...]) -> None:
         self.phrase = phrase
         self.segments = segments
@@ -118,13 +134,16 @@ class CompiledPhrase:
         padded = scan.folded[name].padded
         found: list[Occurrence] | None = None
         for segment in self.segments:
-            located = [_segment_span(segment, padded, end) for end in scan.ends(name, segment.pattern)]
+            located = _segment_spans(segment, padded, scan.ends(name, segment.pattern))
             if found is None:
                 found = located
             else:  # the next segment starts on the word after the space that ends this one
                 by_start = {span[0]: span for span in located}
                 found = [(start, by_start[end + 1][1]) for start, end in found if end + 1 in by_start]
-        return sorted(set(found or []))
+        if found is None:
+            return []
+        # The ends come in the order of the text, so the spans nearly always do too: sorted only when not.
+        return found if _rising(found) else sorted(set(found))
 
     def found_as(self, scan: ArticleScan) -> str | None:
         """How the phrase was found (exact, through an alias, as a word form), from its first occurrence."""
@@ -156,14 +175,40 @@ def _word_forms(segments: tuple[Segment, ...]) -> list[WordForms | None]:
     return forms
 
 
-def _segment_span(segment: Segment, padded: str, end: int) -> Occurrence:
-    # ``end`` is the last character of the pattern: the space after an exact pattern, or a character inside
-    # the last word of a prefix, whose word then ends on the next space.
-    start = end - len(segment.text) + 2
-    return start, padded.index(" ", end) if segment.prefix else end
+def _segment_spans(segment: Segment, padded: str, ends: list[int]) -> list[Occurrence]:
+    """The span of the segment ending at each of ``ends``, in order. An end is the last character of the
+    pattern: the space after an exact pattern, or a character inside the last word of a prefix, whose word then
+    ends on the next space."""
+    back = len(segment.text) - 2
+    spans: list[Occurrence] = []
+    if segment.prefix:
+        for end in ends:
+            spans.append((end - back, _next_space(padded, end)))
+    else:
+        for end in ends:
+            spans.append((end - back, end))
+    return spans
 
 
-class CompiledFeed:
+def _next_space(padded: str, at: int) -> int:
+    """The offset of the first space at or after ``at`` (a padded field ends with one)."""
+    while padded[at] != " ":
+        at += 1
+    return at
+
+
+def _rising(spans: list[Occurrence]) -> bool:
+    """Whether each span starts after the one before (then the list is sorted and has no repeats)."""
+    last = -1
+    for span in spans:
+        start = span[0]
+        if start <= last:
+            return False
+        last = start
+    return True
+
+
+class CompiledFeed(Clause):
     def __init__(self, leaf: FeedIs) -> None:
         self.name = leaf.name
         self.label = f"feed:{leaf.source}"
@@ -178,7 +223,7 @@ class CompiledFeed:
         return [Evidence(self.label, "feed", [])] if self.evaluate(scan) else []
 
 
-class CompiledLang:
+class CompiledLang(Clause):
     def __init__(self, leaf: LangIs) -> None:
         self.code = leaf.code
         self.label = f"lang:{leaf.source}"
@@ -193,7 +238,7 @@ class CompiledLang:
         return []
 
 
-class CompiledNear:
+class CompiledNear(Clause):
     def __init__(self, near: Near, left: list[CompiledPhrase], right: list[CompiledPhrase]) -> None:
         self.left = left
         self.right = right
@@ -272,7 +317,7 @@ def _close_to(
     return close
 
 
-class CompiledAnd:
+class CompiledAnd(Clause):
     def __init__(self, children: list[Compiled]) -> None:
         self.children = children
 
@@ -288,7 +333,7 @@ class CompiledAnd:
         return True
 
 
-class CompiledOr:
+class CompiledOr(Clause):
     def __init__(self, children: list[Compiled]) -> None:
         self.children = children
 
@@ -302,7 +347,7 @@ class CompiledOr:
         return False
 
 
-class CompiledNot:
+class CompiledNot(Clause):
     def __init__(self, child: Compiled) -> None:
         self.child = child
 

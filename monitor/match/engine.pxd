@@ -3,20 +3,21 @@
 
 cimport cython
 
-from monitor.match.clauses cimport CompiledPhrase
+from monitor.match.clauses cimport Clause, CompiledPhrase
 from monitor.match.scan cimport ArticleScan
 from monitor.match.snippets cimport Evidence, build_snippets
 
 
 cdef class CompiledWatchlist:
-    cdef public object spec, name, feeds, languages, query
+    cdef public object spec, name, feeds, languages
+    cdef public Clause query
     cdef public list terms, exclude, query_clauses
 
     @cython.locals(term=CompiledPhrase)
     cpdef bint matches(self, ArticleScan scan)
-    @cython.locals(term=CompiledPhrase, found=list)
+    @cython.locals(term=CompiledPhrase, found=list, clause=Clause)
     cpdef list evidence(self, ArticleScan scan)
-    @cython.locals(phrases=list, phrase=CompiledPhrase, lines=dict, clause=object)
+    @cython.locals(phrases=list, phrase=CompiledPhrase, lines=dict, clause=Clause)
     cpdef tuple found_as(self, ArticleScan scan)
 
 

@@ -204,13 +204,22 @@ class CompiledWatchlist:
 
     def found_as(self, scan: ArticleScan) -> tuple[str, ...]:
         """How each term or query phrase that holds was found, one line each."""
-        phrases: list[CompiledPhrase] = [term for term in self.terms if term.evaluate(scan)]
+        # (Plain loops: a comprehension's variable is not typed where compiled, and each evaluate was a call
+        # by name.)
+        phrases: list[CompiledPhrase] = []
+        for phrase in self.terms:
+            if phrase.evaluate(scan):
+                phrases.append(phrase)
         for clause in self.query_clauses:
             if isinstance(clause, CompiledPhrase) and clause.evaluate(scan):
                 phrases.append(clause)
             elif isinstance(clause, CompiledNear) and clause.evaluate(scan):
-                phrases += [p for p in clause.left if p.evaluate(scan)]
-                phrases += [p for p in clause.right if p.evaluate(scan)]
+                for phrase in clause.left:
+                    if phrase.evaluate(scan):
+                        phrases.append(phrase)
+                for phrase in clause.right:
+                    if phrase.evaluate(scan):
+                        phrases.append(phrase)
         lines: dict[str, None] = {}
         for phrase in dict.fromkeys(phrases) if len(phrases) > 1 else phrases:
             line = phrase.found_as(scan)

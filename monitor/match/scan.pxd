@@ -5,6 +5,8 @@
 
 cimport cython
 
+from monitor.match.stems cimport _is_form
+
 
 cdef class Lexicon:
     cdef public dict prefixes, sizes, texts, kinds
@@ -12,7 +14,7 @@ cdef class Lexicon:
 
     @cython.locals(
         kinds=dict, new=set, prefixes=dict, heads=dict, word=str, sizes=tuple, found=list,
-        size=Py_ssize_t,
+        size=Py_ssize_t, virtual=object,
     )
     cpdef learn(self, set words, object language)
 
@@ -32,7 +34,8 @@ cdef class ArticleScan:
 
 
 @cython.locals(
-    kinds=dict, held=dict, places=dict, unknown=list, starts=list, at=Py_ssize_t, word=str, index=Py_ssize_t
+    kinds=dict, held=dict, places=dict, unknown=list, starts=list, at=Py_ssize_t, word=str, index=Py_ssize_t,
+    shortest=Py_ssize_t, size=Py_ssize_t, kind=tuple,
 )
 cpdef tuple _held_words(list words, Lexicon lexicon, object language)
 @cython.locals(found=list)

@@ -17,7 +17,7 @@ from typing import Any
 from monitor.models import TEXT_FIELDS
 
 from .fold import FoldedField, fold_text
-from .stems import MIN_PREFIX, WordForms
+from .stems import MIN_PREFIX, WordForms, _is_form
 
 SCANNED_FIELDS = (*TEXT_FIELDS, "url")
 _second = itemgetter(1)
@@ -103,9 +103,10 @@ class Lexicon:
                     break
                 pattern = prefixes.get(word[:size])
                 if pattern is not None:
-                    found += [
-                        virtual for virtual, _, forms in checks[pattern] if forms.matches(word, language)
-                    ]
+                    for virtual, _, forms in checks[pattern]:
+                        # (``forms.matches``, called on its values: a C call where compiled)
+                        if _is_form(forms.text, forms.prefix, forms.stems, word, language):
+                            found.append(virtual)
             kinds[word] = tuple(found)
 
 
@@ -251,9 +252,11 @@ def _held_words(
     unknown: list[str] = []
     starts: list[int] = []  # of the unknown words
     at = 1
+    shortest = MIN_PREFIX  # (a C integer where compiled: compared with each word's length)
     for word in words:
-        if len(word) < MIN_PREFIX:  # shorter than any prefix: never a form (nor learnt)
-            at += len(word) + 1
+        size = len(word)
+        if size < shortest:  # shorter than any prefix: never a form (nor learnt)
+            at += size + 1
             continue
         kind = kinds.get(word)
         if kind is None:
@@ -261,7 +264,7 @@ def _held_words(
             starts.append(at)
         elif kind:
             _place(held, places, word, kind, at)
-        at += len(word) + 1
+        at += size + 1
     if unknown:
         lexicon.learn(set(unknown), language)  # (``kinds`` is kept in place: it holds them all now)
         for index, word in enumerate(unknown):

@@ -16,6 +16,7 @@ cdef class Evidence:
     window_start=Py_ssize_t, window_end=Py_ssize_t,
 )
 cpdef tuple build_snippets(list evidence, object folded, dict windows=*, dict marks_of=*)
+cpdef object _snippet(str name, str text, tuple marks)
 @cython.locals(inside=set, mark=tuple, start=Py_ssize_t, end=Py_ssize_t)
 cpdef tuple _marks_inside(list marks, str name, Py_ssize_t window_start, Py_ssize_t window_end)
 @cython.locals(c_start=Py_ssize_t, c_end=Py_ssize_t)
