@@ -102,7 +102,10 @@ def test_empty_body(body: bytes) -> None:
 
 def test_html_page() -> None:
     page = b"<!DOCTYPE html><html><head><title>Home</title></head><body><p>Hello</p></body></html>"
-    assert parse_error(page) == "not a feed: looks like an HTML page"
+    assert (
+        parse_error(page)
+        == "not a feed: looks like an HTML page (`monitor feeds add URL` finds the feed of a web page; or watch it as a [[page]])"
+    )
 
 
 def test_html_page_from_the_corpus() -> None:

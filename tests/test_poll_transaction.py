@@ -177,7 +177,9 @@ def test_a_document_that_failed_to_parse_is_not_parsed_again_while_unchanged_and
     pool = ParseCounting()
     results = [cycle(store, [job], NOW + timedelta(hours=i), pool)[0] for i in range(3)]
     assert [r.status for r in results] == ["error"] * 3
-    assert {r.error for r in results} == {"not a feed: looks like an HTML page"}
+    assert {r.error for r in results} == {
+        "not a feed: looks like an HTML page (`monitor feeds add URL` finds the feed of a web page; or watch it as a [[page]])"
+    }
     assert [r.consecutive_failures for r in results] == [1, 2, 3]
     assert pool.ran == ["read_feed"]  # parsed once: the next polls got a 304 to its validators
     assert [r.headers.get("if-none-match") for r in http_server.requests_for("/feed")] == [
@@ -192,7 +194,7 @@ def test_a_document_that_failed_to_parse_is_not_parsed_again_while_unchanged_and
     [same] = cycle(store, [job], NOW + timedelta(hours=4), pool)
     assert (same.status, same.error, same.consecutive_failures) == (
         "error",
-        "not a feed: looks like an HTML page",
+        "not a feed: looks like an HTML page (`monitor feeds add URL` finds the feed of a web page; or watch it as a [[page]])",
         4,
     )
     assert pool.ran == ["read_feed"]
@@ -227,7 +229,10 @@ def test_a_fetch_failure_after_a_failed_document_forgets_it_so_the_next_poll_par
 
     http_server.route("/feed", body=HTML, headers={"Content-Type": "text/html"}, etag='"h1"')
     [again] = cycle(store, [job], NOW + timedelta(hours=2), pool)
-    assert again.error == "not a feed: looks like an HTML page"
+    assert (
+        again.error
+        == "not a feed: looks like an HTML page (`monitor feeds add URL` finds the feed of a web page; or watch it as a [[page]])"
+    )
     assert http_server.requests_for("/feed")[-1].headers.get("if-none-match") is None
     assert pool.ran == ["read_feed"] * 2  # the same document, parsed again: its validators were forgotten
 
@@ -271,7 +276,10 @@ def test_postgresql_stores_a_poll_in_one_commit_and_remembers_a_failed_document(
         again = cycle(store, [good, bad], NOW + timedelta(hours=1), pool)
         assert [(r.status, r.error) for r in again] == [
             ("not-modified", None),
-            ("error", "not a feed: looks like an HTML page"),
+            (
+                "error",
+                "not a feed: looks like an HTML page (`monitor feeds add URL` finds the feed of a web page; or watch it as a [[page]])",
+            ),
         ]
         assert counted[0] == 1 + 2
         assert pool.ran == ["read_feed", "read_feed"]  # each document parsed once
