@@ -357,52 +357,61 @@ def _text_or_none(value: object) -> str | None:
     return text or None
 
 
-_WHITESPACE = re.compile(r"\s+")
-
-
 def _plain(markup: object) -> str:
     """HTML fragment -> one line of plain text: tags dropped, entities decoded, whitespace collapsed."""
     if not isinstance(markup, str) or not markup:
         return ""
     markup = markup.replace("\x00", " ")
     if "<" not in markup and "&" not in markup:
-        return _WHITESPACE.sub(" ", markup).strip()
+        return _one_line(markup)
     parts = _simple_markup_text(markup)
     if parts is None:
         stripper = _TextOnly()
         stripper.feed(markup)
         stripper.close()
         parts = list(stripper.parts())
-    return _WHITESPACE.sub(" ", "".join(parts)).strip()
+    return _one_line("".join(parts))
 
 
-# Text, or a start or end tag whose name and attributes are plain: what most feed summaries are made of.
+def _one_line(text: str) -> str:
+    """Whitespace collapsed to single spaces, none at the ends: what ``re.sub(r"\\s+", " ", text).strip()``
+    gives (str.split knows the same whitespace as the pattern's \\s, every code point checked), in half its
+    time."""
+    return " ".join(text.split())
+
+
+# A start or end tag whose name and attributes are plain: with text, what most feed summaries are made of.
 # Every tag this accepts, HTMLParser reads as the same tag, so both give the same text (tested against each
 # other); anything else (comments, CDATA, script or style, a stray "<") goes through HTMLParser.
-_MARKUP_TOKEN = re.compile(
-    r"""([^<]+)|<(/?)([a-zA-Z][a-zA-Z0-9]*)"""
+_PLAIN_TAG = re.compile(
+    r"""<(/?)([a-zA-Z][a-zA-Z0-9]*)"""
     r"""(?:\s+[a-zA-Z_:][-a-zA-Z0-9_:.]*(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?)*\s*/?>"""
 )
 
 
 def _simple_markup_text(markup: str) -> list[str] | None:
-    """The text pieces of markup made only of text and plain tags, as _TextOnly collects them; else None."""
-    parts: list[str] = []
-    position = 0
-    for token in _MARKUP_TOKEN.finditer(markup):
-        if token.start() != position:
-            return None
-        position = token.end()
-        text, name = token.group(1), token.group(3)
-        if text is not None:
-            parts.append(html.unescape(text))
-            continue
+    """The text pieces of markup made only of text and plain tags, as _TextOnly collects them; else None.
+
+    One split at the plain tags, rather than a token at a time (a third of the fast path's CPU on the farm's
+    feeds): the markup is of that kind when no "<" is left in the text between them. Each text piece is
+    unescaped on its own, as HTMLParser does (an entity never runs across a tag)."""
+    pieces = _PLAIN_TAG.split(markup)  # text, "/" or "", name, text, "/" or "", name, ..., text
+    texts = pieces[::3]
+    # Each plain tag holds one "<" at least: as many in all as tags, and none is left for the text. More (a
+    # quoted attribute's "<", or a stray one): the text is looked at.
+    if markup.count("<") != len(pieces) // 3 and any("<" in text for text in texts):
+        return None
+    first = texts[0]
+    parts = [html.unescape(first) if "&" in first else first]
+    for name, text in zip(pieces[2::3], texts[1:], strict=True):
         name = name.lower()
         if name in _TextOnly.SKIPPED:
             return None
         if name in _TextOnly.BREAKING:
             parts.append(" ")
-    return parts if position == len(markup) else None
+        if text:
+            parts.append(html.unescape(text) if "&" in text else text)
+    return parts
 
 
 class _TextOnly(HTMLParser):

@@ -26,6 +26,10 @@ M_ARENA_MAX = -8
 
 MMAP_THRESHOLD = 128 * 1024  # glibc's starting value, kept instead of raised as big blocks are freed
 TRIM_THRESHOLD = 1024 * 1024  # free memory at the top of the heap beyond this goes back at once
+# A worker reading feeds grows and shrinks the top of its heap by a few megabytes a feed: given back at once past
+# 1 MB, those pages came back zeroed by the kernel at the next feed (150,000 page faults and 0.3 s of system CPU
+# over the farm's 1,000 feeds, 15,000 and 0.05 s with 4 MB kept). Its heap goes back once it is idle (IdleTrim).
+WORKER_TRIM_THRESHOLD = 4 * 1024 * 1024
 ARENAS = 2
 
 
@@ -41,12 +45,13 @@ def _libc() -> ctypes.CDLL | None:
 _LIBC = _libc()
 
 
-def tune_allocator() -> bool:
+def tune_allocator(trim_threshold: int = TRIM_THRESHOLD) -> bool:
     """Fix glibc's mapping and trim thresholds and cap its arenas; True when it took (glibc only). Call once,
-    early: the settings apply to what is allocated afterwards."""
+    early: the settings apply to what is allocated afterwards. ``trim_threshold``: free memory at the top of
+    the heap beyond this goes back at once (``WORKER_TRIM_THRESHOLD`` in a worker process)."""
     if _LIBC is None:
         return False
-    settings = ((M_MMAP_THRESHOLD, MMAP_THRESHOLD), (M_TRIM_THRESHOLD, TRIM_THRESHOLD), (M_ARENA_MAX, ARENAS))
+    settings = ((M_MMAP_THRESHOLD, MMAP_THRESHOLD), (M_TRIM_THRESHOLD, trim_threshold), (M_ARENA_MAX, ARENAS))
     done = all(_LIBC.mallopt(ctypes.c_int(key), ctypes.c_int(value)) == 1 for key, value in settings)
     if not done:
         log.debug("the allocator kept some of its defaults")

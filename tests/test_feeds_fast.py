@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
+import sys
 from pathlib import Path
 
 import feedparser
@@ -377,6 +378,11 @@ MARKUP_PIECES = st.sampled_from(
         "<![CDATA[x]]>",
         "<img src=x alt='a>b'>",
         '<a title="a>b">',
+        '<a title="a<b">',  # a "<" inside a plain tag: more "<" than tags, the text between them looked at
+        "&amp",  # an entity cut by a tag ("&amp<b>;"): each text piece is unescaped on its own
+        ";",
+        "\u00a0",
+        "\u2003\t",
         "<1>",
         "</>",
         "<a b='c'd>",
@@ -390,6 +396,22 @@ MARKUP_PIECES = st.sampled_from(
 @given(st.lists(MARKUP_PIECES, max_size=12).map("".join))
 def test_plain_text_of_any_markup_is_htmlparsers(markup: str) -> None:
     assert _plain(markup) == text_only(markup)
+
+
+def test_plain_text_collapses_the_whitespace_the_pattern_knows() -> None:
+    """_plain collapses white space with str.split: the same characters as the pattern \\s (every code point)."""
+    pattern = re.compile(r"\s")
+    assert all(bool(pattern.match(c)) == c.isspace() for c in map(chr, range(sys.maxunicode + 1)))
+    spaces = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace())
+    assert _plain(f"{spaces}a{spaces}b&amp;{spaces}") == "a b&"
+    assert _plain(f"a{spaces}<p>b</p>") == "a b"
+
+
+def test_plain_text_of_a_plain_tag_holding_a_less_than_sign() -> None:
+    assert _plain('x<a title="1<2">y</a>z') == "xyz"
+    assert _plain('x<a title="1<2">y<z') == text_only('x<a title="1<2">y<z')
+    comment = "a<!-- <b> -->c"  # no plain tag: HTMLParser reads it
+    assert _plain(comment) == text_only(comment) == "ac"
 
 
 # XHTML text constructs: what the fast path serialises must read as feedparser's serialisation does.

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import logging
+import sys
+from collections.abc import Callable
 
 import pytest
+from url_normalize import url_normalize
+from url_normalize.normalize_host import normalize_host
 
+from monitor import urls
 from monitor.urls import article_key, canonical_url, same_site
 
 
@@ -111,3 +116,31 @@ def test_article_key_is_the_declared_address_only_on_the_links_own_site(
     link: str | None, declared: str | None, key: str
 ) -> None:
     assert article_key("feed-key", link, declared) == key
+
+
+# ---- url_normalize's host step, kept per host ------------------------------------------------------------
+
+HOSTS = ["Example.ORG", "bücher.example", "xn--bcher-kva.example", "EXAMPLE.org.", "[::1]", "a_b.example"]
+
+
+def host_step(step: Callable[[str], str], host: str) -> str:
+    try:
+        return step(host)
+    except (ValueError, UnicodeError) as error:
+        return f"raised {type(error).__name__}"
+
+
+def test_the_host_step_is_kept_per_host_with_url_normalizes_answers() -> None:
+    kept = sys.modules[url_normalize.__module__].normalize_host
+    assert hasattr(kept, "cache_info")
+    assert [host_step(kept, h) for h in HOSTS] == [host_step(normalize_host, h) for h in HOSTS]
+    hits = kept.cache_info().hits
+    assert canonical_url("https://Bücher.example/a") == canonical_url("https://Bücher.example/a?utm_source=x")
+    assert kept.cache_info().hits > hits
+    assert canonical_url("https://Bücher.example/a") == "https://xn--bcher-kva.example/a"
+
+
+def test_the_host_step_is_wrapped_once() -> None:
+    kept = sys.modules[url_normalize.__module__].normalize_host
+    urls._keep_normalised_hosts()
+    assert sys.modules[url_normalize.__module__].normalize_host is kept
