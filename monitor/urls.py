@@ -39,10 +39,11 @@ def _keep_normalised_hosts() -> None:
     host through idna's UTS 46 mapping and checks, in Python: about 40 % of canonical_url's CPU, for the few
     hosts a feed's links are on. Its host step (``normalize_host``) is a pure function of the host string,
     looked up in its module at each call: wrapped in a cache there, it gives the same answers (and raises
-    the same errors, which are not kept)."""
+    the same errors, which are not kept). A url_normalize without that step is left as it is."""
     module: Any = sys.modules[url_normalize.__module__]
-    if not hasattr(module.normalize_host, "cache_info"):
-        module.normalize_host = lru_cache(maxsize=HOSTS_KEPT)(module.normalize_host)
+    step = getattr(module, "normalize_host", None)
+    if callable(step) and not hasattr(step, "cache_info"):
+        module.normalize_host = lru_cache(maxsize=HOSTS_KEPT)(step)
 
 
 _keep_normalised_hosts()

@@ -144,3 +144,10 @@ def test_the_host_step_is_wrapped_once() -> None:
     kept = sys.modules[url_normalize.__module__].normalize_host
     urls._keep_normalised_hosts()
     assert sys.modules[url_normalize.__module__].normalize_host is kept
+
+
+def test_a_url_normalize_without_its_host_step_is_left_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    module = sys.modules[url_normalize.__module__]
+    monkeypatch.delattr(module, "normalize_host")
+    urls._keep_normalised_hosts()
+    assert not hasattr(module, "normalize_host")
