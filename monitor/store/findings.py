@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Row, Update, bindparam, func, insert, select, update
 
 from monitor.models import Candidate, Finding, Fingerprint, Match, Placement, StoryAlert
+from monitor.store.driver import driver_statement
 from monitor.store.tables import articles, deliveries, hits
 
 BATCH = 500  # ids or bands in one IN (...) list
@@ -33,13 +34,22 @@ _HEIR = (
 
 
 _INSERT_DELIVERIES = insert(deliveries)
-_PLACE = (
-    update(articles)
-    .where(articles.c.id == bindparam("b_id"))
-    .values(
-        story_id=bindparam("b_story"), signature=bindparam("b_signature"), shingles=bindparam("b_shingles")
+
+
+def _place() -> tuple[Update, tuple[str, ...]]:
+    """UPDATE of a placed article: (story id, packed signature, shingle count, article id)."""
+    statement = (
+        update(articles)
+        .where(articles.c.id == bindparam("b_id"))
+        .values(
+            story_id=bindparam("b_story"),
+            signature=bindparam("b_signature"),
+            shingles=bindparam("b_shingles"),
+        )
     )
-)
+    return statement, ("b_story", "b_signature", "b_shingles", "b_id")
+
+
 _EARLIER = (
     select(articles.c.story_id, hits.c.watchlist, hits.c.matched)
     .join(hits, hits.c.article_id == articles.c.id)
@@ -199,7 +209,7 @@ def place_in_stories(
     in_batch: dict[int, list[int]] = {}  # band -> the articles of this batch placed so far with it
     batch_copies: dict[tuple[tuple[int, ...], int], list[int]] = {}  # (signature, shingles) -> stories
     story_ids: dict[str, int] = {}
-    updates: list[dict[str, Any]] = []
+    updates: list[tuple[int, bytes | None, int | None, int]] = []  # (story, signature, shingles, article)
     band_rows: list[tuple[int, int]] = []
     for finding in fresh:
         article_id = article_ids[finding.article.key]
@@ -208,7 +218,8 @@ def place_in_stories(
         if placed_before and fingerprint is None:
             story_ids[finding.article.key] = story  # nothing new to place it by
             continue
-        row: dict[str, Any] = {"b_id": article_id, "b_signature": None, "b_shingles": None}
+        signature: bytes | None = None
+        shingles: int | None = None
         copied: list[int] = []
         if fingerprint is not None:
             if article_id in to_place and stories is not None:  # (to_place is empty without stories)
@@ -233,16 +244,15 @@ def place_in_stories(
                 for band in fingerprint.bands:
                     in_batch.setdefault(band, []).append(article_id)
                     band_rows.append((band, article_id))
-            row |= {"b_signature": _pack(fingerprint.signature), "b_shingles": fingerprint.shingles}
-        updates.append(row | {"b_story": story})
+            signature, shingles = _pack(fingerprint.signature), fingerprint.shingles
+        updates.append((story, signature, shingles, article_id))
         story_ids[finding.article.key] = story
     if band_rows:
         # Through the driver: 40 rows an article, where SQLAlchemy's per-row parameter handling would cost
         # more than the insert itself.
         mark = _placeholder(conn)
         conn.exec_driver_sql(f"INSERT INTO story_bands (band, article_id) VALUES ({mark}, {mark})", band_rows)
-    if updates:
-        conn.execute(_PLACE, updates)
+    driver_statement("place articles", conn.dialect, _place).executemany(conn, updates)
     return story_ids
 
 

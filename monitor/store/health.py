@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, bindparam, select
 
+from monitor.store.driver import DriverStatement, driver_statement
 from monitor.store.findings import insert_ignore
 from monitor.store.tables import feed_health
 
@@ -71,37 +72,29 @@ def write_health(
     pages: Sequence[tuple[bool, bool]],
     told_state: str | None,
 ) -> None:
-    conn.execute(
-        _upsert(conn.dialect.name, ("entry_times", "pages", "told_state")),
-        {
-            "feed": feed,
-            "entry_times": json.dumps([t.isoformat() for t in entry_times]),
-            "pages": json.dumps([list(p) for p in pages]),
-            "told_state": told_state,
-            "page_text": None,
-        },
+    entry_times_json = json.dumps([t.isoformat() for t in entry_times])
+    pages_json = json.dumps([list(p) for p in pages])
+    _upsert(conn, ("entry_times", "pages", "told_state")).execute(
+        conn, (feed, entry_times_json, pages_json, told_state, None)
     )
 
 
 def write_page_text(conn: Connection, feed: str, text: str) -> None:
-    conn.execute(
-        _upsert(conn.dialect.name, ("page_text",)),
-        {"feed": feed, "entry_times": "[]", "pages": "[]", "told_state": None, "page_text": text},
-    )
+    _upsert(conn, ("page_text",)).execute(conn, (feed, "[]", "[]", None, text))
 
 
-_UPSERTS: dict[tuple[str, tuple[str, ...]], Any] = {}
+_NAMES = ("feed", "entry_times", "pages", "told_state", "page_text")  # the parameters, in this order
 
 
-def _upsert(dialect: str, columns: tuple[str, ...]) -> Any:
+def _upsert(conn: Connection, columns: tuple[str, ...]) -> DriverStatement:
     """INSERT a feed_health row, or on its feed SET only ``columns``: built once per dialect and columns."""
-    statement = _UPSERTS.get((dialect, columns))
-    if statement is None:
-        names = ("feed", "entry_times", "pages", "told_state", "page_text")
-        values: dict[str, Any] = {name: bindparam(name) for name in names}
-        base = insert_ignore(feed_health, dialect).values(values)
+
+    def build() -> tuple[Any, tuple[str, ...]]:
+        dialect = conn.dialect.name
+        base = insert_ignore(feed_health, dialect).values({name: bindparam(name) for name in _NAMES})
         statement = base.on_conflict_do_update(
             index_elements=["feed"], set_={name: base.excluded[name] for name in columns}
         )
-        _UPSERTS[(dialect, columns)] = statement
-    return statement
+        return statement, _NAMES
+
+    return driver_statement(("feed_health upsert", columns), conn.dialect, build)

@@ -15,11 +15,14 @@ that may match (an ``IndexQuery`` of required words and phrases) and the matcher
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, text
+
+from monitor.store.driver import DriverStatement, driver_statement
 
 Words = Callable[[str], list[str]]
 INDEXED_FIELDS = ("title", "summary", "body")
@@ -97,43 +100,16 @@ class SearchIndex:
 
     def add(self, conn: Connection, rows: Iterable[tuple[int, str, str, str]]) -> None:
         """Index articles given as (id, title, summary, text)."""
-        documents = [self._document(*row) for row in rows]
-        if not documents:
-            return
-        if self.dialect == "postgresql":
-            conn.execute(
-                text(
-                    "INSERT INTO article_index (article_id, words) VALUES (:id, CAST(:words AS tsvector)) "
-                    "ON CONFLICT (article_id) DO UPDATE SET words = EXCLUDED.words"
-                ),
-                documents,
-            )
-        else:
-            conn.execute(
-                text(
-                    "INSERT INTO article_index (rowid, title, summary, body) VALUES (:id, :title, :summary, :body)"
-                ),
-                documents,
-            )
+        sql = _ADD_POSTGRESQL if self.dialect == "postgresql" else _ADD_SQLITE
+        _statement(conn, "add", sql).executemany(conn, [self._document(*row) for row in rows])
 
     def remove(self, conn: Connection, rows: Iterable[tuple[int, str, str, str]]) -> None:
         """Drop articles from the index, given as they were indexed: (id, title, summary, text)."""
-        rows = list(rows)
-        if not rows:
-            return
         if self.dialect == "postgresql":
-            conn.execute(
-                text("DELETE FROM article_index WHERE article_id = :id"), [{"id": row[0]} for row in rows]
-            )
+            _statement(conn, "remove", _REMOVE_POSTGRESQL).executemany(conn, [(row[0],) for row in rows])
             return
         # A contentless FTS5 table forgets a row when told the values it indexed.
-        conn.execute(
-            text(
-                "INSERT INTO article_index (article_index, rowid, title, summary, body) "
-                "VALUES ('delete', :id, :title, :summary, :body)"
-            ),
-            [self._document(*row) for row in rows],
-        )
+        _statement(conn, "remove", _REMOVE_SQLITE).executemany(conn, [self._document(*row) for row in rows])
 
     def matching_ids(self, conn: Connection, query: IndexQuery) -> set[int]:
         """The ids of the articles the index cannot rule out for ``query``."""
@@ -145,11 +121,31 @@ class SearchIndex:
         statement = text("SELECT rowid FROM article_index WHERE article_index MATCH :q")
         return set(conn.scalars(statement, {"q": fts5_query(query)}))
 
-    def _document(self, article_id: int, title: str, summary: str, body: str) -> dict[str, Any]:
-        folded = {"title": self.words(title), "summary": self.words(summary), "body": self.words(body)}
+    def _document(self, article_id: int, title: str, summary: str, body: str) -> tuple[Any, ...]:
+        """The row the index is given: (id, words) on PostgreSQL, (id, title, summary, body) on SQLite."""
+        folded = (self.words(title), self.words(summary), self.words(body))
         if self.dialect == "postgresql":
-            return {"id": article_id, "words": _tsvector(w for field in folded.values() for w in field)}
-        return {"id": article_id, **{name: " ".join(words) for name, words in folded.items()}}
+            return article_id, _tsvector(w for field in folded for w in field)
+        return article_id, *(" ".join(words) for words in folded)
+
+
+_ADD_POSTGRESQL = (
+    "INSERT INTO article_index (article_id, words) VALUES (:id, CAST(:words AS tsvector)) "
+    "ON CONFLICT (article_id) DO UPDATE SET words = EXCLUDED.words"
+)
+_ADD_SQLITE = "INSERT INTO article_index (rowid, title, summary, body) VALUES (:id, :title, :summary, :body)"
+_REMOVE_POSTGRESQL = "DELETE FROM article_index WHERE article_id = :id"
+_REMOVE_SQLITE = (
+    "INSERT INTO article_index (article_index, rowid, title, summary, body) "
+    "VALUES ('delete', :id, :title, :summary, :body)"
+)
+
+
+def _statement(conn: Connection, what: str, sql: str) -> DriverStatement:
+    """One of the statements above, compiled once per dialect: its parameters are in the order they appear."""
+    return driver_statement(
+        ("article_index", what), conn.dialect, lambda: (text(sql), tuple(re.findall(r":(\w+)", sql)))
+    )
 
 
 def _tsvector(words: Iterable[str]) -> str | None:

@@ -8,9 +8,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, bindparam, select, update
+from sqlalchemy import Connection, Engine, Row, Update, bindparam, select, update
 
 from monitor.models import FeedState, FeedUpdate, Finding
+from monitor.store.driver import driver_statement
 from monitor.store.engine import read_only
 from monitor.store.health import HealthSamples, samples_of
 from monitor.store.tables import feed_health, feeds
@@ -51,7 +52,6 @@ _STARTS = select(feeds, feed_health.c.entry_times, feed_health.c.pages, feed_hea
 )
 _STARTS_OF = _STARTS.where(feeds.c.name.in_(bindparam("names", expanding=True)))
 _STARTS_ONE = _STARTS.where(feeds.c.name == bindparam("name"))
-_FEED_UPDATE = update(feeds).where(feeds.c.name == bindparam("b_name"))  # SET from the parameters given
 
 
 def poll_starts(engine: Engine, names: Iterable[str]) -> dict[str, PollStart]:
@@ -73,23 +73,45 @@ def poll_start(engine: Engine, name: str) -> PollStart | None:
 
 def write_feed_update(conn: Connection, change: FeedUpdate) -> None:
     """Apply what a poll decided (``poll_plan.plan``) to the feed's row."""
-    values: dict[str, Any] = {
-        "b_name": change.feed,
-        "last_polled_at": change.polled_at,
-        "last_status": change.status,
-        "last_error": change.error,
-        "consecutive_failures": change.consecutive_failures,
-        "next_poll_at": change.next_poll,
-        "gone": change.gone,
-        "failed_digest": change.failed_digest,
-    }
+    names = list(_FEED_COLUMNS)
+    values: list[Any] = [
+        change.polled_at,
+        change.status,
+        change.error,
+        change.consecutive_failures,
+        change.next_poll,
+        change.gone,
+        change.failed_digest,
+    ]
     if change.entries_seen is not None:
-        values["entries_seen"] = change.entries_seen
+        names.append("entries_seen")
+        values.append(change.entries_seen)
     if change.validators is not None:
-        values["etag"], values["last_modified"] = change.validators
+        names += ("etag", "last_modified")
+        values += change.validators
     if change.moved_to is not None:
-        values["current_url"] = change.moved_to
-    conn.execute(_FEED_UPDATE, values)
+        names.append("current_url")
+        values.append(change.moved_to)
+    columns = tuple(names)
+    statement = driver_statement(("feed update", columns), conn.dialect, lambda: _feed_update(columns))
+    statement.execute(conn, (*values, change.feed))
+
+
+_FEED_COLUMNS = (
+    "last_polled_at",
+    "last_status",
+    "last_error",
+    "consecutive_failures",
+    "next_poll_at",
+    "gone",
+    "failed_digest",
+)
+
+
+def _feed_update(columns: tuple[str, ...]) -> tuple[Update, tuple[str, ...]]:
+    """UPDATE of the feed's row that sets ``columns``; its parameters are their values, then the feed's name."""
+    statement = update(feeds).where(feeds.c.name == bindparam("b_name"))
+    return statement.values({name: bindparam(name) for name in columns}), (*columns, "b_name")
 
 
 def _start(row: Row[Any]) -> PollStart:

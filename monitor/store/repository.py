@@ -39,8 +39,9 @@ from monitor.models import (
 )
 from monitor.redact import mask_url, redact
 from monitor.store import engine as engine_setup
+from monitor.store.driver import driver_statement
 from monitor.store.evidence import capture_row
-from monitor.store.findings import StoryRules, hit_row, insert_hits, insert_ignore, prebuilt, store_hits
+from monitor.store.findings import StoryRules, hit_row, insert_hits, insert_ignore, store_hits
 from monitor.store.health import HealthRecords, write_health, write_page_text
 from monitor.store.index import SearchIndex, Words, default_words
 from monitor.store.outbox import Outbox
@@ -377,21 +378,12 @@ class Store:
         if not findings:
             return {}
         dialect = self.engine.dialect.name
-        new_articles = conn.execute(
-            prebuilt(
-                ("insert articles", dialect),
-                lambda: (
-                    insert_ignore(articles, dialect)
-                    .on_conflict_do_nothing(index_elements=["key"])
-                    .returning(articles.c.id, articles.c.key)
-                ),
-            ),
-            [_article_row(f.article) for f in findings],
-        )
+        new_articles = driver_statement("insert articles", conn.dialect, lambda: _insert_articles(dialect))
+        inserted = new_articles.execute_each(conn, [_article_values(f.article) for f in findings])
         # Keys come back as stored: a column type may have cleaned them (NULs on PostgreSQL).
         clean = CleanText().process_bind_param
         by_stored = {clean(f.article.key, self.engine.dialect): f.article.key for f in findings}
-        article_ids = {by_stored[row.key]: row.id for row in new_articles}
+        article_ids = {by_stored[key]: article_id for article_id, key in inserted}
         _save_aliases(conn, findings, article_ids, dialect)
         fresh = [f for f in findings if f.article.key in article_ids]
         self.index.add(conn, [_index_row(article_ids[f.article.key], f.article) for f in fresh])
@@ -561,26 +553,60 @@ def _save_aliases(
         conn.execute(insert_ignore(article_aliases, dialect).on_conflict_do_nothing(), rows)
 
 
-def _article_row(article: Article) -> dict[str, Any]:
-    return {
-        "key": article.key,
-        "feed": article.feed,
-        "url": article.url,
-        "guid": article.guid,
-        "title": article.title,
-        "summary": article.summary,
-        "text": article.text,
-        "author": article.author,
-        "sitename": article.sitename,
-        "published_at": article.published,
-        "first_seen_at": article.first_seen,
-        "fetch_error": article.fetch_error,
-        "language": article.language,
-        "fingerprint": article.fingerprint,
-        "updated_at": article.updated,
-        "via": article.via,
-        "via_error": article.via_error,
-    }
+_ARTICLE_COLUMNS = (
+    "key",
+    "feed",
+    "url",
+    "guid",
+    "title",
+    "summary",
+    "text",
+    "author",
+    "sitename",
+    "published_at",
+    "first_seen_at",
+    "fetch_error",
+    "language",
+    "fingerprint",
+    "updated_at",
+    "via",
+    "via_error",
+)
+
+
+def _insert_articles(dialect: str) -> tuple[Any, tuple[str, ...]]:
+    """INSERT of a new article (one whose key is stored already is left out), returning its id and key; its
+    parameters are the values of _ARTICLE_COLUMNS."""
+    statement = (
+        insert_ignore(articles, dialect)
+        .values({name: bindparam(name) for name in _ARTICLE_COLUMNS})
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(articles.c.id, articles.c.key)
+    )
+    return statement, _ARTICLE_COLUMNS
+
+
+def _article_values(article: Article) -> tuple[Any, ...]:
+    """The values of an article's new row, in _ARTICLE_COLUMNS order."""
+    return (
+        article.key,
+        article.feed,
+        article.url,
+        article.guid,
+        article.title,
+        article.summary,
+        article.text,
+        article.author,
+        article.sitename,
+        article.published,
+        article.first_seen,
+        article.fetch_error,
+        article.language,
+        article.fingerprint,
+        article.updated,
+        article.via,
+        article.via_error,
+    )
 
 
 def _index_row(article_id: int, article: Article) -> tuple[int, str, str, str]:

@@ -3,6 +3,7 @@ columns keep the VARCHAR(200) of the first migration, a length SQLite never enfo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,6 +53,10 @@ class CleanText(TypeDecorator[str]):
 
     impl = Text
     cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """None (no call for every value written) where there is nothing to clean."""
+        return super().bind_processor(dialect) if dialect.name == "postgresql" else None
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
         if value is not None and dialect.name == "postgresql" and "\x00" in value:
