@@ -11,6 +11,7 @@ import mimetypes
 import socket
 import time
 import urllib.request
+import weakref
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -29,6 +30,7 @@ from monitor.errors import FetchError
 from monitor.models import FetchResult
 from monitor.netguard import (
     AddressRefused,
+    IPAddress,
     PublicOnlyBackend,
     Resolver,
     is_public,
@@ -120,6 +122,8 @@ class Fetcher:
         self._slots = asyncio.Semaphore(max_connections)
         self._host_slots: dict[str, asyncio.Semaphore] = {}
         self._private_hosts: dict[str, bool] = {}
+        # The peer address of each open connection that brought a configured feed (see _peer_address).
+        self._peers: weakref.WeakKeyDictionary[object, IPAddress] = weakref.WeakKeyDictionary()
         self._proxies = urllib.request.getproxies_environment()
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._options = {
@@ -236,17 +240,32 @@ class Fetcher:
         """Record whether a configured URL's body came from a private address, judged by the address the
         connection actually went to: a later lookup of the name could be answered differently (rebinding).
         A body that came through a proxy, or from another host by a redirect, counts as public."""
-        stream = response.extensions.get("network_stream")
-        peer = stream.get_extra_info("server_addr") if stream is not None else None
-        address = parse_address(str(peer[0])) if isinstance(peer, tuple) and peer else None
+        address = self._peer_address(response)
         if address is None:
             return
-        proxied = bool(self._proxies.get(urlsplit(final).scheme.lower()) or self._proxies.get("all"))
-        final_host = urlsplit(final).hostname or ""
+        final_parts = urlsplit(final)
+        proxied = bool(self._proxies.get(final_parts.scheme.lower()) or self._proxies.get("all"))
+        final_host = final_parts.hostname or ""
         self._private_hosts[final_host] = not (proxied or is_public(address))
         requested_host = urlsplit(requested).hostname or ""
         if requested_host != final_host:
             self._private_hosts[requested_host] = False
+
+    def _peer_address(self, response: httpx.Response) -> IPAddress | None:
+        """The address the response's connection goes to. Asked of a connection once while it lives (its
+        peer never changes; asking costs a system call and the socket library's attribute lookup), then kept
+        beside it for the next feeds it carries."""
+        stream = response.extensions.get("network_stream")
+        if stream is None:
+            return None
+        known = self._peers.get(stream)  # httpcore streams: weakly referable
+        if known is not None:
+            return known
+        peer = stream.get_extra_info("server_addr")
+        address = parse_address(str(peer[0])) if isinstance(peer, tuple) and peer else None
+        if address is not None:
+            self._peers[stream] = address
+        return address
 
     async def _feed_is_private(self, feed_url: str) -> bool:
         """Whether a feed is on a private network (or a file), so that its links may lead anywhere in it:
