@@ -11,7 +11,6 @@ import mimetypes
 import socket
 import time
 import urllib.request
-import weakref
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -26,11 +25,11 @@ from urllib.request import url2pathname
 import httpcore
 import httpx
 
+from monitor import fetch_lean
 from monitor.errors import FetchError
 from monitor.models import FetchResult
 from monitor.netguard import (
     AddressRefused,
-    IPAddress,
     PublicOnlyBackend,
     Resolver,
     is_public,
@@ -122,8 +121,6 @@ class Fetcher:
         self._slots = asyncio.Semaphore(max_connections)
         self._host_slots: dict[str, asyncio.Semaphore] = {}
         self._private_hosts: dict[str, bool] = {}
-        # The peer address of each open connection that brought a configured feed (see _peer_address).
-        self._peers: weakref.WeakKeyDictionary[object, IPAddress] = weakref.WeakKeyDictionary()
         self._proxies = urllib.request.getproxies_environment()
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._options = {
@@ -141,13 +138,13 @@ class Fetcher:
             transport = _BackendTransport(
                 network_backend, limits, per_host=max_per_host, hosts_kept=hosts_kept, trust_env=True
             )
-        self._client = httpx.AsyncClient(transport=transport, **self._options)  # type: ignore[arg-type]
+        self._client = fetch_lean.client(transport=transport, **self._options)
         # Links from feeds on public hosts: never a proxy, every connection to a checked public address.
         backend = PublicOnlyBackend(self._resolver, network_backend)
-        self._guarded = httpx.AsyncClient(
+        self._guarded = fetch_lean.client(
             transport=_BackendTransport(backend, limits, per_host=max_per_host, hosts_kept=hosts_kept),
             trust_env=False,
-            **self._options,  # type: ignore[arg-type]
+            **self._options,
         )
         self._proxied: dict[str, httpx.AsyncClient] = {}
 
@@ -225,7 +222,7 @@ class Fetcher:
             ) from None
         client = self._proxied.get(proxy)
         if client is None:
-            client = self._proxied[proxy] = httpx.AsyncClient(proxy=proxy, trust_env=False, **self._options)  # type: ignore[arg-type]
+            client = self._proxied[proxy] = fetch_lean.client(proxy=proxy, trust_env=False, **self._options)
         return client
 
     def _proxy_for(self, url: str) -> str | None:
@@ -240,7 +237,9 @@ class Fetcher:
         """Record whether a configured URL's body came from a private address, judged by the address the
         connection actually went to: a later lookup of the name could be answered differently (rebinding).
         A body that came through a proxy, or from another host by a redirect, counts as public."""
-        address = self._peer_address(response)
+        stream = response.extensions.get("network_stream")
+        peer = stream.get_extra_info("server_addr") if stream is not None else None
+        address = parse_address(str(peer[0])) if isinstance(peer, tuple) and peer else None
         if address is None:
             return
         final_parts = urlsplit(final)
@@ -250,22 +249,6 @@ class Fetcher:
         requested_host = urlsplit(requested).hostname or ""
         if requested_host != final_host:
             self._private_hosts[requested_host] = False
-
-    def _peer_address(self, response: httpx.Response) -> IPAddress | None:
-        """The address the response's connection goes to. Asked of a connection once while it lives (its
-        peer never changes; asking costs a system call and the socket library's attribute lookup), then kept
-        beside it for the next feeds it carries."""
-        stream = response.extensions.get("network_stream")
-        if stream is None:
-            return None
-        known = self._peers.get(stream)  # httpcore streams: weakly referable
-        if known is not None:
-            return known
-        peer = stream.get_extra_info("server_addr")
-        address = parse_address(str(peer[0])) if isinstance(peer, tuple) and peer else None
-        if address is not None:
-            self._peers[stream] = address
-        return address
 
     async def _feed_is_private(self, feed_url: str) -> bool:
         """Whether a feed is on a private network (or a file), so that its links may lead anywhere in it:
@@ -413,7 +396,7 @@ class _BackendTransport(httpx.AsyncHTTPTransport):
                 keepalive_expiry=limits.keepalive_expiry,
                 http1=True,
                 http2=False,
-                network_backend=backend,
+                network_backend=fetch_lean.SocketKnownBackend(backend or httpcore.AnyIOBackend()),
             ),
             hosts_kept,
         )
