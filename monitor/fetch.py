@@ -343,14 +343,16 @@ class Fetcher:
         if status >= 400:
             raise _status_error(url, response)
         body = b"" if status == 304 else await _read_capped(url, response, max_size)
+        # Lower-case names already, a repeated header's values joined by ", ": what Headers.get says of each.
+        headers = dict(response.headers.items())
         return FetchResult(
             url=url,
             final_url=final_url,
             status=status,
             body=body,
-            headers={name.lower(): value for name, value in response.headers.items()},
-            etag=response.headers.get("etag"),
-            last_modified=response.headers.get("last-modified"),
+            headers=headers,
+            etag=headers.get("etag"),
+            last_modified=headers.get("last-modified"),
             permanent_redirect=permanent_redirect,
             elapsed=time.monotonic() - started,
         )
@@ -366,8 +368,10 @@ class _RequestHeaders:
     own: Mapping[str, str]
 
     def to(self, current: str) -> dict[str, str]:
+        if not self.own:
+            return dict(self.common)
         same_host = urlsplit(current).hostname == urlsplit(self.url).hostname
-        return {**self.own, **self.common} if same_host and self.own else dict(self.common)
+        return {**self.own, **self.common} if same_host else dict(self.common)
 
 
 class _BackendTransport(httpx.AsyncHTTPTransport):

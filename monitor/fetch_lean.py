@@ -34,9 +34,8 @@ class SetCookieCookies(httpx.Cookies):
 def client(**options: Any) -> httpx.AsyncClient:
     """``httpx.AsyncClient(**options)`` whose cookies are ``SetCookieCookies`` (the same jar)."""
     made = httpx.AsyncClient(**options)
-    made._cookies = SetCookieCookies(
-        made.cookies.jar
-    )  # where httpx keeps them; its setter copies into its own
+    # httpx keeps a client's cookies there; its ``cookies`` setter would copy them into a plain Cookies.
+    made._cookies = SetCookieCookies(made.cookies.jar)
     return made
 
 

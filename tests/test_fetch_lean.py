@@ -96,3 +96,31 @@ def test_a_stream_without_a_socket_is_asked_about_readability_itself() -> None:
     assert stream.get_extra_info("socket") is None
     assert stream.get_extra_info("is_readable") is None  # its own answer, not that of a missing socket
     assert stream.get_extra_info("ssl_object") is not None  # what it has, asked of it
+
+
+def test_a_responses_headers_are_kept_lower_case_with_repeated_ones_joined() -> None:
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(
+            b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nETag: "v1"\r\nLast-Modified: Mon, 02 Nov 2026 10:00:00 GMT\r\n'
+            b"X-Served-By: a\r\nx-served-by: b\r\nConnection: close\r\n\r\nok"
+        )
+        await writer.drain()
+        writer.close()
+
+    async def go() -> None:
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with Fetcher(timeout=5, user_agent="t") as fetcher:
+            fetched = await fetcher.fetch(f"http://127.0.0.1:{port}/f", max_size=MB)
+        server.close()
+        assert fetched.headers == {
+            "content-length": "2",
+            "etag": '"v1"',
+            "last-modified": "Mon, 02 Nov 2026 10:00:00 GMT",
+            "x-served-by": "a, b",
+            "connection": "close",
+        }
+        assert fetched.etag == '"v1"' and fetched.last_modified == "Mon, 02 Nov 2026 10:00:00 GMT"
+
+    asyncio.run(go())
