@@ -25,6 +25,7 @@ from urllib.request import url2pathname
 import httpcore
 import httpx
 
+from monitor import fetch_lean
 from monitor.errors import FetchError
 from monitor.models import FetchResult
 from monitor.netguard import (
@@ -137,13 +138,13 @@ class Fetcher:
             transport = _BackendTransport(
                 network_backend, limits, per_host=max_per_host, hosts_kept=hosts_kept, trust_env=True
             )
-        self._client = httpx.AsyncClient(transport=transport, **self._options)  # type: ignore[arg-type]
+        self._client = fetch_lean.client(transport=transport, **self._options)
         # Links from feeds on public hosts: never a proxy, every connection to a checked public address.
         backend = PublicOnlyBackend(self._resolver, network_backend)
-        self._guarded = httpx.AsyncClient(
+        self._guarded = fetch_lean.client(
             transport=_BackendTransport(backend, limits, per_host=max_per_host, hosts_kept=hosts_kept),
             trust_env=False,
-            **self._options,  # type: ignore[arg-type]
+            **self._options,
         )
         self._proxied: dict[str, httpx.AsyncClient] = {}
 
@@ -221,7 +222,7 @@ class Fetcher:
             ) from None
         client = self._proxied.get(proxy)
         if client is None:
-            client = self._proxied[proxy] = httpx.AsyncClient(proxy=proxy, trust_env=False, **self._options)  # type: ignore[arg-type]
+            client = self._proxied[proxy] = fetch_lean.client(proxy=proxy, trust_env=False, **self._options)
         return client
 
     def _proxy_for(self, url: str) -> str | None:
@@ -241,8 +242,9 @@ class Fetcher:
         address = parse_address(str(peer[0])) if isinstance(peer, tuple) and peer else None
         if address is None:
             return
-        proxied = bool(self._proxies.get(urlsplit(final).scheme.lower()) or self._proxies.get("all"))
-        final_host = urlsplit(final).hostname or ""
+        final_parts = urlsplit(final)
+        proxied = bool(self._proxies.get(final_parts.scheme.lower()) or self._proxies.get("all"))
+        final_host = final_parts.hostname or ""
         self._private_hosts[final_host] = not (proxied or is_public(address))
         requested_host = urlsplit(requested).hostname or ""
         if requested_host != final_host:
@@ -341,14 +343,16 @@ class Fetcher:
         if status >= 400:
             raise _status_error(url, response)
         body = b"" if status == 304 else await _read_capped(url, response, max_size)
+        # Lower-case names already, a repeated header's values joined by ", ": what Headers.get says of each.
+        headers = dict(response.headers.items())
         return FetchResult(
             url=url,
             final_url=final_url,
             status=status,
             body=body,
-            headers={name.lower(): value for name, value in response.headers.items()},
-            etag=response.headers.get("etag"),
-            last_modified=response.headers.get("last-modified"),
+            headers=headers,
+            etag=headers.get("etag"),
+            last_modified=headers.get("last-modified"),
             permanent_redirect=permanent_redirect,
             elapsed=time.monotonic() - started,
         )
@@ -364,8 +368,10 @@ class _RequestHeaders:
     own: Mapping[str, str]
 
     def to(self, current: str) -> dict[str, str]:
+        if not self.own:
+            return dict(self.common)
         same_host = urlsplit(current).hostname == urlsplit(self.url).hostname
-        return {**self.own, **self.common} if same_host and self.own else dict(self.common)
+        return {**self.own, **self.common} if same_host else dict(self.common)
 
 
 class _BackendTransport(httpx.AsyncHTTPTransport):
@@ -394,7 +400,7 @@ class _BackendTransport(httpx.AsyncHTTPTransport):
                 keepalive_expiry=limits.keepalive_expiry,
                 http1=True,
                 http2=False,
-                network_backend=backend,
+                network_backend=fetch_lean.SocketKnownBackend(backend or httpcore.AnyIOBackend()),
             ),
             hosts_kept,
         )

@@ -69,6 +69,10 @@ class PollLimits:
 
 Extractor = Callable[[str | bytes, str], Page]  # (markup, url) -> Page, run in a worker process
 RETRY_CLAIM = 600.0  # seconds a retry pass holds the pending pages it fetches
+FETCHED_SCHEMES = ("http://", "https://", "file://")  # an entry's link whose page is fetched (full text)
+# An entry made an article: the article, its page's next fetch when this one failed for a passing reason, and
+# the response its text came from.
+ArticleBuilt = tuple[Article, PendingPage | None, FetchResult | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,10 +208,8 @@ class Pipeline:
 
         new_entries, changed = self._sort_entries(parsed.entries, now)
         languages, fingerprints = entry_languages(parsed), entry_fingerprints(parsed)
-        articles, updates = await asyncio.gather(
-            asyncio.gather(*(self._article(job, e, now, parsed.title, languages) for e in new_entries)),
-            asyncio.gather(*(self._article(job, e, now, parsed.title, languages) for e in changed)),
-        )
+        built = await self._articles(job, [*new_entries, *changed], now, parsed.title, languages)
+        articles, updates = built[: len(new_entries)], built[len(new_entries) :]
         result = await self._finish(
             job,
             start,
@@ -343,6 +345,45 @@ class Pipeline:
         matches = tuple(self.matcher.match(article.fields()))
         return Finding(article, matches, article.published >= oldest_alerted, page=page)
 
+    async def _articles(
+        self,
+        job: FeedJob,
+        entries: Sequence[Entry],
+        now: datetime,
+        feed_title: str,
+        languages: Mapping[str, str | None],
+    ) -> list[ArticleBuilt]:
+        """``_article`` of each entry, in their order. An entry that needs nothing waited for (no page to fetch,
+        no Google News link to follow, its language told by the feed's read) is made here, without a task of its
+        own: most entries of a feed without full text. The others are made concurrently."""
+        built: list[ArticleBuilt | None] = [
+            self._article_at_hand(job, entry, now, feed_title, languages) for entry in entries
+        ]
+        waiting = [index for index, article in enumerate(built) if article is None]
+        if waiting:
+            made = await asyncio.gather(
+                *(self._article(job, entries[index], now, feed_title, languages) for index in waiting)
+            )
+            for index, article in zip(waiting, made, strict=True):
+                built[index] = article
+        return [article for article in built if article is not None]
+
+    def _article_at_hand(
+        self,
+        job: FeedJob,
+        entry: Entry,
+        now: datetime,
+        feed_title: str,
+        languages: Mapping[str, str | None],
+    ) -> ArticleBuilt | None:
+        """``_article`` of an entry when making it waits for nothing, else None."""
+        link = entry.url
+        if job.fulltext and link and link.startswith(FETCHED_SCHEMES):
+            return None
+        if entry.key not in languages or (link and gnews.is_google_news(link)):
+            return None
+        return self._article_from(job, entry, now, feed_title, link, None, None, PageOutcome(None), languages)
+
     async def _article(
         self,
         job: FeedJob,
@@ -350,7 +391,7 @@ class Pipeline:
         now: datetime,
         feed_title: str = "",
         languages: Mapping[str, str | None] | None = None,
-    ) -> tuple[Article, PendingPage | None, FetchResult | None]:
+    ) -> ArticleBuilt:
         """The entry as an article with its page's text (a Google News link resolved to the publisher's first),
         the page's next fetch if this one failed for a passing reason, and the response its text came from (kept
         as evidence when it hits). ``languages``: each entry's language as the feed's parse found it."""
@@ -359,7 +400,7 @@ class Pipeline:
             link, via_error = await self.publisher_url(entry.url, linked_from=job.url)
             via = entry.url if link != entry.url else None
         outcome = PageOutcome(None)
-        if job.fulltext and link and link.startswith(("http://", "https://", "file://")):
+        if job.fulltext and link and link.startswith(FETCHED_SCHEMES):
             outcome = await self.fetch_page_outcome(
                 link,
                 linked_from=job.url,
@@ -367,6 +408,29 @@ class Pipeline:
                 headers=job.headers_for(link),
                 lead=(entry.title, entry.summary),
             )
+        language = None
+        if not outcome.language_read and outcome.page is None and not (languages and entry.key in languages):
+            # the language of the entry alone, not told by the feed's read (a full-text feed)
+            language = await self._entry_language(entry)
+        return self._article_from(
+            job, entry, now, feed_title, link, via, via_error, outcome, languages, language
+        )
+
+    def _article_from(
+        self,
+        job: FeedJob,
+        entry: Entry,
+        now: datetime,
+        feed_title: str,
+        link: str | None,
+        via: str | None,
+        via_error: str | None,
+        outcome: PageOutcome,
+        languages: Mapping[str, str | None] | None,
+        entry_language: str | None = None,
+    ) -> ArticleBuilt:
+        """The article of ``_article`` once its link is followed, its page fetched (``outcome``) and, when neither
+        the page nor the feed's read told it, the language of the entry alone worked out (``entry_language``)."""
         page, failure = outcome.page, outcome.failure
         base_key = urls.canonical_url(link) if via and link else entry.key
         key = urls.article_key(base_key, link, page.canonical if page else None)
@@ -378,8 +442,8 @@ class Pipeline:
             language = outcome.language
         elif page is None and languages is not None and entry.key in languages:
             language = languages[entry.key]
-        elif page is None:  # the language of the entry alone, not told by the feed's read (a full-text feed)
-            language = await self._entry_language(entry)
+        elif page is None:
+            language = entry_language
         else:
             language = detect_language(title, summary, text)
         article = Article(

@@ -110,3 +110,18 @@ def test_pools_of_hosts_not_used_lately_are_closed() -> None:
         assert [host.opened for host in farm] == [2, 1, 1, 1]
 
     run(go)
+
+
+def test_a_kept_connection_tells_where_each_feed_it_brings_came_from() -> None:
+    """The address a configured feed's body came from, read from its connection (looked up once, when the
+    connection opened): every feed a kept connection brings is recorded as coming from a private host."""
+
+    async def go() -> None:
+        async with hosts(1) as farm, Fetcher(timeout=5, user_agent="t") as fetcher:
+            for path in ("/feed/1", "/feed/2", "/feed/3"):
+                fetcher._private_hosts.clear()
+                await fetcher.fetch(farm[0].url(path), max_size=MB)
+                assert fetcher._private_hosts == {"127.0.0.1": True}
+        assert farm[0].opened == 1
+
+    run(go)

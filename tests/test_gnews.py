@@ -93,6 +93,12 @@ def test_ids_that_carry_nothing_say_why(link: str, reason: str) -> None:
         ("https://www.cbc.ca/news/rss/articles/x", False),
         (None, False),
         ("http://[::1", False),
+        # the host told apart from the text of the URL as urlsplit reads it: any case, split by a tab or line break
+        ("https://NEWS.Google.COM/rss/articles/CBMiabc", True),
+        ("https://news.goo\tgle.com/rss/articles/CBMiabc", True),
+        ("https://news.google.com\r\n/articles/CBMiabc", True),
+        ("https://news.google.co/rss/articles/CBMiabc", False),
+        ("https://example.com/rss/articles/CBMiabc?from=news.google.com", False),
     ],
 )
 def test_which_links_are_google_news(url: str | None, wrapped: bool) -> None:

@@ -10,6 +10,7 @@ when they are set.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -131,6 +132,7 @@ def outlet_name(sitename: str | None, feed: str) -> str:
     return site_name(sitename) or feed
 
 
+@functools.lru_cache(maxsize=4096)  # a poll asks it of its feed's title once an entry
 def site_name(*candidates: str | None) -> str | None:
     """The first candidate that is a name a person knows ("CBC News"), not a host or URL; None if none is."""
     for candidate in candidates:
