@@ -25,7 +25,6 @@ from urllib.request import url2pathname
 import httpcore
 import httpx
 
-from monitor import fetch_lean
 from monitor.errors import FetchError
 from monitor.models import FetchResult
 from monitor.netguard import (
@@ -138,13 +137,13 @@ class Fetcher:
             transport = _BackendTransport(
                 network_backend, limits, per_host=max_per_host, hosts_kept=hosts_kept, trust_env=True
             )
-        self._client = fetch_lean.client(transport=transport, **self._options)
+        self._client = httpx.AsyncClient(transport=transport, **self._options)  # type: ignore[arg-type]
         # Links from feeds on public hosts: never a proxy, every connection to a checked public address.
         backend = PublicOnlyBackend(self._resolver, network_backend)
-        self._guarded = fetch_lean.client(
+        self._guarded = httpx.AsyncClient(
             transport=_BackendTransport(backend, limits, per_host=max_per_host, hosts_kept=hosts_kept),
             trust_env=False,
-            **self._options,
+            **self._options,  # type: ignore[arg-type]
         )
         self._proxied: dict[str, httpx.AsyncClient] = {}
 
@@ -222,7 +221,7 @@ class Fetcher:
             ) from None
         client = self._proxied.get(proxy)
         if client is None:
-            client = self._proxied[proxy] = fetch_lean.client(proxy=proxy, trust_env=False, **self._options)
+            client = self._proxied[proxy] = httpx.AsyncClient(proxy=proxy, trust_env=False, **self._options)  # type: ignore[arg-type]
         return client
 
     def _proxy_for(self, url: str) -> str | None:
@@ -400,7 +399,7 @@ class _BackendTransport(httpx.AsyncHTTPTransport):
                 keepalive_expiry=limits.keepalive_expiry,
                 http1=True,
                 http2=False,
-                network_backend=fetch_lean.SocketKnownBackend(backend or httpcore.AnyIOBackend()),
+                network_backend=backend,
             ),
             hosts_kept,
         )

@@ -1,15 +1,12 @@
-"""The HTTP client's per-request shortcuts (monitor.fetch_lean) do what the long way did: cookies a server sets
-are kept and sent back, and a response that sets none leaves them as they were; a kept connection whose server
-went away is seen as gone, and a live one is reused. Real servers on loopback."""
+"""The HTTP client over real servers on loopback: cookies a server sets are kept and sent back, and a response
+that sets none leaves them as they were; a kept connection whose server went away is seen as gone, and a live one
+is reused; a response's headers come out lower-case with repeated ones joined."""
 
 from __future__ import annotations
 
 import asyncio
 
-import httpcore
-
 from monitor.fetch import Fetcher
-from monitor.fetch_lean import SocketKnownStream
 from tests.httpserver import LocalServer, http_server
 
 __all__ = ["http_server"]
@@ -56,46 +53,6 @@ def test_a_connection_the_server_closed_is_not_reused() -> None:
         return bodies
 
     assert asyncio.run(go()) == [b"ok"] * 3
-
-
-def test_a_stream_tells_its_socket_peer_and_readability_as_the_stream_it_wraps() -> None:
-    async def go() -> None:
-        closing = asyncio.Event()
-
-        async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            await closing.wait()
-            writer.close()
-
-        server = await asyncio.start_server(hold, "127.0.0.1", 0)
-        port = server.sockets[0].getsockname()[1]
-        inner = await httpcore.AnyIOBackend().connect_tcp("127.0.0.1", port)
-        stream = SocketKnownStream(inner)
-        assert stream.get_extra_info("socket").fileno() >= 0
-        assert stream.get_extra_info("socket") is inner.get_extra_info("socket")
-        assert (
-            stream.get_extra_info("server_addr") == inner.get_extra_info("server_addr") == ("127.0.0.1", port)
-        )
-        assert stream.get_extra_info("client_addr") == inner.get_extra_info("client_addr")
-        assert stream.get_extra_info("is_readable") is False
-        closing.set()
-        for _ in range(100):
-            if stream.get_extra_info("is_readable"):
-                break
-            await asyncio.sleep(0.01)
-        assert stream.get_extra_info("is_readable") is True
-        assert inner.get_extra_info("is_readable") is True
-        await stream.aclose()
-        server.close()
-
-    asyncio.run(go())
-
-
-def test_a_stream_without_a_socket_is_asked_about_readability_itself() -> None:
-    inner = httpcore.AsyncMockStream([])  # httpcore's stream of canned bytes: no socket, readable never said
-    stream = SocketKnownStream(inner)
-    assert stream.get_extra_info("socket") is None
-    assert stream.get_extra_info("is_readable") is None  # its own answer, not that of a missing socket
-    assert stream.get_extra_info("ssl_object") is not None  # what it has, asked of it
 
 
 def test_a_responses_headers_are_kept_lower_case_with_repeated_ones_joined() -> None:
