@@ -31,24 +31,32 @@ from py3langid.langid import visit_counts
 
 # The compiled module (setup.py), or its source run as plain Python (where ``float_rows`` is slower than numpy).
 COMPILED = not __file__.endswith(".py")
-# The buffer format of each array ``walk`` is compiled for: unsigned 32-bit states and row starts, signed features.
-NEXTMOVE_FORMAT, ROWBASE_FORMAT, OUTPUT_FORMAT = "I", "I", "i"
+# The buffer formats ``walk`` is compiled for: the moves in unsigned 16 or 32 bits (``NEXTMOVE_FORMATS``), the
+# first state of each byte, the row starts in unsigned 32 bits, the features signed.
+NEXTMOVE_FORMATS, BYTEBASE_FORMAT, ROWBASE_FORMAT, OUTPUT_FORMAT = ("H", "I"), "I", "I", "i"
+# The first states of py3langid's own numbering, all 0: each move is the state itself.
+NO_BYTEBASE = array(BYTEBASE_FORMAT, bytes(4 * 256))
 
 
-def walk(nextmove: Any, rowbase: Any, output: Any, text: Any) -> dict[int, int] | None:
+def walk(nextmove: Any, bytebase: Any, rowbase: Any, output: Any, text: Any) -> dict[int, int] | None:
     """Each feature the automaton reaches over the bytes of ``text``, with how often, in the order first
-    reached; None when it reaches none (py3langid's ``visit_counts``)."""
+    reached; None when it reaches none (py3langid's ``visit_counts``). The state after a byte is that byte's
+    first state (``bytebase``) plus the move (``nextmove``): py3langid's own arrays with ``NO_BYTEBASE``, or the
+    cache file's, where the states each byte leads to are numbered together and a move fits in 16 bits."""
     states, moves = min(len(rowbase), len(output)), len(nextmove)
     if len(text) and not states:
         raise IndexError("the automaton has no states")
+    if len(bytebase) != 256:
+        raise IndexError(f"{len(bytebase)} first states, not one a byte")
     reached = array("i", bytes(4 * len(text)))  # the features reached, in order: at most one a byte
     count = 0
     state = 0
     for index in range(len(text)):
-        move = rowbase[state] + text[index]
+        byte = text[index]
+        move = rowbase[state] + byte
         if move >= moves:
             raise IndexError(f"state {state}'s row is not in the automaton")
-        state = nextmove[move]
+        state = bytebase[byte] + nextmove[move]
         if state >= states:
             raise IndexError(f"state {state} is not in the automaton")
         feature = output[state]
@@ -56,6 +64,10 @@ def walk(nextmove: Any, rowbase: Any, output: Any, text: Any) -> dict[int, int] 
             reached[count] = feature
             count += 1
     return _tally(reached, count) if count else None
+
+
+# ``walk`` as the Python object that picks the compiled walk for the moves' width at each call.
+_walk = walk
 
 
 def _tally(reached: Any, count: int) -> dict[int, int]:
@@ -122,16 +134,23 @@ def float_bits(half: int) -> int:
 
 
 def count_features(
-    nextmove: Sequence[int], rowbase: Sequence[int], output: Sequence[int], text: bytes
+    nextmove: Sequence[int],
+    bytebase: Sequence[int],
+    rowbase: Sequence[int],
+    output: Sequence[int],
+    text: bytes,
 ) -> Mapping[int, int] | None:
-    """``walk`` where the arrays are buffers of its types (and the text bytes), py3langid's loop otherwise."""
+    """``walk`` where the arrays are buffers of its types (and the text bytes) or the first states are not all
+    zero (py3langid's loop knows none), py3langid's loop otherwise."""
     if (
         type(text) is bytes
-        and _format(nextmove) == NEXTMOVE_FORMAT
+        and _format(nextmove) in NEXTMOVE_FORMATS
+        and _format(bytebase) == BYTEBASE_FORMAT
         and _format(rowbase) == ROWBASE_FORMAT
         and _format(output) == OUTPUT_FORMAT
-    ):
-        return walk(nextmove, rowbase, output, text)
+    ) or any(bytebase):
+        found_here: dict[int, int] | None = _walk(nextmove, bytebase, rowbase, output, text)
+        return found_here
     found: Mapping[int, int] | None = visit_counts(nextmove, rowbase, output, text)
     return found
 
