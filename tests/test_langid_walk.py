@@ -11,7 +11,7 @@ import json
 import random
 import types
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from monitor.match.langid_model import Identifier, load_identifier, move_type, n
 from monitor.match.language import MIN_CONFIDENCE, MIN_LETTERS, SAMPLE_CHARS, detect_language
 from tests.corpus import corpus
 
-Walk = Callable[[Any, Any, Any, Any, bytes], dict[int, int] | None]
+Walk = Callable[[Any, Any, Any, Any, bytes], langid_walk.Counts | None]
 
 
 @pytest.fixture(scope="module")
@@ -92,9 +92,20 @@ def hostile_bytes() -> Iterator[bytes]:
         yield rng.randbytes(rng.randrange(1, 3000))
 
 
-def in_order(counts: dict[int, int] | None) -> list[tuple[int, int]] | None:
-    """The counts with their order: py3langid sums the features' scores in it."""
-    return None if counts is None else list(counts.items())
+def in_order(counts: Mapping[int, int] | langid_walk.Counts | None) -> list[tuple[int, int]] | None:
+    """The counts with their order, py3langid's (a dictionary) or the walk's (features and counts): py3langid
+    sums the features' scores in it."""
+    if counts is None:
+        return None
+    if isinstance(counts, Mapping):
+        return list(counts.items())
+    features, times = counts
+    assert (
+        isinstance(features, array)
+        and isinstance(times, array)
+        and features.typecode == times.typecode == "i"
+    )
+    return list(zip(features, times, strict=True))
 
 
 def arrays(identifier: Identifier) -> tuple[Any, Any, Any, Any]:
@@ -164,7 +175,7 @@ def test_a_small_automaton_counts_as_written_by_hand(source_walk: Walk, width: s
     )
     for walk in (langid_walk.walk, source_walk):
         for automaton in ((nextmove, langid_walk.NO_BYTEBASE, rowbase, output), numbered):
-            assert walk(*automaton, b"banana") == {7: 3}
+            assert in_order(walk(*automaton, b"banana")) == [(7, 3)]
             assert walk(*automaton, b"xyz") is None
             assert walk(*automaton, b"") is None
 
@@ -244,7 +255,8 @@ def test_other_arrays_take_py3langids_own_loop(stock: Any) -> None:
     text = stock._encode("Le gouvernement a autorisé les exportations d'armes vers la Turquie.")
     expected = visit_counts(nextmove, rowbase, output, text)
     assert isinstance(rowbase, list) and isinstance(output, list)
-    assert langid_walk.count_features(nextmove, langid_walk.NO_BYTEBASE, rowbase, output, text) == expected
+    found = langid_walk.count_features(nextmove, langid_walk.NO_BYTEBASE, rowbase, output, text)
+    assert in_order(found) == in_order(expected) and len(expected) > 20
     assert langid_walk.as_walk_array(list(output), "i") == array("i", output)
     assert langid_walk.as_walk_array([1 << 40], "I") == [
         1 << 40
@@ -295,20 +307,27 @@ def test_every_float16_is_widened_to_numpys_float32(source: types.ModuleType) ->
 def test_the_scores_are_py3langids_to_the_last_bit(
     stock: Any, cached: Identifier, cache_folder: Path
 ) -> None:
-    """The product on rows widened by ``float_rows`` against py3langid's own ``_sparse_score``, on every corpus
-    sentence and every tenth article; and with the languages restricted (``set_languages``: the table's columns
-    copied)."""
+    """The product on rows widened by ``float_rows``, from the walk's arrays of features and counts and from
+    py3langid's dictionary of them, against py3langid's own ``_sparse_score`` on that dictionary, on every
+    corpus sentence and every tenth article; and with the languages restricted (``set_languages``: the table's
+    columns copied)."""
     texts = sentences() + article_samples()[::10]
     table = cached.nb_ptc
     assert table.dtype == np.float16
     for text in texts:
-        visits = langid_walk.count_features(*arrays(cached), cached._encode(text))
-        assert visits is not None
-        ours, theirs = (
-            cached._sparse_score(visits, table),
-            LanguageIdentifier._sparse_score(cached, visits, table),
-        )
-        assert ours.tobytes() == theirs.tobytes(), text
+        found = langid_walk.count_features(*arrays(cached), cached._encode(text))
+        assert found is not None
+        visits = dict(zip(*found, strict=True))
+        theirs = LanguageIdentifier._sparse_score(cached, visits, table)
+        assert cached._score_counts(*found, table).tobytes() == theirs.tobytes(), text
+        assert cached._sparse_score(visits, table).tobytes() == theirs.tobytes(), text
+    # a table of another layout (its columns every other one of a wider table): py3langid's own product, on the
+    # walk's counts as its dictionary
+    strided = np.repeat(table[: max(found[0]) + 1], 2, axis=1)[:, ::2]
+    assert not strided.flags.c_contiguous
+    assert cached._score_counts(*found, strided).tobytes() == (
+        LanguageIdentifier._sparse_score(cached, visits, strided).tobytes()
+    )
     restricted = load_identifier(cache_folder)
     limited = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     for identifier in (restricted, limited):

@@ -28,6 +28,7 @@ import mmap
 import os
 import sys
 import time
+from array import array
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -77,30 +78,39 @@ class Identifier(LanguageIdentifier):  # type: ignore[misc]  # py3langid has no 
         self.tk_output = as_walk_array(self.tk_output, OUTPUT_FORMAT)
 
     def _raw_score(self, text: bytes) -> np.ndarray[Any, Any]:
-        """py3langid's ``_raw_score``, but for where the counts come from."""
-        visits = count_features(self.tk_nextmove, self._bytebase, self._rowbase, self.tk_output, text)
-        if visits:
-            scores: np.ndarray[Any, Any] = self._sparse_score(visits, self.nb_ptc)
-            return scores
+        """py3langid's ``_raw_score``, but for where the counts come from and what they come as."""
+        found = count_features(self.tk_nextmove, self._bytebase, self._rowbase, self.tk_output, text)
+        if found is not None:
+            return self._score_counts(*found, self.nb_ptc)
         return np.full(len(self.nb_classes), 0.0 if self._norm_probs else RAW_FLOOR, dtype=np.float32)
 
     def _sparse_score(self, visits: Mapping[int, int], table: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        """py3langid's ``_sparse_score``, ``log1p(counts) @ table[features] + nb_pc``, the float16 rows of the
-        table widened to float32 by the compiled ``float_rows`` instead of by numpy within the product: the same
-        float32 numbers in the same product, so the same scores to the last bit (tests/test_langid_walk.py)."""
+        """py3langid's ``_sparse_score``, on ``_score_counts``."""
+        return self._score_counts(array("i", visits.keys()), array("i", visits.values()), table)
+
+    def _score_counts(
+        self, features: array[int], counts: array[int], table: np.ndarray[Any, Any]
+    ) -> np.ndarray[Any, Any]:
+        """py3langid's ``_sparse_score``, ``log1p(counts) @ table[features] + nb_pc``, on the features in the
+        order first reached and their counts as the walk gives them (two arrays of int32, where py3langid reads
+        a dictionary's keys and values), the float16 rows of the table widened to float32 by the compiled
+        ``float_rows`` instead of by numpy within the product: the same float32 numbers in the same product, so
+        the same scores to the last bit (tests/test_langid_walk.py)."""
         if not (COMPILED and table.dtype == np.float16 and table.ndim == 2 and table.flags.c_contiguous):
-            scores: np.ndarray[Any, Any] = super()._sparse_score(visits, table)
+            scores: np.ndarray[Any, Any] = super()._sparse_score(
+                dict(zip(features, counts, strict=True)), table
+            )
             return scores
-        features = np.fromiter(visits.keys(), dtype=np.intp, count=len(visits))
-        counts = np.fromiter(visits.values(), dtype=np.float32, count=len(visits))
-        rows = np.empty((len(visits), table.shape[1]), dtype=np.float32)
+        rows_of = np.frombuffer(features, dtype=np.int32).astype(np.intp)
+        weights = np.frombuffer(counts, dtype=np.int32).astype(np.float32)  # rounded once, as numpy does ints
+        rows = np.empty((len(features), table.shape[1]), dtype=np.float32)
         float_rows(
             table.reshape(-1).view(np.uint16).data,
-            features.data,
+            rows_of.data,
             table.shape[1],
             rows.reshape(-1).view(np.uint32).data,
         )
-        product: np.ndarray[Any, Any] = np.log1p(counts) @ rows + self.nb_pc
+        product: np.ndarray[Any, Any] = np.log1p(weights) @ rows + self.nb_pc
         return product
 
 
@@ -215,9 +225,9 @@ def write_cache(source: Path, path: Path) -> None:
     }
     layout: dict[str, list[Any]] = {}
     offset = HEADER_SIZE
-    for name, array in arrays.items():
-        layout[name] = [offset, array.dtype.str, list(array.shape)]
-        offset += -(-array.nbytes // PAGE) * PAGE
+    for name, values in arrays.items():
+        layout[name] = [offset, values.dtype.str, list(values.shape)]
+        offset += -(-values.nbytes // PAGE) * PAGE
     header = {
         "format": FORMAT,
         "byteorder": sys.byteorder,
@@ -235,9 +245,9 @@ def write_cache(source: Path, path: Path) -> None:
         os.fchmod(handle, 0o644)  # the library's model, nothing private: readable as the package's own file
         with os.fdopen(handle, "wb") as out:
             out.write(encoded)
-            for name, array in arrays.items():
+            for name, values in arrays.items():
                 out.seek(layout[name][0])
-                out.write(np.ascontiguousarray(array).tobytes())
+                out.write(np.ascontiguousarray(values).tobytes())
             out.truncate(offset)
             out.flush()
             os.fsync(out.fileno())

@@ -38,9 +38,13 @@ NEXTMOVE_FORMATS, BYTEBASE_FORMAT, ROWBASE_FORMAT, OUTPUT_FORMAT = ("H", "I"), "
 NO_BYTEBASE = array(BYTEBASE_FORMAT, bytes(4 * 256))
 
 
-def walk(nextmove: Any, bytebase: Any, rowbase: Any, output: Any, text: Any) -> dict[int, int] | None:
-    """Each feature the automaton reaches over the bytes of ``text``, with how often, in the order first
-    reached; None when it reaches none (py3langid's ``visit_counts``). The state after a byte is that byte's
+# Each feature reached, in the order first reached, and how often (py3langid's ``Counter``'s keys and values).
+Counts = tuple["array[int]", "array[int]"]
+
+
+def walk(nextmove: Any, bytebase: Any, rowbase: Any, output: Any, text: Any) -> Counts | None:
+    """Each feature the automaton reaches over the bytes of ``text`` and how often, in the order first
+    reached, as two arrays; None when it reaches none (py3langid's ``visit_counts``). The state after a byte is that byte's
     first state (``bytebase``) plus the move (``nextmove``): py3langid's own arrays with ``NO_BYTEBASE``, or the
     cache file's, where the states each byte leads to are numbered together and a move fits in 16 bits."""
     states, moves = min(len(rowbase), len(output)), len(nextmove)
@@ -70,8 +74,9 @@ def walk(nextmove: Any, bytebase: Any, rowbase: Any, output: Any, text: Any) -> 
 _walk = walk
 
 
-def _tally(reached: Any, count: int) -> dict[int, int]:
-    """How often each of the first ``count`` features of ``reached`` occurs there, in the order first seen."""
+def _tally(reached: Any, count: int) -> Counts:
+    """The distinct features of the first ``count`` of ``reached``, in the order first seen, and how often each
+    occurs there: two arrays, handed to the scoring as they are (a dictionary cost as much as the walk)."""
     size = 4
     while size < 2 * count:  # at most half full: short probes
         size *= 2
@@ -90,7 +95,12 @@ def _tally(reached: Any, count: int) -> dict[int, int]:
             first[distinct] = place
             distinct += 1
         times[place] += 1
-    return {keys[first[index]]: times[first[index]] for index in range(distinct)}
+    features, counts = array("i", bytes(4 * distinct)), array("i", bytes(4 * distinct))
+    into_features, into_counts = features, counts  # typed views of them where compiled
+    for index in range(distinct):
+        into_features[index] = keys[first[index]]
+        into_counts[index] = times[first[index]]
+    return features, counts
 
 
 def float_rows(half_bits: Any, features: Any, width: int, into: Any) -> None:
@@ -139,9 +149,9 @@ def count_features(
     rowbase: Sequence[int],
     output: Sequence[int],
     text: bytes,
-) -> Mapping[int, int] | None:
+) -> Counts | None:
     """``walk`` where the arrays are buffers of its types (and the text bytes) or the first states are not all
-    zero (py3langid's loop knows none), py3langid's loop otherwise."""
+    zero (py3langid's loop knows none), py3langid's loop otherwise (its counts as ``walk``'s two arrays)."""
     if (
         type(text) is bytes
         and _format(nextmove) in NEXTMOVE_FORMATS
@@ -149,10 +159,10 @@ def count_features(
         and _format(rowbase) == ROWBASE_FORMAT
         and _format(output) == OUTPUT_FORMAT
     ) or any(bytebase):
-        found_here: dict[int, int] | None = _walk(nextmove, bytebase, rowbase, output, text)
-        return found_here
+        walked: Counts | None = _walk(nextmove, bytebase, rowbase, output, text)
+        return walked
     found: Mapping[int, int] | None = visit_counts(nextmove, rowbase, output, text)
-    return found
+    return None if found is None else (array("i", found.keys()), array("i", found.values()))
 
 
 def as_walk_array(values: Sequence[int], format: str) -> Sequence[int]:
