@@ -7,9 +7,10 @@ file (the daemon's fork server and its workers).
 
 The file holds the scores py3langid's own reader returns, in the same types, and its automaton renumbered so
 that each move takes 16 bits instead of 32 (``number_by_byte``: 19.6 MB instead of 39; 200 news articles read
-20.8 MB of the file instead of 27.5); they are handed to py3langid's own ``LanguageIdentifier``, whose features are counted by the compiled walk
-of ``langid_walk`` (the same counts as py3langid's loop, several times faster): the scoring is the library's code
-on the library's numbers (tests/test_language_model.py compares the two on every corpus sentence).
+20.8 MB of the file instead of 27.5); they are handed to py3langid's own ``LanguageIdentifier``, whose features
+are counted by the compiled walk of ``langid_walk`` (the same counts as py3langid's loop, several times faster):
+the scoring is the library's code on the library's numbers (tests/test_language_model.py compares the two on
+every corpus sentence).
 
 The file is named after the model it was unpacked from (its path, size and modification time), so that
 installations side by side never take each other's file, and is checked at each opening against that model and
