@@ -4,14 +4,17 @@ UTF-8 bytes, counting each feature (an n-gram of bytes) the walk reaches; compil
 
 py3langid walks in a pure Python loop (``visit_counts``), three lookups a byte and a list append a feature
 reached, then counts them in a ``Counter``: more than half the CPU of a detection. ``walk`` is the same walk over
-the same arrays (the next state for each state and byte, each state's row start pre-shifted by 8 bits, the
-feature each state outputs or -1), on C integers where it is compiled (langid_walk.pxd), and counts the
-features in a small open-addressing table instead of a dictionary a feature reached. It gives the same counts
-in the same order: the order in which the features were first reached, as the ``Counter`` keeps them, which is
-the order py3langid sums their scores in (tests/test_langid_walk.py).
+the same automaton (the moves of each row and byte, each state's row start pre-shifted by 8 bits, the feature
+each state outputs or -1), on C integers where it is compiled (langid_walk.pxd), with its moves in 16 bits as the
+model's cache file numbers the states (``langid_model.number_by_byte``) or in 32 as py3langid does, and counts
+the features in a small open-addressing table instead of a dictionary a feature reached. It gives the same
+counts in the same order: the order in which the features were first reached, as the ``Counter`` keeps them,
+which is the order py3langid sums their scores in (tests/test_langid_walk.py); as two arrays, which the scoring
+reads as they are.
 
 ``count_features`` takes the compiled walk where the arrays are buffers of the types it is compiled for (those of
-the model's cache file, ``langid_model``) and py3langid's own loop otherwise.
+the model's cache file, ``langid_model``, and py3langid's own once copied into arrays) and py3langid's own loop
+otherwise.
 
 ``float_rows`` widens the rows of the model's float16 scores that a text's features select to float32, exactly,
 for the product that scores them; numpy widens them inside the product, the same numbers, several times slower.
@@ -44,9 +47,10 @@ Counts = tuple["array[int]", "array[int]"]
 
 def walk(nextmove: Any, bytebase: Any, rowbase: Any, output: Any, text: Any) -> Counts | None:
     """Each feature the automaton reaches over the bytes of ``text`` and how often, in the order first
-    reached, as two arrays; None when it reaches none (py3langid's ``visit_counts``). The state after a byte is that byte's
-    first state (``bytebase``) plus the move (``nextmove``): py3langid's own arrays with ``NO_BYTEBASE``, or the
-    cache file's, where the states each byte leads to are numbered together and a move fits in 16 bits."""
+    reached, as two arrays; None when it reaches none (py3langid's ``visit_counts``). The state after a byte is
+    that byte's first state (``bytebase``) plus the move (``nextmove``): py3langid's own arrays with
+    ``NO_BYTEBASE``, or the cache file's, where the states each byte leads to are numbered together and a move
+    fits in 16 bits."""
     states, moves = min(len(rowbase), len(output)), len(nextmove)
     if len(text) and not states:
         raise IndexError("the automaton has no states")
