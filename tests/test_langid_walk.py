@@ -11,7 +11,7 @@ import json
 import random
 import types
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -21,11 +21,11 @@ import pytest
 from py3langid.langid import MODEL_FILE, LanguageIdentifier, visit_counts
 
 from monitor.match import langid_walk
-from monitor.match.langid_model import Identifier, load_identifier
+from monitor.match.langid_model import Identifier, load_identifier, move_type, number_by_byte
 from monitor.match.language import MIN_CONFIDENCE, MIN_LETTERS, SAMPLE_CHARS, detect_language
 from tests.corpus import corpus
 
-Walk = Callable[[Any, Any, Any, bytes], dict[int, int] | None]
+Walk = Callable[[Any, Any, Any, Any, bytes], langid_walk.Counts | None]
 
 
 @pytest.fixture(scope="module")
@@ -92,13 +92,30 @@ def hostile_bytes() -> Iterator[bytes]:
         yield rng.randbytes(rng.randrange(1, 3000))
 
 
-def in_order(counts: dict[int, int] | None) -> list[tuple[int, int]] | None:
-    """The counts with their order: py3langid sums the features' scores in it."""
-    return None if counts is None else list(counts.items())
+def in_order(counts: Mapping[int, int] | langid_walk.Counts | None) -> list[tuple[int, int]] | None:
+    """The counts with their order, py3langid's (a dictionary) or the walk's (features and counts): py3langid
+    sums the features' scores in it."""
+    if counts is None:
+        return None
+    if isinstance(counts, Mapping):
+        return list(counts.items())
+    features, times = counts
+    assert (
+        isinstance(features, array)
+        and isinstance(times, array)
+        and features.typecode == times.typecode == "i"
+    )
+    return list(zip(features, times, strict=True))
 
 
-def arrays(identifier: Identifier) -> tuple[Any, Any, Any]:
-    return identifier.tk_nextmove, identifier._rowbase, identifier.tk_output
+def arrays(identifier: Identifier) -> tuple[Any, Any, Any, Any]:
+    return identifier.tk_nextmove, identifier._bytebase, identifier._rowbase, identifier.tk_output
+
+
+def library_counts(stock: Any, text: bytes) -> dict[int, int] | None:
+    """py3langid's own loop on its own arrays (the cache file numbers the states otherwise)."""
+    found: dict[int, int] | None = visit_counts(stock.tk_nextmove, stock._rowbase, stock.tk_output, text)
+    return found
 
 
 def test_the_walk_is_the_compiled_one_when_built() -> None:
@@ -108,57 +125,112 @@ def test_the_walk_is_the_compiled_one_when_built() -> None:
 
 
 def test_every_corpus_sentence_and_article_gets_py3langids_counts_in_its_order(
-    cached: Identifier, source_walk: Walk
+    stock: Any, cached: Identifier, source_walk: Walk
 ) -> None:
+    """On the cache file's automaton (moves of 16 bits, states numbered by byte) and on py3langid's own arrays
+    (32 bits, its numbering): the counts of py3langid's loop on its own arrays."""
     texts = [cached._encode(text) for text in sentences() + article_samples()]
     assert len(texts) >= 13_000
+    expected = [in_order(library_counts(stock, text)) for text in texts]
+    library = (
+        stock.tk_nextmove,
+        langid_walk.NO_BYTEBASE,
+        array("I", stock._rowbase),
+        array("i", stock.tk_output),
+    )
+    assert langid_walk._format(arrays(cached)[0]) == "H" and langid_walk._format(library[0]) == "I"
     for walk in (langid_walk.walk, source_walk):
-        differ = [
-            text
-            for text in texts
-            if in_order(walk(*arrays(cached), text)) != in_order(visit_counts(*arrays(cached), text))
-        ]
-        assert differ == [], walk
+        for automaton in (arrays(cached), library):
+            differ = [
+                text for text, e in zip(texts, expected, strict=True) if in_order(walk(*automaton, text)) != e
+            ]
+            assert differ == [], (walk, automaton[0])
 
 
-def test_hostile_bytes_get_py3langids_counts(cached: Identifier, source_walk: Walk) -> None:
+def test_hostile_bytes_get_py3langids_counts(stock: Any, cached: Identifier, source_walk: Walk) -> None:
     texts = list(hostile_bytes())
     texts.append(cached._encode("Ankara \ud83d says İHA\udfff"))  # surrogates kept by the library's encoder
-    found = [visit_counts(*arrays(cached), text) for text in texts]
+    found = [library_counts(stock, text) for text in texts]
     assert found[0] is None and sum(count is not None for count in found) > 200
     for walk in (langid_walk.walk, source_walk):
         assert [in_order(walk(*arrays(cached), text)) for text in texts] == [in_order(f) for f in found]
 
 
-def test_a_small_automaton_counts_as_written_by_hand(source_walk: Walk) -> None:
-    """Two states: a byte 'a' leads to state 1, which outputs feature 7; any other byte to state 0 (none)."""
-    nextmove = array("I", [1 if byte == ord("a") else 0 for byte in range(256)] * 2)
+@pytest.mark.parametrize("width", ["H", "I"])
+def test_a_small_automaton_counts_as_written_by_hand(source_walk: Walk, width: str) -> None:
+    """Two states: a byte 'a' leads to state 1, which outputs feature 7; any other byte to state 0 (none). As
+    py3langid numbers them, then numbered by byte (``number_by_byte``), its moves in 16 and in 32 bits."""
+    nextmove = array(width, [1 if byte == ord("a") else 0 for byte in range(256)] * 2)
     rowbase, output = array("I", [0, 256]), array("i", [-1, 7])
+    moves, bytebase, rows, outputs = number_by_byte(
+        np.frombuffer(nextmove, dtype=f"=u{nextmove.itemsize}"), np.array([0, 1]), np.array(output)
+    )
+    assert bytebase[ord("a")] + moves[ord("a")] == 1 + ord("a")  # after the start and one state a byte before
+    assert outputs[bytebase[ord("a")] + moves[ord("a")]] == 7 and outputs[bytebase[ord("b")]] == -1
+    numbered = (
+        array(width, moves.astype(f"=u{nextmove.itemsize}").tobytes()),
+        array("I", bytebase.tobytes()),
+        array("I", (rows.astype(np.uint32) << 8).tobytes()),
+        array("i", outputs.tobytes()),
+    )
     for walk in (langid_walk.walk, source_walk):
-        assert walk(nextmove, rowbase, output, b"banana") == {7: 3}
-        assert walk(nextmove, rowbase, output, b"xyz") is None
-        assert walk(nextmove, rowbase, output, b"") is None
+        for automaton in ((nextmove, langid_walk.NO_BYTEBASE, rowbase, output), numbered):
+            assert in_order(walk(*automaton, b"banana")) == [(7, 3)]
+            assert walk(*automaton, b"xyz") is None
+            assert walk(*automaton, b"") is None
+
+
+def test_moves_take_16_bits_up_to_65535_and_32_beyond() -> None:
+    assert move_type(0) is np.uint16 and move_type(65_535) is np.uint16
+    assert move_type(65_536) is np.uint32 and move_type((1 << 32) - 1) is np.uint32
+
+
+def test_a_byte_leading_to_more_states_than_16_bits_number_gets_32_bit_moves(source_walk: Walk) -> None:
+    """65,537 states, byte 0 leading each to the next: 65,537 states under one byte, the last one numbered
+    65,536 among them, so 32-bit moves; one fewer and they take 16. The walk counts the same."""
+    for states, width in ((65_537, np.uint32), (65_536, np.uint16)):
+        table = np.zeros((states, 256), dtype=np.uint32)
+        table[:, 0] = (np.arange(states) + 1) % states  # byte 0 steps to the next state, others to the start
+        output = np.where(np.arange(states) % 3 == 0, np.arange(states), -1).astype(np.int32)
+        moves, bytebase, rows, outputs = number_by_byte(table.reshape(-1), np.arange(states), output)
+        assert moves.dtype == width
+        # the start, the states byte 0 leads to, the start again under each of the bytes 1 to 255
+        assert len(outputs) == 1 + states + 255
+        text = bytes(70_000) + b"\x01" + bytes(10)
+        expected = visit_counts(
+            array("I", table.tobytes()), array("I", range(0, states << 8, 256)), output, text
+        )
+        numbered = (moves, bytebase, (rows.astype(np.uint32) << 8), outputs)
+        for walk in (langid_walk.walk, source_walk):
+            assert in_order(walk(*(memoryview(a) for a in numbered), text)) == in_order(expected)
+
+
+NONE = langid_walk.NO_BYTEBASE
 
 
 @pytest.mark.parametrize(
-    "nextmove, rowbase, output",
+    "nextmove, bytebase, rowbase, output",
     [
-        (array("I", [5] * 256), array("I", [0]), array("i", [-1])),  # a next state that is not one
-        (array("I", [0] * 256), array("I", [1 << 20]), array("i", [-1])),  # a row start past the moves
-        (array("I", [1] * 256), array("I", [0, 0]), array("i", [-1])),  # a state with no output
-        (array("I"), array("I"), array("i")),  # no states at all
+        (array("I", [5] * 256), NONE, array("I", [0]), array("i", [-1])),  # a next state that is not one
+        # first states past the states
+        (array("H", [0] * 256), array("I", [1] * 256), array("I", [0]), array("i", [-1])),
+        (array("H", [0] * 256), array("I", [0] * 255), array("I", [0]), array("i", [-1])),  # 255 first states
+        (array("I", [0] * 256), NONE, array("I", [1 << 20]), array("i", [-1])),  # a row start past the moves
+        (array("I", [1] * 256), NONE, array("I", [0, 0]), array("i", [-1])),  # a state with no output
+        (array("I"), NONE, array("I"), array("i")),  # no states at all
     ],
-    ids=["next-state", "row-start", "no-output", "empty"],
+    ids=["next-state", "first-state", "bytebase-length", "row-start", "no-output", "empty"],
 )
 def test_a_damaged_automaton_raises_instead_of_reading_outside_its_arrays(
-    source_walk: Walk, nextmove: array[int], rowbase: array[int], output: array[int]
+    source_walk: Walk, nextmove: array[int], bytebase: array[int], rowbase: array[int], output: array[int]
 ) -> None:
     """The compiled module does not have Cython check each index (its first line): the walk checks what it
     reads from the automaton."""
     for walk in (langid_walk.walk, source_walk):
         with pytest.raises(IndexError):
-            walk(nextmove, rowbase, output, b"ab")
-        assert walk(nextmove, rowbase, output, b"") is None  # nothing read
+            walk(nextmove, bytebase, rowbase, output, b"ab")
+        if len(bytebase) == 256:
+            assert walk(nextmove, bytebase, rowbase, output, b"") is None  # nothing read
 
 
 def test_the_identifiers_arrays_are_those_the_walk_is_compiled_for(
@@ -170,18 +242,21 @@ def test_the_identifiers_arrays_are_those_the_walk_is_compiled_for(
     blocker.write_text("not a folder")
     fallback = load_identifier(blocker / "cache")
     assert isinstance(fallback, Identifier) and not isinstance(fallback.tk_nextmove, memoryview)
-    wanted = (langid_walk.NEXTMOVE_FORMAT, langid_walk.ROWBASE_FORMAT, langid_walk.OUTPUT_FORMAT)
-    for identifier in (cached, fallback):
+    for identifier, moves in ((cached, "H"), (fallback, "I")):  # moves of 16 bits in the cache file
+        wanted = (moves, langid_walk.BYTEBASE_FORMAT, langid_walk.ROWBASE_FORMAT, langid_walk.OUTPUT_FORMAT)
         assert tuple(langid_walk._format(values) for values in arrays(identifier)) == wanted
+    assert not any(fallback._bytebase) and any(cached._bytebase)
     text = cached._encode("Правительство одобрило экспорт оружия.")
     assert fallback._raw_score(text).tolist() == cached._raw_score(text).tolist()
 
 
-def test_other_arrays_take_py3langids_own_loop(cached: Identifier) -> None:
-    nextmove, rowbase, output = arrays(cached)
-    text = cached._encode("Le gouvernement a autorisé les exportations d'armes vers la Turquie.")
+def test_other_arrays_take_py3langids_own_loop(stock: Any) -> None:
+    nextmove, rowbase, output = stock.tk_nextmove, stock._rowbase, stock.tk_output
+    text = stock._encode("Le gouvernement a autorisé les exportations d'armes vers la Turquie.")
     expected = visit_counts(nextmove, rowbase, output, text)
-    assert langid_walk.count_features(nextmove, list(rowbase), list(output), text) == expected
+    assert isinstance(rowbase, list) and isinstance(output, list)
+    found = langid_walk.count_features(nextmove, langid_walk.NO_BYTEBASE, rowbase, output, text)
+    assert in_order(found) == in_order(expected) and len(expected) > 20
     assert langid_walk.as_walk_array(list(output), "i") == array("i", output)
     assert langid_walk.as_walk_array([1 << 40], "I") == [
         1 << 40
@@ -232,20 +307,27 @@ def test_every_float16_is_widened_to_numpys_float32(source: types.ModuleType) ->
 def test_the_scores_are_py3langids_to_the_last_bit(
     stock: Any, cached: Identifier, cache_folder: Path
 ) -> None:
-    """The product on rows widened by ``float_rows`` against py3langid's own ``_sparse_score``, on every corpus
-    sentence and every tenth article; and with the languages restricted (``set_languages``: the table's columns
-    copied)."""
+    """The product on rows widened by ``float_rows``, from the walk's arrays of features and counts and from
+    py3langid's dictionary of them, against py3langid's own ``_sparse_score`` on that dictionary, on every
+    corpus sentence and every tenth article; and with the languages restricted (``set_languages``: the table's
+    columns copied)."""
     texts = sentences() + article_samples()[::10]
     table = cached.nb_ptc
     assert table.dtype == np.float16
     for text in texts:
-        visits = langid_walk.count_features(*arrays(cached), cached._encode(text))
-        assert visits is not None
-        ours, theirs = (
-            cached._sparse_score(visits, table),
-            LanguageIdentifier._sparse_score(cached, visits, table),
-        )
-        assert ours.tobytes() == theirs.tobytes(), text
+        found = langid_walk.count_features(*arrays(cached), cached._encode(text))
+        assert found is not None
+        visits = dict(zip(*found, strict=True))
+        theirs = LanguageIdentifier._sparse_score(cached, visits, table)
+        assert cached._score_counts(*found, table).tobytes() == theirs.tobytes(), text
+        assert cached._sparse_score(visits, table).tobytes() == theirs.tobytes(), text
+    # a table of another layout (its columns every other one of a wider table): py3langid's own product, on the
+    # walk's counts as its dictionary
+    strided = np.repeat(table[: max(found[0]) + 1], 2, axis=1)[:, ::2]
+    assert not strided.flags.c_contiguous
+    assert cached._score_counts(*found, strided).tobytes() == (
+        LanguageIdentifier._sparse_score(cached, visits, strided).tobytes()
+    )
     restricted = load_identifier(cache_folder)
     limited = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     for identifier in (restricted, limited):

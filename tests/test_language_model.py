@@ -244,3 +244,26 @@ def test_a_detection_reads_in_the_pages_it_uses_not_the_folios_around_them(tmp_p
     assert mapped_kb(path) == 0
     assert identifier.classify(text) == expected
     assert 0 < mapped_kb(path) < 2048
+
+
+def test_a_cache_file_of_an_earlier_format_is_rebuilt_and_removed(
+    tmp_path: Path, stock: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A file written by an earlier version (format 2: py3langid's own numbering, 32-bit moves) is neither
+    opened, whether it has its own name or this format's, nor kept."""
+    with monkeypatch.context() as earlier:
+        earlier.setattr(langid_model, "FORMAT", 2)
+        load_identifier(tmp_path)
+        old = cache_file(source_model(), tmp_path)
+        assert read_header(old)["format"] == 2
+    current = cache_file(source_model(), tmp_path)
+    assert current != old
+    shutil.copyfile(old, current)  # an earlier file under this format's name: unusable, rebuilt
+    with caplog.at_level(logging.WARNING, logger="monitor.match.langid_model"):
+        identifier = load_identifier(tmp_path)
+    assert "another format" in caplog.text
+    assert read_header(current)["format"] == langid_model.FORMAT == 3
+    assert not old.exists()  # removed when the current one was written
+    assert isinstance(identifier.tk_nextmove, memoryview) and identifier.tk_nextmove.format == "H"
+    text = "Hükümet ihracat izni verdi."
+    assert identifier.classify(text) == stock.classify(text)

@@ -5,10 +5,12 @@ process that detects a language, and 80 MB of private memory in each. Unpacked o
 in a few milliseconds, and only the pages a detection touches are read in, shared by every process that maps the
 file (the daemon's fork server and its workers).
 
-The file holds the same arrays py3langid's own reader returns, in the same types, and they are handed to
-py3langid's own ``LanguageIdentifier``, whose features are counted by the compiled walk of ``langid_walk`` (the
-same counts as py3langid's loop, several times faster): the scoring is the library's code on the library's
-numbers (tests/test_language_model.py compares the two on every corpus sentence).
+The file holds the scores py3langid's own reader returns, in the same types, and its automaton renumbered so
+that each move takes 16 bits instead of 32 (``number_by_byte``: 19.6 MB instead of 39; 200 news articles read
+20.8 MB of the file instead of 27.5); they are handed to py3langid's own ``LanguageIdentifier``, whose features
+are counted by the compiled walk of ``langid_walk`` (the same counts as py3langid's loop, several times faster):
+the scoring is the library's code on the library's numbers (tests/test_language_model.py compares the two on
+every corpus sentence).
 
 The file is named after the model it was unpacked from (its path, size and modification time), so that
 installations side by side never take each other's file, and is checked at each opening against that model and
@@ -27,6 +29,7 @@ import mmap
 import os
 import sys
 import time
+from array import array
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -34,11 +37,22 @@ from typing import Any, Literal
 import numpy as np
 from py3langid.langid import MODEL_DIR, MODEL_FILE, RAW_FLOOR, LanguageIdentifier
 
-from .langid_walk import COMPILED, OUTPUT_FORMAT, ROWBASE_FORMAT, as_walk_array, count_features, float_rows
+from .langid_walk import (
+    BYTEBASE_FORMAT,
+    COMPILED,
+    NO_BYTEBASE,
+    OUTPUT_FORMAT,
+    ROWBASE_FORMAT,
+    as_walk_array,
+    count_features,
+    float_rows,
+)
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2  # 2: the arrays of 1, written so that the page cache holds them in small pages (``write_cache``)
+# 2: the arrays of 1, written so that the page cache holds them in small pages (``write_cache``);
+# 3: the automaton's states numbered by the byte that leads to them, its moves in 16 bits (``number_by_byte``)
+FORMAT = 3
 MAGIC = b"monitor langid model\n"
 HEADER_SIZE = 1 << 16  # the classes and layout, as JSON, padded; the arrays start page-aligned after it
 PAGE = mmap.PAGESIZE
@@ -54,40 +68,81 @@ class Identifier(LanguageIdentifier):  # type: ignore[misc]  # py3langid has no 
     same numbers); the rest is the library's own code."""
 
     _rowbase: Sequence[int]
+    _bytebase: Sequence[int]
     tk_output: Sequence[int]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._bytebase = NO_BYTEBASE  # py3langid's numbering of the states; the cache file's has its own
         # py3langid's reader gives the row starts and outputs as lists: as arrays the compiled walk reads them.
         self._rowbase = as_walk_array(self._rowbase, ROWBASE_FORMAT)
         self.tk_output = as_walk_array(self.tk_output, OUTPUT_FORMAT)
 
     def _raw_score(self, text: bytes) -> np.ndarray[Any, Any]:
-        """py3langid's ``_raw_score``, but for where the counts come from."""
-        visits = count_features(self.tk_nextmove, self._rowbase, self.tk_output, text)
-        if visits:
-            scores: np.ndarray[Any, Any] = self._sparse_score(visits, self.nb_ptc)
-            return scores
+        """py3langid's ``_raw_score``, but for where the counts come from and what they come as."""
+        found = count_features(self.tk_nextmove, self._bytebase, self._rowbase, self.tk_output, text)
+        if found is not None:
+            return self._score_counts(*found, self.nb_ptc)
         return np.full(len(self.nb_classes), 0.0 if self._norm_probs else RAW_FLOOR, dtype=np.float32)
 
     def _sparse_score(self, visits: Mapping[int, int], table: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        """py3langid's ``_sparse_score``, ``log1p(counts) @ table[features] + nb_pc``, the float16 rows of the
-        table widened to float32 by the compiled ``float_rows`` instead of by numpy within the product: the same
-        float32 numbers in the same product, so the same scores to the last bit (tests/test_langid_walk.py)."""
+        """py3langid's ``_sparse_score``, on ``_score_counts``."""
+        return self._score_counts(array("i", visits.keys()), array("i", visits.values()), table)
+
+    def _score_counts(
+        self, features: array[int], counts: array[int], table: np.ndarray[Any, Any]
+    ) -> np.ndarray[Any, Any]:
+        """py3langid's ``_sparse_score``, ``log1p(counts) @ table[features] + nb_pc``, on the features in the
+        order first reached and their counts as the walk gives them (two arrays of int32, where py3langid reads
+        a dictionary's keys and values), the float16 rows of the table widened to float32 by the compiled
+        ``float_rows`` instead of by numpy within the product: the same float32 numbers in the same product, so
+        the same scores to the last bit (tests/test_langid_walk.py)."""
         if not (COMPILED and table.dtype == np.float16 and table.ndim == 2 and table.flags.c_contiguous):
-            scores: np.ndarray[Any, Any] = super()._sparse_score(visits, table)
+            scores: np.ndarray[Any, Any] = super()._sparse_score(
+                dict(zip(features, counts, strict=True)), table
+            )
             return scores
-        features = np.fromiter(visits.keys(), dtype=np.intp, count=len(visits))
-        counts = np.fromiter(visits.values(), dtype=np.float32, count=len(visits))
-        rows = np.empty((len(visits), table.shape[1]), dtype=np.float32)
+        rows_of = np.frombuffer(features, dtype=np.int32).astype(np.intp)
+        weights = np.frombuffer(counts, dtype=np.int32).astype(np.float32)  # rounded once, as numpy does ints
+        rows = np.empty((len(features), table.shape[1]), dtype=np.float32)
         float_rows(
             table.reshape(-1).view(np.uint16).data,
-            features.data,
+            rows_of.data,
             table.shape[1],
             rows.reshape(-1).view(np.uint32).data,
         )
-        product: np.ndarray[Any, Any] = np.log1p(counts) @ rows + self.nb_pc
+        product: np.ndarray[Any, Any] = np.log1p(weights) @ rows + self.nb_pc
         return product
+
+
+def move_type(largest: int) -> type[np.unsignedinteger[Any]]:
+    """The narrowest unsigned type ``walk`` reads moves in that holds ``largest``."""
+    return np.uint16 if largest <= 0xFFFF else np.uint32
+
+
+def number_by_byte(
+    nextmove: np.ndarray[Any, Any], row: np.ndarray[Any, Any], output: np.ndarray[Any, Any]
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """py3langid's automaton (``nextmove``: the next state for each row and byte; ``row`` and ``output``: each
+    state's row and feature) with its states renumbered so that a move fits in 16 bits: (moves, first state of
+    each byte, row of each state, feature of each state).
+
+    The model has 104,583 states, more than 16 bits number, but a byte leads to at most 11,012 of them (from
+    any row): the start state is numbered 0, then the states each byte leads to are numbered together, byte
+    after byte, so that a move is the place of its state among its byte's (``bytebase[byte] + move`` is the
+    state). A state that several bytes lead to (61 here) gets a number under each, the same row and feature
+    under every one: it moves and counts the same whichever it is reached as, so the walk counts exactly what
+    py3langid's does (tests/test_langid_walk.py). The rows keep their order, and each move is the same two bytes
+    wherever its state is numbered."""
+    table = nextmove.reshape(-1, 256)
+    targets = [np.unique(table[:, byte]) for byte in range(256)]
+    sizes = np.array([len(states) for states in targets], dtype=np.int64)
+    bytebase = (1 + np.concatenate(([0], np.cumsum(sizes)[:-1]))).astype(np.uint32)
+    moves = np.empty(table.shape, dtype=move_type(int(sizes.max(initial=1)) - 1))
+    for byte, states in enumerate(targets):
+        moves[:, byte] = np.searchsorted(states, table[:, byte])
+    numbered = np.concatenate([np.zeros(1, dtype=table.dtype), *targets])  # py3langid's state of each new one
+    return moves.reshape(-1), bytebase, row[numbered], output[numbered]
 
 
 def source_model() -> Path:
@@ -152,23 +207,28 @@ def write_cache(source: Path, path: Path) -> None:
     from py3langid.modelio import load_model
 
     ptc, pc, classes, nextmove, row, output = load_model(source)
-    rows = np.frombuffer(row, dtype=f"=u{row.itemsize}")
+    moves, bytebase, rows, outputs = number_by_byte(
+        np.frombuffer(nextmove, dtype=f"=u{nextmove.itemsize}"),
+        np.frombuffer(row, dtype=f"=u{row.itemsize}"),
+        np.asarray(output, dtype=np.int32),
+    )
     wide = np.uint32 if int(rows.max(initial=0)) < 1 << 24 else np.uint64
     arrays = {
         "ptc": np.asarray(ptc),
         "pc": np.asarray(pc),
-        "nextmove": np.frombuffer(nextmove, dtype=f"=u{nextmove.itemsize}"),
+        "nextmove": moves,
+        "bytebase": bytebase,
         "row": rows,
         # py3langid's identifier starts each state's row at row << 8; kept here so that no process builds
         # (and no forked worker copies, by counting references to it) a list of 100,000 numbers.
         "rowbase": np.left_shift(rows.astype(wide), 8),
-        "output": np.asarray(output, dtype=np.int32),
+        "output": outputs,
     }
     layout: dict[str, list[Any]] = {}
     offset = HEADER_SIZE
-    for name, array in arrays.items():
-        layout[name] = [offset, array.dtype.str, list(array.shape)]
-        offset += -(-array.nbytes // PAGE) * PAGE
+    for name, values in arrays.items():
+        layout[name] = [offset, values.dtype.str, list(values.shape)]
+        offset += -(-values.nbytes // PAGE) * PAGE
     header = {
         "format": FORMAT,
         "byteorder": sys.byteorder,
@@ -186,9 +246,9 @@ def write_cache(source: Path, path: Path) -> None:
         os.fchmod(handle, 0o644)  # the library's model, nothing private: readable as the package's own file
         with os.fdopen(handle, "wb") as out:
             out.write(encoded)
-            for name, array in arrays.items():
+            for name, values in arrays.items():
                 out.seek(layout[name][0])
-                out.write(np.ascontiguousarray(array).tobytes())
+                out.write(np.ascontiguousarray(values).tobytes())
             out.truncate(offset)
             out.flush()
             os.fsync(out.fileno())
@@ -247,6 +307,7 @@ def open_cached(path: Path, source: Path) -> Identifier:
         )
         identifier.tk_row = _view(mapped, header, "row")
         identifier._rowbase = as_walk_array(_view(mapped, header, "rowbase"), ROWBASE_FORMAT)
+        identifier._bytebase = as_walk_array(_view(mapped, header, "bytebase"), BYTEBASE_FORMAT)
     except (KeyError, TypeError, IndexError) as error:
         raise ValueError(f"damaged layout: {error!r}") from None
     _MAPPED.append(mapped)

@@ -4,22 +4,27 @@
 
 cimport cython
 
+ctypedef fused move_t:  # the moves of the automaton: 16 bits in the cache file, 32 in py3langid's own arrays
+    unsigned short
+    unsigned int
+
 
 @cython.locals(
     states=Py_ssize_t, moves=Py_ssize_t, reached="int[::1]", count=Py_ssize_t, state=Py_ssize_t, index=Py_ssize_t,
-    move=Py_ssize_t, feature=int,
+    move=Py_ssize_t, feature=int, byte=Py_ssize_t,
 )
-cpdef dict walk(
-    const unsigned int[::1] nextmove, const unsigned int[::1] rowbase, const int[::1] output,
-    const unsigned char[::1] text,
+cpdef tuple walk(
+    const move_t[::1] nextmove, const unsigned int[::1] bytebase, const unsigned int[::1] rowbase,
+    const int[::1] output, const unsigned char[::1] text,
 )
 
 
 @cython.locals(
     size=Py_ssize_t, mask=Py_ssize_t, keys="int[::1]", times="int[::1]", first="int[::1]",
-    distinct=Py_ssize_t, index=Py_ssize_t, feature=Py_ssize_t, place=Py_ssize_t,
+    distinct=Py_ssize_t, index=Py_ssize_t, feature=Py_ssize_t, place=Py_ssize_t, into_features="int[::1]",
+    into_counts="int[::1]",
 )
-cdef dict _tally(int[::1] reached, Py_ssize_t count)
+cdef tuple _tally(int[::1] reached, Py_ssize_t count)
 
 
 @cython.locals(

@@ -4,14 +4,17 @@ UTF-8 bytes, counting each feature (an n-gram of bytes) the walk reaches; compil
 
 py3langid walks in a pure Python loop (``visit_counts``), three lookups a byte and a list append a feature
 reached, then counts them in a ``Counter``: more than half the CPU of a detection. ``walk`` is the same walk over
-the same arrays (the next state for each state and byte, each state's row start pre-shifted by 8 bits, the
-feature each state outputs or -1), on C integers where it is compiled (langid_walk.pxd), and counts the
-features in a small open-addressing table instead of a dictionary a feature reached. It gives the same counts
-in the same order: the order in which the features were first reached, as the ``Counter`` keeps them, which is
-the order py3langid sums their scores in (tests/test_langid_walk.py).
+the same automaton (the moves of each row and byte, each state's row start pre-shifted by 8 bits, the feature
+each state outputs or -1), on C integers where it is compiled (langid_walk.pxd), with its moves in 16 bits as the
+model's cache file numbers the states (``langid_model.number_by_byte``) or in 32 as py3langid does, and counts
+the features in a small open-addressing table instead of a dictionary a feature reached. It gives the same
+counts in the same order: the order in which the features were first reached, as the ``Counter`` keeps them,
+which is the order py3langid sums their scores in (tests/test_langid_walk.py); as two arrays, which the scoring
+reads as they are.
 
 ``count_features`` takes the compiled walk where the arrays are buffers of the types it is compiled for (those of
-the model's cache file, ``langid_model``) and py3langid's own loop otherwise.
+the model's cache file, ``langid_model``, and py3langid's own once copied into arrays) and py3langid's own loop
+otherwise.
 
 ``float_rows`` widens the rows of the model's float16 scores that a text's features select to float32, exactly,
 for the product that scores them; numpy widens them inside the product, the same numbers, several times slower.
@@ -31,24 +34,37 @@ from py3langid.langid import visit_counts
 
 # The compiled module (setup.py), or its source run as plain Python (where ``float_rows`` is slower than numpy).
 COMPILED = not __file__.endswith(".py")
-# The buffer format of each array ``walk`` is compiled for: unsigned 32-bit states and row starts, signed features.
-NEXTMOVE_FORMAT, ROWBASE_FORMAT, OUTPUT_FORMAT = "I", "I", "i"
+# The buffer formats ``walk`` is compiled for: the moves in unsigned 16 or 32 bits (``NEXTMOVE_FORMATS``), the
+# first state of each byte, the row starts in unsigned 32 bits, the features signed.
+NEXTMOVE_FORMATS, BYTEBASE_FORMAT, ROWBASE_FORMAT, OUTPUT_FORMAT = ("H", "I"), "I", "I", "i"
+# The first states of py3langid's own numbering, all 0: each move is the state itself.
+NO_BYTEBASE = array(BYTEBASE_FORMAT, bytes(4 * 256))
 
 
-def walk(nextmove: Any, rowbase: Any, output: Any, text: Any) -> dict[int, int] | None:
-    """Each feature the automaton reaches over the bytes of ``text``, with how often, in the order first
-    reached; None when it reaches none (py3langid's ``visit_counts``)."""
+# Each feature reached, in the order first reached, and how often (py3langid's ``Counter``'s keys and values).
+Counts = tuple["array[int]", "array[int]"]
+
+
+def walk(nextmove: Any, bytebase: Any, rowbase: Any, output: Any, text: Any) -> Counts | None:
+    """Each feature the automaton reaches over the bytes of ``text`` and how often, in the order first
+    reached, as two arrays; None when it reaches none (py3langid's ``visit_counts``). The state after a byte is
+    that byte's first state (``bytebase``) plus the move (``nextmove``): py3langid's own arrays with
+    ``NO_BYTEBASE``, or the cache file's, where the states each byte leads to are numbered together and a move
+    fits in 16 bits."""
     states, moves = min(len(rowbase), len(output)), len(nextmove)
     if len(text) and not states:
         raise IndexError("the automaton has no states")
+    if len(bytebase) != 256:
+        raise IndexError(f"{len(bytebase)} first states, not one a byte")
     reached = array("i", bytes(4 * len(text)))  # the features reached, in order: at most one a byte
     count = 0
     state = 0
     for index in range(len(text)):
-        move = rowbase[state] + text[index]
+        byte = text[index]
+        move = rowbase[state] + byte
         if move >= moves:
             raise IndexError(f"state {state}'s row is not in the automaton")
-        state = nextmove[move]
+        state = bytebase[byte] + nextmove[move]
         if state >= states:
             raise IndexError(f"state {state} is not in the automaton")
         feature = output[state]
@@ -58,8 +74,13 @@ def walk(nextmove: Any, rowbase: Any, output: Any, text: Any) -> dict[int, int] 
     return _tally(reached, count) if count else None
 
 
-def _tally(reached: Any, count: int) -> dict[int, int]:
-    """How often each of the first ``count`` features of ``reached`` occurs there, in the order first seen."""
+# ``walk`` as the Python object that picks the compiled walk for the moves' width at each call.
+_walk = walk
+
+
+def _tally(reached: Any, count: int) -> Counts:
+    """The distinct features of the first ``count`` of ``reached``, in the order first seen, and how often each
+    occurs there: two arrays, handed to the scoring as they are (a dictionary cost as much as the walk)."""
     size = 4
     while size < 2 * count:  # at most half full: short probes
         size *= 2
@@ -78,7 +99,12 @@ def _tally(reached: Any, count: int) -> dict[int, int]:
             first[distinct] = place
             distinct += 1
         times[place] += 1
-    return {keys[first[index]]: times[first[index]] for index in range(distinct)}
+    features, counts = array("i", bytes(4 * distinct)), array("i", bytes(4 * distinct))
+    into_features, into_counts = features, counts  # typed views of them where compiled
+    for index in range(distinct):
+        into_features[index] = keys[first[index]]
+        into_counts[index] = times[first[index]]
+    return features, counts
 
 
 def float_rows(half_bits: Any, features: Any, width: int, into: Any) -> None:
@@ -122,18 +148,25 @@ def float_bits(half: int) -> int:
 
 
 def count_features(
-    nextmove: Sequence[int], rowbase: Sequence[int], output: Sequence[int], text: bytes
-) -> Mapping[int, int] | None:
-    """``walk`` where the arrays are buffers of its types (and the text bytes), py3langid's loop otherwise."""
+    nextmove: Sequence[int],
+    bytebase: Sequence[int],
+    rowbase: Sequence[int],
+    output: Sequence[int],
+    text: bytes,
+) -> Counts | None:
+    """``walk`` where the arrays are buffers of its types (and the text bytes) or the first states are not all
+    zero (py3langid's loop knows none), py3langid's loop otherwise (its counts as ``walk``'s two arrays)."""
     if (
         type(text) is bytes
-        and _format(nextmove) == NEXTMOVE_FORMAT
+        and _format(nextmove) in NEXTMOVE_FORMATS
+        and _format(bytebase) == BYTEBASE_FORMAT
         and _format(rowbase) == ROWBASE_FORMAT
         and _format(output) == OUTPUT_FORMAT
-    ):
-        return walk(nextmove, rowbase, output, text)
+    ) or any(bytebase):
+        walked: Counts | None = _walk(nextmove, bytebase, rowbase, output, text)
+        return walked
     found: Mapping[int, int] | None = visit_counts(nextmove, rowbase, output, text)
-    return found
+    return None if found is None else (array("i", found.keys()), array("i", found.values()))
 
 
 def as_walk_array(values: Sequence[int], format: str) -> Sequence[int]:
