@@ -8,14 +8,14 @@ from __future__ import annotations
 import functools
 import json
 import struct
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import Connection, Row, Update, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Select, Update, bindparam, func, insert, select, update
 
 from monitor.models import Candidate, Finding, Fingerprint, Match, Placement, StoryAlert
-from monitor.store.driver import driver_statement
+from monitor.store.driver import driver_in_statement, driver_statement
 from monitor.store.tables import articles, deliveries, hits
 
 BATCH = 500  # ids or bands in one IN (...) list
@@ -50,11 +50,52 @@ def _place() -> tuple[Update, tuple[str, ...]]:
     return statement, ("b_story", "b_signature", "b_shingles", "b_id")
 
 
-_EARLIER = (
-    select(articles.c.story_id, hits.c.watchlist, hits.c.matched)
-    .join(hits, hits.c.article_id == articles.c.id)
-    .where(articles.c.story_id.in_(bindparam("ids", expanding=True)))
+def _earlier(size: int) -> tuple[Select[Any], tuple[str, ...]]:
+    """SELECT of the (story, watchlist, matched) of the hits on the stories of ``size`` ids."""
+    names = tuple(f"story_{index}" for index in range(size))
+    statement = (
+        select(articles.c.story_id, hits.c.watchlist, hits.c.matched)
+        .join(hits, hits.c.article_id == articles.c.id)
+        .where(articles.c.story_id.in_([bindparam(name, type_=articles.c.story_id.type) for name in names]))
+    )
+    return statement, names
+
+
+class NewHit(NamedTuple):
+    """A hit just stored."""
+
+    id: int
+    article_id: int
+    watchlist: str
+    alerted: bool
+
+
+# Every column of a new hit, given for each row (those a row leaves out take the value the table's default
+# would give): the statement is the same for every row.
+_HIT_COLUMNS = (
+    "article_id",
+    "watchlist",
+    "matched",
+    "fields",
+    "snippets",
+    "found_at",
+    "alerted",
+    "found_as",
+    "on_update",
+    "story_update",
 )
+_HIT_DEFAULTS: dict[str, Any] = {"fields": "[]", "found_as": "[]", "on_update": False, "story_update": None}
+
+
+def _insert_hits(dialect: str) -> tuple[Any, tuple[str, ...]]:
+    """INSERT of a hit (left out when its watchlist already hit the article), returning the new hit."""
+    statement = (
+        insert_ignore(hits, dialect)
+        .values({name: bindparam(name) for name in _HIT_COLUMNS})
+        .on_conflict_do_nothing(index_elements=["article_id", "watchlist"])
+        .returning(hits.c.id, hits.c.article_id, hits.c.watchlist, hits.c.alerted)
+    )
+    return statement, _HIT_COLUMNS
 
 
 class StoryRules(Protocol):
@@ -78,7 +119,7 @@ def store_hits(
     stories: StoryRules | None,
     now: datetime,
     placed_before: bool = False,
-) -> list[Row[Any]]:
+) -> list[NewHit]:
     """Place the stored articles of ``findings`` in their stories, then write the hits they bring (story rules
     decide which alert) and a pending delivery per notifier of each alerting hit's watchlist. A watchlist that
     already has a hit on an article keeps it. ``placed_before``: the articles were placed when first stored,
@@ -92,24 +133,17 @@ def store_hits(
 
 def insert_hits(
     conn: Connection, rows: Sequence[dict[str, Any]], notifiers: Mapping[str, Sequence[str]], now: datetime
-) -> list[Row[Any]]:
+) -> list[NewHit]:
     """Insert hit rows (those of a watchlist that already hit their article are left out) and the deliveries of
     the new ones that alert; returns the new hits (id, article_id, watchlist, alerted)."""
     if not rows:
         return []
-    new_hits = list(
-        conn.execute(
-            prebuilt(
-                ("insert hits", conn.dialect.name),
-                lambda: (
-                    insert_ignore(hits, conn.dialect.name)
-                    .on_conflict_do_nothing(index_elements=["article_id", "watchlist"])
-                    .returning(hits.c.id, hits.c.article_id, hits.c.watchlist, hits.c.alerted)
-                ),
-            ),
-            rows,
-        ).all()
-    )
+    dialect = conn.dialect.name
+    statement = driver_statement("insert hits", conn.dialect, lambda: _insert_hits(dialect))
+    values = [
+        tuple(row[name] if name in row else _HIT_DEFAULTS[name] for name in _HIT_COLUMNS) for row in rows
+    ]
+    new_hits = [NewHit(*row) for row in statement.execute_each(conn, values)]
     delivery_rows = [
         _delivery_row(row.id, notifier, now)
         for row in new_hits
@@ -144,18 +178,6 @@ def _delivery_row(hit_id: int, notifier: str, now: datetime) -> dict[str, Any]:
         "sent_targets": "[]",
         "created_at": now,
     }
-
-
-_BUILT: dict[tuple[str, str], Any] = {}
-
-
-def prebuilt(key: tuple[str, str], build: Callable[[], Any]) -> Any:
-    """A statement built once (by ``key``: what it does and the dialect) and used by every poll after: SQLAlchemy
-    then neither builds it again nor works out its cache key again."""
-    statement = _BUILT.get(key)
-    if statement is None:
-        statement = _BUILT[key] = build()
-    return statement
 
 
 def insert_ignore(table: Any, dialect: str) -> Any:
@@ -415,10 +437,10 @@ def _earlier_matches(conn: Connection, story_ids: set[int]) -> dict[int, dict[st
     found: dict[int, dict[str, set[str]]] = {}
     wanted = list(story_ids)
     for start in range(0, len(wanted), BATCH):
-        for row in conn.execute(_EARLIER, {"ids": wanted[start : start + BATCH]}):
-            found.setdefault(row.story_id, {}).setdefault(row.watchlist, set()).update(
-                json.loads(row.matched)
-            )
+        batch = wanted[start : start + BATCH]
+        statement, ids = driver_in_statement("earlier matches", conn.dialect, batch, _earlier)
+        for story_id, watchlist, matched in statement.rows(conn, ids):
+            found.setdefault(story_id, {}).setdefault(watchlist, set()).update(json.loads(matched))
     return found
 
 

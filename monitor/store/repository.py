@@ -10,13 +10,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    CompoundSelect,
     Connection,
     Engine,
+    Integer,
     Row,
     bindparam,
     func,
     insert,
-    literal,
+    literal_column,
     null,
     select,
     union_all,
@@ -39,7 +41,7 @@ from monitor.models import (
 )
 from monitor.redact import mask_url, redact
 from monitor.store import engine as engine_setup
-from monitor.store.driver import driver_statement
+from monitor.store.driver import driver_in_statement, driver_statement
 from monitor.store.evidence import capture_row
 from monitor.store.findings import StoryRules, hit_row, insert_hits, insert_ignore, store_hits
 from monitor.store.health import HealthRecords, write_health, write_page_text
@@ -68,16 +70,23 @@ from monitor.store.tables import (
 
 SEEN_CHECK_BATCH = 500
 _ENTRY_COLUMNS = (articles.c.key, articles.c.title, articles.c.summary, articles.c.updated_at)
-# The stored articles among the keys, and the keys stored as another article's alias (``stored`` 0: no text),
-# in one statement: one round through the driver a poll instead of two.
-_KNOWN = union_all(
-    select(*_ENTRY_COLUMNS, articles.c.published_at, literal(1).label("stored")).where(
-        articles.c.key.in_(bindparam("keys", expanding=True))
-    ),
-    select(article_aliases.c.key, null(), null(), null(), null(), literal(0)).where(
-        article_aliases.c.key.in_(bindparam("keys", expanding=True))
-    ),
-)
+
+
+def _known(size: int) -> tuple[CompoundSelect[Any], tuple[str, ...]]:
+    """The stored articles among ``size`` keys, and the keys stored as another article's alias (``stored`` 0:
+    no text), in one statement: one round through the driver a poll instead of two. Its parameters are the
+    keys, used by both halves."""
+    names = tuple(f"key_{index}" for index in range(size))
+    keys = [bindparam(name, type_=articles.c.key.type) for name in names]
+    statement = union_all(
+        select(*_ENTRY_COLUMNS, articles.c.published_at, literal_column("1", Integer).label("stored")).where(
+            articles.c.key.in_(keys)
+        ),
+        select(article_aliases.c.key, null(), null(), null(), null(), literal_column("0", Integer)).where(
+            article_aliases.c.key.in_(keys)
+        ),
+    )
+    return statement, names
 
 
 class Store:
@@ -236,14 +245,18 @@ class Store:
         wanted = list(dict.fromkeys(keys))
         seen: set[str] = set()
         found: dict[str, StoredEntry] = {}
+        if not wanted:
+            return set(), found
         with engine_setup.read_only(self.engine).connect() as conn:
+            conn.begin()  # one snapshot for every batch (the driver's cursor would not begin); closing rolls it back
             for start in range(0, len(wanted), SEEN_CHECK_BATCH):
                 batch = wanted[start : start + SEEN_CHECK_BATCH]
-                for row in conn.execute(_KNOWN, {"keys": batch}):
-                    if row.stored:
-                        found[row.key] = StoredEntry(row.title, row.summary, row.updated_at, row.published_at)
+                known, keys_in = driver_in_statement("known entries", conn.dialect, batch, _known)
+                for key, title, summary, updated_at, published_at, stored in known.rows(conn, keys_in):
+                    if stored:
+                        found[key] = StoredEntry(title, summary, updated_at, published_at)
                     else:
-                        seen.add(row.key)
+                        seen.add(key)
         return set(wanted) - seen - found.keys(), found
 
     def unseen(self, keys: Iterable[str]) -> set[str]:
