@@ -319,7 +319,10 @@ class StoryAlert:
 @dataclass(frozen=True, slots=True)
 class Finding:
     """A new article with the watchlists it matched, ready to store; ``alert`` is False for old news.
-    ``retry``: its page failed for a passing reason and is to be fetched again."""
+    ``retry``: its page failed for a passing reason and is to be fetched again. ``folded``: the article's own
+    title, summary and text as the matcher folded them to match it, by field name ("title", "summary", "body"),
+    each its folded words separated by single spaces with a space before and after; the store indexes those words
+    instead of folding the field again (and folds a field not there)."""
 
     article: Article
     matches: tuple[Match, ...]
@@ -327,6 +330,7 @@ class Finding:
     retry: PendingPage | None = None
     fingerprint: Fingerprint | None = None  # None: too short to cluster, a story of its own
     page: FetchResult | None = None  # the response the article's text came from: kept as evidence of a hit
+    folded: Mapping[str, str] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -580,9 +580,10 @@ class Pipeline:
         """The article matched and fingerprinted. ``fingerprints``: those the feed's parse worked out
         (``entry_fingerprints``)."""
         oldest_alerted = now - timedelta(seconds=self.limits.notify_max_age)
-        matches = tuple(self.matcher.match(article.fields()))
+        matches, folded = self.matcher.match_folded(article.fields())
         fingerprint = article_fingerprint(article, fingerprints or {})
-        return Finding(article, matches, article.published >= oldest_alerted, retry, fingerprint, page)
+        alert = article.published >= oldest_alerted
+        return Finding(article, tuple(matches), alert, retry, fingerprint, page, folded)
 
     async def retry_pages(self, now: datetime) -> RetryReport:
         """Fetch again the article pages that are due; match an article again when its text arrives, and

@@ -14,11 +14,14 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import monitor.match
+from monitor.match.fold import fold_words
 from monitor.models import Match
+from tests.test_match_output import load_articles
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,11 +54,11 @@ class SourceFinder(importlib.abc.MetaPathFinder):
 
 
 sys.meta_path.insert(0, SourceFinder())
-from tests.test_match_compiled import matches
+from tests.test_match_compiled import {function} as run
 import monitor.match
 
 files = [importlib.import_module("monitor.match." + name).__file__ for name in COMPILED]
-sys.stdout.buffer.write(pickle.dumps((files, matches({seed}))))
+sys.stdout.buffer.write(pickle.dumps((files, run({seed}))))
 """
 
 
@@ -73,8 +76,29 @@ def matches(seed: int) -> list[list[Match]]:
     return [[match.built() for match in matcher.match(article)] for article in articles]
 
 
-def pure_python(seed: int) -> tuple[list[str], list[list[Match]]]:
-    child = CHILD.format(compiled=COMPILED, source=str(Path(monitor.match.__file__).parent), seed=seed)
+def folded_matches(seed: int) -> list[tuple[list[Match], dict[str, str]]]:
+    """``matches`` through ``match_folded``: each article's matches and its text fields as the matcher folded
+    them, by name."""
+    import random
+
+    from monitor.match import compile_watchlists
+    from monitor.match.aliases import resolve_aliases
+    from tests.test_match_output import Draws, load_articles, watchlists
+
+    articles = load_articles()
+    specs, defined = watchlists(Draws(articles, random.Random(seed)), 120)
+    matcher = compile_watchlists(specs, resolve_aliases(defined))
+    found = []
+    for article in articles:
+        matched, folded = matcher.match_folded(article)
+        found.append(([match.built() for match in matched], folded))
+    return found
+
+
+def pure_python(seed: int, function: str = "matches") -> tuple[list[str], Any]:
+    child = CHILD.format(
+        compiled=COMPILED, source=str(Path(monitor.match.__file__).parent), seed=seed, function=function
+    )
     done = subprocess.run(
         [sys.executable, "-c", child], cwd=ROOT, capture_output=True, check=True, timeout=300
     )
@@ -177,4 +201,18 @@ def test_compiled_and_python_source_give_the_same_matches(seed: int) -> None:
     compiled = matches(seed)
     assert sum(map(len, compiled)) > 100
     assert any(line for article in compiled for m in article for line in m.found_as if "stem" in line)
+    assert compiled == from_source
+
+
+def test_compiled_and_python_source_give_the_same_matches_and_folded_fields() -> None:
+    """``match_folded`` gives the matches ``match`` gives and the fields as folded, the same in both builds."""
+    files, from_source = pure_python(6, "folded_matches")
+    assert all(file.endswith(".py") for file in files), files
+    compiled = folded_matches(6)
+    assert [found for found, _ in compiled] == matches(6)
+    assert sum(len(found) for found, _ in compiled) > 100
+    for article, (_, folded) in zip(load_articles(), compiled, strict=True):
+        assert folded == {
+            name: " " + " ".join(fold_words(article[name])) + " " for name in ("title", "summary", "body")
+        }
     assert compiled == from_source

@@ -29,8 +29,11 @@ cdef class Matcher:
 
     cpdef ArticleScan _scan(self, fields)
     cpdef list _candidates(self, ArticleScan scan)
-    @cython.locals(scan=ArticleScan, watchlist=CompiledWatchlist, matches=list)
     cpdef list match(self, fields)
+    @cython.locals(scan=ArticleScan, folded=dict)
+    cpdef tuple match_folded(self, fields)
+    @cython.locals(watchlist=CompiledWatchlist, matches=list)
+    cpdef list _matches(self, ArticleScan scan)
 
 
 @cython.locals(

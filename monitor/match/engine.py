@@ -291,7 +291,23 @@ class Matcher:
 
     def match(self, fields: Mapping[str, str]) -> list[Match]:
         """One Match per watchlist that matches the article, in the order the watchlists were given."""
+        return self._matches(self._scan(fields))
+
+    def match_folded(self, fields: Mapping[str, str]) -> tuple[list[Match], dict[str, str]]:
+        """``match``, and the article's text fields as the matcher folded them (``FoldedField.padded``, the folded
+        words with a space either side) by name, for the search index to take their words from. Only the
+        strings are given (not copied): plain strings are not followed by the cyclic garbage collector, the
+        folded fields would be, for as long as the finding waits to be stored."""
         scan = self._scan(fields)
+        folded = scan.folded
+        texts = {
+            "title": folded["title"].padded,
+            "summary": folded["summary"].padded,
+            "body": folded["body"].padded,
+        }
+        return self._matches(scan), texts
+
+    def _matches(self, scan: ArticleScan) -> list[Match]:
         matches = []
         for index in self._candidates(scan):
             watchlist = self._watchlists[index]

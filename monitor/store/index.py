@@ -16,7 +16,7 @@ that may match (an ``IndexQuery`` of required words and phrases) and the matcher
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,14 +92,25 @@ def _lexeme(word: str) -> str:
 
 
 class SearchIndex:
-    """Writes and queries the index of one database; every call joins the caller's transaction."""
+    """Writes and queries the index of one database; every call joins the caller's transaction.
 
-    def __init__(self, dialect: str, words: Words) -> None:
+    ``words`` cuts and folds a field's text; by default the matcher's folding, and then a field the matcher has
+    already folded (``add_folded``) is taken as it folded it rather than folded again."""
+
+    def __init__(self, dialect: str, words: Words | None = None) -> None:
         self.dialect = dialect
-        self.words = words
+        self.words = words or default_words()
+        self.takes_folded = words is None
 
     def add(self, conn: Connection, rows: Iterable[tuple[int, str, str, str]]) -> None:
         """Index articles given as (id, title, summary, text)."""
+        self.add_folded(conn, [(*row, None) for row in rows])
+
+    def add_folded(
+        self, conn: Connection, rows: Iterable[tuple[int, str, str, str, Mapping[str, str] | None]]
+    ) -> None:
+        """Index articles given as (id, title, summary, text, the matcher's folded fields by name or None: see
+        ``Finding.folded``)."""
         sql = _ADD_POSTGRESQL if self.dialect == "postgresql" else _ADD_SQLITE
         _statement(conn, "add", sql).executemany(conn, [self._document(*row) for row in rows])
 
@@ -121,12 +132,35 @@ class SearchIndex:
         statement = text("SELECT rowid FROM article_index WHERE article_index MATCH :q")
         return set(conn.scalars(statement, {"q": fts5_query(query)}))
 
-    def _document(self, article_id: int, title: str, summary: str, body: str) -> tuple[Any, ...]:
+    def _document(
+        self,
+        article_id: int,
+        title: str,
+        summary: str,
+        body: str,
+        folded: Mapping[str, str] | None = None,
+    ) -> tuple[Any, ...]:
         """The row the index is given: (id, words) on PostgreSQL, (id, title, summary, body) on SQLite."""
-        folded = (self.words(title), self.words(summary), self.words(body))
+        if folded is None or not self.takes_folded:
+            folded = _NOTHING_FOLDED
+        texts = (
+            self._joined_words(title, folded.get("title")),
+            self._joined_words(summary, folded.get("summary")),
+            self._joined_words(body, folded.get("body")),
+        )
         if self.dialect == "postgresql":
-            return article_id, _tsvector(w for field in folded for w in field)
-        return article_id, *(" ".join(words) for words in folded)
+            return article_id, _tsvector(w for joined in texts for w in joined.split())
+        return article_id, *texts
+
+    def _joined_words(self, text: str, folded: str | None) -> str:
+        """The folded words of ``text`` separated by single spaces: ``folded``, the matcher's, less the space at
+        each end, when given; else folded here."""
+        if folded is not None:
+            return folded[1:-1]
+        return " ".join(self.words(text))
+
+
+_NOTHING_FOLDED: Mapping[str, str] = {}
 
 
 _ADD_POSTGRESQL = (

@@ -45,7 +45,7 @@ from monitor.store.driver import driver_in_statement, driver_statement
 from monitor.store.evidence import capture_row
 from monitor.store.findings import StoryRules, hit_row, insert_hits, insert_ignore, store_hits
 from monitor.store.health import HealthRecords, write_health, write_page_text
-from monitor.store.index import SearchIndex, Words, default_words
+from monitor.store.index import SearchIndex, Words
 from monitor.store.outbox import Outbox
 from monitor.store.polls import (
     PollSaved,
@@ -95,7 +95,7 @@ class Store:
     def __init__(self, engine: Engine, words: Words | None = None) -> None:
         self.engine = engine
         self.outbox = Outbox(engine)
-        self.index = SearchIndex(engine.dialect.name, words or default_words())
+        self.index = SearchIndex(engine.dialect.name, words)
         self.health = HealthRecords(engine)
         self._writer: ThreadPoolExecutor | None = None  # started by the first poll written apart
 
@@ -399,7 +399,7 @@ class Store:
         article_ids = {by_stored[key]: article_id for article_id, key in inserted}
         _save_aliases(conn, findings, article_ids, dialect)
         fresh = [f for f in findings if f.article.key in article_ids]
-        self.index.add(conn, [_index_row(article_ids[f.article.key], f.article) for f in fresh])
+        self.index.add_folded(conn, [_index_row(article_ids[f.article.key], f) for f in fresh])
         evidence = [
             capture_row(article_ids[f.article.key], f.page, f.article)
             for f in fresh
@@ -622,8 +622,9 @@ def _article_values(article: Article) -> tuple[Any, ...]:
     )
 
 
-def _index_row(article_id: int, article: Article) -> tuple[int, str, str, str]:
-    return article_id, article.title, article.summary, article.text
+def _index_row(article_id: int, finding: Finding) -> tuple[int, str, str, str, Mapping[str, str] | None]:
+    article = finding.article
+    return article_id, article.title, article.summary, article.text, finding.folded
 
 
 def _retry_row(article_id: int, pending: PendingPage) -> dict[str, Any]:
