@@ -20,6 +20,7 @@ from monitor import cli
 from monitor.models import Article, Match, Snippet
 from monitor.notify.deliver import Deliverer, SendReport
 from monitor.notify.policy import Policy
+from monitor.poll import PollLimits
 from monitor.store import Outbox, Store
 from tests.factory import (
     Item,
@@ -35,6 +36,15 @@ from tests.factory import (
 from tests.httpserver import LocalServer, unused_port
 from tests.smtpserver import SmtpServer
 from tests.webhook import WebhookServer
+
+# Limits of a poll in the pipeline's tests: generous sizes and timeouts, alerts for a week's entries.
+POLL_LIMITS = PollLimits(
+    max_feed_size=1_000_000,
+    max_page_size=1_000_000,
+    extract_timeout=30.0,
+    notify_max_age=7 * 86400.0,
+    max_backoff=3600.0,
+)
 
 __all__ = [
     "Item",

@@ -15,20 +15,14 @@ from monitor.fetch import Fetcher
 from monitor.match import compile_watchlists
 from monitor.match.language import detect_language
 from monitor.models import FeedJob, PollResult, WatchlistSpec
-from monitor.poll import Pipeline, PollLimits
+from monitor.poll import Pipeline
 from monitor.poll_read import entry_details_wanted, read_feed
 from monitor.store import Outbox, Store
 from monitor.workers import WorkerPool
+from tests.helpers import POLL_LIMITS as LIMITS
 from tests.helpers import Item, LocalServer, article_page, rss, story_paragraphs
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-LIMITS = PollLimits(
-    max_feed_size=1_000_000,
-    max_page_size=1_000_000,
-    extract_timeout=30.0,
-    notify_max_age=7 * 86400.0,
-    max_backoff=3600.0,
-)
 WATCHLIST = WatchlistSpec("arms", terms=("Wescam", "export permit*"))
 T = TypeVar("T")
 

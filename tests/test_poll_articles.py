@@ -15,20 +15,14 @@ from typing import TypeVar
 from monitor.fetch import Fetcher
 from monitor.match import compile_watchlists
 from monitor.models import Entry, FeedJob
-from monitor.poll import ArticleBuilt, Pipeline, PollLimits
+from monitor.poll import ArticleBuilt, Pipeline
 from monitor.store import Store
 from monitor.urls import canonical_url
 from monitor.workers import WorkerPool
+from tests.helpers import POLL_LIMITS as LIMITS
 from tests.helpers import LocalServer, article_page, story_paragraphs
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-LIMITS = PollLimits(
-    max_feed_size=1_000_000,
-    max_page_size=1_000_000,
-    extract_timeout=30.0,
-    notify_max_age=7 * 86400.0,
-    max_backoff=3600.0,
-)
 T = TypeVar("T")
 
 

@@ -18,21 +18,15 @@ from monitor.fetch import Fetcher
 from monitor.health_watch import HealthWatch
 from monitor.match import compile_watchlists
 from monitor.models import FeedJob, PollResult, WatchlistSpec
-from monitor.poll import Pipeline, PollLimits
+from monitor.poll import Pipeline
 from monitor.store import Store
 from monitor.store.engine import WAL_AUTOCHECKPOINT_PAGES, read_only, set_busy_timeout
 from monitor.store.tables import articles, deliveries, feed_health, hits
 from monitor.workers import WorkerPool
+from tests.helpers import POLL_LIMITS as LIMITS
 from tests.helpers import Item, LocalServer, rss
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-LIMITS = PollLimits(
-    max_feed_size=1_000_000,
-    max_page_size=1_000_000,
-    extract_timeout=30.0,
-    notify_max_age=7 * 86400.0,
-    max_backoff=3600.0,
-)
 WATCHLIST = WatchlistSpec("arms", terms=("Wescam",))
 HTML = b"<!doctype html><html><head><title>Not a feed</title></head><body><p>Hello</p></body></html>"
 T = TypeVar("T")
