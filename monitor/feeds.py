@@ -116,7 +116,10 @@ def _significant_start(body: bytes) -> bytes:
     return head.lstrip().lower()
 
 
-NOT_A_FEED_BUT_HTML = "not a feed: looks like an HTML page (`monitor feeds add URL` finds the feed of a web page; or watch it as a [[page]])"
+NOT_A_FEED_BUT_HTML = (
+    "not a feed: looks like an HTML page "
+    "(`monitor feeds add URL` finds the feed of a web page; or watch it as a [[page]])"
+)
 # What could make feedparser read a document that looks like HTML as a feed after all, wherever it sits: a
 # feed's element, a feed format's namespace, the Netscape RSS doctype.
 _FEED_MARKERS = (

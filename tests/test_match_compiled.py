@@ -156,6 +156,23 @@ def test_the_extension_types_declared_beside_the_source_are_compiled_as_such() -
         assert "__dict__" not in dir(kind), kind
 
 
+def test_every_clause_type_says_whether_it_holds_and_the_base_says_what_is_missing() -> None:
+    """The base clause only declares evaluate (for the compiled types' shared table of methods): each clause
+    type defines its own, and one that did not would say so by name rather than answer."""
+    from monitor.match.clauses import Clause
+
+    kinds = Clause.__subclasses__()
+    assert len(kinds) == 7
+    for kind in kinds:
+        assert "evaluate" in kind.__dict__, kind
+
+    class Unfinished(Clause):
+        pass
+
+    with pytest.raises(NotImplementedError, match="Unfinished does not say whether it holds"):
+        Unfinished().evaluate(None)  # type: ignore[arg-type]
+
+
 def test_a_snippet_made_for_speed_is_the_snippet_its_fields_make() -> None:
     """The matcher makes snippets without the dataclass's __init__: the same fields, equal, read-only, and
     nothing left unset if a field were added to Snippet."""

@@ -39,7 +39,10 @@ class Clause:
     __slots__ = ()
 
     def evaluate(self, scan: ArticleScan) -> bool:
-        raise NotImplementedError
+        """Whether the clause holds in ``scan``: every clause type below says it its own way (declared here so
+        that the compiled types share one table of methods; tests/test_match_compiled.py checks each overrides
+        it)."""
+        raise NotImplementedError(f"{type(self).__name__} does not say whether it holds: define evaluate()")
 
     def evidence(self, scan: ArticleScan) -> list[Evidence]:
         return []
