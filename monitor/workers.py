@@ -42,7 +42,14 @@ log = logging.getLogger(__name__)
 
 HEALTH_CHECK = 1.0  # seconds between looks at a task's process while the task waits for its result
 
-DEPTH = 2  # tasks handed to one process at a time: the next one is there when it finishes the first
+# Tasks handed to one process at a time: the next ones are there when it finishes one. Two left a worker waiting
+# whenever the main process was slow to hand over the next task (busy matching and storing); three kept both
+# workers busy (docs/benchmarks.md, the 10,000-feed cycle).
+DEPTH = 3
+# Tasks a worker process runs before it is replaced, which returns the memory its heap left fragmented. A
+# replacement stops that worker for about 0.15 s (pebble looks for the ended process every 0.1 s): every 1,000
+# tasks that was about 3 % of a worker's time on feeds.
+MAX_TASKS = 5_000
 BACKLOG = 32  # tasks waiting for a process that start another at once (more than a poll wave's pages)
 WAITED = 2.0  # seconds the longest-waiting task may wait before another process is started
 IDLE = 20.0  # seconds a process beyond the first stays idle before it is stopped
@@ -82,7 +89,7 @@ class WorkerPool:
         *,
         initializer: Callable[[], object] | None = None,
         preload: Sequence[str] = (),
-        max_tasks: int = 1000,
+        max_tasks: int = MAX_TASKS,
         keep: int = 1,
         idle_after: float = IDLE,
     ) -> None:
@@ -112,6 +119,11 @@ class WorkerPool:
     def running(self) -> int:
         """Worker processes running now (0 for the inline pool)."""
         return len(self._processes)
+
+    @property
+    def waiting(self) -> int:
+        """Tasks waiting for room in a worker process."""
+        return sum(1 for _, waiter in self._waiters if not waiter.done())
 
     async def run(self, fn: Callable[..., T], *args: object, timeout: float) -> T:
         """Run fn(*args) within `timeout` seconds; re-raises what fn raised, TimeoutError past the budget."""

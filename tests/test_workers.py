@@ -13,7 +13,16 @@ import pytest
 from pebble.pool.base_pool import PoolStatus
 
 from monitor.errors import ExtractError
-from monitor.workers import BACKLOG, IDLE, WAITED, WorkerCrashed, WorkerPool, should_start, should_stop
+from monitor.workers import (
+    BACKLOG,
+    DEPTH,
+    IDLE,
+    WAITED,
+    WorkerCrashed,
+    WorkerPool,
+    should_start,
+    should_stop,
+)
 
 
 # Tasks run in other processes, so they live at module level where a worker can import them.
@@ -179,7 +188,7 @@ async def _pids(pool: WorkerPool) -> set[int]:
 def test_a_task_cancelled_while_it_waits_takes_no_room() -> None:
     async def go(pool: WorkerPool) -> int:
         await pool.start()
-        busy = [asyncio.ensure_future(pool.run(sleep_then_return, 0.3, timeout=30)) for _ in range(2)]
+        busy = [asyncio.ensure_future(pool.run(sleep_then_return, 0.3, timeout=30)) for _ in range(DEPTH)]
         await asyncio.sleep(0)
         waiting = asyncio.ensure_future(pool.run(square, 5, timeout=30))
         await asyncio.sleep(0.05)
@@ -190,6 +199,34 @@ def test_a_task_cancelled_while_it_waits_takes_no_room() -> None:
     with WorkerPool(workers=1) as pool:
         assert asyncio.run(go(pool)) == 36
         assert pool.running == 1
+
+
+def test_a_process_is_handed_depth_tasks_and_the_next_one_waits() -> None:
+    async def go(pool: WorkerPool) -> tuple[list[int], list[str]]:
+        await pool.start()
+        tasks = [asyncio.ensure_future(pool.run(sleep_then_return, 0.3, timeout=30)) for _ in range(DEPTH + 1)]
+        seen = []
+        for _ in range(3):
+            await asyncio.sleep(0.05)
+            seen.append(pool.waiting)
+        return seen, await asyncio.gather(*tasks)
+
+    with WorkerPool(workers=1) as pool:
+        seen, results = asyncio.run(go(pool))
+        assert seen == [1, 1, 1]  # DEPTH of them handed to the one process at once, the last one waiting
+        assert results == ["finished"] * (DEPTH + 1) and pool.waiting == 0
+
+
+def test_a_worker_process_is_replaced_after_its_task_limit() -> None:
+    async def go(pool: WorkerPool) -> list[int]:
+        await pool.start()
+        return [await pool.run(pid, timeout=10) for _ in range(5)]
+
+    with WorkerPool(workers=1, max_tasks=2) as pool:
+        pids = asyncio.run(go(pool))
+    # start()'s readiness check is the first process's first task: it runs one of ours, then each runs two
+    assert pids[0] != pids[1] == pids[2] != pids[3] == pids[4]
+    assert len(set(pids)) == 3
 
 
 def test_the_processes_kept_all_start_with_the_pool() -> None:
