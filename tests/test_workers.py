@@ -204,7 +204,9 @@ def test_a_task_cancelled_while_it_waits_takes_no_room() -> None:
 def test_a_process_is_handed_depth_tasks_and_the_next_one_waits() -> None:
     async def go(pool: WorkerPool) -> tuple[list[int], list[str]]:
         await pool.start()
-        tasks = [asyncio.ensure_future(pool.run(sleep_then_return, 0.3, timeout=30)) for _ in range(DEPTH + 1)]
+        tasks = [
+            asyncio.ensure_future(pool.run(sleep_then_return, 0.3, timeout=30)) for _ in range(DEPTH + 1)
+        ]
         seen = []
         for _ in range(3):
             await asyncio.sleep(0.05)
