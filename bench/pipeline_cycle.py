@@ -110,7 +110,7 @@ async def cycle(config_path: Path) -> dict[str, object]:
     statuses = Counter(r.status for r in results)
     # The benchmark's own memory sampling is not the cycle's: taken out of both.
     # Every process of the tree, with the processes that ended during the cycle: a worker is replaced after
-    # its thousandth task, and its CPU is then counted in its parent's waited-for children.
+    # its last task (``workers.MAX_TASKS``), and its CPU is then counted in its parent's waited-for children.
     cpu = sum(u[0] + u[3] for u in after.values()) - sum(u[0] + u[3] for u in before.values())
     cpu -= sampling[0]
     main_cpu = after[os.getpid()][0] - before[os.getpid()][0] - sampling[0]
