@@ -9,12 +9,12 @@ from monitor.match.stems cimport _is_form
 
 
 cdef class Lexicon:
-    cdef public dict prefixes, sizes, texts, kinds
+    cdef public dict prefixes, heads, texts, kinds
     cdef public object checks
 
     @cython.locals(
-        kinds=dict, new=set, prefixes=dict, heads=dict, word=str, sizes=tuple, found=list,
-        size=Py_ssize_t, virtual=object,
+        kinds=dict, new=set, heads=dict, word=str, candidates=tuple, found=list, prefix=str, forms=tuple,
+        virtual=object, text=str, stems=tuple,
     )
     cpdef learn(self, set words, object language)
 

@@ -61,13 +61,17 @@ class Lexicon:
     ) -> None:
         self.prefixes = prefixes  # one-word prefix -> pattern
         self.checks = checks
-        # The first MIN_PREFIX letters of the prefixes -> the lengths of the prefixes starting so, shortest first:
-        # most article words start like no prefix, and the others are tried only at the lengths that exist.
-        sizes: dict[str, set[int]] = {}
-        for prefix in prefixes:
+        # The first MIN_PREFIX letters of the prefixes -> the prefixes starting so, shortest first, each with the
+        # (form pattern, word, stems) of its word forms: most article words start like no prefix, and the others
+        # are tried against the few prefixes that start like them (``str.startswith``: no string made).
+        heads: dict[str, list[tuple[str, tuple[tuple[int, str, tuple[tuple[str, str], ...]], ...]]]] = {}
+        for prefix, pattern in sorted(prefixes.items(), key=_prefix_length):
             if len(prefix) >= MIN_PREFIX:  # (all are: a shorter stem keeps the word exact)
-                sizes.setdefault(prefix[:MIN_PREFIX], set()).add(len(prefix))
-        self.sizes = {head: tuple(sorted(found)) for head, found in sizes.items()}
+                forms = tuple(
+                    (virtual, word_forms.text, word_forms.stems) for virtual, _, word_forms in checks[pattern]
+                )
+                heads.setdefault(prefix[:MIN_PREFIX], []).append((prefix, forms))
+        self.heads = {head: tuple(found) for head, found in heads.items()}
         self.texts: dict[int, str] = {}
         for prefix, pattern in prefixes.items():
             for virtual, _, _ in checks[pattern]:
@@ -91,23 +95,26 @@ class Lexicon:
         if len(kinds) + len(new) > WORDS_LIMIT:
             kinds.clear()
             new = words
-        prefixes, checks, heads = self.prefixes, self.checks, self.sizes
+        heads = self.heads
         for word in new:
-            sizes = heads.get(word[:MIN_PREFIX])
-            if sizes is None:
+            candidates = heads.get(word[:MIN_PREFIX])
+            if candidates is None:
                 kinds[word] = ()
                 continue
             found: list[int] = []
-            for size in sizes:
-                if size > len(word):
+            for prefix, forms in candidates:
+                if len(prefix) > len(word):
                     break
-                pattern = prefixes.get(word[:size])
-                if pattern is not None:
-                    for virtual, _, forms in checks[pattern]:
-                        # (``forms.matches``, called on its values: a C call where compiled)
-                        if _is_form(forms.text, forms.prefix, forms.stems, word, language):
+                if word.startswith(prefix):
+                    for virtual, text, stems in forms:
+                        # (``WordForms.matches`` on its values, its prefix known to hold: a C call where compiled)
+                        if _is_form(text, prefix, stems, word, language):
                             found.append(virtual)
             kinds[word] = tuple(found)
+
+
+def _prefix_length(item: tuple[str, int]) -> int:
+    return len(item[0])
 
 
 class ArticleScan:
