@@ -25,7 +25,7 @@ cdef class ArticleScan:
     cdef public set in_text, anywhere
     cdef public dict _ends, occurrences, evidence, held, pairs, how, _holders, snippets, windows, marks
 
-    @cython.locals(by_pattern=dict, ends=list)
+    @cython.locals(by_pattern=dict, ends=list, found_ends=list)
     cpdef list ends(self, str name, object pattern)
     @cython.locals(by_pattern=dict, word=str, held=tuple)
     cpdef dict _holding(self, str name)
@@ -38,5 +38,9 @@ cdef class ArticleScan:
     shortest=Py_ssize_t, size=Py_ssize_t, kind=tuple,
 )
 cpdef tuple _held_words(list words, Lexicon lexicon, object language)
+@cython.locals(patterns=tuple, pattern=object)
+cdef void _add_held(set present, dict held)
+@cython.locals(hit=tuple)
+cdef void _add_found(set present, list hits)
 @cython.locals(found=list)
 cdef inline void _place(dict held, dict places, str word, tuple kind, Py_ssize_t at)

@@ -149,15 +149,14 @@ class ArticleScan:
             if lexicon.prefixes:
                 held, places = _held_words(field_words, lexicon, self.language)
                 self.word_kinds[name] = held
-                for patterns in held.values():
-                    present.update(patterns)
+                _add_held(present, held)
                 if places:
                     self.places[name] = places
             else:
                 self.word_kinds[name] = {}
             hits = self.hits[name] = list(automaton.iter(folded.padded))
             if hits:
-                present.update(map(_second, hits))
+                _add_found(present, hits)
                 if forms.patterns and not forms.patterns.isdisjoint(present):
                     self._add_word_forms(name, forms)
 
@@ -217,7 +216,11 @@ class ArticleScan:
         if by_pattern is None:
             by_pattern = self._ends[name] = {}
             for end, found in self.hits[name]:
-                by_pattern.setdefault(found, []).append(end)
+                found_ends = by_pattern.get(found)  # (not ``setdefault``: no list made for each hit)
+                if found_ends is None:
+                    by_pattern[found] = [end]
+                else:
+                    found_ends.append(end)
         ends = by_pattern.get(pattern)
         if ends is None:
             ends = by_pattern[pattern] = self._word_ends(name, pattern)
@@ -279,6 +282,20 @@ def _held_words(
             if kind:
                 _place(held, places, word, kind, starts[index])
     return held, places
+
+
+def _add_held(present: set[int], held: dict[str, tuple[int, ...]]) -> None:
+    """Add the form patterns of each held word to ``present``, one at a time (a C loop where compiled: a
+    ``set.update`` a word was a method call each, for one or two patterns)."""
+    for patterns in held.values():
+        for pattern in patterns:
+            present.add(pattern)
+
+
+def _add_found(present: set[int], hits: list[tuple[int, int]]) -> None:
+    """Add the pattern of each automaton hit (end, pattern) to ``present``."""
+    for hit in hits:
+        present.add(hit[1])
 
 
 def _place(
