@@ -55,6 +55,10 @@ cdef class CompiledNear(Clause):
 
 
 
+@cython.locals(phrase=CompiledPhrase)
+cdef bint _side_present(list side, ArticleScan scan, str name) except -1
+
+
 cdef class CompiledFeed(Clause):
     cdef public object name, label
 

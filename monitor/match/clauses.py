@@ -267,7 +267,7 @@ class CompiledNear(Clause):
         return found
 
     def _pairs(self, scan: ArticleScan, name: str) -> list[Occurrence]:
-        if not self.side_present(self.left, scan, name) or not self.side_present(self.right, scan, name):
+        if not _side_present(self.left, scan, name) or not _side_present(self.right, scan, name):
             return []
         lefts = _side_occurrences(self.left, scan, name)
         rights = _side_occurrences(self.right, scan, name)
@@ -276,13 +276,6 @@ class CompiledNear(Clause):
         if not close_lefts:
             return []
         return sorted(set(close_lefts + _close_to(rights, lefts, self.distance, padded)))
-
-    @staticmethod
-    def side_present(side: list[CompiledPhrase], scan: ArticleScan, name: str) -> bool:
-        for phrase in side:
-            if name in phrase.held(scan):
-                return True
-        return False
 
     def evidence(self, scan: ArticleScan) -> list[Evidence]:
         found = scan.evidence.get(self)
@@ -293,6 +286,15 @@ class CompiledNear(Clause):
                 if (pairs := self.pairs(scan, name))
             ]
         return found
+
+
+def _side_present(side: list[CompiledPhrase], scan: ArticleScan, name: str) -> bool:
+    """Whether a phrase of a NEAR clause's side holds in field ``name`` (each phrase's ``held`` a C call where
+    compiled)."""
+    for phrase in side:
+        if name in phrase.held(scan):
+            return True
+    return False
 
 
 def _side_occurrences(side: list[CompiledPhrase], scan: ArticleScan, name: str) -> list[Occurrence]:
