@@ -226,21 +226,26 @@ class Match:
     def watchlist(self) -> str:
         return self._watchlist
 
+    # Each detail reads ``_details`` itself, ``_read`` called only to build them: one call a read, not two.
     @property
     def matched(self) -> tuple[str, ...]:
-        return self._read()[0]
+        details = self._details
+        return (details if details is not None else self._read())[0]
 
     @property
     def snippets(self) -> tuple[Snippet, ...]:
-        return self._read()[1]
+        details = self._details
+        return (details if details is not None else self._read())[1]
 
     @property
     def fields(self) -> tuple[str, ...]:
-        return self._read()[2]
+        details = self._details
+        return (details if details is not None else self._read())[2]
 
     @property
     def found_as(self) -> tuple[str, ...]:
-        return self._read()[3]
+        details = self._details
+        return (details if details is not None else self._read())[3]
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Match):

@@ -181,3 +181,28 @@ def test_an_unread_match_keeps_its_scanned_article_until_built() -> None:
     assert not _reaches(match, ArticleScan, 4)
     expected = [m for spec in specs if (m := plain_match(spec, article, aliases)) is not None]
     assert match == expected[0]
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "sentenced to",  # a word form, then an exact word met far more often
+        "sentence to prison",  # a word form, then an exact word and a word form in one segment
+        "export permit* to",  # a word form, a prefix, an exact word
+        "export permits",  # two word forms
+    ],
+)
+def test_phrases_of_several_segments_are_found_whole_and_only_whole(term: str) -> None:
+    """A phrase cut into segments (a word form or prefix ends each) is followed from each occurrence of its first
+    segment through the others: the occurrences that chain, every one of them, and no other."""
+    body = (
+        "He was sentenced to prison. To sentence them to death, to sentences, sentencing to. "
+        "The export permits to Turkey, export permit to, exported permitted to and exports to. "
+        "TB2 exports, tb2 export; tb2 and export. Sentenced, to. Export to permit to."
+    )
+    article = {"title": "To sentence", "summary": "sentenced to", "body": body, "url": "", "feed": "f"}
+    spec = WatchlistSpec("w", terms=(term,), languages=("en",))
+    found = compile_watchlists([spec]).match(article)
+    expected = plain_match(spec, article)
+    assert expected is not None and len(expected.snippets) >= 1
+    assert found == [expected]

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.match import compile_watchlists, scan
-from monitor.match.fold import _origin_table, ascii_translated
+from monitor.match.fold import _origin_table, _word_index_table, ascii_translated
 from monitor.match.scan import Lexicon, _held_words
 from monitor.models import WatchlistSpec
 
@@ -51,6 +51,18 @@ def test_origin_table_gives_each_word_start_in_the_text(text: str) -> None:
 
 def test_origin_table_of_a_text_without_words() -> None:
     assert list(_origin_table("   ", 2)) == [0, 0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(words=st.lists(st.sampled_from(["x", "ab", "straße", "ıi", "1", "2"]), max_size=12))
+def test_word_index_table_gives_each_word_start_its_index(words: list[str]) -> None:
+    """Off the ASCII path a place's word is looked up, not counted: the index of the word at each word start."""
+    padded = " " + " ".join(words) + " "
+    table = _word_index_table(padded)
+    assert len(table) == len(padded)
+    starts = [at + 1 for at in range(len(padded) - 1) if padded[at] == " "]
+    assert [table[at] for at in starts[: len(words)]] == list(range(len(words)))
+    assert all(table[at] == 0 for at in range(len(padded)) if at not in starts)
 
 
 FORMS = ["permit", "permits", "permitted", "permis", "export", "exports", "licence", "licences", "a", "tb2"]

@@ -31,7 +31,10 @@ cdef class CompiledPhrase(Clause):
     cpdef list evidence(self, ArticleScan scan)
     cpdef bint evaluate(self, ArticleScan scan)
     cpdef list occurrences(self, ArticleScan scan, str name)
-    @cython.locals(padded=str, located=list, by_start=dict, segment=Segment, end=Py_ssize_t)
+    @cython.locals(
+        padded=str, segments=tuple, first=Segment, found=list, later=list, segment=Segment, ends=list,
+        segment_ends=set, back=Py_ssize_t, end=Py_ssize_t, start=Py_ssize_t, next_end=Py_ssize_t,
+    )
     cpdef list _occurrences(self, ArticleScan scan, str name)
     cpdef object found_as(self, ArticleScan scan)
     cpdef object _found_as(self, ArticleScan scan)
@@ -53,6 +56,10 @@ cdef class CompiledNear(Clause):
     cpdef list _pairs(self, ArticleScan scan, str name)
     cpdef list evidence(self, ArticleScan scan)
 
+
+
+@cython.locals(phrase=CompiledPhrase)
+cdef bint _side_present(list side, ArticleScan scan, str name) except -1
 
 
 cdef class CompiledFeed(Clause):

@@ -135,16 +135,35 @@ class CompiledPhrase(Clause):
 
     def _occurrences(self, scan: ArticleScan, name: str) -> list[Occurrence]:
         padded = scan.folded[name].padded
-        found: list[Occurrence] | None = None
-        for segment in self.segments:
-            located = _segment_spans(segment, padded, scan.ends(name, segment.pattern))
-            if found is None:
-                found = located
-            else:  # the next segment starts on the word after the space that ends this one
-                by_start = {span[0]: span for span in located}
-                found = [(start, by_start[end + 1][1]) for start, end in found if end + 1 in by_start]
-        if found is None:
-            return []
+        segments = self.segments
+        first: Segment = segments[0]
+        if len(segments) == 1:
+            found = _segment_spans(first, padded, scan.ends(name, first.pattern))
+        else:
+            # A segment after the first starts on the word after the space that ends the one before, so its
+            # occurrence there is the one whose pattern ends ``len(text) - 2`` further: each occurrence of the first
+            # segment is followed through the others by lookups in the sets of their ends, and only the
+            # occurrences of the whole phrase are made ("sentenced to": one "sentenc", none of the 59 " to ").
+            later: list[tuple[Segment, set[int]]] = []
+            for segment in segments[1:]:
+                ends = scan.ends(name, segment.pattern)
+                if not ends:
+                    return []
+                later.append((segment, set(ends)))
+            found = []
+            back = len(first.text) - 2
+            for end in scan.ends(name, first.pattern):
+                start = end - back
+                if first.prefix:
+                    end = _next_space(padded, end)
+                for segment, segment_ends in later:
+                    # Its pattern starts at end + 1 and ends len(text) - 2 after that.
+                    next_end = end + len(segment.text) - 1
+                    if next_end not in segment_ends:
+                        break
+                    end = _next_space(padded, next_end) if segment.prefix else next_end
+                else:
+                    found.append((start, end))
         # The ends come in the order of the text, so the spans nearly always do too: sorted only when not.
         return found if _rising(found) else sorted(set(found))
 
@@ -267,7 +286,7 @@ class CompiledNear(Clause):
         return found
 
     def _pairs(self, scan: ArticleScan, name: str) -> list[Occurrence]:
-        if not self.side_present(self.left, scan, name) or not self.side_present(self.right, scan, name):
+        if not _side_present(self.left, scan, name) or not _side_present(self.right, scan, name):
             return []
         lefts = _side_occurrences(self.left, scan, name)
         rights = _side_occurrences(self.right, scan, name)
@@ -276,13 +295,6 @@ class CompiledNear(Clause):
         if not close_lefts:
             return []
         return sorted(set(close_lefts + _close_to(rights, lefts, self.distance, padded)))
-
-    @staticmethod
-    def side_present(side: list[CompiledPhrase], scan: ArticleScan, name: str) -> bool:
-        for phrase in side:
-            if name in phrase.held(scan):
-                return True
-        return False
 
     def evidence(self, scan: ArticleScan) -> list[Evidence]:
         found = scan.evidence.get(self)
@@ -293,6 +305,15 @@ class CompiledNear(Clause):
                 if (pairs := self.pairs(scan, name))
             ]
         return found
+
+
+def _side_present(side: list[CompiledPhrase], scan: ArticleScan, name: str) -> bool:
+    """Whether a phrase of a NEAR clause's side holds in field ``name`` (each phrase's ``held`` a C call where
+    compiled)."""
+    for phrase in side:
+        if name in phrase.held(scan):
+            return True
+    return False
 
 
 def _side_occurrences(side: list[CompiledPhrase], scan: ArticleScan, name: str) -> list[Occurrence]:

@@ -28,12 +28,16 @@ cdef class Matcher:
     cdef public dict _by_pattern
 
     cpdef ArticleScan _scan(self, fields)
+    @cython.locals(candidates=set, by_pattern=dict, indexes=list)
     cpdef list _candidates(self, ArticleScan scan)
     cpdef list match(self, fields)
     @cython.locals(scan=ArticleScan, folded=dict)
     cpdef tuple match_folded(self, fields)
     @cython.locals(watchlist=CompiledWatchlist, matches=list)
     cpdef list _matches(self, ArticleScan scan)
+
+
+cdef object _to_match(CompiledWatchlist watchlist, ArticleScan scan)
 
 
 @cython.locals(

@@ -285,8 +285,9 @@ class Matcher:
         by_pattern = self._by_pattern
         for pattern in scan.anywhere:
             indexes = by_pattern.get(pattern)
-            if indexes:
-                candidates.update(indexes)
+            if indexes is not None:
+                for index in indexes:  # (a C loop where compiled: ``set.update`` was a method call a pattern)
+                    candidates.add(index)
         return sorted(candidates)
 
     def match(self, fields: Mapping[str, str]) -> list[Match]:

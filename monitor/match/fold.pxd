@@ -8,16 +8,18 @@ cdef class FoldedField:
     cdef public str original, padded, _marked
     cdef public object translated, _origins, _runs, _words
     cdef public list _uneven
-    cdef public dict _char_spans
 
-    @cython.locals(span=tuple)
     cpdef tuple char_span(self, Py_ssize_t start, Py_ssize_t end)
-    @cython.locals(last=Py_ssize_t, first=Py_ssize_t)
+    @cython.locals(last=Py_ssize_t, runs=tuple, uneven=list)
     cpdef tuple _char_span(self, Py_ssize_t start, Py_ssize_t end)
 
 
 @cython.locals(view="long long[:]", at=Py_ssize_t, offset=Py_ssize_t, in_word=bint, char=Py_UCS4)
 cpdef object _origin_table(str translated, Py_ssize_t size)
+
+
+@cython.locals(size=Py_ssize_t, view="int[:]", index=Py_ssize_t, offset=Py_ssize_t, char=Py_UCS4)
+cpdef object _word_index_table(str padded)
 
 
 @cython.locals(shift=Py_ssize_t, run=Py_ssize_t, words=Py_ssize_t)

@@ -185,13 +185,11 @@ class FoldedField:
     ASCII path (nearly every field of news text) the translated text keeps every character of the original in
     place, and its words are those of ``padded`` in the same order: the first time a place is asked, one pass
     over it gives the offset of each word start of ``padded`` (``_origin_table``, a C loop where compiled), and
-    every place after is one lookup. Other text builds a table of its runs (one pass too)
-    the first time it is asked.
+    every place after is one lookup. Other text builds a table of its runs and one of the index of each word of
+    ``padded`` (one pass each) the first time a place is asked, and every place after is a few lookups.
     """
 
-    __slots__ = (
-        "_char_spans", "_marked", "_origins", "_runs", "_uneven", "_words", "original", "padded", "translated"
-    )  # fmt: skip
+    __slots__ = ("_marked", "_origins", "_runs", "_uneven", "_words", "original", "padded", "translated")
 
     def __init__(self, text: str) -> None:
         self.original = text
@@ -204,9 +202,10 @@ class FoldedField:
             self._marked, words, self._uneven = _unicode_fold(text)
         self.padded = " " + " ".join(words) + " "  # patterns " word " fall on word boundaries
         self._words: list[str] | None = words
-        self._char_spans: dict[tuple[int, int], tuple[int, int]] = {}
         self._origins: array[int] | None = None  # word start in padded -> its offset in translated
-        self._runs: tuple[list[int], list[int], list[tuple[int, int]]] | None = None
+        # Off the ASCII path: the start and end of each run, the runs not folding into one word, and the index of
+        # the word starting at each offset of padded (``_word_index_table``).
+        self._runs: tuple[list[int], list[int], list[tuple[int, int]], array[int]] | None = None
 
     def take_words(self) -> list[str]:
         """The folded words, in order (``padded.split()``), given once: the field does not keep them after."""
@@ -220,12 +219,7 @@ class FoldedField:
 
     def char_span(self, start: int, end: int) -> tuple[int, int]:
         """Offsets in ``original`` of the words from padded offset ``start`` to padded offset ``end``."""
-        if self.translated is not None:
-            return self._char_span(start, end)  # (a lookup in the table of word starts: nothing to keep)
-        span = self._char_spans.get((start, end))
-        if span is None:
-            span = self._char_spans[(start, end)] = self._char_span(start, end)
-        return span
+        return self._char_span(start, end)  # (lookups in tables made once a field: nothing to keep)
 
     def _char_span(self, start: int, end: int) -> tuple[int, int]:
         translated = self.translated
@@ -235,13 +229,14 @@ class FoldedField:
                 origins = self._origins = _origin_table(translated, len(self.padded))
             last = max(start, self.padded.rfind(" ", start, end) + 1)  # the first character of the last word
             return origins[start], origins[last] + end - last
-        if self._runs is None:
+        runs = self._runs
+        if runs is None:
             starts, ends = _run_table(self._marked)
-            self._runs = starts, ends, [(bisect_right(starts, at) - 1, words) for at, words in self._uneven]
-        starts, ends, uneven = self._runs
-        first = self.padded.count(" ", 0, start) - 1  # word indexes
-        last = first + self.padded.count(" ", start, end)
-        return starts[_run_of(first, uneven)], ends[_run_of(last, uneven)]
+            uneven = [(bisect_right(starts, at) - 1, words) for at, words in self._uneven]
+            runs = self._runs = starts, ends, uneven, _word_index_table(self.padded)
+        starts, ends, uneven, word_at = runs
+        last = max(start, self.padded.rfind(" ", start, end) + 1)  # the first character of the last word
+        return starts[_run_of(word_at[start], uneven)], ends[_run_of(word_at[last], uneven)]
 
 
 def _origin_table(translated: str, size: int) -> array[int]:
@@ -260,6 +255,20 @@ def _origin_table(translated: str, size: int) -> array[int]:
                 at += 1  # the one space before each word in padded
                 view[at] = offset
             at += 1
+    return table
+
+
+def _word_index_table(padded: str) -> array[int]:
+    """For each offset of ``padded`` where a word starts, the index of that word (0 elsewhere): the words are
+    one space apart, so a word starts after every space but the last (a C loop where compiled)."""
+    size = len(padded)
+    table = array("i", bytes(4 * size))
+    view = memoryview(table)  # (a C array where compiled)
+    index = 0
+    for offset, char in enumerate(padded):
+        if char == " " and offset + 1 < size:
+            view[offset + 1] = index
+            index += 1
     return table
 
 

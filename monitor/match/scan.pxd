@@ -9,12 +9,12 @@ from monitor.match.stems cimport _is_form
 
 
 cdef class Lexicon:
-    cdef public dict prefixes, sizes, texts, kinds
+    cdef public dict prefixes, heads, texts, kinds
     cdef public object checks
 
     @cython.locals(
-        kinds=dict, new=set, prefixes=dict, heads=dict, word=str, sizes=tuple, found=list,
-        size=Py_ssize_t, virtual=object,
+        kinds=dict, new=set, heads=dict, word=str, candidates=tuple, found=list, prefix=str, forms=tuple,
+        virtual=object, text=str, stems=tuple,
     )
     cpdef learn(self, set words, object language)
 
@@ -25,7 +25,7 @@ cdef class ArticleScan:
     cdef public set in_text, anywhere
     cdef public dict _ends, occurrences, evidence, held, pairs, how, _holders, snippets, windows, marks
 
-    @cython.locals(by_pattern=dict, ends=list)
+    @cython.locals(by_pattern=dict, ends=list, found_ends=list)
     cpdef list ends(self, str name, object pattern)
     @cython.locals(by_pattern=dict, word=str, held=tuple)
     cpdef dict _holding(self, str name)
@@ -38,5 +38,9 @@ cdef class ArticleScan:
     shortest=Py_ssize_t, size=Py_ssize_t, kind=tuple,
 )
 cpdef tuple _held_words(list words, Lexicon lexicon, object language)
+@cython.locals(patterns=tuple, pattern=object)
+cdef void _add_held(set present, dict held)
+@cython.locals(hit=tuple)
+cdef void _add_found(set present, list hits)
 @cython.locals(found=list)
 cdef inline void _place(dict held, dict places, str word, tuple kind, Py_ssize_t at)

@@ -61,13 +61,17 @@ class Lexicon:
     ) -> None:
         self.prefixes = prefixes  # one-word prefix -> pattern
         self.checks = checks
-        # The first MIN_PREFIX letters of the prefixes -> the lengths of the prefixes starting so, shortest first:
-        # most article words start like no prefix, and the others are tried only at the lengths that exist.
-        sizes: dict[str, set[int]] = {}
-        for prefix in prefixes:
+        # The first MIN_PREFIX letters of the prefixes -> the prefixes starting so, shortest first, each with the
+        # (form pattern, word, stems) of its word forms: most article words start like no prefix, and the others
+        # are tried against the few prefixes that start like them (``str.startswith``: no string made).
+        heads: dict[str, list[tuple[str, tuple[tuple[int, str, tuple[tuple[str, str], ...]], ...]]]] = {}
+        for prefix, pattern in sorted(prefixes.items(), key=_prefix_length):
             if len(prefix) >= MIN_PREFIX:  # (all are: a shorter stem keeps the word exact)
-                sizes.setdefault(prefix[:MIN_PREFIX], set()).add(len(prefix))
-        self.sizes = {head: tuple(sorted(found)) for head, found in sizes.items()}
+                forms = tuple(
+                    (virtual, word_forms.text, word_forms.stems) for virtual, _, word_forms in checks[pattern]
+                )
+                heads.setdefault(prefix[:MIN_PREFIX], []).append((prefix, forms))
+        self.heads = {head: tuple(found) for head, found in heads.items()}
         self.texts: dict[int, str] = {}
         for prefix, pattern in prefixes.items():
             for virtual, _, _ in checks[pattern]:
@@ -91,23 +95,26 @@ class Lexicon:
         if len(kinds) + len(new) > WORDS_LIMIT:
             kinds.clear()
             new = words
-        prefixes, checks, heads = self.prefixes, self.checks, self.sizes
+        heads = self.heads
         for word in new:
-            sizes = heads.get(word[:MIN_PREFIX])
-            if sizes is None:
+            candidates = heads.get(word[:MIN_PREFIX])
+            if candidates is None:
                 kinds[word] = ()
                 continue
             found: list[int] = []
-            for size in sizes:
-                if size > len(word):
+            for prefix, forms in candidates:
+                if len(prefix) > len(word):
                     break
-                pattern = prefixes.get(word[:size])
-                if pattern is not None:
-                    for virtual, _, forms in checks[pattern]:
-                        # (``forms.matches``, called on its values: a C call where compiled)
-                        if _is_form(forms.text, forms.prefix, forms.stems, word, language):
+                if word.startswith(prefix):
+                    for virtual, text, stems in forms:
+                        # (``WordForms.matches`` on its values, its prefix known to hold: a C call where compiled)
+                        if _is_form(text, prefix, stems, word, language):
                             found.append(virtual)
             kinds[word] = tuple(found)
+
+
+def _prefix_length(item: tuple[str, int]) -> int:
+    return len(item[0])
 
 
 class ArticleScan:
@@ -142,15 +149,14 @@ class ArticleScan:
             if lexicon.prefixes:
                 held, places = _held_words(field_words, lexicon, self.language)
                 self.word_kinds[name] = held
-                for patterns in held.values():
-                    present.update(patterns)
+                _add_held(present, held)
                 if places:
                     self.places[name] = places
             else:
                 self.word_kinds[name] = {}
             hits = self.hits[name] = list(automaton.iter(folded.padded))
             if hits:
-                present.update(map(_second, hits))
+                _add_found(present, hits)
                 if forms.patterns and not forms.patterns.isdisjoint(present):
                     self._add_word_forms(name, forms)
 
@@ -210,7 +216,11 @@ class ArticleScan:
         if by_pattern is None:
             by_pattern = self._ends[name] = {}
             for end, found in self.hits[name]:
-                by_pattern.setdefault(found, []).append(end)
+                found_ends = by_pattern.get(found)  # (not ``setdefault``: no list made for each hit)
+                if found_ends is None:
+                    by_pattern[found] = [end]
+                else:
+                    found_ends.append(end)
         ends = by_pattern.get(pattern)
         if ends is None:
             ends = by_pattern[pattern] = self._word_ends(name, pattern)
@@ -272,6 +282,20 @@ def _held_words(
             if kind:
                 _place(held, places, word, kind, starts[index])
     return held, places
+
+
+def _add_held(present: set[int], held: dict[str, tuple[int, ...]]) -> None:
+    """Add the form patterns of each held word to ``present``, one at a time (a C loop where compiled: a
+    ``set.update`` a word was a method call each, for one or two patterns)."""
+    for patterns in held.values():
+        for pattern in patterns:
+            present.add(pattern)
+
+
+def _add_found(present: set[int], hits: list[tuple[int, int]]) -> None:
+    """Add the pattern of each automaton hit (end, pattern) to ``present``."""
+    for hit in hits:
+        present.add(hit[1])
 
 
 def _place(

@@ -4,7 +4,7 @@
 cimport cython
 
 
-@cython.locals(known=dict, result=str)
+@cython.locals(by_language=dict, known=dict, result=str)
 cpdef str stem(str language, str word)
 @cython.locals(code=str, wanted=str)
 cpdef bint _is_form(str text, str prefix, tuple stems, str word, object language)

@@ -44,9 +44,10 @@ _stems: dict[str, dict[str, str]] = {}
 
 def stem(language: str, word: str) -> str:
     """The Snowball stem of a folded word."""
-    known = _stems.get(language)
+    by_language = _stems  # (a dictionary typed where compiled: its lookups are C calls, not method calls)
+    known = by_language.get(language)
     if known is None:
-        known = _stems[language] = {}
+        known = by_language[language] = {}
     result = known.get(word)
     if result is None:
         if len(known) >= STEM_CACHE_LIMIT:
