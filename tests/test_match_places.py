@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.match import compile_watchlists, scan
+from monitor.match.engine import Matcher
 from monitor.match.fold import _origin_table, _word_index_table, ascii_translated
-from monitor.match.scan import Lexicon, _held_words
+from monitor.match.scan import FormChecks, Lexicon, _held_words
 from monitor.models import WatchlistSpec
 
 WORDS = ["a", "permit", "permits", "Wescam", "tb2", "15", "x"]
@@ -69,16 +70,21 @@ FORMS = ["permit", "permits", "permitted", "permis", "export", "exports", "licen
 
 
 def lexicon() -> Lexicon:
-    matcher = compile_watchlists(
+    return _matcher()._lexicon
+
+
+def _matcher() -> Matcher:
+    return compile_watchlists(
         [
             WatchlistSpec("en", terms=("permit", "export"), languages=("en",)),
             WatchlistSpec("fr", terms=("licence", "permis"), languages=("fr",)),
         ]
     )
-    return matcher._lexicon
 
 
-def plain_held(words: list[str], lexicon: Lexicon, language: str | None) -> dict[str, set[int]]:
+def plain_held(
+    words: list[str], lexicon: Lexicon, checks: FormChecks, language: str | None
+) -> dict[str, set[int]]:
     """Each word's form patterns by the plain rule: every prefix it starts with, every forms' ``matches``."""
     held: dict[str, set[int]] = {}
     for word in words:
@@ -86,7 +92,7 @@ def plain_held(words: list[str], lexicon: Lexicon, language: str | None) -> dict
             virtual
             for prefix, pattern in lexicon.prefixes.items()
             if word.startswith(prefix)
-            for virtual, _, forms in lexicon.checks[pattern]
+            for virtual, _, forms in checks.checks[pattern]
             if forms.matches(word, language)
         }
         if found:
@@ -104,10 +110,12 @@ def test_held_words_are_the_word_forms_and_their_starts_whether_learnt_now_or_be
 ) -> None:
     """Field after field on one lexicon: words met for the first time in a language and words already known in it
     give the same verdicts, and every start of each held word is given, in order."""
-    kept = lexicon()
+    matcher = _matcher()
+    kept = matcher._lexicon
     for words, language in zip(articles, languages, strict=False):
         held, places = _held_words(words, kept, language)
-        assert {word: set(kinds) for word, kinds in held.items()} == plain_held(words, kept, language)
+        plain = plain_held(words, kept, matcher._forms, language)
+        assert {word: set(kinds) for word, kinds in held.items()} == plain
         padded = " " + " ".join(words) + " "
         assert places == {
             word: [at + 1 for at in range(len(padded)) if padded.startswith(f" {word} ", at)] for word in held

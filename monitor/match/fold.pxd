@@ -9,9 +9,8 @@ cdef class FoldedField:
     cdef public object translated, _origins, _runs, _words
     cdef public list _uneven
 
-    cpdef tuple char_span(self, Py_ssize_t start, Py_ssize_t end)
     @cython.locals(last=Py_ssize_t, runs=tuple, uneven=list)
-    cpdef tuple _char_span(self, Py_ssize_t start, Py_ssize_t end)
+    cpdef tuple char_span(self, Py_ssize_t start, Py_ssize_t end)
 
 
 @cython.locals(view="long long[:]", at=Py_ssize_t, offset=Py_ssize_t, in_word=bint, char=Py_UCS4)

@@ -218,10 +218,8 @@ class FoldedField:
         return len(self.padded) <= 2
 
     def char_span(self, start: int, end: int) -> tuple[int, int]:
-        """Offsets in ``original`` of the words from padded offset ``start`` to padded offset ``end``."""
-        return self._char_span(start, end)  # (lookups in tables made once a field: nothing to keep)
-
-    def _char_span(self, start: int, end: int) -> tuple[int, int]:
+        """Offsets in ``original`` of the words from padded offset ``start`` to padded offset ``end`` (lookups in
+        tables made once a field: nothing to keep)."""
         translated = self.translated
         if translated is not None:
             origins = self._origins

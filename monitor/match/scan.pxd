@@ -10,7 +10,6 @@ from monitor.match.stems cimport _is_form
 
 cdef class Lexicon:
     cdef public dict prefixes, heads, texts, kinds
-    cdef public object checks
 
     @cython.locals(
         kinds=dict, new=set, heads=dict, word=str, candidates=tuple, found=list, prefix=str, forms=tuple,

@@ -11,7 +11,6 @@ offsets in the padded field, as the automaton gives them) is worked out only for
 from __future__ import annotations
 
 from collections.abc import Mapping
-from operator import itemgetter
 from typing import Any
 
 from monitor.models import TEXT_FIELDS
@@ -20,7 +19,6 @@ from .fold import FoldedField, fold_text
 from .stems import MIN_PREFIX, WordForms, _is_form
 
 SCANNED_FIELDS = (*TEXT_FIELDS, "url")
-_second = itemgetter(1)
 KEPT_LIMIT = 500_000  # (word, language) verdicts kept before starting afresh
 WORDS_LIMIT = 100_000  # words kept per article language (about 15 MB) before starting afresh
 
@@ -60,7 +58,6 @@ class Lexicon:
         self, prefixes: dict[str, int], checks: Mapping[int, list[tuple[int, int, WordForms]]]
     ) -> None:
         self.prefixes = prefixes  # one-word prefix -> pattern
-        self.checks = checks
         # The first MIN_PREFIX letters of the prefixes -> the prefixes starting so, shortest first, each with the
         # (form pattern, word, stems) of its word forms: most article words start like no prefix, and the others
         # are tried against the few prefixes that start like them (``str.startswith``: no string made).
@@ -199,7 +196,7 @@ class ArticleScan:
             if kept:
                 added += [(end, virtual) for virtual in kept]
         hits += added
-        self.found[name].update(map(_second, added))
+        _add_found(self.found[name], added)
 
     @property
     def feed(self) -> str:
