@@ -292,3 +292,26 @@ def test_groups_and_nots_one_after_another_do_not_count_as_nested() -> None:
 
     parse_query(" ".join(["(Wescam OR Baykar)"] * (MAX_NESTING + 8)))
     parse_query(" ".join(["NOT Wescam"] * (MAX_NESTING + 8)))
+
+
+def test_a_near_clause_that_holds_says_how_each_side_was_found() -> None:
+    """The issue's own query: "licences d'exportation" near "Turquie" is explained side by side, the alias form
+    and the word form named, with the distance in words."""
+    from monitor.match.aliases import resolve_aliases
+
+    aliases = resolve_aliases(
+        {"permit": ["export permit", "licence d'exportation"], "turkey": ["Turkey", "Turquie"]}
+    )
+    matcher = compile_watchlists([WatchlistSpec("w", query="@permit NEAR/8 @turkey")], aliases)
+    body = "Le Canada a suspendu des licences d'exportation vers la Turquie."
+    (french,) = matcher.explain({"body": body, "language": "fr"})
+    assert french.matched
+    assert french.lines == [
+        'query: NEAR/8: @permit and @turkey are 2 words apart in body: @permit via "licence d\'exportation" as '
+        '"licences d exportation" (fr stem); @turkey via "Turquie"'
+    ]
+    (english,) = matcher.explain({"body": "Export permits to Turkey were halted.", "language": "en"})
+    assert english.lines == [
+        'query: NEAR/8: @permit and @turkey are 1 word apart in body: @permit via "export permit" as '
+        '"export permits" (en stem); @turkey via "Turkey"'
+    ]

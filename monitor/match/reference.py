@@ -30,6 +30,7 @@ from .stems import WordForms, forms_of, stem_languages
 from .walk import fold_query, positive_leaves
 
 Occurrence = tuple[int, int]  # first and last word index
+Placed = tuple[Phrase, Occurrence]  # a phrase and one of its occurrences
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,16 +125,27 @@ def _gap(left: Occurrence, right: Occurrence) -> int | None:
     return None
 
 
+def _closest_pairs(near: Near, article: Article) -> dict[str, tuple[int, Placed, Placed]]:
+    """For each field holding both sides, the fewest words between them and the two occurrences that close."""
+    closest: dict[str, tuple[int, Placed, Placed]] = {}
+    for name in (*TEXT_FIELDS, "url"):
+        lefts = [(p, o) for p in near.left if name in p.fields for o in occurrences(p, article, name)]
+        rights = [(p, o) for p in near.right if name in p.fields for o in occurrences(p, article, name)]
+        pairs = [(g, a, b) for a in lefts for b in rights if (g := _gap(a[1], b[1])) is not None]
+        if pairs:
+            closest[name] = min(pairs, key=lambda pair: pair[0])
+    return closest
+
+
 def near_gaps(near: Near, article: Article) -> dict[str, int]:
     """For each field holding both sides, the fewest words between them."""
-    gaps: dict[str, int] = {}
-    for name in (*TEXT_FIELDS, "url"):
-        lefts = [o for p in near.left if name in p.fields for o in occurrences(p, article, name)]
-        rights = [o for p in near.right if name in p.fields for o in occurrences(p, article, name)]
-        pair_gaps = [g for a in lefts for b in rights if (g := _gap(a, b)) is not None]
-        if pair_gaps:
-            gaps[name] = min(pair_gaps)
-    return gaps
+    return {name: pair[0] for name, pair in _closest_pairs(near, article).items()}
+
+
+def _describe_placed(placed: Placed, article: Article, name: str) -> str:
+    phrase, (start, end) = placed
+    found = article.words[name][start : end + 1]
+    return describe_found(phrase, found, phrase_forms(phrase, article.stemmed_in), article.language)
 
 
 def _explain_phrase(phrase: Phrase, article: Article) -> tuple[bool, list[str]]:
@@ -148,16 +160,23 @@ def _explain_phrase(phrase: Phrase, article: Article) -> tuple[bool, list[str]]:
     return False, [f"{label} not found{scope}"]
 
 
+def _words(count: int) -> str:
+    return "1 word" if count == 1 else f"{count} words"
+
+
 def _explain_near(near: Near, article: Article) -> tuple[bool, list[str]]:
     head = f"NEAR/{near.distance}: {_side_label(near.left)} and {_side_label(near.right)}"
-    gaps = near_gaps(near, article)
+    closest = _closest_pairs(near, article)
+    gaps = {name: pair[0] for name, pair in closest.items()}
     close = {name: gap for name, gap in gaps.items() if gap <= near.distance}
     if close:
         name, gap = min(close.items(), key=lambda item: item[1])
-        return True, [f"{head} are {gap} words apart in {name}"]
+        _, left, right = closest[name]
+        how = f"{_describe_placed(left, article, name)}; {_describe_placed(right, article, name)}"
+        return True, [f"{head} are {_words(gap)} apart in {name}: {how}"]
     if gaps:
         name, gap = min(gaps.items(), key=lambda item: item[1])
-        return False, [f"{head} are {gap} words apart (in {name})"]
+        return False, [f"{head} are {_words(gap)} apart (in {name})"]
     missing = [
         _side_label(side) for side in (near.left, near.right) if not any(found_in(p, article) for p in side)
     ]
