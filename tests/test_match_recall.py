@@ -218,6 +218,20 @@ def test_alias_cycle_and_unknown_language_are_reported_at_their_lines(tmp_path: 
     ]
 
 
+def test_a_wrong_alias_is_reported_once_not_again_at_each_watchlist_naming_it(tmp_path: Path) -> None:
+    """A watchlist naming a defined alias that is wrong (a cycle, no forms) is not also said to name an unknown
+    one; an alias that is really unknown still is, in the same run."""
+    cycle = '[[alias]]\nname = "a"\nforms = ["@b"]\n\n[[alias]]\nname = "b"\nforms = ["@a"]\n\n'
+    watchlist = '[[watchlist]]\nname = "w"\nterms = ["@a", "@b"]\n'
+    assert problems(tmp_path, cycle + watchlist) == ['CONFIG:3: [[alias]] "a": alias cycle: @a -> @b -> @a']
+    found = problems(tmp_path, cycle + watchlist.replace('"@b"', '"@nope"'))
+    assert len(found) == 2 and found[0].startswith("CONFIG:3: [[alias]]")
+    assert (
+        found[1].startswith("CONFIG:11: [[watchlist]]")
+        and "unknown alias '@nope' (defined: @a, @b)" in found[1]
+    )
+
+
 def test_unknown_alias_and_empty_forms_are_reported_at_their_lines(tmp_path: Path) -> None:
     text = '[[alias]]\nname = "a"\nforms = []\n\n[[watchlist]]\nname = "w"\nterms = ["x"]\nquery = "@nope"\n'
     found = problems(tmp_path, text)  # every error in one run: the empty alias and the unknown one

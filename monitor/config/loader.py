@@ -115,7 +115,10 @@ class _Loader:
         self._check_lease(monitor)
         self._check_watchlists(watchlists, tables, notifiers)
         resolved = self._resolve_aliases(aliases)
-        self._check_queries(watchlists, resolved)
+        # When an alias is wrong (reported at that alias), the queries are checked with each alias standing for
+        # its own name, so that a query naming it is not also said to name an unknown alias.
+        defined = {alias.name: (alias.name,) for alias in aliases.values()}
+        self._check_queries(watchlists, resolved if len(resolved) == len(defined) else defined)
         if self.problems:
             ordered = sorted(self.problems, key=lambda problem: problem[0])
             raise ConfigError([self._format(line, message) for line, message in ordered])
