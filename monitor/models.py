@@ -79,6 +79,10 @@ class ParsedFeed:
     # (``stories.pack_fingerprint``; None for a text too short to have one), likewise; the main process uses one
     # for an article whose clustering text is exactly that text.
     fingerprints: tuple[bytes | None, ...] | None = None
+    # The digest of each entry's key, title and summary (``poll_read.entry_digest``), packed, when the parse told the
+    # entries' languages and fingerprints: the next read of the feed is given them back, and does not tell again
+    # those of the entries it finds unchanged (``poll_read.UNTOLD_LANGUAGE`` and ``UNTOLD_FINGERPRINT`` stand in).
+    digests: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)

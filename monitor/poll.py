@@ -117,6 +117,9 @@ class Pipeline:
     # Several daemons on PostgreSQL: whether this daemon still holds the feed's lease. A poll whose lease was
     # lost stores nothing (status "lease-lost"): the feed's new holder polls it.
     lease_check: Callable[[str], bool] | None = None
+    # By feed, the entry digests of its last read that was stored (``ParsedFeed.digests``): its next read does
+    # not tell again the language and fingerprint of the entries it finds unchanged.
+    told: dict[str, bytes] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.page_slots = asyncio.Semaphore(self.limits.pages_in_flight)
@@ -193,7 +196,8 @@ class Pipeline:
         page_text = None
         try:
             if job.page_mode is None:
-                parsed = await self._parse(fetched, poll_read.entry_details_wanted(job.fulltext))
+                details = poll_read.entry_details_wanted(job.fulltext)
+                parsed = await self._parse(fetched, details, self.told.get(job.name, b"") if details else b"")
             else:
                 parsed, page_text = self._read_page(job, fetched, now)
         except FeedParseError as exc:
@@ -230,6 +234,8 @@ class Pipeline:
         )
         if result.status == "lease-lost":
             return result
+        if parsed.digests:
+            self.told[job.name] = parsed.digests
         return dataclasses.replace(
             result, warning=parsed.warning, page_errors=page_errors, updated_entries=len(changed)
         )
@@ -310,10 +316,11 @@ class Pipeline:
         entries = (page_source.text_change_entry(job.url, title, added, now),) if added else ()
         return ParsedFeed(title, entries), text
 
-    async def _parse(self, fetched: FetchResult, entry_details: bool = True) -> ParsedFeed:
+    async def _parse(self, fetched: FetchResult, entry_details: bool = True, told: bytes = b"") -> ParsedFeed:
         """The feed read in a worker process, every feed whatever its size: the main process is the cycle's
         bottleneck, and a worker round trip costs it less than even the fast path and the languages of a
-        small feed's entries (docs/benchmarks.md, "Pipeline: what was measured")."""
+        small feed's entries (docs/benchmarks.md, "Pipeline: what was measured"). ``told``: as
+        ``poll_read.read_feed`` takes it."""
         headers = dict(fetched.headers)
         headers.pop("content-encoding", None)
         parsed: ParsedFeed = await self.workers.run(
@@ -322,6 +329,7 @@ class Pipeline:
             fetched.final_url,
             headers,
             entry_details,
+            told,
             timeout=self.limits.extract_timeout,
         )
         return parsed
@@ -737,12 +745,17 @@ def _log_hits(finding: Finding, only: set[str] | None = None) -> None:
 
 
 def entry_languages(parsed: ParsedFeed) -> dict[str, str | None]:
-    """Each entry key's language as the parse found it (the first entry of a key, as everywhere), or nothing."""
+    """Each entry key's language as the parse found it (the first entry of a key, as everywhere; none for an entry
+    left untold: ``poll_read.read_feed``), or nothing."""
     if parsed.languages is None:
         return {}
     found: dict[str, str | None] = {}
+    seen: set[str] = set()
     for entry, language in zip(parsed.entries, parsed.languages, strict=True):
-        found.setdefault(entry.key, language)
+        if entry.key not in seen:
+            seen.add(entry.key)
+            if language != poll_read.UNTOLD_LANGUAGE:
+                found[entry.key] = language
     return found
 
 
@@ -753,7 +766,11 @@ def entry_fingerprints(parsed: ParsedFeed) -> dict[str, bytes | None]:
     if parsed.fingerprints is None:
         return {}
     texts = map(poll_read.entry_story_text, parsed.entries)
-    return dict(zip(texts, parsed.fingerprints, strict=True))
+    return {
+        text: packed
+        for text, packed in zip(texts, parsed.fingerprints, strict=True)
+        if packed != poll_read.UNTOLD_FINGERPRINT
+    }
 
 
 def article_fingerprint(article: Article, known: Mapping[str, bytes | None]) -> Fingerprint | None:

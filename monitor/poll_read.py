@@ -8,6 +8,8 @@ cycle's bottleneck, with both workers idle, and parsing plus language detection 
 
 from __future__ import annotations
 
+import zlib
+from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
@@ -16,6 +18,11 @@ from monitor.match.language import detect_language
 from monitor.models import Entry, Page, ParsedFeed
 
 MAX_TITLE = 2000  # characters; a title is a line in an alert, not a place for a whole article
+# What stands in for the language and the fingerprint of an entry the feed's last read already told: never a
+# language code, never a packed fingerprint.
+UNTOLD_LANGUAGE = ""
+UNTOLD_FINGERPRINT = b""
+_DIGEST = "I"  # an array's type code: unsigned, 4 bytes
 
 
 def capped_title(title: str, summary: str) -> tuple[str, str]:
@@ -45,10 +52,36 @@ def packed_fingerprint(text: str) -> bytes | None:
     return None if fingerprint is None else stories.pack_fingerprint(fingerprint)
 
 
-def read_feed(body: bytes, url: str, headers: Mapping[str, str], entry_details: bool = True) -> ParsedFeed:
+def entry_digest(entry: Entry) -> int:
+    """A checksum of an entry's key and of what its language and story fingerprint are worked out from, its
+    title and summary: a new entry is told even when its text is an old one's (a story posted again under another
+    link). Two entries with one checksum cost only time: the entry's language and fingerprint are then worked out
+    later, one at a time (``Pipeline._entry_language``, ``poll.article_fingerprint``)."""
+    return zlib.crc32(f"{entry.key}\x00{entry.title}\x00{entry.summary}".encode("utf-8", "surrogatepass"))
+
+
+def pack_digests(digests: list[int]) -> bytes:
+    return array(_DIGEST, digests).tobytes()
+
+
+def unpack_digests(packed: bytes) -> set[int]:
+    digests = array(_DIGEST)
+    digests.frombytes(packed)
+    return set(digests)
+
+
+def read_feed(
+    body: bytes, url: str, headers: Mapping[str, str], entry_details: bool = True, told: bytes = b""
+) -> ParsedFeed:
     """``feeds.parse_feed``, with the language and the story fingerprint of each entry's title and summary
     beside its entries when ``entry_details`` (``entry_details_wanted``: not for a full-text feed, whose new
-    entries are read, detected and fingerprinted with their page's text)."""
+    entries are read, detected and fingerprinted with their page's text).
+
+    ``told``: the digests of the feed's last read (``ParsedFeed.digests``). An entry whose key, title and summary
+    are among them is stored already, unless that read's poll failed: its language and fingerprint are left
+    untold.
+    A changed feed comes back with most of its entries unchanged, and telling them all again was most of the
+    worker's time after the parse (docs/benchmarks.md)."""
     # Here, not at the top: the main process imports this module for the names of its functions and never
     # reads a feed itself; feedparser and fastfeedparser (with lxml's objects) were 7 MB of its memory. The
     # workers' fork server loads them before any task (runtime.FEED_PRELOAD).
@@ -57,10 +90,20 @@ def read_feed(body: bytes, url: str, headers: Mapping[str, str], entry_details: 
     parsed = feeds.parse_feed(body, url=url, headers=headers)
     if not entry_details:
         return parsed
+    digests = [entry_digest(entry) for entry in parsed.entries]
+    known = unpack_digests(told) if told else set()
+    untold = [digest in known for digest in digests]
     return replace(
         parsed,
-        languages=tuple(entry_language(entry) for entry in parsed.entries),
-        fingerprints=tuple(packed_fingerprint(entry_story_text(entry)) for entry in parsed.entries),
+        languages=tuple(
+            UNTOLD_LANGUAGE if skip else entry_language(entry)
+            for entry, skip in zip(parsed.entries, untold, strict=True)
+        ),
+        fingerprints=tuple(
+            UNTOLD_FINGERPRINT if skip else packed_fingerprint(entry_story_text(entry))
+            for entry, skip in zip(parsed.entries, untold, strict=True)
+        ),
+        digests=pack_digests(digests),
     )
 
 

@@ -7,6 +7,7 @@ import asyncio
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import text
@@ -14,9 +15,9 @@ from sqlalchemy import text
 from monitor.fetch import Fetcher
 from monitor.match import compile_watchlists
 from monitor.match.language import detect_language
-from monitor.models import FeedJob, PollResult, WatchlistSpec
+from monitor.models import FeedJob, ParsedFeed, PollResult, WatchlistSpec
 from monitor.poll import Pipeline
-from monitor.poll_read import entry_details_wanted, read_feed
+from monitor.poll_read import UNTOLD_LANGUAGE, entry_details_wanted, read_feed
 from monitor.store import Outbox, Store
 from monitor.workers import WorkerPool
 from tests.helpers import POLL_LIMITS as LIMITS
@@ -173,7 +174,7 @@ class Recording(WorkerPool):
         self.ran: list[str] = []
 
     async def run(self, fn: Callable[..., T], *args: object, timeout: float) -> T:
-        self.ran.append(f"{fn.__name__}{args[3:]}" if fn is read_feed else fn.__name__)
+        self.ran.append(f"{fn.__name__}{args[3:4]}" if fn is read_feed else fn.__name__)
         return await super().run(fn, *args, timeout=timeout)
 
 
@@ -238,3 +239,93 @@ def test_a_feed_without_full_text_has_every_entrys_language_told_as_it_is_read(
 
 def test_only_a_feed_without_full_text_has_its_entries_languages_told_as_it_is_read() -> None:
     assert entry_details_wanted(False) and not entry_details_wanted(True)
+
+
+class Reading(WorkerPool):
+    """The inline worker pool, noting each function it runs and keeping what each feed read told."""
+
+    def __init__(self) -> None:
+        super().__init__(0)
+        self.ran: list[str] = []
+        self.reads: list[ParsedFeed] = []
+
+    async def run(self, fn: Callable[..., T], *args: object, timeout: float) -> T:
+        result = await super().run(fn, *args, timeout=timeout)
+        self.ran.append(fn.__name__)
+        if isinstance(result, ParsedFeed):
+            self.reads.append(result)
+        return result
+
+
+def stored_articles(store: Store) -> dict[str, tuple[str | None, bytes | None]]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(text("SELECT title, language, signature FROM articles"))
+        return {title: (language, signature) for title, language, signature in rows}
+
+
+ENGLISH = ("Ottawa silent on drone parts", " ".join(story_paragraphs())[:1500])
+GERMAN = (
+    "Die Regierung stoppt die Ausfuhrgenehmigungen",
+    "Waffen für die Türkei werden nicht mehr geliefert.",
+)
+
+
+def serve_items(server: LocalServer, *texts: tuple[str, str]) -> str:
+    """A feed of ``texts`` (title, summary), each with its own link and date whatever its place."""
+    items = [
+        Item(title, server.url(f"/{len(title)}"), summary, NOW - timedelta(minutes=len(summary)))
+        for title, summary in texts
+    ]
+    return server.route("/feed.xml", body=rss(items), headers={"Content-Type": "application/rss+xml"})
+
+
+def polls(store: Store, job: FeedJob, pool: WorkerPool, told: dict[str, bytes], *times: datetime) -> Pipeline:
+    """A pipeline given the digests ``told``, polling ``job`` at each of ``times`` (the server's feed as it is)."""
+
+    async def run() -> Pipeline:
+        store.sync_feeds({job.name: job.url})
+        async with Fetcher(timeout=5.0, user_agent="monitor-test") as fetcher:
+            with pool:
+                matcher = compile_watchlists([WATCHLIST])
+                pipeline = Pipeline(fetcher, pool, store, matcher, {"arms": ()}, LIMITS, random.Random(1))
+                pipeline.told.update(told)
+                for when in times:
+                    assert (await pipeline.poll_safely(job, when)).status == "ok"
+                return pipeline
+
+    return asyncio.run(run())
+
+
+def test_a_feed_read_again_tells_only_the_entries_it_had_not_seen(
+    store: Store, http_server: LocalServer, tmp_path: Path
+) -> None:
+    """A changed feed comes back with its old entries: the worker tells the language and fingerprint of the new
+    one only, and every article is stored as a first read would store it. A digest said to be seen whose entry
+    is not stored (a poll whose write failed, another database) costs only time: the poll works them out."""
+    job = FeedJob("gazette", serve_items(http_server, ENGLISH, FRENCH), 600.0, fulltext=False)
+    pool = Reading()
+    pipeline = polls(store, job, pool, {}, NOW)
+    assert pool.reads[0].languages == ("en", "fr") and pool.ran == ["read_feed"]
+    serve_items(http_server, GERMAN, ENGLISH, FRENCH)
+    pipeline = polls(store, job, pool, dict(pipeline.told), NOW + timedelta(minutes=10))
+    assert pool.reads[1].languages == ("de", UNTOLD_LANGUAGE, UNTOLD_LANGUAGE)
+    assert pool.ran == ["read_feed", "read_feed"]
+    assert pipeline.told[job.name] == pool.reads[1].digests
+    stored = stored_articles(store)
+    assert {title: language for title, (language, _) in stored.items()} == {
+        ENGLISH[0]: "en",
+        FRENCH[0]: "fr",
+        GERMAN[0]: "de",
+    }
+    assert stored[ENGLISH[0]][1] is not None  # fingerprinted at the first read
+
+    # The same digests, a database that stores none of the entries: every article as a first read makes it.
+    other = Store.open(f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        again = Reading()
+        polls(other, job, again, dict(pipeline.told), NOW + timedelta(minutes=20))
+        assert again.reads[0].languages == (UNTOLD_LANGUAGE,) * 3
+        assert sorted(again.ran) == ["entry_language"] * 3 + ["read_feed"]
+        assert stored_articles(other) == stored
+    finally:
+        other.close()

@@ -23,7 +23,10 @@ from monitor.models import Article, Entry, Fingerprint, ParsedFeed
 from monitor.poll import article_fingerprint, entry_fingerprints, entry_languages
 from monitor.poll_read import (
     MAX_TITLE,
+    UNTOLD_FINGERPRINT,
+    UNTOLD_LANGUAGE,
     capped_title,
+    entry_digest,
     entry_language,
     entry_story_text,
     extract_reading,
@@ -233,3 +236,33 @@ def test_a_title_is_capped_only_over_the_limit_at_its_last_space_or_else_one_sho
     title, summary = capped_title("y" * 3000, "the summary")
     assert title == "y" * (MAX_TITLE - 1) + "…"
     assert summary == "…" + "y" * (3000 - MAX_TITLE + 1) + "\n\nthe summary"
+
+
+def test_a_read_given_the_last_reads_digests_leaves_the_unchanged_entries_untold() -> None:
+    """The entries whose title and summary the last read saw get no language or fingerprint (those stand-ins
+    instead, which the poll leaves out of both maps); a changed or new one is told as in a first read."""
+    first = read_feed(BODY, FEED_URL, {})
+    assert len(first.digests) == 4 * len(first.entries)
+    assert UNTOLD_LANGUAGE not in first.languages and UNTOLD_FINGERPRINT not in first.fingerprints
+    changed = [*ITEMS[:2], Item("Die Regierung stoppt alle Ausfuhrgenehmigungen", ITEMS[2].link, "Waffen")]
+    body = rss(
+        [*changed, Item("Nouvelle enquête sur les exportations d'armes", "https://news.example.org/g")]
+    )
+    again = read_feed(body, FEED_URL, {}, True, first.digests)
+    assert again.languages == (UNTOLD_LANGUAGE, UNTOLD_LANGUAGE, "de", "fr")
+    assert again.fingerprints is not None and again.fingerprints[:2] == (UNTOLD_FINGERPRINT,) * 2
+    assert again.fingerprints[2:] == read_feed(body, FEED_URL, {}).fingerprints[2:]
+    assert list(entry_languages(again)) == [entry.key for entry in again.entries[2:]]
+    assert set(entry_fingerprints(again)) == {entry_story_text(entry) for entry in again.entries[2:]}
+    # the digests are of every entry, told or not: the next read is given them all
+    assert again.digests == read_feed(body, FEED_URL, {}).digests
+    assert entry_digest(again.entries[0]) == entry_digest(first.entries[0])
+    assert entry_digest(again.entries[2]) != entry_digest(first.entries[2])
+    # an untold first entry of a key does not take the language of a later one with the same key
+    twice = read_feed(rss([ITEMS[0], Item("Autre titre", ITEMS[0].link)]), FEED_URL, {}, True, first.digests)
+    assert (
+        twice.languages is not None and twice.languages[0] == UNTOLD_LANGUAGE and entry_languages(twice) == {}
+    )
+    # an old entry's text under a new link is a new entry: told
+    moved = Item(ITEMS[0].title, "https://news.example.org/z", ITEMS[0].summary)
+    assert read_feed(rss([moved]), FEED_URL, {}, True, first.digests).languages == ("en",)
