@@ -135,9 +135,9 @@ def fresh(config: Path) -> Path:
     return config
 
 
-def run_cycle(config: Path) -> dict[str, Any]:
+def run_cycle(config: Path, *options: str) -> dict[str, Any]:
     done = subprocess.run(
-        [PYTHON, "-m", "bench.pipeline_cycle", str(config)],
+        [PYTHON, "-m", "bench.pipeline_cycle", str(config), *options],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -328,10 +328,27 @@ def measure(workdir: Path, soak_seconds: float) -> dict[str, Any]:
             if size == max(SCALE) and not past_deadline("the cycle at 100 ms a response"):
                 network_cycle(out, farm, feeds, workdir)
                 save_partial(out)
+
+        # 7. changed feeds, the steady state: each read told only the entries it had not seen, against the same
+        # cycle in a pipeline that forgot what its reads saw (a daemon just started); alternated, fresh databases
+        if not past_deadline("the changed cycle"):
+            out["changed"] = changed_cycles(farm, workdir, feeds)
+            save_partial(out)
     finally:
         farm.stop()
     out["load_after"] = load()
     return out
+
+
+def changed_cycles(farm: FarmProcess, workdir: Path, feeds: list[str], pairs: int = 2) -> dict[str, Any]:
+    """The second of two cycles, the farm changed in between, with and without what the first cycle's reads saw:
+    the run of each with the least CPU."""
+    runs: dict[str, list[dict[str, Any]]] = {"told": [], "forgotten": []}
+    for _ in range(pairs):
+        for kind, options in (("told", ()), ("forgotten", ("--forget",))):
+            config = fresh(write_config(workdir / "changed.toml", feeds, fulltext=False))
+            runs[kind].append(run_cycle(config, "--changed", farm.control, *options))
+    return {kind: min(found, key=lambda res: res["cpu_s"]) for kind, found in runs.items()}
 
 
 def main() -> None:

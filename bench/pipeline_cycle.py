@@ -1,4 +1,5 @@
-"""One poll cycle through the real code, in its own process, measured: ``python -m bench.pipeline_cycle CONFIG``.
+"""One poll cycle through the real code, in its own process, measured: ``python -m bench.pipeline_cycle CONFIG``
+(``--changed CONTROL [--forget]``: the second of two cycles, the farm changed in between).
 
 Builds the runtime exactly as ``monitor poll`` does (``load_config`` + ``open_runtime``), runs
 ``pipeline.poll_many`` over every configured feed, and prints one JSON line: wall and CPU time of the cycle
@@ -8,17 +9,18 @@ peak resident memory of each, the database commits a feed, and the poll outcomes
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
 import logging
 import os
-import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 from sqlalchemy import event
 
 from monitor.runtime import load_config, open_runtime
@@ -86,7 +88,11 @@ async def sample_pss(peak: list[int], spent: list[float], every: float = 0.5) ->
         await asyncio.sleep(every)
 
 
-async def cycle(config_path: Path) -> dict[str, object]:
+async def cycle(config_path: Path, changed: str | None = None, forget: bool = False) -> dict[str, object]:
+    """The cycle measured. ``changed``: the farm's control address; a first cycle is run unmeasured, the farm then
+    adds a new entry to as many of its feeds as are polled (those it rewrites, in turn), and the second cycle is
+    the one measured: the steady state of a daemon whose feeds change. ``forget``: the pipeline forgets, between
+    the two, what its feed reads saw (``Pipeline.told``), as a daemon that has just started has not seen it."""
     config = load_config(config_path)
     opened = time.monotonic()
     peak_pss = [0]
@@ -97,6 +103,12 @@ async def cycle(config_path: Path) -> dict[str, object]:
         commits[0] += 1
 
     async with open_runtime(config) as runtime:
+        if changed is not None:
+            await runtime.pipeline.poll_many(config.jobs, datetime.now(UTC))
+            feeds = len(config.jobs)
+            httpx.post(f"{changed}/_farm/advance", params={"new": feeds, "feeds": feeds}).raise_for_status()
+            if forget:
+                runtime.pipeline.told.clear()
         setup = time.monotonic() - opened
         event.listen(runtime.store.engine, "commit", count_commit)
         before = tree_usage(os.getpid())
@@ -136,4 +148,11 @@ async def cycle(config_path: Path) -> dict[str, object]:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING)
-    print(json.dumps(asyncio.run(cycle(Path(sys.argv[1])))))
+    arguments = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    arguments.add_argument("config", type=Path)
+    arguments.add_argument(
+        "--changed", metavar="CONTROL", help="measure a second cycle after the farm changed"
+    )
+    arguments.add_argument("--forget", action="store_true", help="with --changed: forget what the reads saw")
+    options = arguments.parse_args()
+    print(json.dumps(asyncio.run(cycle(options.config, options.changed, options.forget))))

@@ -194,11 +194,35 @@ def markdown(r: dict[str, Any]) -> str:
             f"| {row['entry']} | {row['wait_for_poll_s']} | {row['after_poll_s']} | {row['total_s']} "
             f"| {row.get('stored_s')} | {row.get('delivery', 'not recorded')} |"
         )
+    lines += _changed(r.get("changed"))
     lines += ["", "| target | measured | goal | result |", "|---|---:|---:|---|"]
     for target in r["targets"]:
         lines.append(f"| {target['target']} | {target['value']} | {target['goal']} | {verdict(target)} |")
     lines += ["", NOTES, ""]
     return "\n".join(lines)
+
+
+def _changed(changed: dict[str, Any] | None) -> list[str]:
+    """The changed-feeds cycle, told and forgotten, when the run measured it."""
+    if not changed:
+        return []
+    told, forgotten = changed["told"], changed["forgotten"]
+    return [
+        "",
+        f"Changed feeds, the steady state: after a cold cycle the farm adds a new entry to each feed it rewrites, "
+        f"and a second cycle on the same database reads the {told['statuses'].get('ok', 0)} feeds that changed "
+        f"({told['new_entries']:,} new entries). Each read is given the digests of the feed's last read and tells "
+        f"the language and fingerprint of its new entries only; the baseline is the same cycle in a pipeline that "
+        f"forgot them, as a daemon just started (the run of each with the least CPU of two, alternated):",
+        "",
+        "| second cycle | wall (s) | CPU (s) | of which main process (s) |",
+        "|---|---:|---:|---:|",
+        f"| told only the unseen entries | {told['wall_s']:.2f} | {told['cpu_s']:.2f} | {told['cpu_main_s']:.2f} |",
+        f"| every entry told (forgotten) | {forgotten['wall_s']:.2f} | {forgotten['cpu_s']:.2f} "
+        f"| {forgotten['cpu_main_s']:.2f} |",
+        f"| ratio | {told['wall_s'] / forgotten['wall_s']:.2f} | {told['cpu_s'] / forgotten['cpu_s']:.2f} "
+        f"| {told['cpu_main_s'] / forgotten['cpu_main_s']:.2f} |",
+    ]
 
 
 def _kept_up(soak: dict[str, Any]) -> str:
