@@ -178,6 +178,8 @@ def dispatch(args: argparse.Namespace, config_path: Path) -> int:
         command == "hits" and (args.action or args.query)
     ):
         return _database_command(args, commands.load_database(config_path, args.log_level).database)
+    if command == "status":
+        return commands.status(commands.load_status(config_path, args.log_level), args.format)
     config = commands.load(config_path, args.log_level)
     if command == "poll":
         return _run(commands.poll(config, args.feed, notify=not args.no_notify))
@@ -236,8 +238,6 @@ def _other_command(args: argparse.Namespace, config: Any) -> int:
     from monitor import commands
 
     command: str = args.command
-    if command == "status":
-        return commands.status(config, args.format)
     if command == "notify-test":
         return _run(commands.notify_test(config, args.notifier))
     if command == "match":

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from monitor.config.compiled import Config
-    from monitor.config.database import DatabaseSettings
+    from monitor.config.database import DatabaseSettings, StatusSettings
     from monitor.models import Hit, Page, PendingPage, Story
     from monitor.notify.deliver import SendReport
     from monitor.store import Store
@@ -303,17 +303,33 @@ def _explanation(row: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def status(config: Config, fmt: str) -> int:
-    from monitor.config.fingerprint import config_fingerprint
+def load_status(path: Path, log_level: str | None) -> StatusSettings:
+    """What `status` reads of the config, without validating the rest of the file when that is plainly right;
+    else from a whole load, which says what is wrong."""
+    from monitor.config.database import DatabaseSettings, StatusSettings, read_status_settings
+
+    settings = read_status_settings(path)
+    if settings is None:
+        config = load(path, log_level)
+        monitor = config.settings.monitor
+        database = DatabaseSettings(monitor.database, monitor.log_level)
+        sources = {job.name: job.url for job in config.jobs}
+        return StatusSettings(database, sources, monitor.silent_after, config.settings.fingerprint)
+    if not log_level:
+        logging.getLogger().setLevel(settings.database.log_level.upper())
+    return settings
+
+
+def status(settings: StatusSettings, fmt: str) -> int:
     from monitor.daemon_status import config_warnings, daemons_text
-    from monitor.runtime import open_store
     from monitor.store import PageRetries
     from monitor.usecases.status import feed_rows
 
-    store = open_store(config.settings)
+    store = open_database(settings.database.database)
+    fingerprint = settings.fingerprint
     try:
-        daemons = daemons_status(store, config_fingerprint(config.settings), now())
-        feeds = feed_rows(config, store, now())
+        daemons = daemons_status(store, fingerprint, now())
+        feeds = feed_rows(settings.sources, settings.silent_after, store, now())
         outbox = store.outbox
         counts = outbox.counts()
         dead = outbox.listing(status="dead", limit=20)
@@ -323,7 +339,7 @@ def status(config: Config, fmt: str) -> int:
         store.close()
     deliveries = [{"notifier": n, "status": s, "count": c} for (n, s), c in sorted(counts.items())]
     running = [d for d in daemons if d["state"] == "running"]
-    warnings = config_warnings(daemons, config_fingerprint(config.settings))
+    warnings = config_warnings(daemons, fingerprint)
     if fmt == "json":
         report = {
             "daemon": running[0] if running else (daemons[0] if daemons else {"state": "not running"}),

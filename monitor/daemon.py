@@ -27,7 +27,6 @@ from watchfiles import Change, awatch
 from monitor import memory, telemetry
 from monitor.claims import current_owner
 from monitor.config.compiled import Config, load_config
-from monitor.config.fingerprint import config_fingerprint
 from monitor.errors import ConfigError
 from monitor.lease_loop import LeaseLoop
 from monitor.lease_plan import LeaseTiming
@@ -175,7 +174,7 @@ class Daemon:
                 os.getpid(),
                 started,
                 started,
-                config_fingerprint(self.config.settings),
+                self.config.settings.fingerprint,
                 str(self.path.resolve()),
             )
         )
@@ -184,7 +183,7 @@ class Daemon:
         if self.registry is None or self.runtime is None:
             return
         try:
-            fingerprint = config_fingerprint(self.config.settings)
+            fingerprint = self.config.settings.fingerprint
             if not self.registry.heartbeat(self.owner, self.clock(), fingerprint):
                 self._register(self.runtime)  # the row went (a database restored, a status cleanup)
             # Another daemon on this database may have died holding alerts: they go out now, not at expiry.

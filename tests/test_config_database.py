@@ -122,7 +122,8 @@ def test_mistakes_in_the_parts_not_read_are_left_to_the_commands_that_read_them(
     assert checked.returncode == 2 and "interval" in checked.stderr
     listed = run_cli(path, "hits")
     assert listed.returncode == 0 and listed.stdout.strip() == "no hits"
-    assert run_cli(path, "status").returncode == 2  # status compares the whole config: it validates it all
+    shown = run_cli(path, "status")  # it reads the feeds, silent_after and the fingerprint of the values
+    assert shown.returncode == 0 and "daemon: not running" in shown.stdout
 
 
 def test_a_password_from_the_environment_is_masked_afterwards(tmp_path: Path) -> None:
@@ -143,3 +144,67 @@ def test_the_database_commands_fail_on_a_wrong_database_key_with_exit_2(tmp_path
         assert done.stderr.strip().endswith(
             f"{path}:2: [monitor] database: not a database URL: '****' (use e.g. \"sqlite:///monitor.db\")"
         ), command
+
+
+STATUS_CONFIGS = [
+    ("", VALID_REST),
+    ('silent_after = "36h"\ndatabase = "sqlite:///m.db"', VALID_REST),
+    ("silent_after = 5400", VALID_REST + '\n[[feed]]\nname = "local"\nurl = "file://feeds/x.xml"\n'),
+    (
+        'log_level = "DEBUG"',
+        VALID_REST + '\n[[page]]\nname = "gac"\nurl = "https://example.org/news"\nselector = "a.item"\n',
+    ),
+]
+
+
+@pytest.mark.parametrize(("monitor", "rest"), STATUS_CONFIGS)
+def test_what_status_reads_is_what_a_full_load_gives(tmp_path: Path, monitor: str, rest: str) -> None:
+    from monitor.config.compiled import load_config
+    from monitor.config.database import read_status_settings
+
+    path = write(tmp_path, monitor, rest)
+    light = read_status_settings(path, {})
+    config = load_config(path, {})
+    assert light is not None
+    assert light.sources == {job.name: job.url for job in config.jobs}
+    assert light.silent_after == config.settings.monitor.silent_after
+    assert light.fingerprint == config.settings.fingerprint
+    assert light.database == read_database_settings(path, {})
+
+
+def test_the_shipped_config_is_read_for_status_as_a_full_load_reads_it() -> None:
+    from monitor.config.compiled import load_config
+    from monitor.config.database import read_status_settings
+
+    path = Path(__file__).resolve().parent.parent / "config" / "monitor.toml"
+    light, config = read_status_settings(path, {}), load_config(path, {})
+    assert light is not None and len(light.sources) == len(config.jobs) > 10
+    assert (light.sources, light.fingerprint) == ({j.name: j.url for j in config.jobs}, config.settings.fingerprint)
+
+
+@pytest.mark.parametrize(
+    ("monitor", "rest"),
+    [
+        ('silent_after = "often"', VALID_REST),
+        ("silent_after = 0", VALID_REST),
+        ('silent_after = "400d"', VALID_REST),
+        ("silent_after = true", VALID_REST),
+        ("", VALID_REST + '\n[[feed]]\nname = "f"\nurl = "https://example.org/other"\n'),
+        ("", VALID_REST + '\n[[feed]]\nname = "g"\nurl = "ftp://example.org/feed"\n'),
+        ("", VALID_REST + '\n[[feed]]\nname = "  "\nurl = "https://example.org/other"\n'),
+        ("", VALID_REST + '\n[[page]]\nname = "p"\nurl = "file://pages/x.html"\n'),
+        ("", VALID_REST + '\n[[page]]\nname = "p"\n'),
+        ("", VALID_REST + '\n[[feed]]\nname = 3\nurl = "https://example.org/other"\n'),
+        ('database = "${UNSET_DATABASE}"', VALID_REST),
+    ],
+)
+def test_what_status_reads_that_is_wrong_gets_the_full_loads_message(
+    tmp_path: Path, monitor: str, rest: str
+) -> None:
+    from monitor.config.database import read_status_settings
+
+    path = write(tmp_path, monitor, rest)
+    assert read_status_settings(path, {}) is None  # the caller loads the whole file
+    shown = run_cli(path, "status")
+    assert shown.returncode == 2 and shown.stderr.strip().splitlines()[0].startswith(f"monitor: {path}:")
+    assert full_problems(path, {})[0] in shown.stderr

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from monitor.config.compiled import load_config
-from monitor.config.fingerprint import config_fingerprint
 from monitor.errors import ConfigError
 from tests.factory import run_cli
 
@@ -40,6 +39,6 @@ def test_the_fingerprint_follows_what_the_config_says_not_how(tmp_path: Path) ->
     first.write_text(base, encoding="utf-8")
     second.write_text("# the same, laid out otherwise\n" + base.replace("\n\n", "\n\n\n"), encoding="utf-8")
     third.write_text(base.replace('["x"]', '["y"]'), encoding="utf-8")
-    prints = [config_fingerprint(load_config(path).settings) for path in (first, second, third)]
+    prints = [load_config(path).settings.fingerprint for path in (first, second, third)]
     assert prints[0] == prints[1] != prints[2]
     assert len(prints[0]) == 16

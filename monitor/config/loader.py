@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from monitor import redact
+from monitor.config.fingerprint import config_fingerprint
 from monitor.config.settings import (
     TAG_PREFIX,
     AliasSettings,
@@ -124,6 +125,7 @@ class _Loader:
             raise ConfigError([self._format(line, message) for line, message in ordered])
         settings = Settings(
             path=Path(self.path),
+            fingerprint=config_fingerprint(data),
             monitor=monitor,
             feeds=tuple(feeds.values()),
             pages=tuple(pages.values()),

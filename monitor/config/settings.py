@@ -30,10 +30,17 @@ from monitor import __version__
 from monitor.config.source import (
     DEFAULT_CONFIG_PATH as DEFAULT_CONFIG_PATH,  # re-exported: where they were first defined
 )
-from monitor.config.source import LineLocator, resolve_database
+from monitor.config.source import LineLocator, feed_url, page_url, resolve_database
 from monitor.config.source import default_config_path as default_config_path
 from monitor.config.source import describe_value as describe_value
-from monitor.config.units import format_duration, format_size, parse_duration, parse_size
+from monitor.config.units import (
+    DEFAULT_SILENT_AFTER,
+    SILENT_AFTER_RANGE,
+    format_duration,
+    format_size,
+    parse_duration,
+    parse_size,
+)
 from monitor.config.web_settings import WebSettings
 from monitor.models import WatchlistSpec
 from monitor.redact import mask_url
@@ -120,7 +127,7 @@ MaxAge = Annotated[float, _DURATION, AfterValidator(_within(0.001, 366 * DAY, fo
 Retention = Annotated[float, _DURATION, AfterValidator(_within(HOUR, 100 * 366 * DAY, format_duration))]
 RecheckAge = Annotated[float, _DURATION, AfterValidator(_within(1, 366 * DAY, format_duration))]
 Rechecks = Annotated[tuple[RecheckAge, ...], Field(max_length=20)]
-Silence = Annotated[float, _DURATION, AfterValidator(_within(0.001, 366 * DAY, format_duration))]
+Silence = Annotated[float, _DURATION, AfterValidator(_within(*SILENT_AFTER_RANGE, format_duration))]
 FeedSize = Annotated[int, BeforeValidator(_size_input), AfterValidator(_within(1, 10**9, _show_size))]
 PageSize = Annotated[int, BeforeValidator(_size_input), AfterValidator(_within(1, 10**8, _show_size))]
 Connections = Annotated[StrictInt, AfterValidator(_within(1, 1000, _show_count))]
@@ -190,7 +197,7 @@ class MonitorSettings(Section):
     retention: Retention = 180 * DAY
     recheck: Rechecks = (HOUR, DAY, 7 * DAY)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    silent_after: Silence = 7 * 86400.0
+    silent_after: Silence = DEFAULT_SILENT_AFTER
     health_notify: tuple[Name, ...] = ()
 
     @field_validator("log_level", mode="before")
@@ -248,15 +255,10 @@ class FeedSettings(Section):
     @field_validator("url")
     @classmethod
     def _check_url(cls, value: str, info: ValidationInfo) -> str:
-        scheme, sep, rest = value.partition("://")
-        if sep and scheme.lower() in ("http", "https") and rest.split("/")[0]:
-            return value
-        if sep and scheme.lower() == "file":
-            file = Path(
-                rest
-            )  # "file:///abs/feed.xml" or "file://feeds/x.xml" (relative to the config folder)
-            return (file if file.is_absolute() else (_base_folder(info) / file).resolve()).as_uri()
-        raise _problem(f"must be an http://, https:// or file:// URL (got {mask_url(value)!r})")
+        try:
+            return feed_url(value, _base_folder(info))
+        except ValueError as error:
+            raise _problem(str(error)) from error
 
 
 class PageSettings(Section):
@@ -273,10 +275,10 @@ class PageSettings(Section):
     @field_validator("url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        scheme, sep, rest = value.partition("://")
-        if sep and scheme.lower() in ("http", "https") and rest.split("/")[0]:
-            return value
-        raise _problem(f"must be an http:// or https:// URL (got {mask_url(value)!r})")
+        try:
+            return page_url(value)
+        except ValueError as error:
+            raise _problem(str(error)) from error
 
     @field_validator("selector")
     @classmethod
@@ -413,6 +415,7 @@ class Settings(BaseModel):
     web: WebSettings = Field(default_factory=WebSettings)
     resolved_aliases: Mapping[str, tuple[str, ...]] = Field(default_factory=dict)  # nested ones expanded
     warnings: tuple[str, ...] = ()
+    fingerprint: str = ""  # of the file's values (``config.fingerprint``): what `monitor status` compares
     _locator: LineLocator = PrivateAttr(default_factory=lambda: LineLocator(""))
 
     def watchlist_specs(self) -> list[WatchlistSpec]:

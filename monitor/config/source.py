@@ -73,6 +73,26 @@ def resolve_database(value: str, base: Path) -> str:
     return f"{scheme}:///{(base / file).resolve()}{qmark}{query}"
 
 
+def feed_url(value: str, base: Path) -> str:
+    """A feed's URL as a load gives it: an http(s) one as written, a file one made absolute ("file://feeds/x.xml"
+    is from the config's folder ``base``); ValueError for anything else."""
+    scheme, sep, rest = value.partition("://")
+    if sep and scheme.lower() in ("http", "https") and rest.split("/")[0]:
+        return value
+    if sep and scheme.lower() == "file":
+        file = Path(rest)
+        return (file if file.is_absolute() else (base / file).resolve()).as_uri()
+    raise ValueError(f"must be an http://, https:// or file:// URL (got {mask_url(value)!r})")
+
+
+def page_url(value: str) -> str:
+    """A page's URL as a load gives it: http(s) only; ValueError for anything else."""
+    scheme, sep, rest = value.partition("://")
+    if sep and scheme.lower() in ("http", "https") and rest.split("/")[0]:
+        return value
+    raise ValueError(f"must be an http:// or https:// URL (got {mask_url(value)!r})")
+
+
 def describe_value(value: object) -> str:
     """A value's kind for messages; never the text of a string, which may hold an expanded secret."""
     if isinstance(value, bool):

@@ -8,6 +8,9 @@ from monitor.sizes import format_size as format_size  # the config shows sizes a
 
 # --- durations and sizes ------------------------------------------------------------------------------------
 
+DEFAULT_SILENT_AFTER = 7 * 86400.0  # [monitor] silent_after: a feed with no new entry for this long is silent
+SILENT_AFTER_RANGE = (0.001, 366 * 86400.0)
+
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")

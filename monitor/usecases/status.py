@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from monitor.config.compiled import Config
 from monitor.health_watch import health_columns
 from monitor.models import FeedState
 from monitor.redact import mask_url
 from monitor.store import Store
 
 
-def feed_rows(config: Config, store: Store, now: datetime) -> list[dict[str, Any]]:
-    """One row per configured feed or page: poll state (status, next poll, errors) and health (last new entry,
-    silent, full-text rate). Syncs the configured feeds into the store first, as a poll would."""
-    store.sync_feeds({job.name: job.url for job in config.jobs})
-    configured = {job.name for job in config.jobs}
+def feed_rows(
+    sources: Mapping[str, str], silent_after: float, store: Store, now: datetime
+) -> list[dict[str, Any]]:
+    """One row per configured feed or page (``sources``: the URL of each by name): poll state (status, next
+    poll, errors) and health (last new entry, silent after ``silent_after`` seconds, full-text rate). Syncs the
+    configured feeds into the store first, as a poll would."""
+    store.sync_feeds(dict(sources))
     samples = store.health.all_samples()
-    silent_after = config.settings.monitor.silent_after
     return [
         {**feed_row(s), **health_columns(samples.get(s.name), s.consecutive_failures, silent_after, now)}
         for s in store.feed_states()
-        if s.name in configured
+        if s.name in sources
     ]
 
 

@@ -13,7 +13,9 @@ from monitor.web.state import desk
 
 def feeds_page(request: Request) -> Response:
     state = desk(request)
-    rows = feed_rows(state.config, state.store, state.now())
+    config = state.config
+    sources = {job.name: job.url for job in config.jobs}
+    rows = feed_rows(sources, config.settings.monitor.silent_after, state.store, state.now())
     return page(request, "feeds.html", {"feeds": rows})
 
 
