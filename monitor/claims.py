@@ -26,10 +26,14 @@ def process_start(pid: int) -> str | None:
         return None
     except OSError:
         stat = ""
+    return start_field(stat) or _exists_token(pid)
+
+
+def start_field(stat: str) -> str | None:
+    """The start time in a /proc/PID/stat line (field 22: clock ticks after boot), or None when it has none.
+    The fields are counted after the command's closing parenthesis, since a command may hold spaces and ")"."""
     fields = stat.rpartition(")")[2].split()
-    if len(fields) > 19:
-        return fields[19]  # field 22 of stat: start time in clock ticks after boot
-    return _exists_token(pid)
+    return fields[19] if len(fields) > 19 else None
 
 
 def _exists_token(pid: int) -> str | None:

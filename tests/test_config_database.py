@@ -179,7 +179,10 @@ def test_the_shipped_config_is_read_for_status_as_a_full_load_reads_it() -> None
     path = Path(__file__).resolve().parent.parent / "config" / "monitor.toml"
     light, config = read_status_settings(path, {}), load_config(path, {})
     assert light is not None and len(light.sources) == len(config.jobs) > 10
-    assert (light.sources, light.fingerprint) == ({j.name: j.url for j in config.jobs}, config.settings.fingerprint)
+    assert (light.sources, light.fingerprint) == (
+        {j.name: j.url for j in config.jobs},
+        config.settings.fingerprint,
+    )
 
 
 @pytest.mark.parametrize(
