@@ -510,3 +510,21 @@ def test_a_summary_after_a_summary_is_content_until_content_was_seen() -> None:
     )
     assert feed.parser == "fast"
     assert [e.summary for e in feed.entries] == ["item 0 description 0", "item 1 itunes 2"]
+
+
+def test_a_summary_element_of_another_namespace_saying_the_same_stays_on_the_fast_path() -> None:
+    """feedparser keeps one summary of an entry: a summary-named element of a namespace it does not know is left
+    alone by the fast path only when it says what the summary says; otherwise feedparser decides."""
+
+    def entry(other: str) -> bytes:
+        item = f"<description>Drone cameras</description><other:description>{other}</other:description>"
+        return (
+            f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" {NAMESPACES}><channel><title>N</title>'
+            f"<item><title>T</title><link>https://example.org/1</link>{item}</item></channel></rss>"
+        ).encode()
+
+    same = assert_same_as_reference(entry("Drone cameras"))
+    assert isinstance(same, ParsedFeed) and same.parser == "fast", same.fallback
+    other = assert_same_as_reference(entry("Export permits"))
+    assert isinstance(other, ParsedFeed) and other.parser == "feedparser"
+    assert other.fallback == "several different summaries in an entry"
