@@ -54,6 +54,8 @@ class Runtime:
         """Switch to a new valid config: later polls and sends use it; a poll in flight keeps its own."""
         self.store.sync_feeds({job.name: job.url for job in config.jobs})
         pipeline = _pipeline(config, self.fetcher, self.workers, self.store)
+        # what the feeds still configured were last read with: their next reads tell only what changed
+        pipeline.told = {name: seen for name, seen in self.pipeline.told.items() if name in pipeline.jobs}
         deliverer = _deliverer(config, self.outbox)
         self.config, self.pipeline, self.deliverer = config, pipeline, deliverer
 

@@ -137,6 +137,8 @@ def test_a_reload_adds_removes_and_reschedules_feeds_and_keeps_a_bad_edit_out(
 
     async def scenario(daemon: Daemon, scheduler: AsyncIOScheduler) -> None:
         kept = next_run(scheduler, "kept")
+        assert daemon.runtime is not None
+        daemon.runtime.pipeline.told.update(kept=b"\x01\x00\x00\x00", dropped=b"\x02\x00\x00\x00")
         clock.advance(minutes=3)
         edited = {
             "kept": urls["kept"],
@@ -154,6 +156,8 @@ def test_a_reload_adds_removes_and_reschedules_feeds_and_keeps_a_bad_edit_out(
         assert next_run(scheduler, "changed") == clock.now + timedelta(minutes=10)
         assert next_run(scheduler, "added") == clock.now
         assert [job.name for job in daemon.config.jobs] == ["kept", "changed", "added"]
+        # what the last reads saw is kept for the feeds still configured, so their next reads tell only news
+        assert daemon.runtime.pipeline.told == {"kept": b"\x01\x00\x00\x00"}
 
         path.write_text(path.read_text(encoding="utf-8") + "\n[[feed]]\nname = 1\n", encoding="utf-8")
         daemon.reload()  # refused: the daemon goes on with the last good config
