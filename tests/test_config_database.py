@@ -149,6 +149,8 @@ def test_the_database_commands_fail_on_a_wrong_database_key_with_exit_2(tmp_path
 STATUS_CONFIGS = [
     ("", VALID_REST),
     ('silent_after = "36h"\ndatabase = "sqlite:///m.db"', VALID_REST),
+    ('silent_after = "1ms"', VALID_REST),  # the least and the most it may be
+    ('silent_after = "366d"', VALID_REST),
     ("silent_after = 5400", VALID_REST + '\n[[feed]]\nname = "local"\nurl = "file://feeds/x.xml"\n'),
     (
         'log_level = "DEBUG"',

@@ -156,8 +156,9 @@ def clip(text: str, limit: int) -> str:
     line = " ".join(window.split())
     if len(line) <= limit and len(window) == len(text):
         return line
-    cut = limit - 1
-    while cut > 0 and _continues(line, cut):  # never cut through a character built of several
+    # (the line may be shorter than the limit: what was looked at of a huge text collapsed to a few words)
+    cut = min(limit - 1, len(line))
+    while 0 < cut < len(line) and _continues(line, cut):  # never cut through a character built of several
         cut -= 1
     return line[:cut].rstrip() + ELLIPSIS
 
