@@ -177,6 +177,8 @@ def test_a_link_whose_request_fails_stays_with_the_reason(tmp_path: Path, http_s
         (b"\x0d" + bytes(4) + b"\x12\x02hi", [b"hi"]),  # a fixed32 field skipped
         (b"\x12\x02hi\x0b\x12\x02no", [b"hi"]),  # an unknown wire type ends the reading
         (b"\x12\x02hi\x08\xff\xff", [b"hi"]),  # a varint cut short ends it too
+        (b"\x08" + b"\xff" * 9 + b"\x01\x12\x02hi", [b"hi"]),  # a varint of ten bytes, the most there is
+        (b"\x08" + b"\xff" * 10 + b"\x01\x12\x02no", []),  # eleven: malformed, nothing after it is read
     ],
 )
 def test_the_length_delimited_values_of_a_message_are_read_to_the_first_malformed_field(
