@@ -70,3 +70,37 @@ def test_removals_are_404_410_and_redirects_to_the_home_page() -> None:
     assert compare(STORY, 200, "https://n.example/?page=a", STORY, asked_url=url).kind == "unchanged"
     assert compare(STORY, 500, url, None, asked_url=url).kind == "unchanged"
     assert compare(STORY, 200, "https://n.example/", "Home", asked_url="https://n.example/").kind == "changed"
+
+
+def test_a_sentence_of_six_words_is_material_and_one_of_five_is_not() -> None:
+    from monitor.usecases.recheck import MIN_SENTENCE_WORDS
+
+    assert MIN_SENTENCE_WORDS == 6
+    old = "The ministry reviewed every permit."
+    six = old + " Drone cameras were found abroad again."  # six words
+    five = old + " Drone cameras were found abroad."  # five
+    url = "https://news.example.org/a"
+    assert compare(old, 200, url, six, asked_url=url).added == ("Drone cameras were found abroad again.",)
+    assert compare(old, 200, url, five, asked_url=url).kind == "unchanged"
+
+
+def test_a_recheck_alert_says_the_page_is_gone_only_when_it_is() -> None:
+    from monitor.notify.channels import PLAIN, Channel, size
+    from monitor.store.archive import RecheckTarget
+    from monitor.usecases.recheck import PageChange, RecheckAlert, _body
+
+    target = RecheckTarget(
+        1, "https://news.example.org/a", "Drones", datetime(2026, 1, 1, tzinfo=UTC), 1, "", ("arms",)
+    )
+    changed = RecheckAlert(target, PageChange("changed", ("New line here.",), ("Old line there.",)))
+    assert changed.lines() == ["+ New line here.", "- Old line there."]
+    removed = RecheckAlert(target, PageChange("removed"))
+    assert removed.lines() == ["The page is gone (removed, or it now leads to the site's home page)."]
+    # a body exactly at the service's limit goes whole; one byte less and it is cut, marked "…"
+    whole = _body(Channel("t", PLAIN, 10_000, shows_title=True, body_format=None), "subject", changed).body
+    exact = _body(Channel("t", PLAIN, size(whole), shows_title=True, body_format=None), "subject", changed)
+    assert exact.body == whole
+    short = _body(
+        Channel("t", PLAIN, size(whole) - 1, shows_title=True, body_format=None), "subject", changed
+    )
+    assert short.body.endswith("\n…") and size(short.body) <= size(whole) - 1
