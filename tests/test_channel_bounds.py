@@ -89,3 +89,13 @@ def test_a_title_of_a_few_words_then_pages_of_whitespace_renders_in_every_channe
         )
         assert "Drones…" in body and "and the rest" not in body, channel.name
         assert size(body) <= channel.limit
+
+
+def test_the_last_resort_cut_leaves_a_body_at_the_limit_and_cuts_a_longer_one_at_a_line() -> None:
+    from monitor.notify.channels import _cut
+
+    body = "first line\nsecond line"
+    assert _cut(body, size(body)) == body
+    assert _cut(body, size(body) - 1) == "first line…"
+    assert _cut("één woord", 8) == "één…"  # the budget counts bytes (the "…" takes three)
+    assert _cut("één woord", 6) == "é…"  # and never keeps half a character
