@@ -179,13 +179,23 @@ class Recording(WorkerPool):
 
 
 def poll_with(store: Store, job: FeedJob, workers: WorkerPool) -> PollResult:
-    async def run() -> PollResult:
+    return polls(store, job, workers, {}, NOW)[1][0]
+
+
+def polls(
+    store: Store, job: FeedJob, workers: WorkerPool, told: dict[str, bytes], *times: datetime
+) -> tuple[Pipeline, list[PollResult]]:
+    """A pipeline given the digests ``told`` (``Pipeline.told``) polling ``job`` at each of ``times``, the
+    server's feed as it is then; the pipeline and each poll's result."""
+
+    async def run() -> tuple[Pipeline, list[PollResult]]:
         store.sync_feeds({job.name: job.url})
         async with Fetcher(timeout=5.0, user_agent="monitor-test") as fetcher:
             with workers:
                 matcher = compile_watchlists([WATCHLIST])
                 pipeline = Pipeline(fetcher, workers, store, matcher, {"arms": ()}, LIMITS, random.Random(1))
-                return await pipeline.poll_safely(job, NOW)
+                pipeline.told.update(told)
+                return pipeline, [await pipeline.poll_safely(job, when) for when in times]
 
     return asyncio.run(run())
 
@@ -279,23 +289,6 @@ def serve_items(server: LocalServer, *texts: tuple[str, str]) -> str:
     return server.route("/feed.xml", body=rss(items), headers={"Content-Type": "application/rss+xml"})
 
 
-def polls(store: Store, job: FeedJob, pool: WorkerPool, told: dict[str, bytes], *times: datetime) -> Pipeline:
-    """A pipeline given the digests ``told``, polling ``job`` at each of ``times`` (the server's feed as it is)."""
-
-    async def run() -> Pipeline:
-        store.sync_feeds({job.name: job.url})
-        async with Fetcher(timeout=5.0, user_agent="monitor-test") as fetcher:
-            with pool:
-                matcher = compile_watchlists([WATCHLIST])
-                pipeline = Pipeline(fetcher, pool, store, matcher, {"arms": ()}, LIMITS, random.Random(1))
-                pipeline.told.update(told)
-                for when in times:
-                    assert (await pipeline.poll_safely(job, when)).status == "ok"
-                return pipeline
-
-    return asyncio.run(run())
-
-
 def test_a_feed_read_again_tells_only_the_entries_it_had_not_seen(
     store: Store, http_server: LocalServer, tmp_path: Path
 ) -> None:
@@ -304,10 +297,12 @@ def test_a_feed_read_again_tells_only_the_entries_it_had_not_seen(
     is not stored (a poll whose write failed, another database) costs only time: the poll works them out."""
     job = FeedJob("gazette", serve_items(http_server, ENGLISH, FRENCH), 600.0, fulltext=False)
     pool = Reading()
-    pipeline = polls(store, job, pool, {}, NOW)
+    pipeline, results = polls(store, job, pool, {}, NOW)
+    assert [r.status for r in results] == ["ok"]
     assert pool.reads[0].languages == ("en", "fr") and pool.ran == ["read_feed"]
     serve_items(http_server, GERMAN, ENGLISH, FRENCH)
-    pipeline = polls(store, job, pool, dict(pipeline.told), NOW + timedelta(minutes=10))
+    pipeline, results = polls(store, job, pool, dict(pipeline.told), NOW + timedelta(minutes=10))
+    assert [(r.status, r.new_entries) for r in results] == [("ok", 1)]
     assert pool.reads[1].languages == ("de", UNTOLD_LANGUAGE, UNTOLD_LANGUAGE)
     assert pool.ran == ["read_feed", "read_feed"]
     assert pipeline.told[job.name] == pool.reads[1].digests
@@ -323,7 +318,8 @@ def test_a_feed_read_again_tells_only_the_entries_it_had_not_seen(
     other = Store.open(f"sqlite:///{tmp_path / 'other.db'}")
     try:
         again = Reading()
-        polls(other, job, again, dict(pipeline.told), NOW + timedelta(minutes=20))
+        _, results = polls(other, job, again, dict(pipeline.told), NOW + timedelta(minutes=20))
+        assert [(r.status, r.new_entries) for r in results] == [("ok", 3)]
         assert again.reads[0].languages == (UNTOLD_LANGUAGE,) * 3
         assert sorted(again.ran) == ["entry_language"] * 3 + ["read_feed"]
         assert stored_articles(other) == stored
