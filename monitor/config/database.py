@@ -46,7 +46,13 @@ class DatabaseSettings:
 def read_database_settings(path: Path, env: Mapping[str, str] = os.environ) -> DatabaseSettings:
     """[monitor] database and log_level of the config file at ``path``; ConfigError (``path:line: message``, in
     file order) when the file cannot be read or either key is wrong."""
-    text, raw = read_toml(path)
+    return _database_settings(path, *read_toml(path), env)
+
+
+def _database_settings(
+    path: Path, text: str, raw: dict[str, Any], env: Mapping[str, str]
+) -> DatabaseSettings:
+    """``read_database_settings`` of the file's ``text`` and its TOML document ``raw``."""
     locator = LineLocator(text)
     problems: list[tuple[int, str]] = []
 
@@ -119,8 +125,8 @@ def read_status_settings(path: Path, env: Mapping[str, str] = os.environ) -> Sta
     plainly right, or the file cannot be read: the caller then loads the whole file, whose messages say what is
     wrong. A mistake elsewhere in the file is left to `check`, as for `hits`."""
     try:
-        database = read_database_settings(path, env)
-        _, raw = read_toml(path)
+        text, raw = read_toml(path)
+        database = _database_settings(path, text, raw, env)
     except ConfigError:
         return None
     problems: list[tuple[tuple[str | int, ...], str]] = []
