@@ -225,3 +225,31 @@ def test_format_size() -> None:
     assert format_size(1536) == "1.5 KiB"
     assert format_size(1500) == "1.5 KB"
     assert format_size(999) == "999 bytes"
+
+
+def test_a_body_of_exactly_the_size_limit_is_read_and_one_byte_more_is_refused(
+    http_server: LocalServer, tmp_path: Path
+) -> None:
+    """The limit is the largest body accepted, whether the size is declared, counted while reading, counted
+    after decoding gzip, or read from a file."""
+    limit = 1000
+    exact = http_server.route("/exact", body=b"x" * limit)
+    assert fetch(exact, max_size=limit).body == b"x" * limit
+    over = http_server.route("/over", body=b"x" * (limit + 1))
+    assert fetch_error(over, max_size=limit).reason == "body larger than 1 KB limit"
+    undeclared = http_server.route("/undeclared", body=b"y" * limit, content_length=False)
+    assert fetch(undeclared, max_size=limit).body == b"y" * limit
+    undeclared_over = http_server.route("/undeclared-over", body=b"y" * (limit + 1), content_length=False)
+    assert fetch_error(undeclared_over, max_size=limit).reason == "body larger than 1 KB limit"
+    packed = http_server.route("/packed", body=b"z" * limit, gzip=True)
+    assert fetch(packed, max_size=limit).body == b"z" * limit
+    packed_over = http_server.route("/packed-over", body=b"z" * (limit + 1), gzip=True)
+    assert fetch_error(packed_over, max_size=limit).reason == "body larger than 1 KB limit"
+    path = tmp_path / "exact.xml"
+    path.write_bytes(b"f" * limit)
+    assert fetch(path.as_uri(), max_size=limit).body == b"f" * limit
+
+
+def test_status_400_is_the_first_error_and_399_is_not(http_server: LocalServer) -> None:
+    assert fetch_error(http_server.route("/bad", status=400, body=b"no")).status == 400
+    assert fetch(http_server.route("/odd", status=399, body=FEED)).status == 399
