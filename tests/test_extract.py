@@ -140,3 +140,23 @@ def test_extraction_runs_in_a_worker_process() -> None:
         with pytest.raises(ExtractError, match="empty page"):
             asyncio.run(pool.run(extract_page, "", URL, timeout=30))
     assert "Straßenbahn" in page.text
+
+
+def test_a_pages_declared_address_is_its_canonical_link_else_its_first_og_url() -> None:
+    from monitor.extract import declared_canonical
+
+    og = '<meta property="og:url" content="https://news.example/og">'
+    link = '<link rel="canonical" href="https://news.example/canonical">'
+    assert declared_canonical(f"<head>{og}{link}</head>") == "https://news.example/canonical"
+    assert declared_canonical(f"<head>{og}</head>".encode()) == "https://news.example/og"
+    second = '<meta property="og:url" content="https://news.example/second">'
+    assert declared_canonical(f"<head>{og}{second}</head>") == "https://news.example/og"  # the first one
+    # only a <link> names a canonical address, and only with "canonical" among its rel words
+    meta = '<meta rel="canonical" href="https://news.example/meta">'
+    assert declared_canonical(f"<head>{meta}</head>") is None
+    words = '<LINK REL="alternate Canonical" HREF="https://news.example/words">'
+    assert declared_canonical(f"<head>{words}</head>") == "https://news.example/words"
+    other = '<link rel="canonicalize" href="https://news.example/other">'
+    assert declared_canonical(f"<head>{other}{og}</head>") == "https://news.example/og"
+    empty = '<link rel="canonical" href=" ">'
+    assert declared_canonical(f"<head>{empty}{og}</head>") == "https://news.example/og"
