@@ -219,6 +219,26 @@ def test_a_process_is_handed_depth_tasks_and_the_next_one_waits() -> None:
         assert results == ["finished"] * (DEPTH + 1) and pool.waiting == 0
 
 
+def test_a_finished_task_hands_its_room_to_one_waiting_task_not_more() -> None:
+    """The process holds DEPTH tasks at most: when one ends, the first task waiting takes its place and the next
+    one still waits."""
+
+    async def go(pool: WorkerPool) -> tuple[int, list[str]]:
+        await pool.start()
+        quick = asyncio.ensure_future(pool.run(sleep_then_return, 0.05, timeout=30))
+        slow = [asyncio.ensure_future(pool.run(sleep_then_return, 0.8, timeout=30)) for _ in range(DEPTH + 1)]
+        await asyncio.sleep(0.01)
+        assert pool.waiting == 2
+        await quick  # its room is handed on as it ends; the first slow one runs
+        await asyncio.sleep(0.05)
+        return pool.waiting, await asyncio.gather(quick, *slow)
+
+    with WorkerPool(workers=1) as pool:
+        waiting, results = asyncio.run(go(pool))
+        assert waiting == 1
+        assert results == ["finished"] * (DEPTH + 2) and pool.waiting == 0
+
+
 def test_a_worker_process_is_replaced_after_its_task_limit() -> None:
     async def go(pool: WorkerPool) -> list[int]:
         await pool.start()
