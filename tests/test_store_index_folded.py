@@ -127,3 +127,25 @@ def test_stored_findings_index_the_same_words_with_or_without_the_matchers_field
     with carried.engine.begin() as conn:
         carried.index.remove(conn, [(n + 1, *row(a)[1:]) for n, (a, _) in enumerate(folded_by_matching)])
     assert index_terms(carried) == []
+
+
+def test_a_word_at_the_lexeme_limit_is_indexed_and_a_longer_one_is_not() -> None:
+    from monitor.store.index import MAX_LEXEME_BYTES, MAX_TSVECTOR_BYTES, _tsvector, indexable_word
+
+    at_limit, over = "a" * MAX_LEXEME_BYTES, "b" * (MAX_LEXEME_BYTES + 1)
+    assert indexable_word(at_limit) and not indexable_word(over)
+    assert indexable_word("é" * (MAX_LEXEME_BYTES // 2)) and not indexable_word(
+        "é" * (MAX_LEXEME_BYTES // 2 + 1)
+    )
+    assert _tsvector([over, at_limit, "drone"]) == f"'{at_limit}' 'drone'"
+    # a whole vector at its limit is kept, one byte more is refused (such an article is always a candidate)
+    words = [
+        f"{n:05d}" + "z" * (MAX_LEXEME_BYTES - 5) for n in range(MAX_TSVECTOR_BYTES // (MAX_LEXEME_BYTES + 3))
+    ]
+    base = _tsvector(words)
+    assert base is not None
+    rest = MAX_TSVECTOR_BYTES - len(base.encode()) - len(" ''")
+    assert 0 < rest <= MAX_LEXEME_BYTES
+    exact = _tsvector([*words, "~" * rest])
+    assert exact is not None and len(exact.encode()) == MAX_TSVECTOR_BYTES
+    assert _tsvector([*words, "~" * (rest + 1)]) is None
