@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 
 from tests.daemons import Daemon, base_config, daemon_config, second_is_refused
 from tests.factory import json_lines, run_cli
@@ -41,6 +42,18 @@ def test_two_daemons_share_one_database_and_status_shows_both(
         timeout=60,
         what="both daemons polling",
     )
+    # a feed polled is let go at once with its next poll scheduled, not held until its lease runs out
+    engine = sqlalchemy.create_engine(pg_url)
+    released = "SELECT count(*) FROM feed_leases WHERE leased_by IS NULL AND next_poll_at > now()"
+
+    def let_go() -> bool:
+        with engine.connect() as conn:
+            return bool(conn.execute(sqlalchemy.text(released)).scalar())
+
+    try:
+        wait_for(let_go, timeout=30, what="a feed released after its poll, its next poll scheduled")
+    finally:
+        engine.dispose()
 
     def alerted() -> list[str]:
         return sorted(
