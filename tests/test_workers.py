@@ -181,6 +181,25 @@ def test_a_backlog_starts_a_second_process_which_stops_when_idle() -> None:
         assert [alive(p) for p in sorted(started)].count(True) == 1 and alive(kept)
 
 
+def test_a_process_is_idle_from_the_end_of_its_last_task_not_from_its_start() -> None:
+    """A second process that worked for a while is not stopped as soon as its last task ends: its idle time is
+    counted from then."""
+
+    async def go(pool: WorkerPool) -> None:
+        await pool.start()
+        await asyncio.gather(*(pool.run(sleep_then_return, 0.25, timeout=30) for _ in range(BACKLOG + 4)))
+
+    with WorkerPool(workers=2, idle_after=3600) as pool:
+        asyncio.run(go(pool))
+        assert pool.running == 2
+        pool.idle_after = 0.5  # less than both processes have been running, more than they have been idle
+        assert pool.stop_idle() == 0
+        time.sleep(0.6)
+        assert pool.stop_idle() == 1 and pool.running == 1
+        for thread in pool._stopping:
+            thread.join(timeout=10)
+
+
 async def _pids(pool: WorkerPool) -> set[int]:
     return set(await asyncio.gather(*(pool.run(pid, timeout=10) for _ in range(4))))
 
