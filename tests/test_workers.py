@@ -182,19 +182,21 @@ def test_a_backlog_starts_a_second_process_which_stops_when_idle() -> None:
 
 
 def test_a_process_is_idle_from_the_end_of_its_last_task_not_from_its_start() -> None:
-    """A second process that worked for a while is not stopped as soon as its last task ends: its idle time is
-    counted from then."""
+    """A second process whose tasks end one after another is not stopped as soon as its last one ends: its idle
+    time is counted from then, not from the end of the task before."""
 
     async def go(pool: WorkerPool) -> None:
         await pool.start()
-        await asyncio.gather(*(pool.run(sleep_then_return, 0.25, timeout=30) for _ in range(BACKLOG + 4)))
+        # a backlog of quick tasks starts the second process; then each process runs DEPTH slow tasks in turn
+        await asyncio.gather(*(pool.run(sleep_then_return, 0.01, timeout=30) for _ in range(BACKLOG + 4)))
+        await asyncio.gather(*(pool.run(sleep_then_return, 0.6, timeout=30) for _ in range(2 * DEPTH)))
 
     with WorkerPool(workers=2, idle_after=3600) as pool:
         asyncio.run(go(pool))
         assert pool.running == 2
-        pool.idle_after = 0.5  # less than both processes have been running, more than they have been idle
+        pool.idle_after = 0.4  # less than a slow task took, more than the processes have been idle
         assert pool.stop_idle() == 0
-        time.sleep(0.6)
+        time.sleep(0.5)
         assert pool.stop_idle() == 1 and pool.running == 1
         for thread in pool._stopping:
             thread.join(timeout=10)
