@@ -202,6 +202,20 @@ def test_a_process_is_idle_from_the_end_of_its_last_task_not_from_its_start() ->
             thread.join(timeout=10)
 
 
+def test_an_extra_process_left_idle_stops_by_itself_after_its_idle_time() -> None:
+    async def go(pool: WorkerPool) -> tuple[int, int]:
+        await pool.start()
+        await asyncio.gather(*(pool.run(sleep_then_return, 0.01, timeout=30) for _ in range(BACKLOG + 4)))
+        started = pool.running
+        await asyncio.sleep(0.6)  # the check its last task's end set for after the idle time has run
+        return started, pool.running
+
+    with WorkerPool(workers=2, idle_after=0.2) as pool:
+        assert asyncio.run(go(pool)) == (2, 1)
+        for thread in pool._stopping:
+            thread.join(timeout=10)
+
+
 async def _pids(pool: WorkerPool) -> set[int]:
     return set(await asyncio.gather(*(pool.run(pid, timeout=10) for _ in range(4))))
 
