@@ -54,3 +54,17 @@ def test_every_article_asked_for_is_read_in_order_across_batches(store: Store) -
     assert len(ids) == count
     assert [a.id for a in archive.articles(ids)] == ids
     assert [a.id for a in archive.articles(ids[:1])] == ids[:1] and list(archive.articles([])) == []
+
+
+def test_the_pages_to_recheck_are_those_first_captured_since_the_instant_asked(store: Store) -> None:
+    from monitor.models import FetchResult, Finding
+
+    key = "https://news.example/page"
+    article = Article("wire", key, key, None, "Cameras", "", "The page's text.", T0, T0)
+    match = Match("arms", ("Wescam",), (Snippet("body", "The page's text.", ((4, 8),)),), ("body",))
+    page = FetchResult(key, key, 200, b"<html>The page's text.</html>", {"content-type": "text/html"})
+    store.save_articles([Finding(article, (match,), False, page=page)], {"arms": ()}, now=T0)
+    archive = Archive(store)
+    [target] = archive.recheck_targets(T0)  # captured at that very instant
+    assert (target.url, target.watchlists, target.last_text) == (key, ("arms",), "The page's text.")
+    assert archive.recheck_targets(T0 + timedelta(microseconds=1)) == []
