@@ -313,8 +313,7 @@ def load_status(path: Path, log_level: str | None) -> StatusSettings:
         config = load(path, log_level)
         monitor = config.settings.monitor
         database = DatabaseSettings(monitor.database, monitor.log_level)
-        sources = {job.name: job.url for job in config.jobs}
-        return StatusSettings(database, sources, monitor.silent_after, config.settings.fingerprint)
+        return StatusSettings(database, config.sources, monitor.silent_after, config.settings.fingerprint)
     if not log_level:
         logging.getLogger().setLevel(settings.database.log_level.upper())
     return settings

@@ -52,7 +52,7 @@ class Runtime:
 
     def apply(self, config: Config) -> None:
         """Switch to a new valid config: later polls and sends use it; a poll in flight keeps its own."""
-        self.store.sync_feeds({job.name: job.url for job in config.jobs})
+        self.store.sync_feeds(config.sources)
         pipeline = _pipeline(config, self.fetcher, self.workers, self.store)
         # what the feeds still configured were last read with: their next reads tell only what changed
         pipeline.told = {name: seen for name, seen in self.pipeline.told.items() if name in pipeline.jobs}
@@ -86,7 +86,7 @@ async def open_runtime(config: Config, *, workers: WorkerPool | None = None) -> 
 
     settings = config.settings.monitor
     store = open_store(config.settings)
-    store.sync_feeds({job.name: job.url for job in config.jobs})
+    store.sync_feeds(config.sources)
     from monitor.store import Outbox
 
     outbox = Outbox(store.engine, owner=current_owner())

@@ -43,6 +43,11 @@ class Config:
         return list(self._jobs)
 
     @property
+    def sources(self) -> dict[str, str]:
+        """Each feed's and page's URL by name, as the store's feed rows take them (``Store.sync_feeds``)."""
+        return {job.name: job.url for job in self._jobs}
+
+    @property
     def routes(self) -> dict[str, tuple[str, ...]]:
         return {w.name: w.notify for w in self.settings.watchlists}
 

@@ -76,9 +76,9 @@ def resolve_database(value: str, base: Path) -> str:
 def feed_url(value: str, base: Path) -> str:
     """A feed's URL as a load gives it: an http(s) one as written, a file one made absolute ("file://feeds/x.xml"
     is from the config's folder ``base``); ValueError for anything else."""
-    scheme, sep, rest = value.partition("://")
-    if sep and scheme.lower() in ("http", "https") and rest.split("/")[0]:
+    if _is_web_url(value):
         return value
+    scheme, sep, rest = value.partition("://")
     if sep and scheme.lower() == "file":
         file = Path(rest)
         return (file if file.is_absolute() else (base / file).resolve()).as_uri()
@@ -87,10 +87,14 @@ def feed_url(value: str, base: Path) -> str:
 
 def page_url(value: str) -> str:
     """A page's URL as a load gives it: http(s) only; ValueError for anything else."""
-    scheme, sep, rest = value.partition("://")
-    if sep and scheme.lower() in ("http", "https") and rest.split("/")[0]:
+    if _is_web_url(value):
         return value
     raise ValueError(f"must be an http:// or https:// URL (got {mask_url(value)!r})")
+
+
+def _is_web_url(value: str) -> bool:
+    scheme, sep, rest = value.partition("://")
+    return bool(sep) and scheme.lower() in ("http", "https") and bool(rest.split("/")[0])
 
 
 def describe_value(value: object) -> str:

@@ -14,8 +14,7 @@ from monitor.web.state import desk
 def feeds_page(request: Request) -> Response:
     state = desk(request)
     config = state.config
-    sources = {job.name: job.url for job in config.jobs}
-    rows = feed_rows(sources, config.settings.monitor.silent_after, state.store, state.now())
+    rows = feed_rows(config.sources, config.settings.monitor.silent_after, state.store, state.now())
     return page(request, "feeds.html", {"feeds": rows})
 
 
