@@ -168,7 +168,7 @@ class Snippet:
     marks: tuple[tuple[int, int], ...] = ()
 
     def to_dict(self) -> dict[str, object]:
-        return {"field": self.field, "text": self.text, "marks": [list(m) for m in self.marks]}
+        return {"field": self.field, "text": self.text, "marks": list(map(list, self.marks))}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> Snippet:

@@ -156,6 +156,23 @@ def test_matches_come_in_spec_order_with_terms_as_written() -> None:
     assert matcher.names == ("drones", "none", "wescam")
 
 
+def test_a_feed_clause_never_takes_the_snippets_of_another_match() -> None:
+    """Matches of one article share their snippets by the identity of their evidence: a feed clause's evidence
+    (no place in the text) is kept like any other, so no later evidence made at its address takes its empty
+    snippets. Each article's feed-only match is read first, then the match on a word."""
+    specs = [WatchlistSpec("wire", query="feed:wire"), WatchlistSpec("wescam", terms=("Wescam",))]
+    matcher = compile_watchlists(specs)
+    for number in range(300):
+        fields = {"title": f"Report {number}", "body": f"Item {number}: a Wescam sensor.", "feed": "wire"}
+        wire, wescam = matcher.match(fields)
+        assert wire.matched == ("feed:wire",) and wire.snippets == ()
+        assert wire.fields == ("feed",)
+        assert _marked(wescam) == ["Wescam"], number
+    scan = matcher._scan({"title": "Wescam", "feed": "wire"})
+    feed_clause = matcher._watchlists[0].query_clauses[0]
+    assert feed_clause.evidence(scan) is feed_clause.evidence(scan)
+
+
 # --- snippets -----------------------------------------------------------------------------------------------
 
 

@@ -242,7 +242,12 @@ class CompiledFeed(Clause):
         return scan.feed == self.name
 
     def evidence(self, scan: ArticleScan) -> list[Evidence]:
-        return [Evidence(self.label, "feed", [])] if self.evaluate(scan) else []
+        # Kept by the scan like every evidence: matches key their snippets and marks by the ids of their
+        # evidence, which must not be those of an evidence freed and made again at the same address.
+        found = scan.evidence.get(self)
+        if found is None:
+            found = scan.evidence[self] = [Evidence(self.label, "feed", [])] if self.evaluate(scan) else []
+        return found
 
 
 class CompiledLang(Clause):

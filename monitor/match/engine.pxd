@@ -17,8 +17,11 @@ cdef class CompiledWatchlist:
     cpdef bint matches(self, ArticleScan scan)
     @cython.locals(term=CompiledPhrase, found=list, clause=Clause)
     cpdef list evidence(self, ArticleScan scan)
-    @cython.locals(phrases=list, phrase=CompiledPhrase, lines=dict, clause=Clause)
-    cpdef tuple found_as(self, ArticleScan scan)
+    @cython.locals(
+        term=CompiledPhrase, clause=Clause, phrase=CompiledPhrase, evidence=list, lines=dict, item=Evidence,
+        labels=tuple, fields=tuple, names=set, snippets=tuple,
+    )
+    cpdef tuple details(self, ArticleScan scan)
 
 
 cdef class Matcher:
@@ -38,9 +41,4 @@ cdef class Matcher:
 
 
 cdef object _to_match(CompiledWatchlist watchlist, ArticleScan scan)
-
-
-@cython.locals(
-    evidence=list, labels=dict, field_names=set, ids=list, key=tuple, snippets=tuple, item=Evidence
-)
-cpdef tuple _details(CompiledWatchlist watchlist, ArticleScan scan)
+cdef void _found_line(CompiledPhrase phrase, ArticleScan scan, dict lines)

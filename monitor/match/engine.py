@@ -202,30 +202,50 @@ class CompiledWatchlist:
                 found += clause.evidence(scan)
         return found
 
-    def found_as(self, scan: ArticleScan) -> tuple[str, ...]:
-        """How each term or query phrase that holds was found, one line each."""
-        # (Plain loops: a comprehension's variable is not typed where compiled, and each evaluate was a call
-        # by name.)
-        phrases: list[CompiledPhrase] = []
-        for phrase in self.terms:
-            if phrase.evaluate(scan):
-                phrases.append(phrase)
-        for clause in self.query_clauses:
-            if isinstance(clause, CompiledPhrase) and clause.evaluate(scan):
-                phrases.append(clause)
-            elif isinstance(clause, CompiledNear) and clause.evaluate(scan):
-                for phrase in clause.left:
-                    if phrase.evaluate(scan):
-                        phrases.append(phrase)
-                for phrase in clause.right:
-                    if phrase.evaluate(scan):
-                        phrases.append(phrase)
+    def details(self, scan: ArticleScan) -> MatchDetails:
+        """What a match of the watchlist says beyond its name (see ``Match``), in one pass over its clauses: the
+        labels of the clauses that hold, its snippets, the fields they hold in and how each term or query phrase
+        that holds was found. The scan keeps what matches of the same article share (evidence, occurrences,
+        snippet windows and marks, how each phrase was found)."""
+        evidence: list[Evidence] = []
         lines: dict[str, None] = {}
-        for phrase in dict.fromkeys(phrases) if len(phrases) > 1 else phrases:
-            line = phrase.found_as(scan)
-            if line is not None:
-                lines[line] = None
-        return tuple(lines)
+        for term in self.terms:
+            if term.evaluate(scan):  # (a term that does not hold has no evidence: not worked out to say so)
+                evidence += term.evidence(scan)
+                _found_line(term, scan, lines)
+        for clause in self.query_clauses:
+            if clause.evaluate(scan):
+                evidence += clause.evidence(scan)
+                if isinstance(clause, CompiledPhrase):
+                    _found_line(clause, scan, lines)
+                elif isinstance(clause, CompiledNear):
+                    for phrase in clause.left:
+                        if phrase.evaluate(scan):
+                            _found_line(phrase, scan, lines)
+                    for phrase in clause.right:
+                        if phrase.evaluate(scan):
+                            _found_line(phrase, scan, lines)
+        if len(evidence) == 1:  # the common case: one clause held
+            item: Evidence = evidence[0]
+            labels: tuple[str, ...] = (item.label,)
+            fields: tuple[str, ...] = (item.field,) if item.field in _FIELD_ORDER else ()
+            key: Any = id(item)  # evidence is kept by the scan: ids stay unique while it lives
+        else:
+            labels = tuple(dict.fromkeys([item.label for item in evidence]))
+            names = {item.field for item in evidence}
+            fields = tuple([name for name in _FIELD_ORDER if name in names])
+            key = tuple([id(item) for item in evidence])
+        snippets = scan.snippets.get(key)
+        if snippets is None:
+            snippets = scan.snippets[key] = build_snippets(evidence, scan.folded, scan.windows, scan.marks)
+        return labels, snippets, fields, tuple(lines)
+
+
+def _found_line(phrase: CompiledPhrase, scan: ArticleScan, lines: dict[str, None]) -> None:
+    """Add how ``phrase`` was found to ``lines`` (each line once, in the order first given)."""
+    line = phrase.found_as(scan)
+    if line is not None:
+        lines[line] = None
 
 
 class Matcher:
@@ -346,26 +366,7 @@ _EMPTY = _EmptyAutomaton()
 
 
 def _to_match(watchlist: CompiledWatchlist, scan: ArticleScan) -> Match:
-    return Match(watchlist.name, later=partial(_details, watchlist, scan))
-
-
-def _details(watchlist: CompiledWatchlist, scan: ArticleScan) -> MatchDetails:
-    """What a Match says beyond its watchlist's name, built when first read (the scan keeps what matches of
-    the same article share: evidence, occurrences, snippet windows)."""
-    evidence = watchlist.evidence(scan)
-    labels: dict[str, None] = {}
-    field_names: set[str] = set()
-    ids: list[int] = []
-    for item in evidence:
-        labels[item.label] = None
-        field_names.add(item.field)
-        ids.append(id(item))  # evidence is kept by the scan: ids stay unique while it lives
-    ordered_fields = tuple([name for name in _FIELD_ORDER if name in field_names])
-    key = tuple(ids)
-    snippets = scan.snippets.get(key)
-    if snippets is None:
-        snippets = scan.snippets[key] = build_snippets(evidence, scan.folded, scan.windows, scan.marks)
-    return tuple(labels), snippets, ordered_fields, watchlist.found_as(scan)
+    return Match(watchlist.name, later=partial(watchlist.details, scan))  # built when first read
 
 
 _FIELD_ORDER = (*SCANNED_FIELDS, "feed")

@@ -21,11 +21,10 @@ cpdef object _snippet(str name, str text, tuple marks)
 cpdef tuple _marks_inside(list marks, str name, Py_ssize_t window_start, Py_ssize_t window_end)
 @cython.locals(c_start=Py_ssize_t, c_end=Py_ssize_t)
 cpdef bint _covered(list covered, str name, Py_ssize_t start, Py_ssize_t end)
-@cython.locals(
-    first=list, rest=list, marks=list, field=FoldedField, span=tuple, start=Py_ssize_t, end=Py_ssize_t,
-    item=Evidence,
-)
+@cython.locals(first=list, rest=list, marks=list, item=Evidence)
 cpdef list _ordered_marks(list evidence, object folded, dict marks_of)
+@cython.locals(marks=list, field=FoldedField, span=tuple, start=Py_ssize_t, end=Py_ssize_t)
+cdef list _marks_of(Evidence item, object folded, dict marks_of)
 @cython.locals(window_start=Py_ssize_t, window_end=Py_ssize_t)
 cpdef tuple _snippet_window(str text, Py_ssize_t start, Py_ssize_t end)
 @cython.locals(window_start=Py_ssize_t, window_end=Py_ssize_t, space=Py_ssize_t)

@@ -118,23 +118,35 @@ def _covered(covered: list[Mark], name: str, start: int, end: int) -> bool:
 def _ordered_marks(
     evidence: list[Evidence], folded: Mapping[str, FoldedField], marks_of: Marks
 ) -> list[Mark]:
-    """Character spans (field, start, end) of every occurrence, first occurrences of each clause leading."""
+    """Character spans (field, start, end) of every occurrence, first occurrences of each clause leading, each
+    once. The list given for one clause is the one ``marks_of`` keeps: not to be changed."""
+    if len(evidence) == 1:  # the common case: one clause held
+        return _marks_of(evidence[0], folded, marks_of)
     first: list[Mark] = []
     rest: list[Mark] = []
     for item in evidence:
-        if not item.occurrences or item.field not in folded:
-            continue
-        marks = marks_of.get(id(item))
-        if marks is None:
+        marks = _marks_of(item, folded, marks_of)
+        if marks:
+            first.append(marks[0])
+            rest += marks[1:]
+    return list(dict.fromkeys(first + rest)) if rest or len(first) > 1 else first
+
+
+def _marks_of(item: Evidence, folded: Mapping[str, FoldedField], marks_of: Marks) -> list[Mark]:
+    """The character spans of the occurrences of one evidence, in order and each once, worked out once."""
+    marks = marks_of.get(id(item))
+    if marks is None:
+        marks = []
+        if item.occurrences and item.field in folded:
             name = item.field
             field = folded[name]
-            marks = marks_of[id(item)] = []
             for start, end in item.occurrences:
                 span = field.char_span(start, end)
                 marks.append((name, span[0], span[1]))
-        first.append(marks[0])
-        rest += marks[1:]
-    return list(dict.fromkeys(first + rest)) if rest or len(first) > 1 else first
+            if len(marks) > 1:
+                marks = list(dict.fromkeys(marks))  # (folding can make two words of one original run)
+        marks_of[id(item)] = marks
+    return marks
 
 
 def _snippet_window(text: str, start: int, end: int) -> tuple[int, int, str]:
