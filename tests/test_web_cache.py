@@ -178,6 +178,22 @@ def test_the_cache_keeps_up_to_its_limits_exactly(tmp_path: Path) -> None:
         cache.close()
 
 
+def test_the_cache_keeps_bodies_up_to_its_bytes_exactly(tmp_path: Path) -> None:
+    database = tmp_path / "marker.db"
+    sqlite3.connect(database).close()
+    cache = ResponseCache(ChangeMarker(database), max_entries=10, max_bytes=400)
+    config = object()
+    try:
+        for number in range(4):
+            cache.answer(number, config, lambda: b"b" * 100)
+        assert len(cache) == 4 and cache.size == 400  # exactly the bytes allowed: all kept
+        cache.answer(4, config, lambda: b"b" * 100)
+        assert len(cache) == 4 and cache.size == 400  # one more: the oldest dropped
+        assert cache.answer(0, config, lambda: b"made again") == b"made again"
+    finally:
+        cache.close()
+
+
 def test_a_file_database_has_a_change_marker_and_others_have_none(tmp_path: Path) -> None:
     from sqlalchemy import create_engine
 

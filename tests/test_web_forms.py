@@ -37,6 +37,7 @@ def test_inbox_filter_defaults_to_new_hits_and_reads_each_value() -> None:
     wanted = inbox(watchlist="arms", feed="daily", language=" FR ", since="2d", limit="500")
     assert (wanted.watchlist, wanted.feed, wanted.language, wanted.limit) == ("arms", "daily", "fr", 500)
     assert wanted.since == NOW - timedelta(days=2)
+    assert inbox(limit="1").limit == 1  # both bounds are allowed
     assert inbox(watchlist="", feed="  ", language="", since="").watchlist is None  # blank is not given
 
 
@@ -78,6 +79,8 @@ def test_search_and_backtest_forms() -> None:
     )
     with pytest.raises(FilterError, match="longer than 2000"):
         forms.search_form({"q": "a" * 2001}, feeds=FEEDS, now=NOW)
+    longest = forms.search_form({"q": "a" * 2000}, feeds=FEEDS, now=NOW)
+    assert longest is not None and longest.query == "a" * 2000
     assert forms.backtest_form({}, watchlists=LISTS, now=NOW) is None
     chosen = forms.backtest_form({"watchlist": "arms"}, watchlists=LISTS, now=NOW)
     assert chosen == forms.BacktestForm("arms", None, NOW - timedelta(days=90))
@@ -96,6 +99,7 @@ def test_label_note_and_days_values() -> None:
     assert forms.note_text({}) == ""
     with pytest.raises(FilterError):
         forms.note_text({"note": "x" * 2001})
+    assert forms.note_text({"note": "x" * 2000}) == "x" * 2000
     assert forms.days({}) == 30
     assert forms.days({"days": "366"}) == 366
     with pytest.raises(FilterError):
@@ -112,20 +116,37 @@ def test_runs_clip_sort_and_merge_marks() -> None:
     ]
     assert runs("abcdef", [(1, 4), (2, 5)]) == [("a", False), ("bcd", True), ("e", True), ("f", False)]
     assert runs("abc", [(-5, 1), (2, 99), (3, 3)]) == [("a", True), ("b", False), ("c", True)]
+    # A span ending where the one before ended adds nothing, not an empty highlighted run.
+    assert runs("abcdef", [(1, 4), (2, 4)]) == [("a", False), ("bcd", True), ("ef", False)]
+    assert runs("abc", [(2, 1), (1, 1)]) == [("abc", False)]
     assert snippet_runs(Snippet("body", "x <b>y</b>", ((2, 10),))) == [("x ", False), ("<b>y</b>", True)]
 
 
 def test_word_diff_and_changes_between_versions() -> None:
-    assert word_diff("a b c", "a x c") == (("same", "a "), ("removed", "b"), ("added", "x"), ("same", " c"))
+    assert word_diff("a b c", "a x c") == (("same", "a"), ("removed", " b"), ("added", " x"), ("same", " c"))
+    assert word_diff("a\n\nb ", "a\nb ") == (
+        ("same", "a"),
+        ("removed", "\n\nb"),
+        ("added", "\nb"),
+        ("same", " "),
+    )
     assert word_diff("same", "same") == (("same", "same"),)
     old = Version("Old title", "", "one two", datetime(2026, 11, 1, tzinfo=UTC))
     mid = Version("New title", "", "one two three", datetime(2026, 11, 2, tzinfo=UTC))
     found = changes([old, mid], "New title", "one three")
     assert [c.title_changed for c in found] == [True, False]
     assert found[0].runs == (("same", "one two"), ("added", " three"))
-    assert found[1].runs == (("same", "one "), ("removed", "two "), ("same", "three"))
+    assert found[1].runs == (("same", "one"), ("removed", " two"), ("same", " three"))
     huge = changes([Version("t", "", "w " * 15_000, NOW)], "t", "v " * 15_000)
     assert huge[0].too_long and huge[0].runs == ()
+
+
+def test_a_diff_is_made_up_to_the_word_limit_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("monitor.web.changes.MAX_WORDS", 5)
+    longest = changes([Version("t", "", "a b c", NOW)], "t", "a x")  # 5 words in both: diffed
+    assert not longest[0].too_long and longest[0].runs[0] == ("same", "a")
+    over = changes([Version("t", "", "a b c", NOW)], "t", "a x y")
+    assert over[0].too_long and over[0].runs == ()
 
 
 def test_hits_per_day_counts_the_last_days_in_utc_and_plots_them() -> None:
@@ -147,6 +168,9 @@ def test_hits_per_day_counts_the_last_days_in_utc_and_plots_them() -> None:
     assert arms.points.split()[-1] == "750.0,10.0"  # the peak at the top right
     assert arms.points.split()[0].endswith(f",{HEIGHT - 30:.1f}")  # zero on the baseline
     assert [label for _, label in drawn.ticks] == ["0", "1", "2"]
+    assert [label for _, label in drawn.labels] == ["11-28", "11-29", "11-30"]  # each of three days
+    month = plot(hits_per_day(times, 30, NOW))
+    assert [label for _, label in month.labels] == ["11-01", "11-06", "11-11", "11-16", "11-21", "11-26"]
     empty = plot(hits_per_day([], 1, NOW))
     assert empty.lines == () and [label for _, label in empty.ticks] == ["0", "1"]
 

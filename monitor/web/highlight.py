@@ -13,9 +13,10 @@ SEARCH_NAME = "search"
 
 
 def runs(text: str, spans: Iterable[tuple[int, int]]) -> Runs:
-    """``text`` cut into (part, highlighted) runs; spans are clipped to the text, sorted and merged."""
+    """``text`` cut into (part, highlighted) runs; spans are clipped to the text, sorted and merged (an empty
+    span, or what is left of one inside those before it, is skipped)."""
     length = len(text)
-    ordered = sorted((max(0, a), min(length, b)) for a, b in spans if min(length, b) > max(0, a))
+    ordered = sorted((max(0, a), min(length, b)) for a, b in spans)
     parts: Runs = []
     position = 0
     for start, end in ordered:
