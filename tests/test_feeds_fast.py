@@ -284,6 +284,13 @@ def test_document_over_the_size_bound_is_refused_on_both_paths() -> None:
     assert fast == reference == f"error: feed larger than {MAX_DECOMPRESSED >> 20} MB"
 
 
+def test_document_of_exactly_the_size_bound_is_read_on_both_paths() -> None:
+    head = rss("<item><title>A</title></item>")
+    fast, reference = both_paths(head + b" " * (MAX_DECOMPRESSED - len(head)))
+    assert isinstance(fast, ParsedFeed) and [entry.title for entry in fast.entries] == ["A"]
+    assert isinstance(reference, ParsedFeed) and [entry.title for entry in reference.entries] == ["A"]
+
+
 def test_huge_text_node_is_left_to_feedparser() -> None:
     body = rss(
         f"<item><title>A</title><link>https://e.org/a</link><description>{'x' * (11 << 20)}</description></item>"

@@ -10,7 +10,14 @@ import pytest
 from monitor.errors import ConfigError, QueryError
 from monitor.match import compile_watchlists
 from monitor.match.aliases import AliasError, resolve_aliases
-from monitor.match.language import DETECTED_LANGUAGES, detect_language, detector_languages, has_letters
+from monitor.match.language import (
+    DETECTED_LANGUAGES,
+    MIN_CONFIDENCE,
+    detect_language,
+    detector_languages,
+    has_letters,
+    sure_language,
+)
 from monitor.match.stems import word_forms
 from monitor.models import Match, WatchlistSpec
 from monitor.runtime import load_config
@@ -174,6 +181,13 @@ def test_detection_of_clear_and_too_short_texts() -> None:
 )
 def test_has_letters_counts_letters_anywhere_in_the_text(text: str, expected: bool) -> None:
     assert has_letters(text, 12) is expected
+
+
+def test_the_detectors_answer_is_taken_from_its_least_confidence_on() -> None:
+    assert MIN_CONFIDENCE == 0.5
+    assert sure_language("fr", 0.5) == "fr"
+    assert sure_language("fr", 0.4999) is None
+    assert sure_language("de", 1.0) == "de"
 
 
 def test_a_text_under_twelve_letters_is_not_handed_to_the_detector() -> None:

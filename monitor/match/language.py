@@ -212,4 +212,9 @@ def detect_language(*texts: str) -> str | None:
     if not has_letters(sample, MIN_LETTERS):
         return None
     language, probability = _identifier().classify(sample)
-    return str(language) if probability >= MIN_CONFIDENCE else None
+    return sure_language(str(language), probability)
+
+
+def sure_language(language: str, probability: float) -> str | None:
+    """The detector's answer when it is sure enough (``MIN_CONFIDENCE``, that probability included), else None."""
+    return language if probability >= MIN_CONFIDENCE else None
