@@ -231,6 +231,54 @@ def test_quiet_hours_wrap_past_midnight(tmp_path: Path) -> None:
     assert (quiet.start, quiet.end) == (time(22, 0), time(7, 0))
 
 
+@pytest.mark.parametrize(
+    ("span", "start", "end"),
+    [
+        ("23:59-00:00", (23, 59), (0, 0)),
+        ("0:00-23:59", (0, 0), (23, 59)),
+        (" 7:05 - 22:30 ", (7, 5), (22, 30)),
+    ],
+)
+def test_quiet_hours_take_every_time_of_day(
+    tmp_path: Path, span: str, start: tuple[int, int], end: tuple[int, int]
+) -> None:
+    from datetime import time
+
+    text = MINIMAL + f'[[notifier]]\nname = "n"\nquiet_hours = "{span}"\n'
+    quiet = load_settings(write(tmp_path, text), {}).notifier("n").quiet_hours
+    assert quiet is not None and (quiet.start, quiet.end) == (time(*start), time(*end))
+
+
+@pytest.mark.parametrize(
+    ("span", "reason"),
+    [
+        ("24:00-07:00", "bad quiet hours"),
+        ("22:00-24:00", "bad quiet hours"),
+        ("22:60-07:00", "bad quiet hours"),
+        ("22:00-07:60", "bad quiet hours"),
+        ("22:00", "bad quiet hours"),
+        ("07:00-07:00", "start and end at the same time"),
+    ],
+)
+def test_quiet_hours_out_of_the_day_are_refused(tmp_path: Path, span: str, reason: str) -> None:
+    text = MINIMAL + f'[[notifier]]\nname = "n"\nquiet_hours = "{span}"\n'
+    problems = problems_of(write(tmp_path, text))
+    assert len(problems) == 1 and reason in problems[0] and f"'{span}'" in problems[0], problems
+
+
+def test_a_page_is_read_in_full_only_where_it_is_followed_for_links(tmp_path: Path) -> None:
+    from monitor.config.compiled import load_config
+
+    pages = "".join(
+        f'[[page]]\nname = "{name}"\nurl = "https://example.org/{name}"\nmode = "{mode}"\nfulltext = true\n'
+        for name, mode in (("listing", "links"), ("notice", "text"))
+    )
+    jobs = {job.name: job for job in load_config(write(tmp_path, MINIMAL + pages), {}).jobs}
+    assert jobs["listing"].fulltext and jobs["listing"].page_mode == "links"
+    assert not jobs["notice"].fulltext and jobs["notice"].page_mode == "text"
+    assert jobs["globe"].fulltext and jobs["globe"].page_mode is None  # a feed keeps its own (the default)
+
+
 def test_console_or_urlless_notifier_logs(tmp_path: Path) -> None:
     text = (
         MINIMAL + '[[notifier]]\nname = "console"\nurls = ["json://x.example/"]\n[[notifier]]\nname = "q"\n'

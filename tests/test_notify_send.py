@@ -163,3 +163,14 @@ def test_secrets_never_appear_in_results(message: Message) -> None:
 )
 def test_mask_url_on_apprise_targets(url: str, masked: str) -> None:
     assert mask_url(url) == masked
+
+
+def test_a_failure_reason_is_kept_whole_up_to_its_limit_and_cut_after() -> None:
+    from monitor.notify.send import _MAX_ERROR_CHARS, _clean
+
+    url = "json://127.0.0.1:9/hook"
+    longest = "x" * _MAX_ERROR_CHARS
+    assert _clean(longest, url) == longest
+    cut = _clean("y" * (_MAX_ERROR_CHARS + 1), url)
+    assert len(cut) == _MAX_ERROR_CHARS and cut.endswith("y…")
+    assert _clean("refused:\n  try   later", url) == "refused: try later"  # one line, single spaces
