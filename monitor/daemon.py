@@ -74,6 +74,16 @@ def run_daemon(path: Path, *, log_level: str | None = None, log_format: str = "t
     return 0
 
 
+def config_change_filter(path: Path) -> Callable[[Change | None, str], bool]:
+    """The filter of the config's folder's changes that keeps those of the config file itself."""
+    target = path.resolve()
+
+    def is_config(_change: Change | None, changed: str) -> bool:
+        return Path(changed).resolve() == target
+
+    return is_config
+
+
 class Daemon:
     def __init__(self, path: Path, config: Config, *, clock: Callable[[], datetime] = now) -> None:
         self.path = path
@@ -360,13 +370,12 @@ class Daemon:
     async def _watch_config(self) -> None:
         """Re-read the config whenever it is saved. The folder is watched, not the file, because editors
         save by replacing the file; the filter keeps the database beside it (written all the time) out."""
-        target = self.path.resolve()
-
-        def is_config(_change: Change, changed: str) -> bool:
-            return Path(changed).resolve() == target
-
         async for _ in awatch(
-            target.parent, watch_filter=is_config, debounce=300, step=100, stop_event=self.stopping
+            self.path.resolve().parent,
+            watch_filter=config_change_filter(self.path),
+            debounce=300,
+            step=100,
+            stop_event=self.stopping,
         ):
             self.reload()
 

@@ -5,6 +5,7 @@ the parts are the real ones, with parsing and extraction inline (``WorkerPool(0)
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -112,6 +113,56 @@ def test_a_failing_feed_is_rescheduled_to_its_backoff_which_survives_a_restart(
         assert next_run(scheduler, "wire") == backoffs[1]
 
     run_daemon(path, clock, restarted)
+
+
+def test_a_failed_poll_is_logged_as_a_warning_and_a_good_one_as_information(
+    tmp_path: Path, http_server: LocalServer, caplog: Any
+) -> None:
+    bad = http_server.route("/bad.xml", status=503, body=b"busy")
+    good = feed(http_server, "/good.xml", ["Wescam sensors"])
+    path = config_file(tmp_path, {"bad": bad, "good": good})
+
+    async def both(daemon: Daemon, scheduler: AsyncIOScheduler) -> None:
+        await daemon._poll("bad")
+        await daemon._poll("good")
+
+    with caplog.at_level(logging.INFO, logger="monitor.daemon"):
+        run_daemon(path, Clock(T0), both)
+    levels = {
+        record.getMessage().split()[1]: record.levelname
+        for record in caplog.records
+        if record.name == "monitor.daemon" and record.getMessage().startswith("poll feed=")
+    }
+    assert levels == {"feed=bad": "WARNING", "feed=good": "INFO"}
+
+
+def test_only_the_config_file_itself_is_watched_for_changes(tmp_path: Path) -> None:
+    from monitor.daemon import config_change_filter
+
+    path = tmp_path / "monitor.toml"
+    is_config = config_change_filter(path)
+    assert is_config(None, str(path))
+    assert is_config(None, str(tmp_path / "." / "monitor.toml"))  # the same file by another spelling
+    assert not is_config(None, str(tmp_path / "monitor.db"))  # the database beside it, written all the time
+    assert not is_config(None, str(tmp_path / "monitor.toml~"))
+
+
+def test_a_reload_changes_how_many_feeds_are_polled_at_once_only_when_its_bound_changes(
+    tmp_path: Path, http_server: LocalServer
+) -> None:
+    urls = {"wire": feed(http_server, "/wire.xml", [])}
+    config_file(tmp_path, urls, max_connections=2)
+
+    async def scenario(daemon: Daemon, scheduler: AsyncIOScheduler) -> None:
+        first = daemon._poll_slots
+        config_file(tmp_path, urls, max_connections=2, timeout="20s")  # another setting changed
+        daemon.reload()
+        assert daemon._poll_slots is first
+        config_file(tmp_path, urls, max_connections=3)
+        daemon.reload()
+        assert daemon._poll_slots is not first and daemon.config.settings.monitor.max_connections == 3
+
+    run_daemon(tmp_path / "monitor.toml", Clock(T0), scenario)
 
 
 def test_a_recovered_feed_keeps_its_interval(tmp_path: Path, http_server: LocalServer) -> None:
