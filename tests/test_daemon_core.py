@@ -180,7 +180,7 @@ def test_a_recovered_feed_keeps_its_interval(tmp_path: Path, http_server: LocalS
 
 
 def test_a_reload_adds_removes_and_reschedules_feeds_and_keeps_a_bad_edit_out(
-    tmp_path: Path, http_server: LocalServer
+    tmp_path: Path, http_server: LocalServer, caplog: Any
 ) -> None:
     urls = {name: feed(http_server, f"/{name}.xml", []) for name in ("kept", "changed", "dropped")}
     path = config_file(tmp_path, urls)
@@ -197,7 +197,12 @@ def test_a_reload_adds_removes_and_reschedules_feeds_and_keeps_a_bad_edit_out(
             "added": feed(http_server, "/added.xml", []),
         }
         config_file(tmp_path, edited)
-        daemon.reload()
+        with caplog.at_level(logging.INFO, logger="monitor.daemon"):
+            daemon.reload()
+        assert (
+            "config reloaded: feeds added=['added'] removed=['dropped'] changed=['changed']; 1 watchlists, 1 notifiers"
+            in caplog.messages
+        )
         assert {job.id for job in scheduler.get_jobs() if job.id.startswith("feed:")} == {
             "feed:kept",
             "feed:changed",
