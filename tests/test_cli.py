@@ -3,11 +3,14 @@ subprocess; the others call the same `main` in-process (``cli_inline``)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 from pathlib import Path
 
-from monitor.cli import build_parser
+import pytest
+
+from monitor.cli import build_parser, row_limit
 from monitor.config import FeedSettings, MonitorSettings, NotifierSettings, WatchlistSettings
 from monitor.config.web_settings import WebSettings
 from tests.factory import Item, article_page, json_lines, recent, rss, run_cli, story_paragraphs, write_config
@@ -133,3 +136,11 @@ def test_the_readme_documents_every_command_and_config_key() -> None:
         for key in model.model_fields:
             assert f"`{key}`" in readme, f"config key {key} ({model.__name__}) is not in the README"
     assert "make run" in readme and "make test" in readme
+
+
+def test_a_row_limit_is_zero_or_more() -> None:
+    assert row_limit("0") == 0  # every row
+    assert row_limit("1") == 1
+    for bad in ("-1", "ten", ""):
+        with pytest.raises(argparse.ArgumentTypeError, match="0 or more"):
+            row_limit(bad)
