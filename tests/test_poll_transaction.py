@@ -339,3 +339,17 @@ def test_a_key_stored_as_another_articles_alias_is_known(store: Store) -> None:
     assert unseen == {"https://news.example/new"}
     assert set(stored) == {"https://news.example/story"}
     assert stored["https://news.example/story"].title == "Wescam sensors"
+
+
+def test_a_feed_whose_url_changed_forgets_its_state_and_the_others_keep_theirs(
+    store: Store, http_server: LocalServer
+) -> None:
+    jobs = [serve(http_server, "/moved"), serve(http_server, "/stays")]
+    cycle(store, jobs)
+    assert [store.feed_state(job.name).etag for job in jobs] == ['"v1"', '"v1"']
+    store.sync_feeds({"moved": http_server.url("/moved-elsewhere"), "stays": jobs[1].url})
+    moved, stays = store.feed_state("moved"), store.feed_state("stays")
+    assert (moved.url, moved.etag) == (http_server.url("/moved-elsewhere"), None)
+    assert (stays.url, stays.etag) == (jobs[1].url, '"v1"')
+    store.sync_feeds({"moved": http_server.url("/moved-elsewhere"), "stays": jobs[1].url})  # unchanged
+    assert store.feed_state("stays").etag == '"v1"'
