@@ -353,3 +353,11 @@ def test_a_feed_whose_url_changed_forgets_its_state_and_the_others_keep_theirs(
     assert (stays.url, stays.etag) == (jobs[1].url, '"v1"')
     store.sync_feeds({"moved": http_server.url("/moved-elsewhere"), "stays": jobs[1].url})  # unchanged
     assert store.feed_state("stays").etag == '"v1"'
+
+
+def test_stored_hits_since_an_instant_include_that_instant(store: Store, http_server: LocalServer) -> None:
+    cycle(store, [serve(http_server, "/wire")])
+    assert [hit.found_at for hit in store.hits(since=NOW)] == [NOW]
+    assert store.hits(since=NOW + timedelta(microseconds=1)) == []
+    assert len(store.hits(since=NOW - timedelta(days=1), watchlist="arms")) == 1
+    assert store.hits(watchlist="other") == []
