@@ -71,6 +71,7 @@ def cycle(
     now: datetime = NOW,
     workers: WorkerPool | None = None,
     lease_check: Callable[[str], bool] | None = None,
+    watchlists: tuple[WatchlistSpec, ...] = (WATCHLIST,),
 ) -> list[PollResult]:
     async def run() -> list[PollResult]:
         async with Fetcher(timeout=5.0, user_agent="monitor-test") as fetcher:
@@ -79,8 +80,8 @@ def cycle(
                     fetcher,
                     pool,
                     store,
-                    compile_watchlists([WATCHLIST]),
-                    {"arms": ("chat",)},
+                    compile_watchlists(list(watchlists)),
+                    {spec.name: ("chat",) for spec in watchlists},
                     LIMITS,
                     random.Random(1),
                     health=HealthWatch(silent_after=7 * 86400.0),
@@ -361,3 +362,34 @@ def test_stored_hits_since_an_instant_include_that_instant(store: Store, http_se
     assert store.hits(since=NOW + timedelta(microseconds=1)) == []
     assert len(store.hits(since=NOW - timedelta(days=1), watchlist="arms")) == 1
     assert store.hits(watchlist="other") == []
+
+
+def test_each_story_and_hit_is_read_with_its_own_article_and_watchlists(
+    store: Store, http_server: LocalServer
+) -> None:
+    body = rss(
+        [
+            Item(
+                "Wescam sensors sold", http_server.url("/a"), "Sensors for drones.", NOW - timedelta(hours=1)
+            ),
+            Item(
+                "Baykar drones flown",
+                http_server.url("/b"),
+                "Flights over the border.",
+                NOW - timedelta(hours=2),
+            ),
+            Item("Council meets", http_server.url("/c"), "Budget talks.", NOW - timedelta(hours=3)),
+        ]
+    )
+    url = http_server.route("/two", body=body, headers={"Content-Type": "application/rss+xml"})
+    specs = (WATCHLIST, WatchlistSpec("drones", terms=("Baykar",)))
+    cycle(store, [FeedJob("two", url, 600.0, fulltext=False)], watchlists=specs)
+    found = {hit.watchlist: hit for hit in store.hits()}
+    assert sorted(found) == ["arms", "drones"]
+    fields = store.article_fields([found["arms"].id, found["drones"].id])
+    assert fields[found["arms"].id]["title"] == "Wescam sensors sold"
+    assert fields[found["drones"].id]["title"] == "Baykar drones flown"
+    stories = {story.title: story.watchlists for story in store.stories()}
+    assert stories["Wescam sensors sold"] == ("arms",)
+    assert stories["Baykar drones flown"] == ("drones",)
+    assert stories.get("Council meets", ()) == ()
