@@ -393,3 +393,6 @@ def test_each_story_and_hit_is_read_with_its_own_article_and_watchlists(
     assert stories["Wescam sensors sold"] == ("arms",)
     assert stories["Baykar drones flown"] == ("drones",)
     assert stories.get("Council meets", ()) == ()
+    assert [story.title for story in store.stories(watchlist="drones")] == ["Baykar drones flown"]
+    assert len(store.stories(since=NOW)) == len(stories)  # first seen at that instant: included
+    assert store.stories(since=NOW + timedelta(microseconds=1)) == []
