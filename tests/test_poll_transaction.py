@@ -21,6 +21,7 @@ from monitor.models import FeedJob, PollResult, WatchlistSpec
 from monitor.poll import Pipeline
 from monitor.store import Store
 from monitor.store.engine import WAL_AUTOCHECKPOINT_PAGES, read_only, set_busy_timeout
+from monitor.store.review import Review
 from monitor.store.tables import articles, deliveries, feed_health, hits
 from monitor.workers import WorkerPool
 from tests.helpers import POLL_LIMITS as LIMITS
@@ -362,6 +363,8 @@ def test_stored_hits_since_an_instant_include_that_instant(store: Store, http_se
     assert store.hits(since=NOW + timedelta(microseconds=1)) == []
     assert len(store.hits(since=NOW - timedelta(days=1), watchlist="arms")) == 1
     assert store.hits(watchlist="other") == []
+    assert Review(store).hits_per_day(NOW) == [("arms", NOW.date(), 1)]  # found at that instant: counted
+    assert Review(store).hits_per_day(NOW + timedelta(microseconds=1)) == []
 
 
 def test_each_story_and_hit_is_read_with_its_own_article_and_watchlists(
