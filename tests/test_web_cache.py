@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,6 +31,18 @@ def desk(tmp_path: Path) -> Iterator[tuple[TestClient, Filled]]:
 
 def _kept(client: TestClient) -> int:
     return len(client.app.state.desk.cache)  # type: ignore[attr-defined]
+
+
+@contextmanager
+def marked_cache(folder: Path, *, max_entries: int, max_bytes: int) -> Iterator[ResponseCache]:
+    """A cache on the change marker of a fresh SQLite file, closed after."""
+    database = folder / "marker.db"
+    sqlite3.connect(database).close()
+    cache = ResponseCache(ChangeMarker(database), max_entries=max_entries, max_bytes=max_bytes)
+    try:
+        yield cache
+    finally:
+        cache.close()
 
 
 def test_the_inbox_is_kept_and_a_mark_shows_on_the_next_request(desk: tuple[TestClient, Filled]) -> None:
@@ -127,11 +140,8 @@ def test_a_reloaded_config_drops_what_was_kept(desk: tuple[TestClient, Filled]) 
 
 
 def test_the_cache_is_bounded_in_entries_and_bytes(tmp_path: Path) -> None:
-    database = tmp_path / "marker.db"
-    sqlite3.connect(database).close()
-    cache = ResponseCache(ChangeMarker(database), max_entries=3, max_bytes=4000)
     config = object()
-    try:
+    with marked_cache(tmp_path, max_entries=3, max_bytes=4000) as cache:
         for number in range(10):
             body = b"x" * 500 + bytes([number])
             assert cache.answer(number, config, lambda body=body: body) == body  # type: ignore[misc]
@@ -140,8 +150,6 @@ def test_the_cache_is_bounded_in_entries_and_bytes(tmp_path: Path) -> None:
         assert len(cache) == 3 and cache.size <= 4000
         assert cache.answer(9, config, lambda: b"made again") != b"made again"  # the newest is still kept
         assert cache.answer(0, config, lambda: b"made again") == b"made again"  # the oldest was dropped
-    finally:
-        cache.close()
 
 
 def test_without_a_marker_nothing_is_kept() -> None:
@@ -154,11 +162,8 @@ def test_without_a_marker_nothing_is_kept() -> None:
 
 
 def test_the_cache_keeps_up_to_its_limits_exactly(tmp_path: Path) -> None:
-    database = tmp_path / "marker.db"
-    sqlite3.connect(database).close()
-    cache = ResponseCache(ChangeMarker(database), max_entries=2, max_bytes=400)
     config = object()
-    try:
+    with marked_cache(tmp_path, max_entries=2, max_bytes=400) as cache:
         cache.answer("quarter", config, lambda: b"q" * 100)  # exactly a quarter of the bytes: kept
         assert len(cache) == 1 and cache.size == 100
         cache.answer("second", config, lambda: b"s" * 100)  # exactly max_entries: both kept
@@ -174,24 +179,17 @@ def test_the_cache_keeps_up_to_its_limits_exactly(tmp_path: Path) -> None:
         _, fresh = cache.kept("third", reloaded)
         cache.keep("third", fresh, b"t")
         assert cache.kept("third", reloaded)[0] == b"t"
-    finally:
-        cache.close()
 
 
 def test_the_cache_keeps_bodies_up_to_its_bytes_exactly(tmp_path: Path) -> None:
-    database = tmp_path / "marker.db"
-    sqlite3.connect(database).close()
-    cache = ResponseCache(ChangeMarker(database), max_entries=10, max_bytes=400)
     config = object()
-    try:
+    with marked_cache(tmp_path, max_entries=10, max_bytes=400) as cache:
         for number in range(4):
             cache.answer(number, config, lambda: b"b" * 100)
         assert len(cache) == 4 and cache.size == 400  # exactly the bytes allowed: all kept
         cache.answer(4, config, lambda: b"b" * 100)
         assert len(cache) == 4 and cache.size == 400  # one more: the oldest dropped
         assert cache.answer(0, config, lambda: b"made again") == b"made again"
-    finally:
-        cache.close()
 
 
 def test_a_file_database_has_a_change_marker_and_others_have_none(tmp_path: Path) -> None:
