@@ -41,7 +41,7 @@ def fold_word(word: str) -> str:
     """Fold one run of word characters; the result holds zero, one or more words separated by spaces."""
     folded = _word_cache.get(word)
     if folded is None:
-        if len(_word_cache) > _WORD_CACHE_LIMIT:
+        if len(_word_cache) >= _WORD_CACHE_LIMIT:
             _word_cache.clear()
         folded = _word_cache[word] = _fold_word_uncached(word)
     return folded

@@ -1,0 +1,121 @@
+"""The matcher's small bounds and helpers, each at its edge: the caches of stems, folded words and explanations
+stay within their limits; word forms whose stem is not the start of the word; snippets whose marks touch the
+edges of their window; one snippet per window in each field; evidence equal by what it holds; triggers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from monitor.match import clauses, compile_watchlists, fold, stems
+from monitor.match.clauses import ALWAYS, union
+from monitor.match.snippets import Evidence
+from monitor.models import Match, WatchlistSpec
+
+
+def matches(fields: dict[str, str], **spec: Any) -> list[Match]:
+    return compile_watchlists([WatchlistSpec("w", **spec)]).match(fields)
+
+
+# --- caches -------------------------------------------------------------------------------------------------
+
+
+def test_the_stem_cache_holds_at_most_its_limit_then_starts_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stems, "STEM_CACHE_LIMIT", 3)
+    monkeypatch.setattr(stems, "_stems", {})
+    for word in ("alpha", "bravo", "charlie"):
+        stems.stem("en", word)
+    assert len(stems._stems["en"]) == 3  # full
+    assert stems.stem("en", "delta") == "delta"
+    assert list(stems._stems["en"]) == ["delta"]  # a new word into a full cache: started afresh
+
+
+def test_priming_stems_ahead_stays_under_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stems, "STEM_CACHE_LIMIT", 5)
+    monkeypatch.setattr(stems, "_stems", {})
+    stems.prime(["alpha", "bravo", "charlie", "delta"], ("en",))
+    assert len(stems._stems["en"]) == 4  # one under the limit: primed
+    monkeypatch.setattr(stems, "_stems", {})
+    stems.prime(["alpha", "bravo", "charlie", "delta", "echos"], ("en", "xx"))
+    assert stems._stems["en"] == {}  # as many as the limit: left to ``stem``, one word at a time
+    assert "xx" not in stems._stems  # no stemmer: nothing kept
+
+
+def test_words_of_four_letters_are_stemmed_and_of_three_kept_exact() -> None:
+    assert stems.stemmable("cats")
+    assert not stems.stemmable("cat")
+    assert not stems.stemmable("b2b2")
+
+
+def test_the_folded_word_cache_holds_at_most_its_limit_then_starts_afresh(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fold, "_WORD_CACHE_LIMIT", 3)
+    monkeypatch.setattr(fold, "_word_cache", {})
+    for word in ("Alpha", "Bravo", "Charlie"):
+        fold.fold_word(word)
+    assert len(fold._word_cache) == 3
+    assert fold.fold_word("Délta") == "delta"
+    assert fold._word_cache == {"Délta": "delta"}
+
+
+def test_the_explanations_kept_per_phrase_stay_within_their_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(clauses, "DESCRIBED_LIMIT", 2)
+    matcher = compile_watchlists([WatchlistSpec("w", terms=("export*",), stem=False)])
+    phrase = next(iter(matcher._watchlists[0].terms))
+    explained = []
+    for word in ("exports", "exported", "exporter"):
+        (match,) = matcher.match({"title": f"The {word} story", "language": "en"})
+        explained.append(match.found_as)
+        assert len(phrase.described) <= 2
+    assert explained == [(f'"export*" as "{word}" (prefix)',) for word in ("exports", "exported", "exporter")]
+    assert list(phrase.described) == [("exporter", "en")]  # the third into a full cache: started afresh
+
+
+# --- word forms whose stem is not the start of the word -----------------------------------------------------
+
+
+def test_a_stem_that_is_not_the_start_of_the_word_shares_their_common_letters() -> None:
+    # French stems "application" to "appliqu": the forms share "appli", the letters both begin with.
+    forms = stems.word_forms("application", ("fr",))
+    assert forms is not None
+    assert forms.prefix == "appli"
+    assert forms.stems == (("fr", "appliqu"),)
+    found = matches({"body": "Les applications mobiles", "language": "fr"}, terms=("application",))
+    assert [m.found_as for m in found] == [('"applications", fr stem of "application"',)]
+
+
+# --- snippets -----------------------------------------------------------------------------------------------
+
+
+def test_a_mark_at_the_very_start_and_end_of_its_window_is_kept() -> None:
+    (match,) = matches({"title": "Wescam"}, terms=("Wescam",), stem=False)
+    assert [(s.field, s.text, s.marks) for s in match.snippets] == [("title", "Wescam", ((0, 6),))]
+
+
+def test_one_snippet_per_window_and_field_even_where_fields_share_offsets() -> None:
+    fields = {"title": "Wescam sensor", "body": "Wescam sensor and a Wescam turret"}
+    (match,) = matches(fields, terms=("Wescam",), stem=False)
+    assert [(s.field, s.marks) for s in match.snippets] == [
+        ("title", ((0, 6),)),
+        ("body", ((0, 6), (20, 26))),  # both in one window: not a second snippet
+    ]
+
+
+def test_evidence_is_equal_by_what_it_holds() -> None:
+    evidence = Evidence("wescam", "body", [(1, 7)])
+    assert evidence == Evidence("wescam", "body", [(1, 7)])
+    assert evidence != Evidence("wescam", "title", [(1, 7)])
+    assert evidence != Evidence("wescam", "body", [(1, 8)])
+    assert evidence != Evidence("baykar", "body", [(1, 7)])
+    assert evidence.__eq__("wescam") is NotImplemented
+
+
+# --- triggers -----------------------------------------------------------------------------------------------
+
+
+def test_a_union_of_triggers_is_always_when_one_of_them_is() -> None:
+    assert union([frozenset({1}), frozenset({2, 3})]) == frozenset({1, 2, 3})
+    assert union([frozenset({1}), ALWAYS]) is ALWAYS
+    assert union([]) == frozenset()
