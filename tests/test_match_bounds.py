@@ -10,7 +10,7 @@ import pytest
 
 from monitor.match import clauses, compile_watchlists, fold, stems
 from monitor.match.clauses import ALWAYS, union
-from monitor.match.snippets import Evidence
+from monitor.match.snippets import Evidence, _window
 from monitor.models import Match, WatchlistSpec
 
 
@@ -95,12 +95,39 @@ def test_a_mark_at_the_very_start_and_end_of_its_window_is_kept() -> None:
 
 
 def test_one_snippet_per_window_and_field_even_where_fields_share_offsets() -> None:
-    fields = {"title": "Wescam sensor", "body": "Wescam sensor and a Wescam turret"}
-    (match,) = matches(fields, terms=("Wescam",), stem=False)
-    assert [(s.field, s.marks) for s in match.snippets] == [
-        ("title", ((0, 6),)),
-        ("body", ((0, 6), (20, 26))),  # both in one window: not a second snippet
+    body = "Wescam sensor, " + "c" * 100 + " and a Wescam"
+    (match,) = matches({"title": "Wescam sensor", "body": body}, terms=("Wescam",), stem=False)
+    assert [(s.field, s.text, s.marks) for s in match.snippets] == [
+        ("title", "Wescam sensor", ((0, 6),)),
+        # The body's first mark has the title's offsets but not its field: the body's window is its own, and
+        # the second mark, ending where that window ends, is in it rather than in a second snippet.
+        ("body", body, ((0, 6), (122, 128))),
     ]
+
+
+def test_a_mark_starting_where_an_earlier_window_starts_is_in_that_window() -> None:
+    # Wescam's window starts 60 characters before it, after the first space there: where Baykar starts.
+    body = "a" * 40 + " Baykar " + "b" * 51 + " Wescam"
+    (match,) = matches({"body": body}, terms=("Wescam", "Baykar"), stem=False)
+    assert [(s.text, s.marks) for s in match.snippets] == [(body[41:], ((0, 6), (59, 65)))]
+
+
+@pytest.mark.parametrize(
+    ("text", "mark", "window"),
+    [
+        ("Ab cd efg Wescam and more", (10, 16), (0, 25)),  # within the lead: from the text's start
+        ("x" * 50 + " " + "x" * 49 + " Wescam", (101, 107), (51, 107)),  # from the first space 60 back
+        ("x" * 100 + "\nWescam", (101, 107), (101, 107)),  # no space there: from the mark itself
+        ("Wescam is here", (0, 6), (0, 14)),  # the whole text fits: not cut at its last space
+        ("Wescam " + "y" * 300, (0, 6), (0, 6)),  # cut at the last space of the window
+        ("Wescam\n" + "y" * 300, (0, 6), (0, 200)),  # no space to cut at: cut at the size
+        ("Wescam  " + "z  " * 70, (0, 6), (0, 198)),  # cut at a space, the spaces before it trimmed
+    ],
+)
+def test_a_snippet_window_starts_and_ends_on_word_bounds(
+    text: str, mark: tuple[int, int], window: tuple[int, int]
+) -> None:
+    assert _window(text, *mark) == window
 
 
 def test_evidence_is_equal_by_what_it_holds() -> None:
