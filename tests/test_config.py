@@ -301,12 +301,20 @@ def test_settings_are_frozen(tmp_path: Path) -> None:
         settings.monitor.interval = 5  # type: ignore[misc]
 
 
-def test_short_intervals_warn(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("interval", "warnings"),
+    [
+        ("5s", ("globe: interval 5s is under a minute; that is impolite to real sites",)),
+        ("59s", ("globe: interval 59s is under a minute; that is impolite to real sites",)),
+        ("60s", ()),
+    ],
+)
+def test_intervals_under_a_minute_warn(tmp_path: Path, interval: str, warnings: tuple[str, ...]) -> None:
     text = MINIMAL.replace(
-        'url = "https://example.org/rss"', 'url = "https://example.org/rss"\ninterval = "5s"'
+        'url = "https://example.org/rss"', f'url = "https://example.org/rss"\ninterval = "{interval}"'
     )
     settings = load_settings(write(tmp_path, text), {})
-    assert settings.warnings == ("globe: interval 5s is under a minute; that is impolite to real sites",)
+    assert settings.warnings == warnings
 
 
 def test_default_config_path_honours_the_environment() -> None:

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from monitor.match import clauses, compile_watchlists, fold, stems
+from monitor.match import clauses, compile_watchlists, fold, scan, stems
 from monitor.match.clauses import ALWAYS, union
+from monitor.match.scan import FormChecks
 from monitor.match.snippets import Evidence, _window
 from monitor.models import Match, WatchlistSpec
 
@@ -146,3 +147,29 @@ def test_a_union_of_triggers_is_always_when_one_of_them_is() -> None:
     assert union([frozenset({1}), frozenset({2, 3})]) == frozenset({1, 2, 3})
     assert union([frozenset({1}), ALWAYS]) is ALWAYS
     assert union([]) == frozenset()
+
+
+def test_the_kept_word_form_verdicts_hold_at_most_their_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scan, "KEPT_LIMIT", 2)
+    forms = stems.word_forms("export", ("en",))
+    assert forms is not None
+    checks = FormChecks()
+    for word, expected in (("exports", (-1,)), ("exporter", (-1,)), ("exposure", ())):
+        assert checks.keep((1, word, "en"), [(-1, len(forms.prefix), forms)]) == expected
+        assert len(checks.kept) <= 2
+    assert list(checks.kept) == [(1, "exposure", "en")]  # the third into a full store: started afresh
+
+
+def test_the_words_known_per_language_are_dropped_only_when_new_ones_would_pass_the_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(scan, "WORDS_LIMIT", 4)
+    lexicon = compile_watchlists([WatchlistSpec("w", terms=("export",), languages=("en",))])._lexicon
+    lexicon.learn({"exports", "imports"}, "en")
+    lexicon.learn({"exported", "banana"}, "en")  # four words: at the limit, all kept
+    assert lexicon.word_patterns("en").keys() == {"exports", "imports", "exported", "banana"}
+    assert lexicon.word_patterns("en")["exports"] != ()
+    assert lexicon.word_patterns("en")["banana"] == ()
+    lexicon.learn({"exporting", "apple"}, "en")  # six: the known ones dropped, the new ones kept
+    assert lexicon.word_patterns("en").keys() == {"exporting", "apple"}
+    assert lexicon.word_patterns("fr") == {}  # each language on its own

@@ -37,7 +37,7 @@ class FormChecks:
         self, key: tuple[int, str, str | None], checks: list[tuple[int, int, WordForms]]
     ) -> tuple[int, ...]:
         _, word, language = key
-        if len(self.kept) > KEPT_LIMIT:
+        if len(self.kept) >= KEPT_LIMIT:
             self.kept.clear()
         kept = self.kept[key] = tuple(
             virtual for virtual, _, forms in checks if forms.matches(word, language)
