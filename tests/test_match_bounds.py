@@ -10,6 +10,7 @@ import pytest
 
 from monitor.match import clauses, compile_watchlists, fold, scan, stems
 from monitor.match.clauses import ALWAYS, union
+from monitor.match.reference import explain_spec
 from monitor.match.scan import FormChecks
 from monitor.match.snippets import Evidence, _window
 from monitor.models import Match, WatchlistSpec
@@ -173,3 +174,44 @@ def test_the_words_known_per_language_are_dropped_only_when_new_ones_would_pass_
     lexicon.learn({"exporting", "apple"}, "en")  # six: the known ones dropped, the new ones kept
     assert lexicon.word_patterns("en").keys() == {"exporting", "apple"}
     assert lexicon.word_patterns("fr") == {}  # each language on its own
+
+
+# --- the reference evaluator's explanations (``monitor match``) -------------------------------------------
+
+
+def explained(query: str, body: str) -> tuple[bool, list[str]]:
+    """The reference evaluator's verdict and reasons, checked against the compiled matcher's verdict."""
+    spec = WatchlistSpec("w", query=query, stem=False)
+    explanation = explain_spec(spec, {"body": body})
+    assert bool(compile_watchlists([spec]).match({"body": body})) is explanation.matched
+    return explanation.matched, explanation.lines
+
+
+@pytest.mark.parametrize(
+    ("query", "body", "verdict"),
+    [
+        ('"export permit" NEAR/3 permit', "an export permit was granted", False),  # one word is not two sides
+        ('permit NEAR/3 "export permit"', "an export permit was granted", False),
+        ('"export permit" NEAR/3 permit', "an export permit and a permit", True),
+        ('permit NEAR/3 "export permit"', "a permit and an export permit", True),
+    ],
+)
+def test_near_sides_that_overlap_are_not_close(query: str, body: str, verdict: bool) -> None:
+    assert explained(query, body)[0] is verdict
+
+
+def test_near_holds_at_its_distance_exactly_and_not_one_word_further() -> None:
+    matched, lines = explained("Wescam NEAR/2 Baykar", "Wescam sensors on Baykar drones")
+    assert matched
+    assert (
+        lines[0]
+        == 'query: NEAR/2: "Wescam" and "Baykar" are 2 words apart in body: "Wescam" exact; "Baykar" exact'
+    )
+    matched, lines = explained("Wescam NEAR/2 Baykar", "Wescam sensors found on Baykar drones")
+    assert not matched
+    assert lines[0] == 'query: NEAR/2: "Wescam" and "Baykar" are 3 words apart (in body)'
+
+
+def test_a_phrase_not_found_names_its_scope_only_when_it_has_one() -> None:
+    assert explained("title:Wescam", "Wescam sensors")[1] == ['query: "Wescam" not found in title']
+    assert explained("Baykar", "Wescam sensors")[1] == ['query: "Baykar" not found']
