@@ -216,10 +216,12 @@ NONE = langid_walk.NO_BYTEBASE
         (array("H", [0] * 256), array("I", [1] * 256), array("I", [0]), array("i", [-1])),
         (array("H", [0] * 256), array("I", [0] * 255), array("I", [0]), array("i", [-1])),  # 255 first states
         (array("I", [0] * 256), NONE, array("I", [1 << 20]), array("i", [-1])),  # a row start past the moves
+        # a row whose move for "a" (97) is the first one past the moves
+        (array("I", [0] * 256), NONE, array("I", [256 - 97]), array("i", [-1])),
         (array("I", [1] * 256), NONE, array("I", [0, 0]), array("i", [-1])),  # a state with no output
         (array("I"), NONE, array("I"), array("i")),  # no states at all
     ],
-    ids=["next-state", "first-state", "bytebase-length", "row-start", "no-output", "empty"],
+    ids=["next-state", "first-state", "bytebase-length", "row-start", "row-end", "no-output", "empty"],
 )
 def test_a_damaged_automaton_raises_instead_of_reading_outside_its_arrays(
     source_walk: Walk, nextmove: array[int], bytebase: array[int], rowbase: array[int], output: array[int]

@@ -228,3 +228,21 @@ def test_secrets_never_appear_in_output_or_logs(
     assert json_lines(outputs[2].stdout)[0]["status"] == "failed"
     for result in outputs:
         assert secret not in result.stdout and secret not in result.stderr
+
+
+def test_notify_test_sends_to_the_named_notifier_only(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    config = write_config(
+        tmp_path,
+        feeds=[],
+        watchlists=[{**WATCHLIST, "notify": ["desk"]}],
+        notifiers=[
+            {"name": "desk", "urls": [smtp_server.apprise_url(to="desk@example.org")]},
+            {"name": "editor", "urls": [smtp_server.apprise_url(to="editor@example.org")]},
+        ],
+    )
+    assert run_cli(config, "notify-test", "editor").returncode == 0
+    assert [rcpt for _, rcpt in smtp_server.envelopes] == [["editor@example.org"]]
+    refused = run_cli(config, "notify-test", "night-desk")
+    assert refused.returncode != 0
+    assert "no notifier named 'night-desk' (notifiers: desk, editor)" in refused.stderr
+    assert len(smtp_server.envelopes) == 1
