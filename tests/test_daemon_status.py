@@ -4,11 +4,15 @@ the text. Pure: rows and ``now`` in, values out (the daemons on another host are
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from monitor.daemon_status import STALE_AFTER, config_warnings, daemon_rows, daemons_text
-from monitor.store.daemons import DaemonRow
+from monitor.store import Store
+from monitor.store.daemons import DaemonRow, Daemons
+from tests.factory import json_lines, write_config
+from tests.helpers import cli_inline
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
@@ -70,3 +74,24 @@ def test_the_text_counts_the_running_daemons_only_when_there_are_several() -> No
     assert one.startswith("daemon: running (pid 4242 on elsewhere)\n") and "daemons:" not in one
     three = daemons_text(daemon_rows([row("a"), row("b"), row("c", NOW - 2 * STALE_AFTER)], {}, "aaaa", NOW))
     assert three.startswith("daemons: 2 running of 3 recorded\n")
+
+
+def test_status_shows_the_running_daemon_first_even_after_a_record_that_stopped_beating(
+    tmp_path: Path,
+) -> None:
+    config = write_config(tmp_path, watchlists=[{"name": "w", "terms": ["Wescam"]}])
+    assert cli_inline(config, "status").returncode == 0  # the database made
+    store = Store.open(f"sqlite:///{tmp_path / 'monitor.db'}")
+    try:
+        registry = Daemons(store.engine)
+        now = datetime.now(UTC)
+        hour_ago = now - timedelta(hours=1)
+        registry.register(
+            DaemonRow("quiet", "elsewhere", 11, hour_ago, hour_ago, "aaaa", "/etc/monitor.toml")
+        )
+        registry.register(DaemonRow("live", "elsewhere", 22, now, now, "aaaa", "/etc/monitor.toml"))
+    finally:
+        store.close()
+    shown = json_lines(cli_inline(config, "status", "--format", "json").stdout)[0]
+    assert [d["state"] for d in shown["daemons"]] == ["not responding (no heartbeat)", "running"]
+    assert shown["daemon"]["owner"] == "live"
