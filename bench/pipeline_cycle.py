@@ -20,11 +20,6 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
-from sqlalchemy import event
-
-from monitor.runtime import load_config, open_runtime
-
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
@@ -93,6 +88,13 @@ async def cycle(config_path: Path, changed: str | None = None, forget: bool = Fa
     adds a new entry to as many of its feeds as are polled (those it rewrites, in turn), and the second cycle is
     the one measured: the steady state of a daemon whose feeds change. ``forget``: the pipeline forgets, between
     the two, what its feed reads saw (``Pipeline.told``), as a daemon that has just started has not seen it."""
+    # Imported here, not with the module: the worker processes import the main module again (this one, as they
+    # import the `monitor` script in a real poll), and a real worker does not import the runtime.
+    import httpx
+    from sqlalchemy import event
+
+    from monitor.runtime import load_config, open_runtime
+
     config = load_config(config_path)
     opened = time.monotonic()
     peak_pss = [0]

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import subprocess
+import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 from bench.farm import Farm, Template, _template, serving_mix
 from monitor.feeds import parse_feed
 from monitor.fetch import Fetcher
 from tests.factory import Item, rss
+
+ROOT = Path(__file__).resolve().parent.parent
 
 LATIN1_FEED = (
     b'<?xml version="1.0" encoding="iso-8859-1"?><rss version="2.0"><channel><title>Caf\xe9</title>'
@@ -106,3 +111,16 @@ async def served_then_pushed_out(serve_first: bool) -> dict[str, float]:
 def test_a_marked_entry_pushed_out_of_its_feed_before_any_poll_is_recorded_as_such() -> None:
     assert list(asyncio.run(served_then_pushed_out(serve_first=False))) == ["Zorbluxite 1"]
     assert asyncio.run(served_then_pushed_out(serve_first=True)) == {}
+
+
+def test_the_cycle_module_imports_nothing_a_real_worker_does_not() -> None:
+    """Worker processes import the main module again; under the benchmark that is bench.pipeline_cycle, where a
+    real poll's workers import the `monitor` script: the cycle's CPU must not carry the runtime's imports."""
+    code = (
+        "import sys, bench.pipeline_cycle, monitor.cli\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('httpx', 'sqlalchemy') or m == 'monitor.runtime'))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert found == "[]"
