@@ -157,6 +157,26 @@ def test_cli_backtest_json_and_unknown_watchlist(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "query:12:" in bad.stderr
 
 
+def test_cli_backtest_lists_each_gained_and_lost_article_under_its_change(tmp_path: Path) -> None:
+    config = write_config(tmp_path, watchlists=[{"name": "w", "query": "police -arrested OR court"}])
+    store, _ = stored_with_hits(tmp_path, "w", "police", count=60)
+    store.close()
+    args = ("backtest", "--watchlist", "w", "--since", "36500d")
+    (report,) = json_lines(run_cli(config, *args, "--format", "json").stdout)
+    assert report["gained"] and report["lost"]
+    text = run_cli(config, *args)
+    assert text.returncode == 0, text.stderr
+    listed = [line for line in text.stdout.splitlines() if line.startswith("  ")]
+    expected = [
+        f"  {change}: {item['title']}  <{item['url']}>"
+        for change in ("gained", "lost")
+        for item in report["items"]
+        if item["change"] == change
+    ]
+    assert listed == expected
+    assert len(listed) == report["gained"] + report["lost"]
+
+
 # --- evidence -----------------------------------------------------------------------------------------------
 
 
