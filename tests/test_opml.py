@@ -11,6 +11,7 @@ import pytest
 from monitor.config.compiled import load_config
 from monitor.config.edit import FeedTable, append_feeds, replace_checked
 from monitor.errors import ConfigError
+from monitor.feed_commands import MAX_OPML_SIZE
 from monitor.opml import (
     ExportedFeed,
     NewFeed,
@@ -266,3 +267,19 @@ def test_outlines_inside_a_feed_keep_the_feeds_folders_not_its_name() -> None:
     )
     found = parse_opml(body, "nested.opml")
     assert [(o.title, o.tags) for o in found] == [("Wire", ("arms",)), ("Wire extra", ("arms",))]
+
+
+def test_an_opml_file_of_the_size_limit_is_read_and_one_byte_more_refused(tmp_path: Path) -> None:
+    config = tmp_path / "monitor.toml"
+    config.write_text(CONFIG)
+    data = (DATA / "netnewswire.opml").read_bytes()
+    padded = tmp_path / "padded.opml"
+    padded.write_bytes(data + b" " * (MAX_OPML_SIZE - len(data)))  # trailing spaces: still the same document
+    result = cli_inline(config, "feeds", "import", "--dry-run", str(padded))
+    assert result.returncode == 0, result.stderr
+    assert "3 feeds would be added, 0 skipped" in result.stdout
+    padded.write_bytes(data + b" " * (MAX_OPML_SIZE + 1 - len(data)))
+    refused = cli_inline(config, "feeds", "import", "--dry-run", str(padded))
+    assert refused.returncode == 2
+    assert f"{padded}: larger than 5 MB; not an OPML file" in refused.stderr
+    assert config.read_text() == CONFIG
