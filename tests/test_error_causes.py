@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config import load_settings
-from monitor.errors import ConfigError, FeedParseError
+from monitor.errors import ConfigError, FeedParseError, transient_status
 from monitor.feeds import parse_feed
 
 
@@ -29,3 +29,22 @@ def test_invalid_toml_keeps_the_parser_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="invalid TOML") as caught:
         load_settings(path)
     assert isinstance(caught.value.__cause__, tomllib.TOMLDecodeError)
+
+
+@pytest.mark.parametrize(
+    ("status", "transient"),
+    [
+        (None, True),
+        (500, True),
+        (503, True),
+        (499, False),
+        (404, False),
+        (408, True),
+        (429, True),
+        (425, True),
+    ],
+)
+def test_no_answer_a_server_error_and_the_waiting_statuses_are_worth_trying_again(
+    status: int | None, transient: bool
+) -> None:
+    assert transient_status(status) is transient

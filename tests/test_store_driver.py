@@ -132,3 +132,12 @@ def test_parameters_are_a_sequence_for_sqlite_and_a_mapping_by_name_for_psycopg(
     assert DriverStatement(clause, names, sqlite.dialect()).parameters(("a", True)) == [1, "a"]
     by_name = DriverStatement(clause, names, postgresql.psycopg.dialect()).parameters(("a", True))
     assert by_name == {"b_name": "a", "gone": True}
+
+
+def test_a_sqlite_file_in_folders_not_made_yet_gets_them(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "deeper" / "monitor.db"
+    store = Store.open(f"sqlite:///{path}")
+    try:
+        assert path.is_file()
+    finally:
+        store.close()

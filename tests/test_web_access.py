@@ -61,9 +61,16 @@ def test_the_token_opens_the_desk_as_a_bearer_header_or_query_parameter(
     desk: tuple[TestClient, Filled],
 ) -> None:
     client, _ = desk
-    assert client.get("/", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
-    assert client.get("/", params={"token": TOKEN}).status_code == 200
+    # (not followed to the login page, which answers 200 too)
+    assert (
+        client.get("/", headers={"Authorization": f"Bearer {TOKEN}"}, follow_redirects=False).status_code
+        == 200
+    )
+    assert client.get("/", params={"token": TOKEN}, follow_redirects=False).status_code == 200
+    assert client.get("/api/hits", headers={"Authorization": f"bearer  {TOKEN} "}).status_code == 200
     assert client.get("/api/hits", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/api/hits", headers={"Authorization": f"Basic {TOKEN}"}).status_code == 401
+    assert client.get("/api/hits", headers={"Authorization": "Bearer  "}).status_code == 401
     assert client.get("/api/hits", params={"token": TOKEN + "x"}).status_code == 401
 
 
