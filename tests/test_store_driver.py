@@ -12,8 +12,10 @@ import pytest
 from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from monitor.errors import StoreError
 from monitor.store import Store
 from monitor.store.driver import DriverStatement, driver_statement
+from monitor.store.engine import sqlite_missing
 from monitor.store.findings import insert_ignore
 from monitor.store.tables import articles, feeds
 
@@ -141,3 +143,20 @@ def test_a_sqlite_file_in_folders_not_made_yet_gets_them(tmp_path: Path) -> None
         assert path.is_file()
     finally:
         store.close()
+
+
+def test_a_database_opened_read_only_is_refused_when_opened_not_at_the_first_write(tmp_path: Path) -> None:
+    path = tmp_path / "monitor.db"
+    Store.open(f"sqlite:///{path}").close()  # made, at the newest schema: nothing left to migrate
+    with pytest.raises(StoreError, match="readonly"):
+        Store.open(f"sqlite:///file:{path}?mode=ro&uri=true")
+
+
+def test_only_a_sqlite_file_not_made_yet_is_missing(tmp_path: Path) -> None:
+    made = tmp_path / "made.db"
+    Store.open(f"sqlite:///{made}").close()
+    assert sqlite_missing(f"sqlite:///{tmp_path / 'absent.db'}")
+    assert not sqlite_missing(f"sqlite:///{made}")
+    assert not sqlite_missing("sqlite:///:memory:")
+    assert not sqlite_missing("sqlite://")
+    assert not sqlite_missing("postgresql://root@127.0.0.1/absent")
