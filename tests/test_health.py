@@ -220,3 +220,13 @@ def test_health_notify_must_name_a_notifier(tmp_path: Path) -> None:
         notifiers=[{"name": "console"}],
     )
     assert load_config(good, {}).settings.monitor.silent_after == 2 * DAY
+
+
+def test_each_page_keeps_its_own_last_text(store: Store) -> None:
+    assert store.health.page_text("reports") is None  # before the first poll
+    store.health.save_page_text("reports", "Permits to Turkey were suspended.")
+    store.health.save_page_text("notices", "Wescam sensors were named.")
+    store.health.save_page_text("reports", "Permits to Turkey were suspended again.")
+    assert store.health.page_text("reports") == "Permits to Turkey were suspended again."
+    assert store.health.page_text("notices") == "Wescam sensors were named."
+    assert store.health.page_text("other") is None

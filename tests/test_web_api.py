@@ -16,7 +16,7 @@ from starlette.routing import Route
 from monitor.redact import forget_all, remember
 from monitor.store.archive import Archive
 from monitor.store.tables import articles
-from monitor.web.app import create_app
+from monitor.web.app import _routes, create_app
 from monitor.web.schemas import HitList, hit_out
 from tests.archive_corpus import T0
 from tests.desk_data import HOSTILE, TOKEN, Desk, open_desk
@@ -124,6 +124,12 @@ def test_pages_follow_one_another(desk: Desk) -> None:
     assert first["hits"] + second["hits"] == everything[:20]
     last = get(desk, "/api/hits", limit=10, offset=len(everything) - 3)
     assert len(last["hits"]) == 3 and last["next_offset"] is None
+    exactly = get(
+        desk, "/api/hits", limit=10, offset=len(everything) - 10
+    )  # a full page, and nothing after it
+    assert len(exactly["hits"]) == 10 and exactly["next_offset"] is None
+    one_more = get(desk, "/api/hits", limit=10, offset=len(everything) - 11)
+    assert len(one_more["hits"]) == 10 and one_more["next_offset"] == len(everything) - 1
     assert get(desk, "/api/hits", offset=len(everything))["hits"] == []
 
 
@@ -235,3 +241,17 @@ def test_hits_are_encoded_as_their_documented_model_would_be(desk: Desk) -> None
     ids = [hit["id"] for hit in answer["hits"]]
     records = Archive(desk.store).hit_records(ids)
     assert [hit_out(records[i]).model_dump(mode="json") for i in ids] == answer["hits"]
+
+
+def test_an_optional_route_module_may_be_absent_but_not_broken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A route module left out of the install is skipped; one that is there but cannot import what it needs is
+    an error, named, not a desk missing its routes in silence."""
+    (tmp_path / "desk_routes_broken.py").write_text("import desk_dependency_not_installed\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert _routes(("desk_routes_absent",), optional=True) == []
+    with pytest.raises(ModuleNotFoundError, match="desk_dependency_not_installed"):
+        _routes(("desk_routes_broken",), optional=True)
+    with pytest.raises(ModuleNotFoundError, match="desk_routes_absent"):
+        _routes(("desk_routes_absent",), optional=False)
