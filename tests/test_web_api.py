@@ -11,12 +11,15 @@ from typing import Any
 
 import pytest
 from openapi_spec_validator import validate
+from sqlalchemy import text
 from starlette.routing import Route
 
 from monitor.redact import forget_all, remember
+from monitor.store import Store
 from monitor.store.archive import Archive
+from monitor.store.schema import head_revision
 from monitor.store.tables import articles
-from monitor.web.app import _routes, create_app
+from monitor.web.app import SCHEMA_RECHECK, DeskGuard, _routes, create_app
 from monitor.web.schemas import HitList, hit_out
 from tests.archive_corpus import T0
 from tests.desk_data import HOSTILE, TOKEN, Desk, open_desk
@@ -255,3 +258,19 @@ def test_an_optional_route_module_may_be_absent_but_not_broken(
         _routes(("desk_routes_broken",), optional=True)
     with pytest.raises(ModuleNotFoundError, match="desk_routes_absent"):
         _routes(("desk_routes_absent",), optional=False)
+
+
+def test_the_schema_is_checked_again_once_five_seconds_have_passed(store: Store) -> None:
+    now = [100.0]
+    guard = DeskGuard(None, store, clock=lambda: now[0])  # type: ignore[arg-type]  # (no app: never called)
+    assert guard.schema_ready()  # checked: current
+    with store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM alembic_version"))  # as if a migration were pending
+    now[0] = 100.0 + SCHEMA_RECHECK - 0.001
+    assert guard.schema_ready()  # taken from the last check
+    now[0] = 100.0 + SCHEMA_RECHECK
+    assert not guard.schema_ready()  # checked again
+    with store.engine.begin() as conn:
+        conn.execute(text("INSERT INTO alembic_version VALUES (:head)"), {"head": head_revision()})
+    now[0] += 0.001
+    assert guard.schema_ready()  # not ready is never kept: checked at once
