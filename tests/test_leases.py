@@ -53,6 +53,12 @@ def test_a_lease_expiring_exactly_now_is_free() -> None:
     assert not claimable(NOW + timedelta(seconds=1), None, None, NOW)
 
 
+def test_a_holder_without_an_expiry_holds_nothing() -> None:
+    """A lease row naming a holder but no expiry (a claim cut short) never keeps the feed from being polled."""
+    assert lease_free("a", None, NOW)
+    assert claimable(NOW, "a", None, NOW)
+
+
 def test_claim_size_fills_free_slots_one_batch_at_most() -> None:
     assert claim_size(TIMING, 0) == 20  # one batch
     assert claim_size(TIMING, 25) == 15  # the free slots

@@ -27,6 +27,8 @@ from monitor.urls import article_key, canonical_url, same_site
         ("https://example.org/a?utm_source=rss&utm_campaign=x", "https://example.org/a"),
         ("https://example.org/a?cmp=rss&ocid=msn&ref=home&fbclid=1&gclid=2", "https://example.org/a"),
         ("https://example.org/a?xtor=RSS-1&at_medium=feed&mc_cid=3", "https://example.org/a"),
+        # on courlan's list only
+        ("https://example.org/a?campaign_id=9&mc_id=x&ns_campaign=y&partnerid=1", "https://example.org/a"),
         ("https://example.org/a?page=2&id=7&utm_medium=x", "https://example.org/a?id=7&page=2"),
         # AMP variants
         ("https://example.org/news/story/amp", "https://example.org/news/story"),
