@@ -220,6 +220,11 @@ def test_snippets_start_and_end_on_word_boundaries() -> None:
         ('"export permits', 15, "closing"),
         ("Wescam AND", 10, "a term"),
         ("Wescam NEAR (Baykar AND TB2)", 12, "beside NEAR"),
+        # an operator where a term must stand is never read as a term or as NOT
+        ("AND Wescam", 0, "a term, not 'AND'"),
+        ("OR Wescam", 0, "a term, not 'OR'"),
+        ("Wescam OR AND Baykar", 10, "a term, not 'AND'"),
+        ("(AND Wescam)", 1, "a term, not 'AND'"),
     ],
 )
 def test_parse_errors_give_position_and_expectation(query: str, position: int, expected: str) -> None:
