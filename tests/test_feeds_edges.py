@@ -126,3 +126,13 @@ def test_an_xhtml_page_behind_an_xml_declaration_is_named_a_page(fast: bool) -> 
     with pytest.raises(FeedParseError) as caught:
         parse(XHTML_PAGE, fast=fast)
     assert caught.value.reason == NOT_A_FEED_BUT_HTML
+
+
+@BOTH_PATHS
+def test_comments_and_processing_instructions_inside_an_item_are_skipped(fast: bool) -> None:
+    item = "<item><!-- a note --><title>Wescam sensors</title><?render fast?><link>https://example.org/c</link></item>"
+    feed = parse(rss(item), fast=fast)
+    assert feed.parser == ("fast" if fast else "feedparser")
+    assert [(entry.title, entry.url) for entry in feed.entries] == [
+        ("Wescam sensors", "https://example.org/c")
+    ]
