@@ -192,6 +192,30 @@ def test_a_page_extracted_with_its_entry_gives_the_articles_language() -> None:
     assert language == detect_language(title, summary, page.text) == "en"
 
 
+FRENCH_TITLE = "Le gouvernement canadien suspend les licences d'exportation d'armes vers la Turquie"
+ENGLISH_TITLE = "Canadian imaging systems found on Turkish drones used in the war"
+
+
+@pytest.mark.parametrize(
+    ("page_title", "entry_title", "language"),
+    [
+        ("Drones", FRENCH_TITLE, "fr"),  # the entry's title, not the page's
+        (FRENCH_TITLE, ENGLISH_TITLE, "en"),
+        (FRENCH_TITLE, "", "fr"),  # the page's title standing in for a missing one
+    ],
+)
+def test_the_entrys_title_decides_over_the_pages_and_the_pages_stands_in(
+    page_title: str, entry_title: str, language: str
+) -> None:
+    """On a page with little text of its own (its title not repeated in it), the title the article takes
+    decides its language."""
+    markup = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{page_title}</title></head>"
+        "<body><main><article><p>Wescam sensors.</p></article></main></body></html>"
+    )
+    assert extract_reading(extract.extract_page, markup, "https://e.org/a", entry_title, "")[1] == language
+
+
 # The fork server is started once per process, with the preload list of the first pool: the check runs in a
 # fresh interpreter, so that no pool an earlier test started decides what the workers hold.
 FEEDS_ONLY_WORKER = """
