@@ -261,6 +261,28 @@ def test_explanations() -> None:
     assert 'excluded by "hockey" in body' in sport.lines
 
 
+def test_an_explanation_quotes_the_whole_form_found() -> None:
+    matcher = compile_watchlists(
+        [
+            WatchlistSpec("permits", terms=("export permit",), languages=("en",)),
+            WatchlistSpec("licence", terms=("licence",), languages=("fr",)),
+        ]
+    )
+    [permits, _] = matcher.explain({"body": "New export permits were granted.", "language": "en"})
+    assert permits.lines == [
+        'term "export permit" found in body: "export permits", en stem of "export permit"'
+    ]
+    [_, licence] = matcher.explain({"body": "Les licences sont suspendues.", "language": "fr"})
+    assert licence.lines == ['term "licence" found in body: "licences", fr stem of "licence"']
+
+
+def test_an_explanation_counts_the_words_between_whichever_side_comes_first() -> None:
+    matcher = compile_watchlists([WatchlistSpec("near", query="Turkey NEAR/8 Wescam")])
+    [near] = matcher.explain({"body": "Reports say Wescam sensors went to Turkey"})
+    assert near.matched
+    assert any('"Turkey" and "Wescam" are 3 words apart' in line for line in near.lines), near.lines
+
+
 def test_an_article_with_more_distinct_words_than_are_kept_still_finds_its_word_forms() -> None:
     """The words kept between articles are bounded (scan.WORDS_LIMIT); an article that alone goes over the limit
     keeps its own words known, and the next article is matched as if nothing had been dropped."""

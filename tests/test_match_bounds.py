@@ -115,6 +115,19 @@ def test_a_mark_starting_where_an_earlier_window_starts_is_in_that_window() -> N
 
 
 @pytest.mark.parametrize(
+    "query", ["Wescam", "Wescam AND lang:en", "Wescam AND feed:Gazette"], ids=["one", "language", "feed"]
+)
+def test_each_snippet_marks_only_what_lies_inside_it(query: str) -> None:
+    """Two occurrences too far apart for one window make two snippets, each marking its own, also when another
+    clause that holds has no place to mark (the article's language, its feed)."""
+    body = "Wescam sensors. " + "x " * 150 + "Wescam again"
+    (match,) = matches({"body": body, "language": "en", "feed": "Gazette"}, query=query, stem=False)
+    snippets = [(s.text, s.marks) for s in match.snippets]
+    assert [marks for _, marks in snippets] == [((0, 6),), ((58, 64),)]
+    assert [text[a:b] for text, marks in snippets for a, b in marks] == ["Wescam", "Wescam"]
+
+
+@pytest.mark.parametrize(
     ("text", "mark", "window"),
     [
         ("Ab cd efg Wescam and more", (10, 16), (0, 25)),  # within the lead: from the text's start
@@ -124,6 +137,11 @@ def test_a_mark_starting_where_an_earlier_window_starts_is_in_that_window() -> N
         ("Wescam " + "y" * 300, (0, 6), (0, 6)),  # cut at the last space of the window
         ("Wescam\n" + "y" * 300, (0, 6), (0, 200)),  # no space to cut at: cut at the size
         ("Wescam  " + "z  " * 70, (0, 6), (0, 198)),  # cut at a space, the spaces before it trimmed
+        (
+            "Wescam " + "a" * 182 + " " + "b" * 10 + " " + "c" * 50,
+            (0, 6),
+            (0, 200),
+        ),  # a space right at the size
     ],
 )
 def test_a_snippet_window_starts_and_ends_on_word_bounds(
