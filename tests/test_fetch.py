@@ -116,6 +116,18 @@ def test_permanent_redirect_is_recorded(http_server: LocalServer) -> None:
     assert result.permanent_redirect == new
 
 
+def test_a_location_header_is_followed_only_on_a_redirect_status(http_server: LocalServer) -> None:
+    """A 200 or 201 that names another Location is the answer itself (a page saying where it was created)."""
+    http_server.route("/elsewhere", body=b"not this")
+    for status in (200, 201):
+        url = http_server.route(
+            f"/here-{status}", status=status, body=FEED, headers={"Location": "/elsewhere"}
+        )
+        result = fetch(url)
+        assert (result.status, result.body, result.final_url) == (status, FEED, url)
+    assert http_server.requests_for("/elsewhere") == []
+
+
 def test_temporary_redirect_is_followed_but_not_recorded(http_server: LocalServer) -> None:
     http_server.route("/new", body=FEED)
     result = fetch(http_server.route("/old", status=307, redirect="/new"))

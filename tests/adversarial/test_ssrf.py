@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import socket
 from typing import Any
 
 import pytest
@@ -234,3 +235,31 @@ def test_with_allow_proxy_a_public_name_goes_through_the_proxy(proxy: LocalServe
 def test_configured_feeds_still_use_the_proxy(proxy: LocalServer) -> None:
     assert fetch("http://intranet.invalid/admin", linked_from=None).body == b"secret"
     assert [r.path for r in proxy.requests] == ["http://intranet.invalid/admin"]
+
+
+def test_with_allow_proxy_a_host_named_in_no_proxy_is_fetched_directly(
+    proxy: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NO_PROXY exempts a host from the proxy for links too: it is fetched directly, through the guard."""
+    monkeypatch.setenv("NO_PROXY", "news.test")
+    proxy.route("/story", body=b"direct story")
+    network = FakeInternet()
+    url = f"http://news.test:{proxy.port}/story"
+    result = fetch(url, allow_proxy=True, resolver=RebindingResolver(PUBLIC), network_backend=network)
+    assert result.body == b"direct story"
+    assert network.connects == [PUBLIC]
+    assert [r.path for r in proxy.requests] == ["/story"]  # not the full URL a proxy is asked for
+
+
+def test_a_refused_connection_without_a_proxy_says_nothing_of_proxies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://news.test:{port}/story"
+    reason = refused(url, resolver=RebindingResolver(PUBLIC), network_backend=FakeInternet())
+    assert reason.startswith("could not connect") or "refused" in reason, reason
+    assert "proxy" not in reason
