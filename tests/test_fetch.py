@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
+import zlib
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -11,7 +13,7 @@ from typing import Any
 import pytest
 
 from monitor.errors import FetchError
-from monitor.fetch import PAGE_ACCEPT, Fetcher, parse_retry_after
+from monitor.fetch import PAGE_ACCEPT, Fetcher, _Inflater, parse_retry_after
 from monitor.models import FetchResult
 from monitor.sizes import format_size
 from tests.httpserver import LocalServer, http_server, unused_port
@@ -51,6 +53,7 @@ def test_200_returns_body_headers_and_validators(http_server: LocalServer) -> No
     assert result.etag == '"v1"'
     assert result.last_modified == "Mon, 02 Nov 2026 10:00:00 GMT"
     assert result.permanent_redirect is None
+    assert 0 <= result.elapsed < 60  # the seconds the fetch took, not a clock reading
     sent = http_server.requests_for("/feed")[0].headers
     assert sent["user-agent"] == "monitor-test/1"
     assert "application/rss+xml" in sent["accept"]
@@ -180,6 +183,16 @@ def test_gzip_body_is_decoded(http_server: LocalServer) -> None:
     result = fetch(url)
     assert result.body == FEED * 50
     assert "gzip" in http_server.requests[0].headers["accept-encoding"]
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate"])
+def test_decoding_stops_one_byte_past_the_room_even_across_gzip_members(coding: str) -> None:
+    """A body's decoding never makes more than the room left plus one byte (enough to see the cap passed),
+    also where a second gzip member follows the first."""
+    text = b"Wescam " * 100  # 700 bytes
+    body = gzip.compress(text) * 2 if coding == "gzip" else zlib.compress(text * 2)
+    assert len(_Inflater("https://e.org/feed", coding).inflate(body, 1000)) == 1001
+    assert _Inflater("https://e.org/feed", coding).inflate(body, 2000) == text + text
 
 
 def test_gzip_bomb_is_capped_after_decoding(http_server: LocalServer) -> None:
