@@ -85,6 +85,15 @@ OWN_FEEDS = {
         '<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">One</div>'
         '<div xmlns="http://www.w3.org/1999/xhtml">Two</div></content></entry>'
     ),
+    "atom-xhtml-text-beside-div": atom(
+        '<entry><title>L</title><id>urn:e:11</id><link href="https://example.org/e11"/>'
+        '<content type="xhtml">Lead <div xmlns="http://www.w3.org/1999/xhtml">Body</div></content></entry>'
+    ),
+    "atom-xhtml-src-and-div": atom(
+        '<entry><title>S</title><id>urn:e:12</id><link href="https://example.org/e12"/>'
+        '<content type="xhtml" src="https://example.org/body.xhtml">'
+        '<div xmlns="http://www.w3.org/1999/xhtml">Inline too</div></content></entry>'
+    ),
     "atom-xhtml-no-div": atom(
         '<entry><title>N</title><id>urn:e:7</id><link href="https://example.org/e7"/>'
         '<content type="xhtml"><p xmlns="http://www.w3.org/1999/xhtml">No wrapper</p></content></entry>'
@@ -163,6 +172,8 @@ def test_plain_feeds_take_the_fast_path() -> None:
         ("atom-xhtml-src", "xhtml-typed content in an entry"),
         ("atom-pdf", "application/pdf-typed content in an entry"),
         ("atom-xhtml-two-divs", "xhtml-typed content in an entry"),
+        ("atom-xhtml-text-beside-div", "xhtml-typed content in an entry"),
+        ("atom-xhtml-src-and-div", "xhtml-typed content in an entry"),
         ("relative-link-under-base", "a relative link under xml:base"),
         ("unescaped-ampersand", "not well-formed XML"),
     ],
