@@ -3,6 +3,7 @@ the service's limit, and the highlighted runs of a snippet (pure functions of va
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -57,6 +58,30 @@ def test_a_body_exactly_at_the_services_limit_is_sent_whole() -> None:
     short = Channel("t", PLAIN, size(body) - 1, shows_title=True, body_format=None)
     cut = render_chat(short, items, "subject", zone=UTC_ZONE, more="+{count} more", empty="none")
     assert size(cut) <= size(body) - 1 and "Canadian Wescam" not in cut  # the item without its snippet
+
+
+def test_the_last_item_fitting_exactly_is_shown_with_no_count_of_items_left_out() -> None:
+    """Each item is tried with a count of those after it; the last has none after it, so a body that holds every
+    item exactly at the limit is sent whole, and one byte less leaves the last out and says so."""
+    text = "Canadian Wescam sensors were found on the drones. " + "The export permits were questioned. " * 6
+    snippet = Snippet("body", text.strip(), ((9, 15),))  # long enough that titles are not cut (limit / 10)
+    items = [
+        item("Wescam sensors on drones", URL, snippet),
+        item("Export permits questioned", "https://news.example.org/p", snippet),
+    ]
+    kwargs = {"zone": UTC_ZONE, "more": "+{count} more", "empty": "none"}
+    roomy = Channel("t", PLAIN, 10_000, shows_title=True, body_format=None)
+    whole = render_chat(roomy, items, "subject", **kwargs)  # type: ignore[arg-type]
+    exact = Channel("t", PLAIN, size(whole), shows_title=True, body_format=None)
+    assert render_chat(exact, items, "subject", **kwargs) == whole  # type: ignore[arg-type]
+    short = Channel("t", PLAIN, size(whole) - 1, shows_title=True, body_format=None)
+    less = render_chat(short, items, "subject", **kwargs)  # type: ignore[arg-type]
+    assert "Export permits questioned" not in less and less.endswith("+1 more")
+
+
+def test_an_item_found_in_other_outlets_names_them() -> None:
+    also = dataclasses.replace(item(), also_in=("Gazette", "Courier"))
+    assert "also in: Gazette, Courier" in render_item(Layout(PLAIN, UTC_ZONE), also)
 
 
 def test_a_snippets_runs_have_no_empty_piece_at_either_end_or_between_overlapping_marks() -> None:
