@@ -62,6 +62,17 @@ def test_webhook_receives_the_plain_text(webhook_server: WebhookServer, message:
     assert "Paris signed the «Rafale» deal." in post.json["message"]
 
 
+def test_a_target_answering_at_once_is_sent_to_with_a_timeout_shorter_than_the_grace(
+    webhook_server: WebhookServer,  # noqa: F811
+    message: Message,
+) -> None:
+    """The wait for a target is its timeout plus a grace second (for the plugin's own timeout to answer first),
+    never less: a short timeout still leaves a target that answers at once its time."""
+    [result] = send([webhook_server.apprise_url("/alerts")], message, timeout=0.5)
+    assert result.ok, result.error
+    assert len(webhook_server.posts) == 1
+
+
 def test_one_target_down_one_up_gives_one_result_each(
     smtp_server: SmtpServer,  # noqa: F811
     webhook_server: WebhookServer,  # noqa: F811
