@@ -76,6 +76,21 @@ def test_flood_control_holds_hits_and_sends_them_together_later(
     assert titles(webhook_server)[2:] == [["Story C", "Story D", "Story E"]]  # none dropped
 
 
+def test_the_plan_reads_the_messages_sent_in_the_last_hour_against_the_cap(
+    store: Store, webhook_server: WebhookServer
+) -> None:
+    """What is planned already respects the hour's cap (the check again under the notifier's claim is for
+    another daemon sending in between): one message sent, a cap of one, and nothing more is planned to go
+    until that message is an hour old."""
+    d = deliverer(store, Policy("chat", (webhook_server.apprise_url(),), max_per_hour=1))
+    add_hit(store, "Story A", T0)
+    deliver(d, T0 + timedelta(seconds=10))
+    add_hit(store, "Story B", T0 + timedelta(minutes=1))
+    assert not [plan for plan in d.plan(T0 + timedelta(minutes=2)) if plan.send]
+    later = [plan for plan in d.plan(T0 + timedelta(hours=1, seconds=11)) if plan.send]
+    assert [[delivery.hit.title for delivery in plan.deliveries] for plan in later] == [["Story B"]]
+
+
 def test_quiet_hours_hold_alerts_until_they_end(store: Store, webhook_server: WebhookServer) -> None:
     quiet = (time(22, 0), time(7, 0))
     d = deliverer(
