@@ -671,3 +671,12 @@ def test_every_key_is_documented() -> None:
     ]
     assert missing == []
     assert {"path", "warnings"} <= set(Settings.model_fields)
+
+
+@pytest.mark.parametrize("line", [1, 3])
+def test_bytes_that_are_not_utf8_are_named_at_their_line(tmp_path: Path, line: int) -> None:
+    lines = [b"[monitor]", b'database = "sqlite:///monitor.db"', b"# notes", b'[[feed]]\nname = "a"']
+    lines[line - 1] += b" \xff\xfe"
+    path = tmp_path / "monitor.toml"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    assert problems_of(path) == [f"{path}:{line}: the config file is not UTF-8 text"]
