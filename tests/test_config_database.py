@@ -10,6 +10,7 @@ import pytest
 from monitor import redact
 from monitor.config import load_settings
 from monitor.config.database import read_database_settings
+from monitor.config.source import resolve_database
 from monitor.errors import ConfigError
 from tests.factory import run_cli
 
@@ -213,3 +214,19 @@ def test_what_status_reads_that_is_wrong_gets_the_full_loads_message(
     shown = run_cli(path, "status")
     assert shown.returncode == 2 and shown.stderr.strip().splitlines()[0].startswith(f"monitor: {path}:")
     assert full_problems(path, {})[0] in shown.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "resolved"),
+    [
+        ("sqlite:///monitor.db", "sqlite:///{base}/monitor.db"),  # relative to the config's folder
+        ("sqlite+pysqlite:///data/m.db?timeout=5", "sqlite+pysqlite:///{base}/data/m.db?timeout=5"),
+        ("sqlite:////var/lib/monitor.db", "sqlite:////var/lib/monitor.db"),  # absolute already
+        ("sqlite:///:memory:", "sqlite:///:memory:"),
+        ("sqlite://monitor.db", "sqlite://monitor.db"),  # not a file path: left for the driver to refuse
+        ("postgresql:///monitor", "postgresql:///monitor"),  # a socket URL of another database
+        ("postgresql://user@db.internal/monitor", "postgresql://user@db.internal/monitor"),
+    ],
+)
+def test_only_a_relative_sqlite_file_is_made_absolute(tmp_path: Path, value: str, resolved: str) -> None:
+    assert resolve_database(value, tmp_path) == resolved.format(base=tmp_path.resolve())
