@@ -35,4 +35,7 @@ def test_brackets_in_strings_and_comments_do_not_count() -> None:
     assert too_deep_line('a = "ends with a backslash \\\\"\nb = [[[[1]]]]\n', LIMIT) == 2
     assert too_deep_line("a = 'literal \\' \nb = [[[[1]]]]\n", LIMIT) == 2  # no escapes in literal strings
     assert too_deep_line('a = """\n[[[[\n"""\nb = 1\n', LIMIT) is None  # a multi-line string
+    assert too_deep_line('a = """\nsay [[[[\n"""\nb = 1\n', LIMIT) is None  # a line of it that is no header
+    assert too_deep_line('a="""\nsay [[[[\n"""\nb = 1\n', LIMIT) is None  # opened right after the =
+    assert too_deep_line('a = """say [[[[\n"""\nb = [[[[1]]]]\n', LIMIT) == 3  # counted again once closed
     assert too_deep_line("a = 1 # [[[[\n", LIMIT) is None
