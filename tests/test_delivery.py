@@ -131,6 +131,26 @@ def test_failures_retry_with_backoff_then_die_and_can_be_revived(
     assert report.ok and titles(webhook_server) == [["Story A"]]
 
 
+def test_retry_for_is_counted_from_the_deliverys_creation_not_from_its_last_failure(
+    store: Store, webhook_server: WebhookServer
+) -> None:
+    """The waits after the three failures are 30 s, 2 min and 10 min, each with up to a fifth more: the third
+    alone (600 to 720 s) stays within 740 s, but its next attempt falls at least 760 s after the hit was owed
+    (10 s + 30 s + 2 min + 10 min): the delivery is dead."""
+    d = deliverer(store, Policy("chat", (webhook_server.apprise_url(),)), retry_for=740)
+    outbox = Outbox(store.engine)
+    add_hit(store, "Story A", T0)
+    webhook_server.fail_with = 500
+    deliver(d, T0 + timedelta(seconds=10))
+    [failed] = outbox.listing(status="failed")
+    deliver(d, failed.next_attempt)
+    [failed] = outbox.listing(status="failed")
+    assert failed.attempts == 2
+    deliver(d, failed.next_attempt)
+    [dead] = outbox.listing(status="dead")
+    assert dead.attempts == 3
+
+
 def test_only_failed_targets_are_retried(store: Store, webhook_server: WebhookServer) -> None:
     with WebhookServer() as broken:
         broken.fail_with = 503
