@@ -530,6 +530,14 @@ def test_every_problem_is_reported_together_in_file_order(tmp_path: Path) -> Non
     assert not any("hunter2" in problem for problem in problems)
 
 
+@pytest.mark.parametrize("value", ['["https://example.org/feed.xml"]', "5", '"https://example.org/feed.xml"'])
+def test_a_feed_key_that_is_not_tables_is_one_error_at_its_line(tmp_path: Path, value: str) -> None:
+    path = write(tmp_path, f'feed = {value}\n\n[monitor]\ndatabase = "sqlite:///m.db"\n')
+    assert problems_of(path) == [
+        f"{path}:1: feed must be written as [[feed]] tables (double brackets), one each"
+    ]
+
+
 def test_structural_mistakes_at_the_top_level(tmp_path: Path) -> None:
     text = """\
 monitor = 3
