@@ -23,6 +23,7 @@ from monitor.config import (
     parse_duration,
     parse_size,
 )
+from monitor.config.compiled import load_config
 from monitor.errors import ConfigError
 from monitor.models import WatchlistSpec
 
@@ -267,8 +268,6 @@ def test_quiet_hours_out_of_the_day_are_refused(tmp_path: Path, span: str, reaso
 
 
 def test_a_page_is_read_in_full_only_where_it_is_followed_for_links(tmp_path: Path) -> None:
-    from monitor.config.compiled import load_config
-
     pages = "".join(
         f'[[page]]\nname = "{name}"\nurl = "https://example.org/{name}"\nmode = "{mode}"\nfulltext = true\n'
         for name, mode in (("listing", "links"), ("notice", "text"))
@@ -688,3 +687,23 @@ def test_bytes_that_are_not_utf8_are_named_at_their_line(tmp_path: Path, line: i
     path = tmp_path / "monitor.toml"
     path.write_bytes(b"\n".join(lines) + b"\n")
     assert problems_of(path) == [f"{path}:{line}: the config file is not UTF-8 text"]
+
+
+def test_a_digest_watchlist_may_take_its_schedule_from_its_notifier(tmp_path: Path) -> None:
+    text = MINIMAL.replace('terms = ["Wescam"]', 'terms = ["Wescam"]\nnotify = ["desk"]\nmode = "digest"') + (
+        '\n[[notifier]]\nname = "desk"\nurls = ["json://127.0.0.1:9/hook"]\nmode = "digest"\n'
+        'schedule = "0 8 * * *"\n'
+    )
+    settings = load_settings(write(tmp_path, text), {})
+    assert settings.watchlists[0].mode == "digest" and settings.watchlists[0].schedule is None
+
+
+def test_a_bad_term_beside_a_good_query_is_named_at_the_terms_line(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        'terms = ["Wescam"]', "terms = ['=\"export permit\"']\nquery = 'Wescam AND Turkey'"
+    )
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, {})
+    [problem] = caught.value.problems
+    assert problem.startswith(f"{path}:{line_with(text, 'terms =')}: [[watchlist]]"), problem
