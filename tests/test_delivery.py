@@ -142,11 +142,10 @@ def test_retry_for_is_counted_from_the_deliverys_creation_not_from_its_last_fail
     add_hit(store, "Story A", T0)
     webhook_server.fail_with = 500
     deliver(d, T0 + timedelta(seconds=10))
-    [failed] = outbox.listing(status="failed")
-    deliver(d, failed.next_attempt)
-    [failed] = outbox.listing(status="failed")
-    assert failed.attempts == 2
-    deliver(d, failed.next_attempt)
+    for attempts in (1, 2):
+        [failed] = outbox.listing(status="failed")
+        assert failed.attempts == attempts and failed.next_attempt is not None
+        deliver(d, failed.next_attempt)
     [dead] = outbox.listing(status="dead")
     assert dead.attempts == 3
 
