@@ -211,6 +211,7 @@ def test_file_url(tmp_path: Path) -> None:
     result = fetch(path.as_uri())
     assert (result.status, result.body) == (200, FEED)
     assert result.headers["content-type"] == "application/xml"
+    assert 0 <= result.elapsed < 60  # the seconds the read took, not a clock reading
 
 
 def test_file_url_size_cap_and_missing_file(tmp_path: Path) -> None:
