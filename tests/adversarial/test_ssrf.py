@@ -263,3 +263,35 @@ def test_a_refused_connection_without_a_proxy_says_nothing_of_proxies(
     reason = refused(url, resolver=RebindingResolver(PUBLIC), network_backend=FakeInternet())
     assert reason.startswith("could not connect") or "refused" in reason, reason
     assert "proxy" not in reason
+
+
+def test_a_feed_read_through_all_proxy_counts_as_public_and_its_links_stay_guarded(
+    http_server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The body of a feed read through a proxy came from the proxy's address, not the feed's: named by ALL_PROXY
+    as much as by HTTP_PROXY, the feed is public, and its links cannot reach the local network."""
+    for name in (
+        "NO_PROXY",
+        "no_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "all_proxy",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ALL_PROXY", f"http://127.0.0.1:{http_server.port}")
+    http_server.route("http://news.test/feed.xml", body=b"<rss/>")
+    http_server.route("http://intranet.invalid/admin", body=b"secret")
+
+    async def go() -> str:
+        async with Fetcher(timeout=5, user_agent="t") as fetcher:
+            assert (await fetcher.fetch("http://news.test/feed.xml", max_size=10_000)).body == b"<rss/>"
+            with pytest.raises(FetchError) as caught:
+                await fetcher.fetch(
+                    "http://intranet.invalid/admin", max_size=10_000, linked_from="http://news.test/feed.xml"
+                )
+            return caught.value.reason
+
+    assert asyncio.run(go()).startswith("could not resolve host")
+    assert [r.path for r in http_server.requests] == ["http://news.test/feed.xml"]
