@@ -40,6 +40,23 @@ def test_digests_over_several_schedules(store: Store, webhook_server: WebhookSer
     assert "Digest" in webhook_server.posts[0].json["title"]
 
 
+def test_a_digest_is_sent_at_each_firing_whatever_the_hours_cap(
+    store: Store, webhook_server: WebhookServer
+) -> None:
+    """The hour's cap holds immediate messages back; a digest is already one message at its firing, so a digest
+    notifier firing twice within the hour sends both, with or without a cap, also under the notifier's claim."""
+    policy = Policy(
+        "chat", (webhook_server.apprise_url(),), mode="digest", schedule="0,30 * * * *", max_per_hour=1
+    )
+    d = deliverer(store, policy)
+    add_hit(store, "Story A", T0 + timedelta(minutes=5))
+    [first] = deliver(d, T0 + timedelta(minutes=30, seconds=1))
+    add_hit(store, "Story B", T0 + timedelta(minutes=40))
+    [second] = deliver(d, T0 + timedelta(minutes=60, seconds=1))
+    assert first.digest and second.digest
+    assert titles(webhook_server) == [["Story A"], ["Story B"]]
+
+
 def test_an_empty_digest_is_sent_when_asked(store: Store, webhook_server: WebhookServer) -> None:
     policy = Policy(
         "chat", (webhook_server.apprise_url(),), mode="digest", schedule="0 8 * * *", send_empty=True
