@@ -4,7 +4,7 @@
 cimport cython
 
 from monitor.match.clauses cimport Clause, CompiledPhrase
-from monitor.match.scan cimport ArticleScan
+from monitor.match.scan cimport ArticleScan, PatternScanner
 from monitor.match.snippets cimport Evidence, build_snippets
 
 
@@ -26,8 +26,9 @@ cdef class CompiledWatchlist:
 
 cdef class Matcher:
     cdef public list _watchlists, _always
-    cdef public object aliases, _forms, _automaton, _lexicon
-    cdef public bint _has_patterns, _scan_url
+    cdef public object aliases, _forms, _lexicon
+    cdef public PatternScanner _automaton
+    cdef public bint _scan_url
     cdef public dict _by_pattern
 
     cpdef ArticleScan _scan(self, fields)

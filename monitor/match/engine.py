@@ -18,8 +18,6 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
-import ahocorasick
-
 from monitor.models import Match, MatchDetails, WatchlistSpec
 
 from .clauses import (
@@ -53,7 +51,7 @@ from .query import (
     parse_watchlist,
 )
 from .reference import Explanation, explain_spec
-from .scan import SCANNED_FIELDS, ArticleScan, FormChecks, Lexicon
+from .scan import SCANNED_FIELDS, ArticleScan, FormChecks, Lexicon, PatternScanner
 from .snippets import Evidence, build_snippets
 from .stems import WordForms, forms_of, prime, stem_languages
 from .walk import fold_query, phrases_in, positive_leaves
@@ -265,22 +263,21 @@ class Matcher:
         self._forms = forms or FormChecks()
         used_patterns = set(patterns.values()) if used is None else used
         prefixes: dict[str, int] = {}  # one-word prefixes of word forms
-        self._automaton: Any = ahocorasick.Automaton(ahocorasick.STORE_INTS)
-        scanned: set[int] = set()
+        scanned: dict[str, int] = {}
         for text, pattern in patterns.items():
             if pattern in self._forms.checks and " " not in text[1:]:
                 prefixes[text[1:]] = pattern
                 if pattern not in used_patterns:
                     continue  # only the prefix of word forms: found from the words, not by scanning
-            self._automaton.add_word(text, pattern)
-            scanned.add(pattern)
+            scanned[text] = pattern
+        self._automaton = PatternScanner(scanned)
         # Word forms behind prefixes of several words are checked where the automaton finds the prefix.
         one_word = set(prefixes.values())
-        self._forms.patterns = frozenset(p for p in self._forms.checks if p in scanned and p not in one_word)
+        scanned_patterns = set(scanned.values())
+        self._forms.patterns = frozenset(
+            p for p in self._forms.checks if p in scanned_patterns and p not in one_word
+        )
         self._lexicon = Lexicon(prefixes, self._forms.checks)
-        self._has_patterns = bool(scanned)
-        if scanned:
-            self._automaton.make_automaton()
         self._scan_url = scan_url
         self._always: list[int] = []
         self._by_pattern: dict[int, list[int]] = {}
@@ -297,8 +294,7 @@ class Matcher:
         return tuple(w.name for w in self._watchlists)
 
     def _scan(self, fields: Mapping[str, str]) -> ArticleScan:
-        automaton = self._automaton if self._has_patterns else _EMPTY
-        return ArticleScan(fields, automaton, self._scan_url, self._forms, self._lexicon)
+        return ArticleScan(fields, self._automaton, self._scan_url, self._forms, self._lexicon)
 
     def _candidates(self, scan: ArticleScan) -> list[int]:
         candidates = set(self._always)
@@ -355,14 +351,6 @@ class Matcher:
     def explain(self, fields: Mapping[str, str]) -> list[Explanation]:
         """For every watchlist, whether it matches the article and why (slow: for people, not the pipeline)."""
         return [explain_spec(w.spec, fields, self.aliases) for w in self._watchlists]
-
-
-class _EmptyAutomaton:
-    def iter(self, text: str) -> list[tuple[int, int]]:
-        return []
-
-
-_EMPTY = _EmptyAutomaton()
 
 
 def _to_match(watchlist: CompiledWatchlist, scan: ArticleScan) -> Match:

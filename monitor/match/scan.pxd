@@ -8,6 +8,14 @@ cimport cython
 from monitor.match.stems cimport _is_form
 
 
+cdef class PatternScanner:
+    cdef public list ids
+    cdef public object automaton
+
+    @cython.locals(ids=list, found=list, index=Py_ssize_t, end=Py_ssize_t)
+    cpdef list hits(self, str text)
+
+
 cdef class Lexicon:
     cdef public dict prefixes, heads, texts, kinds
 

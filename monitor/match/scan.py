@@ -2,7 +2,8 @@
 
 Patterns are the texts the compiler made of the watchlists' phrases (see engine.py): " w1 w2 " (exact words),
 " w1 w2" (the last word a prefix), and word-form patterns (negative numbers), found where their prefix occurs
-and the article word there has the right stem. The Aho-Corasick automaton finds the written patterns. The
+and the article word there has the right stem. The Aho-Corasick automaton (``PatternScanner``) finds the written
+patterns. The
 prefix of a one-word form is short and starts many article words, most of them not forms of the word looked
 for, so those prefixes are not scanned for: what each distinct word of a field is a form of is worked out once
 per word and article language (``Lexicon``) and kept for later articles. Where a pattern occurs (its end
@@ -13,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import ahocorasick_rs
+
 from monitor.models import TEXT_FIELDS
 
 from .fold import FoldedField, fold_text
@@ -21,6 +24,31 @@ from .stems import MIN_PREFIX, WordForms, _is_form
 SCANNED_FIELDS = (*TEXT_FIELDS, "url")
 KEPT_LIMIT = 500_000  # (word, language) verdicts kept before starting afresh
 WORDS_LIMIT = 100_000  # words kept per article language (about 15 MB) before starting afresh
+
+
+class PatternScanner:
+    """Every written pattern in one Aho-Corasick automaton (ahocorasick_rs, the Rust crate's contiguous NFA: its
+    states lie in one array, where a trie of separately allocated nodes made a walk over 30,000 patterns wait on
+    memory); ``hits`` gives each occurrence as (end, pattern), ``end`` the offset of its last character."""
+
+    def __init__(self, patterns: Mapping[str, int]) -> None:
+        texts = list(patterns)
+        self.ids = [patterns[text] for text in texts]  # the automaton's pattern index -> our pattern number
+        self.automaton: Any = (
+            ahocorasick_rs.AhoCorasick(texts, implementation=ahocorasick_rs.Implementation.ContiguousNFA)
+            if texts
+            else None
+        )
+
+    def hits(self, text: str) -> list[tuple[int, int]]:
+        """(end, pattern) of every occurrence in ``text``, overlapping ones included, in the order of their ends."""
+        if self.automaton is None:
+            return []
+        ids = self.ids
+        found: list[tuple[int, int]] = []
+        for index, _, end in self.automaton.find_matches_as_indexes(text, overlapping=True):
+            found.append((end - 1, ids[index]))
+        return found
 
 
 class FormChecks:
@@ -120,7 +148,7 @@ class ArticleScan:
     def __init__(
         self,
         fields: Mapping[str, str],
-        automaton: Any,
+        automaton: PatternScanner,
         scan_url: bool,
         forms: FormChecks,
         lexicon: Lexicon,
@@ -151,7 +179,7 @@ class ArticleScan:
                     self.places[name] = places
             else:
                 self.word_kinds[name] = {}
-            hits = self.hits[name] = list(automaton.iter(folded.padded))
+            hits = self.hits[name] = automaton.hits(folded.padded)
             if hits:
                 _add_found(present, hits)
                 if forms.patterns and not forms.patterns.isdisjoint(present):
