@@ -81,7 +81,7 @@ def test_match_on_a_text_file_loads_no_database_http_or_alerting_code(tmp_path: 
         for line in done.stderr.splitlines()
         if line.startswith("import time:") and line.count("|") == 2
     }
-    assert {"ahocorasick", "py3langid.langid", "monitor.match.langid_model"} <= loaded  # matched, detected
+    assert {"ahocorasick_rs", "py3langid.langid", "monitor.match.langid_model"} <= loaded  # matched, detected
     assert not packages(loaded) & (NEVER | {"sqlalchemy", "jinja2", "lxml", "courlan", "asyncio"})
 
 
@@ -101,7 +101,7 @@ def test_reading_commands_on_a_current_database_load_sqlalchemy_core_and_nothing
         assert "sqlalchemy.dialects.postgresql" not in loaded, name  # a SQLite database
         assert not packages(loaded) & (NEVER | {"jinja2", "numpy", "py3langid", "lxml", "courlan"}), name
         # they read a few keys of the config (status: the feeds, silent_after, the fingerprint of the values)
-        assert not packages(loaded) & {"pydantic", "pydantic_core", "ahocorasick", "Stemmer"}, name
+        assert not packages(loaded) & {"pydantic", "pydantic_core", "ahocorasick_rs", "Stemmer"}, name
 
 
 def test_head_revision_read_from_the_files_is_alembics() -> None:
