@@ -18,12 +18,14 @@ import platform
 import random
 import re
 import resource
+import statistics
 import time
 import tracemalloc
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,7 @@ BASELINE_SAMPLES = {10: 5_000, 100: 1_000, 1_000: 150}  # articles the naive bas
 SEED = 2020
 TARGET_MB_S = 20.0
 TARGET_SCALING = 5.0  # issue 18
+SCALING_ROUNDS = 3  # passes of the 10 and the 10,000 watchlists, taken in turn, for the scaling ratio
 FIRST_TARGET_SCALING = 3.0  # the first goal, kept in the table
 TARGET_SPEEDUP = 50.0
 TARGET_COMPILE_S = 2.0
@@ -77,12 +80,12 @@ NOTES = (
     "that. The pipeline stores every field of every hit, so for it laziness saves nothing: the targets are "
     "judged on the cost with every field read, and the 10,000/10 ratio of 5 is not met that way. The ratio is "
     "more a matter of memory than of work: counted in instructions (callgrind, 200 articles, every field read) "
-    "10,000 watchlists cost 3.1 times 10 (553 M against 181 M), in CPU time 7 to 8 times. The automaton alone "
-    "takes 0.12 ms an article with 10,000 watchlists' patterns against 0.025 with 10's (87 hits an article "
-    "against none): its trie of some 200,000 nodes, the watchlists' objects and the dictionaries of patterns "
-    "do not stay in the processor's caches. Meeting the target would take fewer, denser structures (an "
-    "automaton over word numbers instead of characters, watchlists' clauses in arrays), not fewer "
-    "instructions alone. "
+    "10,000 watchlists cost 3.1 times 10 (553 M against 181 M), in CPU time 6 to 7 times. The automaton is "
+    "ahocorasick_rs's contiguous NFA (its states in one array): scanning the 5,000 articles' fields alone, "
+    "0.057 ms an article with 10,000 watchlists' patterns (88 hits an article), where pyahocorasick's trie of "
+    "separately allocated nodes took 0.083; the watchlists' objects and the dictionaries of patterns still do "
+    "not stay in the processor's caches. Meeting the target would take fewer, denser structures (an automaton "
+    "over word numbers instead of characters, watchlists' clauses in arrays), not fewer instructions alone. "
     "Matches, evidence, snippets and explanations are compared whole with a plain reading built from the "
     "reference evaluator by tests/test_match_output.py, also when read only after later articles were matched."
 )
@@ -339,6 +342,30 @@ def measure_engine(specs: list[WatchlistSpec], articles: list[Fields], megabytes
     }
 
 
+def match_all(matcher: Matcher, articles: list[Fields]) -> int:
+    """Match every article, every field of every match read; the number of matches."""
+    return sum(consume(matcher.match(article)) for article in articles)
+
+
+def measure_scaling(
+    small: list[WatchlistSpec], large: list[WatchlistSpec], articles: list[Fields]
+) -> dict[str, Any]:
+    """The 10,000 / 10 cost ratio, every field read, from the medians of ``SCALING_ROUNDS`` passes of each, taken
+    in turn on freshly compiled matchers: on a shared machine one pass of each, minutes apart, gave ratios from
+    4.8 to 7.6 for the same code, most of the spread in the small matcher's pass."""
+    passes: dict[int, list[float]] = {len(small): [], len(large): []}
+    for _ in range(SCALING_ROUNDS):
+        for specs in (small, large):
+            cpu = timed_cpu(partial(match_all, compile_watchlists(specs), articles))[1]
+            passes[len(specs)].append(round(1000 * cpu / len(articles), 4))
+    small_ms, large_ms = (statistics.median(passes[len(specs)]) for specs in (small, large))
+    return {
+        "passes_ms_per_article_cpu": {str(size): found for size, found in passes.items()},
+        "median_ms_per_article_cpu": {str(len(small)): small_ms, str(len(large)): large_ms},
+        "ratio": round(large_ms / small_ms, 2),
+    }
+
+
 def measure_baseline(specs: list[WatchlistSpec], articles: list[Fields]) -> dict[str, Any]:
     sample = articles[: BASELINE_SAMPLES[len(specs)]]
     watchlists = [NaiveWatchlist(spec) for spec in specs]
@@ -439,14 +466,17 @@ def run() -> dict[str, Any]:
     megabytes = text_megabytes(articles)
     vocabulary = Vocabulary(articles, random.Random(SEED))
     rows = []
+    generated = {}
     for size in SIZES:
-        specs = generate_watchlists(size, vocabulary)
+        specs = generated[size] = generate_watchlists(size, vocabulary)
         row = measure_engine(specs, articles, megabytes)
         if size in BASELINE_SAMPLES:
             row["baseline"] = measure_baseline(specs, articles)
             row["speedup"] = round(row["baseline"]["ms_per_article_cpu"] / row["ms_per_article_cpu"], 1)
         print(json.dumps(row))
         rows.append(row)
+    scaling = measure_scaling(generated[10], generated[10_000], articles)
+    print(json.dumps(scaling))
     recall = measure_recall(articles, vocabulary)
     print(json.dumps(recall))
     load = f"{load_start:.1f} and {os.getloadavg()[0]:.1f}"
@@ -458,8 +488,9 @@ def run() -> dict[str, Any]:
         "articles": len(articles),
         "text_mb": round(megabytes, 2),
         "rows": rows,
+        "scaling": scaling,
         "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "targets": check_targets(rows) + recall_targets(recall),
+        "targets": check_targets(rows, scaling) + recall_targets(recall),
     }
 
 
@@ -467,9 +498,9 @@ def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
 
 
-def check_targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def check_targets(rows: list[dict[str, Any]], measured: dict[str, Any]) -> list[dict[str, Any]]:
     by_size = {row["watchlists"]: row for row in rows}
-    scaling = by_size[10_000]["ms_per_article_cpu"] / by_size[10]["ms_per_article_cpu"]
+    scaling = measured["ratio"]
     deciding = by_size[10_000]["decide_ms_per_article_cpu"] / by_size[10]["decide_ms_per_article_cpu"]
     return [
         _target(
@@ -479,7 +510,7 @@ def check_targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             by_size[1_000]["mb_per_s_cpu"] >= TARGET_MB_S,
         ),
         _target(
-            "cost per article, 10,000 / 10 watchlists (CPU)",
+            "cost per article, 10,000 / 10 watchlists (CPU), median of passes in turn",
             round(scaling, 2),
             f"<= {TARGET_SCALING}",
             scaling <= TARGET_SCALING,
@@ -491,7 +522,7 @@ def check_targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             None,
         ),
         _target(
-            "cost per article, 10,000 / 10 watchlists (CPU), first goal",
+            "cost per article, 10,000 / 10 watchlists (CPU), median of passes in turn, first goal",
             round(scaling, 2),
             f"<= {FIRST_TARGET_SCALING}",
             scaling <= FIRST_TARGET_SCALING,
@@ -577,6 +608,16 @@ def markdown(results: dict[str, Any]) -> str:
             f"{row['ms_per_article_cpu']} | {row['decide_mb_per_s_cpu']}, {row['decide_ms_per_article_cpu']} | "
             f"{row['matches']:,} | {row['peak_traced_mb']} | {naive} | {row.get('speedup', '-')} |"
         )
+    scaling = results["scaling"]
+    passes = scaling["passes_ms_per_article_cpu"]
+    lines += [
+        "",
+        f"The 10,000 / 10 ratio the target is judged on is that of the medians of {SCALING_ROUNDS} passes of each "
+        "over every article, every field read, taken in turn on freshly compiled matchers (ms an article, CPU: "
+        f"10 watchlists {', '.join(map(str, passes['10']))}; 10,000 watchlists "
+        f"{', '.join(map(str, passes['10000']))}): the table's rows are one pass each, minutes apart, and on a "
+        "shared machine one pass of each gave ratios from 4.8 to 7.6 for the same code.",
+    ]
     recall = results["recall"]
     lines += [
         "",
