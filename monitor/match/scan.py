@@ -34,16 +34,12 @@ class PatternScanner:
     def __init__(self, patterns: Mapping[str, int]) -> None:
         texts = list(patterns)
         self.ids = [patterns[text] for text in texts]  # the automaton's pattern index -> our pattern number
-        self.automaton: Any = (
-            ahocorasick_rs.AhoCorasick(texts, implementation=ahocorasick_rs.Implementation.ContiguousNFA)
-            if texts
-            else None
+        self.automaton: Any = ahocorasick_rs.AhoCorasick(
+            texts, implementation=ahocorasick_rs.Implementation.ContiguousNFA
         )
 
     def hits(self, text: str) -> list[tuple[int, int]]:
         """(end, pattern) of every occurrence in ``text``, overlapping ones included, in the order of their ends."""
-        if self.automaton is None:
-            return []
         ids = self.ids
         found: list[tuple[int, int]] = []
         for index, _, end in self.automaton.find_matches_as_indexes(text, overlapping=True):
