@@ -23,7 +23,7 @@ from monitor.config import (
     parse_duration,
     parse_size,
 )
-from monitor.config.compiled import load_config
+from monitor.config.compiled import load_config, policies
 from monitor.errors import ConfigError
 from monitor.models import WatchlistSpec
 
@@ -211,6 +211,11 @@ urls = ["json://127.0.0.1:9/hook"]
 timezone = "Europe/Paris"
 quiet_hours = "22:00-07:00"
 max_per_hour = 20
+
+[[notifier]]
+name = "chat"
+urls = ["json://127.0.0.1:9/chat"]
+snippets = 1
 """
     settings = load_settings(write(tmp_path, text), {})
     assert settings.monitor.max_page_size == 5 * 2**20 and settings.monitor.log_level == "debug"
@@ -219,6 +224,9 @@ max_per_hour = 20
     desk = settings.notifier("desk")
     assert desk.mode == "immediate" and desk.max_per_hour == 20 and not desk.logs_only
     assert desk.quiet_hours is not None and str(desk.quiet_hours.start) == "22:00:00"
+    sending, _ = policies(settings)  # three snippets an article unless the notifier says (README)
+    assert (sending["desk"].snippets, sending["chat"].snippets) == (3, 1)
+    assert sending["desk"].max_per_hour == 20 and sending["chat"].max_per_hour is None
     assert settings.watchlist_specs() == [WatchlistSpec("arms", (), (), "Wescam AND Turkey", ("b",))]
     assert settings.watchlist("arms").mode == "digest"
 

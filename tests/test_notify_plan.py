@@ -59,6 +59,9 @@ def test_flood_control_and_quiet_hours_hold() -> None:
     capped = Policies({"chat": Policy("chat", ("json://chat.example/",), max_per_hour=2)})
     assert plan([owed(1)], capped, T0, sent={"chat": 2}, flush=True) == []
     assert ids(plan([owed(1)], capped, T0, sent={"chat": 1}, flush=True)) == [[1]]
+    # a notifier with no send in the last hour (another's sends recorded) has its whole cap
+    one = Policies({"chat": Policy("chat", ("json://chat.example/",), max_per_hour=1)})
+    assert ids(plan([owed(1)], one, T0, sent={"mail": 9}, flush=True)) == [[1]]
     quiet = Policies({"chat": Policy("chat", ("json://chat.example/",), quiet_hours=(time(5), time(7)))})
     assert plan([owed(1)], quiet, T0, flush=True) == []
     assert ids(plan([owed(1)], quiet, T0 + timedelta(hours=1), flush=True)) == [[1]]

@@ -43,6 +43,7 @@ from monitor.config.units import (
 )
 from monitor.config.web_settings import WebSettings
 from monitor.models import WatchlistSpec
+from monitor.notify.policy import SNIPPETS
 from monitor.redact import mask_url
 
 TAG_PREFIX = "tag:"  # in a watchlist's feeds, "tag:turkey" names every feed tagged "turkey"
@@ -352,7 +353,7 @@ class NotifierSettings(Section):
     quiet_hours: Annotated[QuietHours | None, BeforeValidator(_quiet_hours_input)] = None
     send_empty: StrictBool = False
     template: Path | None = None
-    snippets: SnippetCount = 3  # at most this many snippets per article in an alert
+    snippets: SnippetCount = SNIPPETS  # at most this many snippets per article in an alert
 
     @property
     def logs_only(self) -> bool:

@@ -9,6 +9,8 @@ from datetime import time
 
 from monitor.models import Delivery
 
+SNIPPETS = 3  # snippets an alert shows per article, unless its notifier sets ``snippets``
+
 
 @dataclass(frozen=True, slots=True)
 class Policy:
@@ -23,7 +25,7 @@ class Policy:
     quiet_hours: tuple[time, time] | None = None  # (start, end) in the notifier's time zone
     send_empty: bool = False
     template: str | None = None
-    snippets: int = 3  # at most this many per article
+    snippets: int = SNIPPETS  # at most this many per article
 
     @property
     def console(self) -> bool:
