@@ -218,3 +218,10 @@ def test_a_busy_daemon_claims_in_batches_between_ticks() -> None:
     assert not claim_now(TIMING, 31, 0.5, 1.0)  # fewer: wait for the tick
     assert claim_now(TIMING, 39, 1.0, 1.0)  # the tick came (exactly)
     assert not claim_now(TIMING, 40, 5.0, 1.0)  # no free slot
+    # a daemon of fewer than 4 slots (a quarter rounds to none) claims between ticks as soon as one is free
+    small = LeaseTiming(lease=120.0, capacity=3, batch=20)
+    assert claim_now(small, 2, 0.0, 1.0)
+    assert not claim_now(small, 3, 0.0, 1.0)
+    # with 8 slots a quarter is two: one free slot waits for the tick
+    assert not claim_now(LeaseTiming(lease=120.0, capacity=8, batch=20), 7, 0.0, 1.0)
+    assert claim_now(LeaseTiming(lease=120.0, capacity=8, batch=20), 6, 0.0, 1.0)
