@@ -17,7 +17,6 @@ import rensa
 
 from monitor.models import Candidate, Fingerprint, Placement, StoryAlert
 
-SHINGLE_WORDS = 3
 NUM_PERM = 120
 BANDS = (
     40  # of ROWS values each: a pair with Jaccard 0.45 shares a band with probability 0.98, 0.05 with 0.005

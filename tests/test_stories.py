@@ -84,6 +84,25 @@ def test_fingerprints_are_the_same_in_another_process() -> None:
     assert len(bands) == stories.BANDS
 
 
+def test_shingles_are_three_consecutive_words_lower_cased() -> None:
+    assert stories.shingles("Wescam sensors, on Baykar drones") == {
+        "wescam sensors, on",
+        "sensors, on baykar",
+        "on baykar drones",
+    }
+    assert stories.shingles("two words") == set()
+
+
+def test_fingerprints_stay_comparable_with_those_an_earlier_release_stored() -> None:
+    """The bands in an archive were stored by earlier runs: the same text must give the same values, or a
+    copy published after an upgrade would not find its story (seed, shingles, band keys and hashes pinned)."""
+    found = fp(STORY)
+    assert found.shingles == 80
+    assert found.signature[:4] == (686915175, 1235523846, 3240571779, 230827930)
+    assert found.bands[:3] == (-8050275948578962048, 5993527323132777769, -6754187929771756773)
+    assert found.bands[-1] == 5687538007189400880
+
+
 def test_a_packed_fingerprint_unpacks_to_the_same_values() -> None:
     for text in (STORY, OTHER):
         packed = stories.pack_fingerprint(fp(text))
