@@ -109,6 +109,9 @@ def test_format_duration_is_the_shortest_form(seconds: float, text: str) -> None
         ("2 GB", 2 * 10**9),
         ("800b", 800),
         ("1.5MB", 1_500_000),
+        ("512KiB", 512 * 2**10),
+        ("1GiB", 2**30),
+        ("3 gb", 3 * 10**9),
     ],
 )
 def test_parse_size_reads_decimal_and_binary_units(text: str, size: int) -> None:
@@ -173,6 +176,7 @@ def test_defaults_fill_everything_left_out(tmp_path: Path) -> None:
     assert (monitor.extract_timeout, monitor.shutdown_timeout, monitor.group_window) == (20.0, 20.0, 5.0)
     assert (monitor.retry_for, monitor.max_backoff, monitor.log_level) == (86400.0, 21600.0, "info")
     assert monitor.fulltext is True
+    assert monitor.silent_after == 7 * 86400.0  # README: `7d`
     assert monitor.user_agent.startswith("monitor/") and "monitor-alerts/monitor" in monitor.user_agent
     assert settings.feed("globe").interval == 900.0 and settings.feed("globe").fulltext is True
     assert settings.watchlists[0].notify == () and settings.watchlists[0].feeds is None

@@ -194,6 +194,7 @@ def test_the_shipped_config_is_read_for_status_as_a_full_load_reads_it() -> None
         ('silent_after = "often"', VALID_REST),
         ("silent_after = 0", VALID_REST),
         ('silent_after = "400d"', VALID_REST),
+        ('silent_after = "367d"', VALID_REST),  # a day past the most it may be (366d)
         ("silent_after = true", VALID_REST),
         ("", VALID_REST + '\n[[feed]]\nname = "f"\nurl = "https://example.org/other"\n'),
         ("", VALID_REST + '\n[[feed]]\nname = "g"\nurl = "ftp://example.org/feed"\n'),

@@ -251,6 +251,8 @@ def test_format_size() -> None:
     assert format_size(1536) == "1.5 KiB"
     assert format_size(1500) == "1.5 KB"
     assert format_size(999) == "999 bytes"
+    assert (format_size(2 * 10**9), format_size(3 * 2**30), format_size(10**6)) == ("2 GB", "3 GiB", "1 MB")
+    assert (format_size(1000), format_size(1024), format_size(2**20)) == ("1 KB", "1 KiB", "1 MiB")
 
 
 def test_a_body_of_exactly_the_size_limit_is_read_and_one_byte_more_is_refused(
