@@ -21,6 +21,10 @@ from monitor.urls import article_key, canonical_url, same_site
         ("http://www.example.org/news/story/", "https://example.org/news/story"),
         ("https://WWW.Example.org:443/news/story#comments", "https://example.org/news/story"),
         ("http://example.org:80/news/story", "https://example.org/news/story"),
+        # either scheme's default port is no port, whichever scheme it is written with (one key for both)
+        ("https://example.org:80/news/story", "https://example.org/news/story"),
+        ("http://example.org:443/news/story", "https://example.org/news/story"),
+        ("https://example.org:81/news/story", "https://example.org:81/news/story"),
         ("https://example.org:8080/news/story", "https://example.org:8080/news/story"),
         ("https://example.org/", "https://example.org/"),
         # tracking parameters: ours and courlan's list
