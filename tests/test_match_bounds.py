@@ -133,6 +133,12 @@ def test_each_snippet_marks_only_what_lies_inside_it(query: str) -> None:
         ("Ab cd efg Wescam and more", (10, 16), (0, 25)),  # within the lead: from the text's start
         ("x" * 50 + " " + "x" * 49 + " Wescam", (101, 107), (51, 107)),  # from the first space 60 back
         ("x" * 100 + "\nWescam", (101, 107), (101, 107)),  # no space there: from the mark itself
+        (
+            "Ab " + "x" * 57 + " Wescam",
+            (61, 67),
+            (3, 67),
+        ),  # the lead reaches one letter in: from the next word
+        (" Wescam here", (1, 7), (1, 12)),  # a space before the first word is left out, the word kept
         ("Wescam is here", (0, 6), (0, 14)),  # the whole text fits: not cut at its last space
         ("Wescam " + "y" * 300, (0, 6), (0, 6)),  # cut at the last space of the window
         ("Wescam\n" + "y" * 300, (0, 6), (0, 200)),  # no space to cut at: cut at the size
@@ -148,6 +154,15 @@ def test_a_snippet_window_starts_and_ends_on_word_bounds(
     text: str, mark: tuple[int, int], window: tuple[int, int]
 ) -> None:
     assert _window(text, *mark) == window
+
+
+def test_an_article_gets_three_snippets_at_most() -> None:
+    body = " ".join(f"Wescam sensor number {n} " + "filler text " * 30 for n in range(5))
+    [match] = compile_watchlists([WatchlistSpec("w", terms=("Wescam",))]).match({"title": "", "body": body})
+    assert len(match.snippets) == 3
+    assert [f"Wescam sensor number {n} " in snippet.text for n, snippet in enumerate(match.snippets)] == [
+        True
+    ] * 3
 
 
 def test_evidence_is_equal_by_what_it_holds() -> None:

@@ -83,6 +83,15 @@ def test_snippets_are_ordered_by_strength_and_capped() -> None:
     assert useful_snippets("", [weak, strong, summary, fourth], limit=1) == (strong,)
 
 
+def test_equally_strong_snippets_go_title_summary_body_then_other_fields() -> None:
+    url = Snippet("url", "example org news wescam story", ((17, 23),))
+    body = Snippet("body", "un permis", ((3, 9),))
+    summary = Snippet("summary", "le permis", ((3, 9),))
+    title = Snippet("title", "Wescam au Parlement", ((0, 6),))  # another title than the item's (a copy's)
+    given = [url, body, summary, title]
+    assert useful_snippets("", given, limit=4) == (title, summary, body, url)
+
+
 def test_item_snippets_come_from_every_hit_of_the_article_without_repeats() -> None:
     shared = Snippet("body", "Le ministre a signé les permis jeudi.", ((24, 30),))
     extra = Snippet("summary", "Wescam équipe les drones.", ((0, 6),))
