@@ -253,6 +253,7 @@ def test_format_size() -> None:
     assert format_size(999) == "999 bytes"
     assert (format_size(2 * 10**9), format_size(3 * 2**30), format_size(10**6)) == ("2 GB", "3 GiB", "1 MB")
     assert (format_size(1000), format_size(1024), format_size(2**20)) == ("1 KB", "1 KiB", "1 MiB")
+    assert format_size(256_000) == "256 KB"  # a multiple of both 1,000 and 256: written in decimal
 
 
 def test_a_body_of_exactly_the_size_limit_is_read_and_one_byte_more_is_refused(
