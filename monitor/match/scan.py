@@ -3,11 +3,11 @@
 Patterns are the texts the compiler made of the watchlists' phrases (see engine.py): " w1 w2 " (exact words),
 " w1 w2" (the last word a prefix), and word-form patterns (negative numbers), found where their prefix occurs
 and the article word there has the right stem. The Aho-Corasick automaton (``PatternScanner``) finds the written
-patterns. The
-prefix of a one-word form is short and starts many article words, most of them not forms of the word looked
-for, so those prefixes are not scanned for: what each distinct word of a field is a form of is worked out once
-per word and article language (``Lexicon``) and kept for later articles. Where a pattern occurs (its end
-offsets in the padded field, as the automaton gives them) is worked out only for the patterns a match needs."""
+patterns. The prefix of a one-word form is short and starts many article words, most of them not forms of the
+word looked for, so those prefixes are not scanned for: what each distinct word of a field is a form of is
+worked out once per word and article language (``Lexicon``) and kept for later articles. Where a pattern
+occurs (its end offsets in the padded field, as the automaton gives them) is worked out only for the patterns a
+match needs."""
 
 from __future__ import annotations
 
